@@ -1,0 +1,56 @@
+"""Atlas des communs: an open-data map and directory of commons and third places."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+
+from .config import PROJECT_ROOT, from_environment, to_sqlalchemy_url
+from .extensions import babel, db, migrate
+
+
+def select_locale() -> str:
+    """?lang= first (the visible switch), then the cookie it sets, then Accept-Language."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked in languages:
+        return asked
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; `config` overrides what the environment says."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        url = app.config.get("DATABASE_URL")
+        if not url:
+            from .localdb import local_database_url
+
+            url = local_database_url()
+        app.config["SQLALCHEMY_DATABASE_URI"] = to_sqlalchemy_url(url)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+
+    from . import models  # noqa: F401  (registers the tables)
+    from .api.health import bp as health_bp
+    from .cli import register_cli
+    from .web import bp as web_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(web_bp)
+    register_cli(app)
+    return app

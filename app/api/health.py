@@ -1,0 +1,20 @@
+"""/healthz: is the database there, with PostGIS and the latest schema?"""
+
+from flask import Blueprint, jsonify
+
+from ..dbcheck import DatabaseProblem, status
+from ..extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        database = status(db.engine)
+    except DatabaseProblem as exc:
+        return jsonify(status="error", error=str(exc)), 503
+    if not database["migration"]["up_to_date"]:
+        return jsonify(status="error", database=database,
+                       error="The database schema is not up to date: run `flask db upgrade`."), 503
+    return jsonify(status="ok", database=database)

@@ -1,0 +1,319 @@
+"""The project's own PostgreSQL + PostGIS cluster under var/, for when DATABASE_URL is unset.
+
+One command must serve the map on a fresh Debian machine, so this module installs
+the server from Debian's packages when it is missing, creates a cluster, starts it
+on a free loopback port and hands back its URL. PostgreSQL refuses to run as
+root: when we are root, the server runs as the `postgres` system user.
+
+Command line: ``python -m app.localdb ensure|start|stop|status|url``.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+PG_VERSION = "15"
+PG_BIN = Path(f"/usr/lib/postgresql/{PG_VERSION}/bin")
+POSTGIS_CONTROL = Path(f"/usr/share/postgresql/{PG_VERSION}/extension/postgis.control")
+DEBIAN_PACKAGES = (f"postgresql-{PG_VERSION}", f"postgresql-{PG_VERSION}-postgis-3")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = PROJECT_ROOT / "var" / "pg"
+DB_NAME = "atlas"
+DB_USER = "atlas"
+FIRST_PORT = 55432
+
+
+class LocalDbError(RuntimeError):
+    """Something the user must act on; the message says what."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    root: Path = DEFAULT_ROOT
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "server.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "password"
+
+    @property
+    def port_file(self) -> Path:
+        return self.root / "port"
+
+    # -- state -------------------------------------------------------------
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    def port(self) -> int:
+        return int(self.port_file.read_text().strip())
+
+    def url(self, database: str = DB_NAME) -> str:
+        return (f"postgresql://{DB_USER}:{quote(self.password(), safe='')}"
+                f"@127.0.0.1:{self.port()}/{database}")
+
+    def is_initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists() and self.password_file.exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        result = _run_as_owner([str(PG_BIN / "pg_ctl"), "status", "-D", str(self.data_dir)],
+                               check=False)
+        return result.returncode == 0
+
+    # -- lifecycle -----------------------------------------------------------
+    def ensure(self, *, install: bool = True) -> str:
+        """Install, initialise and start as needed; return the database URL."""
+        ensure_packages(install=install)
+        if not self.is_initialised():
+            self.init()
+        if not self.is_running():
+            self.start()
+        self.create_database(DB_NAME)
+        return self.url()
+
+    def init(self) -> None:
+        if self.data_dir.exists() and any(self.data_dir.iterdir()):
+            raise LocalDbError(
+                f"{self.data_dir} exists but holds no usable cluster (no password file or "
+                f"PG_VERSION). Remove {self.root} to start afresh (this deletes local data).")
+        self.root.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(24)
+        self.password_file.write_text(password + "\n")
+        self.password_file.chmod(0o600)
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        pwfile = self.root / ".initpw"
+        pwfile.write_text(password + "\n")
+        try:
+            for path in (self.data_dir, self.socket_dir, pwfile):
+                _give_to_owner(path)
+            _give_to_owner(self.root)
+            _run_as_owner([
+                str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", DB_USER,
+                f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8",
+                "--locale=C.UTF-8", "--no-instructions",
+            ])
+        finally:
+            pwfile.unlink(missing_ok=True)
+        self.port_file.write_text(f"{_free_port(FIRST_PORT)}\n")
+
+    def start(self) -> None:
+        port = self.port()
+        if not _port_is_free(port):
+            port = _free_port(port + 1)
+            self.port_file.write_text(f"{port}\n")
+        # A Unix socket path is limited to ~107 bytes; use none when ours is too long.
+        sockets = str(self.socket_dir) if len(str(self.socket_dir)) < 90 else ""
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{sockets}'"
+        if self.log_file.exists():
+            _give_to_owner(self.log_file)
+        else:
+            self.log_file.touch()
+            _give_to_owner(self.log_file)
+        result = _run_as_owner([
+            str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
+            "-l", str(self.log_file), "-o", options,
+        ], check=False)
+        if result.returncode != 0:
+            tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-15:])
+            raise LocalDbError(f"The local PostgreSQL did not start (port {port}).\n{tail}")
+
+    def stop(self) -> None:
+        if self.is_running():
+            _run_as_owner([str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast",
+                           "-D", str(self.data_dir)])
+
+    def create_database(self, name: str) -> None:
+        """Create `name` if it does not exist (idempotent)."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.url("postgres"))
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{name}"')  # name is ours, not input
+        finally:
+            conn.close()
+
+
+def default_cluster() -> Cluster:
+    """The cluster under var/, or beside postgres's home when it cannot reach var/.
+
+    `ATLAS_PGROOT` overrides. When we are root the server runs as `postgres`, which
+    must be able to walk down to var/pg: a checkout under a private folder (/root)
+    gets its cluster in /var/lib/postgresql instead, one per checkout.
+    """
+    if os.environ.get("ATLAS_PGROOT"):
+        return Cluster(Path(os.environ["ATLAS_PGROOT"]))
+    owner = _owner() if os.geteuid() == 0 and _has_postgres_user() else None
+    if owner is None or _reachable_by(owner, DEFAULT_ROOT.parent.parent):
+        return Cluster()
+    import hashlib
+
+    tag = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:10]
+    return Cluster(Path(owner.pw_dir) / f"atlas-{tag}")
+
+
+def _has_postgres_user() -> bool:
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return True
+
+
+def _reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
+    """Whether `user` may traverse every folder down to `path` (others' x bit)."""
+    for folder in [path, *path.parents]:
+        st = folder.stat()
+        if st.st_uid == user.pw_uid:
+            continue
+        if not st.st_mode & 0o001 and not (st.st_gid == user.pw_gid and st.st_mode & 0o010):
+            return False
+    return True
+
+
+# -- packages -----------------------------------------------------------------
+
+def packages_missing() -> list[str]:
+    missing = []
+    if not (PG_BIN / "initdb").exists():
+        missing.append(DEBIAN_PACKAGES[0])
+    if not POSTGIS_CONTROL.exists():
+        missing.append(DEBIAN_PACKAGES[1])
+    return missing
+
+
+def ensure_packages(*, install: bool = True) -> None:
+    missing = packages_missing()
+    if not missing:
+        return
+    command = "apt-get update && apt-get install -y " + " ".join(DEBIAN_PACKAGES)
+    if not install:
+        raise LocalDbError(f"PostgreSQL/PostGIS are missing ({', '.join(missing)}). "
+                           f"Install them with: {command}")
+    if os.geteuid() != 0:
+        raise LocalDbError(
+            f"PostgreSQL/PostGIS are missing ({', '.join(missing)}) and installing them needs "
+            f"root. Run: sudo sh -c '{command}', or set DATABASE_URL to an existing "
+            "PostgreSQL server with PostGIS.")
+    print(f"Installing {' '.join(DEBIAN_PACKAGES)} from Debian's packages…", file=sys.stderr)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for args in (["apt-get", "update"],
+                 ["apt-get", "install", "-y", "--no-install-recommends", *DEBIAN_PACKAGES]):
+        result = subprocess.run(args, env=env, check=False)
+        if result.returncode != 0:
+            raise LocalDbError(f"`{' '.join(args)}` failed (exit {result.returncode}).")
+    still = packages_missing()
+    if still:
+        raise LocalDbError(f"Installed, yet still missing: {', '.join(still)}.")
+
+
+# -- running as the cluster's owner ---------------------------------------------
+
+def _owner() -> pwd.struct_passwd | None:
+    """The `postgres` user when we are root (PostgreSQL refuses root), else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise LocalDbError("Running as root but there is no `postgres` system user; "
+                           "install the postgresql-15 package.") from exc
+
+
+def _give_to_owner(path: Path) -> None:
+    owner = _owner()
+    if owner is not None:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+
+
+def _run_as_owner(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    owner = _owner()
+    if owner is not None:
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        args = [runuser, "-u", "postgres", "--", *args]
+    result = subprocess.run(args, capture_output=True, text=True, check=False,
+                            cwd="/")  # the postgres user may not read our cwd
+    if check and result.returncode != 0:
+        raise LocalDbError(f"`{' '.join(args)}` failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port(start: int) -> int:
+    for port in range(start, start + 200):
+        if _port_is_free(port):
+            return port
+    raise LocalDbError(f"No free loopback port between {start} and {start + 199}.")
+
+
+def local_database_url() -> str:
+    """Install, initialise and start the local cluster as needed; return its URL."""
+    ensure_packages()
+    return default_cluster().ensure()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv else "ensure"
+    try:
+        if command in ("ensure", "start"):
+            ensure_packages()
+        cluster = default_cluster()
+        if command == "ensure":
+            print(cluster.ensure())
+        elif command == "start":
+            cluster.ensure()
+            print(f"PostgreSQL running on 127.0.0.1:{cluster.port()} (data in {cluster.data_dir})")
+        elif command == "stop":
+            cluster.stop()
+            print("PostgreSQL stopped.")
+        elif command == "status":
+            running = cluster.is_running()
+            print("running" if running else "stopped")
+            return 0 if running else 3
+        elif command == "url":
+            print(cluster.url())
+        else:
+            print("usage: python -m app.localdb ensure|start|stop|status|url", file=sys.stderr)
+            return 2
+    except LocalDbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The data model of DESIGN.md; importing this package registers every table."""
+
+from .entry import Entry, entry_tags
+from .evaluation import Answer, Evaluation, EvaluationKey
+from .import_run import ImportRun
+from .relation import Relation
+from .revision import Revision
+from .source import Source
+from .tag import Tag
+from .user import ApiToken, User
+
+__all__ = [
+    "Answer",
+    "ApiToken",
+    "Entry",
+    "Evaluation",
+    "EvaluationKey",
+    "ImportRun",
+    "Relation",
+    "Revision",
+    "Source",
+    "Tag",
+    "User",
+    "entry_tags",
+]

@@ -1,0 +1,140 @@
+"""Entries: the commons, third places and initiatives themselves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .vocab import ENTRY_KINDS, ENTRY_STATUSES, MODERATION_STATES, sql_in
+
+if TYPE_CHECKING:
+    from .relation import Relation
+    from .source import Source
+    from .tag import Tag
+
+# The French full-text vector. `atlas_fr` is a text search configuration that
+# unaccents before stemming (created by the first migration), so that
+# "epicerie" matches "Épicerie". Weighted: name A, summary B, city C, description D.
+SEARCH_VECTOR_SQL = (
+    "setweight(to_tsvector('public.atlas_fr'::regconfig, coalesce(name, '')), 'A') || "
+    "setweight(to_tsvector('public.atlas_fr'::regconfig, coalesce(summary, '')), 'B') || "
+    "setweight(to_tsvector('public.atlas_fr'::regconfig, coalesce(city, '')), 'C') || "
+    "setweight(to_tsvector('public.atlas_fr'::regconfig, coalesce(description, '')), 'D')"
+)
+
+entry_tags = Table(
+    "entry_tags",
+    db.metadata,
+    Column("entry_id", UUID(as_uuid=True), ForeignKey("entries.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Entry(db.Model):
+    __tablename__ = "entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
+        server_default=text("gen_random_uuid()"))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement | None] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(120))
+    country: Mapped[str | None] = mapped_column(String(2))
+    website: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    opening_hours: Mapped[str | None] = mapped_column(String(500))
+    licence: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    founded: Mapped[int | None] = mapped_column(SmallInteger)
+    moderation: Mapped[str] = mapped_column(
+        String(20), default="published", server_default="published")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True)
+
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=entry_tags, order_by="Tag.slug", lazy="selectin")
+    relations_out: Mapped[list[Relation]] = relationship(
+        foreign_keys="Relation.source_id", back_populates="source",
+        cascade="all, delete-orphan", order_by="Relation.id")
+    relations_in: Mapped[list[Relation]] = relationship(
+        foreign_keys="Relation.target_id", back_populates="target",
+        cascade="all, delete-orphan", order_by="Relation.id", overlaps="relations_out")
+    sources: Mapped[list[Source]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Source.id")
+
+    # Optimistic locking: every UPDATE says "WHERE version = <the version I read>",
+    # so a concurrent writer that got there first makes ours fail instead of
+    # silently overwriting it.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", ENTRY_KINDS), name="kind"),
+        CheckConstraint(sql_in("status", ENTRY_STATUSES), name="status"),
+        CheckConstraint(sql_in("moderation", MODERATION_STATES), name="moderation"),
+        CheckConstraint(
+            "geom IS NULL OR (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90)",
+            name="lonlat_range"),
+        CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_format"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint("founded IS NULL OR founded BETWEEN 1000 AND 2100", name="founded"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_entries_geom", "geom", postgresql_using="gist"),
+        Index("ix_entries_geog", text("(geom::geography)"), postgresql_using="gist"),
+        Index("ix_entries_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_entries_name_trgm", text("public.atlas_unaccent(lower(name)) gin_trgm_ops"),
+              postgresql_using="gin"),
+        Index("ix_entries_updated_at", "updated_at"),
+        Index("ix_entries_kind", "kind"),
+    )
+
+    @property
+    def lonlat(self) -> tuple[float, float] | None:
+        """(longitude, latitude) of the point, or None for an entry without a place."""
+        if self.geom is None:
+            return None
+        from geoalchemy2.shape import to_shape
+
+        point = to_shape(self.geom)
+        return (point.x, point.y)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Entry {self.slug} v{self.version}>"
