@@ -116,8 +116,6 @@ class Entry(db.Model):
         Index("ix_entries_geom", "geom", postgresql_using="gist"),
         Index("ix_entries_geog", text("(geom::geography)"), postgresql_using="gist"),
         Index("ix_entries_search_vector", "search_vector", postgresql_using="gin"),
-        Index("ix_entries_name_trgm", text("public.atlas_unaccent(lower(name)) gin_trgm_ops"),
-              postgresql_using="gin"),
         Index("ix_entries_updated_at", "updated_at"),
         Index("ix_entries_kind", "kind"),
     )
@@ -138,3 +136,8 @@ class Entry(db.Model):
 
     def __repr__(self) -> str:
         return f"<Entry {self.slug} v{self.version}>"
+
+
+# Trigram index for typo-tolerant name search ("mutualabb" finds Mutualab).
+Index("ix_entries_name_trgm", func.atlas_unaccent(func.lower(Entry.name)).label("name_unaccent"),
+      postgresql_using="gin", postgresql_ops={"name_unaccent": "gin_trgm_ops"})

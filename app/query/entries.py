@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import ColumnElement, Select, cast, func, literal, literal_column, or_, select
@@ -18,8 +19,9 @@ WORD_RE = re.compile(r"\w+", re.UNICODE)
 SORTS = ("name", "-name", "updated", "-updated", "created", "-created", "relevance", "distance")
 
 
-def unaccent_lower(expr: ColumnElement[str] | str) -> ColumnElement[str]:
-    value = expr if isinstance(expr, ColumnElement) else literal(expr)
+def unaccent_lower(expr: Any) -> ColumnElement[str]:
+    """atlas_unaccent(lower(x)) of a column, or of a Python string as a bound value."""
+    value = literal(expr) if isinstance(expr, str) else expr
     return func.atlas_unaccent(func.lower(value))
 
 
@@ -92,7 +94,8 @@ def order_by(f: EntryFilter, sort: str) -> list[ColumnElement]:
         raise ValueError(f"unknown sort {sort!r}")
     if sort == "relevance" and f.text:
         tsq = prefix_tsquery(f.text)
-        rank = func.word_similarity(unaccent_lower(f.text), unaccent_lower(Entry.name))
+        query, name = unaccent_lower(f.text), unaccent_lower(Entry.name)
+        rank = func.word_similarity(query, name) + func.similarity(query, name)
         if tsq is not None:
             rank = rank + func.ts_rank_cd(Entry.search_vector, tsq)
         return [rank.desc(), unaccent_lower(Entry.name), Entry.id]

@@ -1,0 +1,42 @@
+"""Fields and hooks shared by the input schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, pre_load, validate
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+class InputSchema(Schema):
+    """Strips text and turns blank optional strings into None: forms send ""."""
+
+    @pre_load
+    def blank_to_none(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "":
+                    value = None
+            cleaned[key] = value
+        return cleaned
+
+
+def text(max_length: int, *, required: bool = False) -> fields.String:
+    return fields.String(
+        required=required, allow_none=not required,
+        validate=validate.Length(min=1 if required else 0, max=max_length,
+                                 error="Between {min} and {max} characters."),
+        error_messages={"null": "This field is required.",
+                        "required": "This field is required."})
+
+
+def slug_field(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=[validate.Length(max=120), validate.Regexp(
+            SLUG_PATTERN, error="Use lowercase letters, digits and single hyphens.")],
+        **kwargs)

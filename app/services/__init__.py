@@ -1,0 +1,1 @@
+"""Domain services: the one way anything is written to the database."""

@@ -1,0 +1,371 @@
+"""The one write path for entries: forms, the API, importers and the demo loader all use it.
+
+Every write is validated by `EntryInputSchema`, compared with what is stored (a
+write that changes nothing writes nothing), checked against the version the
+writer started from, stored with its revision and, when given, its source.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from geoalchemy2.shape import from_shape
+from marshmallow import ValidationError
+from shapely.geometry import Point
+from slugify import slugify
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..models import Entry, Relation, Source, Tag
+from ..models.vocab import LOCATED_KINDS
+from ..schemas import EntryInputSchema
+from .errors import ConflictError, NotFoundError, WriteValidationError
+from .revisions import Author, record_revision, revision_at
+
+ENTRY_FIELDS = (
+    "slug", "kind", "name", "summary", "description", "street", "postcode", "city",
+    "country", "website", "email", "phone", "opening_hours", "licence", "status",
+    "founded", "moderation",
+)
+# What a snapshot holds besides ENTRY_FIELDS; lon/lat rounded to 1e-7° (about 1 cm).
+CONTENT_KEYS = (*ENTRY_FIELDS, "lon", "lat", "tags", "relations")
+COORD_DIGITS = 7
+
+# Database constraints that can still refuse a write validated here (races), by field.
+CONSTRAINT_FIELDS = {
+    "uq_entries_slug": ("slug", "This slug is already used by another entry."),
+    "ck_entries_lonlat_range": ("lat", "The position is outside -180..180, -90..90."),
+}
+
+Action = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a write comes from: `osm` + `node/123`, `csv:amap` + a row key, `demo` + a slug."""
+
+    origin: str
+    external_id: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    entry: Entry
+    action: Action
+
+
+# -- reading --------------------------------------------------------------------
+
+def get_entry(ref: str | uuid.UUID, *, include_deleted: bool = False) -> Entry:
+    """An entry by UUID or slug; NotFoundError otherwise."""
+    entry = find_entry(ref)
+    if entry is None or (entry.deleted_at is not None and not include_deleted):
+        raise NotFoundError(f"No entry {ref!s}")
+    return entry
+
+
+def find_entry(ref: str | uuid.UUID) -> Entry | None:
+    if isinstance(ref, uuid.UUID):
+        return db.session.get(Entry, ref)
+    try:
+        return db.session.get(Entry, uuid.UUID(ref))
+    except ValueError:
+        return db.session.scalar(select(Entry).where(Entry.slug == ref))
+
+
+def find_by_source(origin: str, external_id: str) -> Entry | None:
+    return db.session.scalar(
+        select(Entry).join(Source).where(Source.origin == origin,
+                                         Source.external_id == external_id))
+
+
+def snapshot(entry: Entry) -> dict[str, Any]:
+    """The entry as plain JSON values: what revisions store and writes compare."""
+    lonlat = entry.lonlat
+    return {
+        "id": str(entry.id),
+        **{name: getattr(entry, name) for name in ENTRY_FIELDS},
+        "lon": round(lonlat[0], COORD_DIGITS) if lonlat else None,
+        "lat": round(lonlat[1], COORD_DIGITS) if lonlat else None,
+        "tags": sorted(tag.slug for tag in entry.tags),
+        "relations": _sorted_relations(
+            {"type": r.type, "target": str(r.target_id)} for r in entry.relations_out),
+        "deleted_at": entry.deleted_at.isoformat() if entry.deleted_at else None,
+    }
+
+
+# -- writing --------------------------------------------------------------------
+
+def create_entry(data: Mapping[str, Any], *, author: Author, comment: str | None = None,
+                 source: SourceRef | None = None, commit: bool = True) -> Entry:
+    return save_entry(None, data, author=author, comment=comment, source=source,
+                      expected_version=None, commit=commit).entry
+
+
+def update_entry(entry: Entry, data: Mapping[str, Any], *, expected_version: int | None,
+                 author: Author, comment: str | None = None, source: SourceRef | None = None,
+                 partial: bool = True, commit: bool = True) -> WriteResult:
+    """Change `entry`. `expected_version` is the version the writer read (None: no check)."""
+    return save_entry(entry, data, author=author, comment=comment, source=source,
+                      expected_version=expected_version, partial=partial, commit=commit)
+
+
+def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
+               expected_version: int | None, comment: str | None = None,
+               source: SourceRef | None = None, partial: bool = True,
+               commit: bool = True, action: str | None = None) -> WriteResult:
+    """Create (entry None) or update; the single place where entries are written."""
+    creating = entry is None
+    try:
+        clean = EntryInputSchema().load(dict(data), partial=partial and not creating)
+    except ValidationError as exc:
+        raise WriteValidationError(_flatten(exc.messages)) from None
+    if not creating and expected_version is not None and entry.version != expected_version:
+        raise ConflictError("entry", entry.id, expected_version, entry.version)
+
+    current = snapshot(entry) if entry is not None else None
+    desired = _desired_state(current, clean)
+    _check_located(desired)
+    if current is not None and all(desired[k] == current[k] for k in CONTENT_KEYS):
+        if source is not None:
+            _attach_source(entry, source)
+            _finish(commit)
+        return WriteResult(entry, "unchanged")
+
+    try:
+        with db.session.begin_nested():
+            if creating:
+                entry = Entry(id=uuid.uuid4())
+                desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
+                if _slug_taken(desired["slug"], None):
+                    raise WriteValidationError(
+                        {"slug": ["This slug is already used by another entry."]})
+                db.session.add(entry)
+            elif desired["slug"] != current["slug"] and _slug_taken(desired["slug"], entry.id):
+                raise WriteValidationError(
+                    {"slug": ["This slug is already used by another entry."]})
+            _apply(entry, desired)
+            entry.updated_at = datetime.now(UTC)
+            db.session.flush()
+            if source is not None:
+                _attach_source(entry, source)
+            record_revision("entry", entry.id, entry.version,
+                            action or ("create" if creating else "update"),
+                            snapshot(entry), author, comment)
+            db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(Entry, entry.id)
+        raise ConflictError("entry", entry.id, expected_version,
+                            fresh.version if fresh else None) from None
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise _integrity_to_validation(exc) from None
+    _finish(commit)
+    return WriteResult(entry, "created" if creating else "updated")
+
+
+def delete_entry(entry: Entry, *, expected_version: int | None, author: Author,
+                 comment: str | None = None, commit: bool = True) -> Entry:
+    """A tombstone, not a DELETE: mirrors must learn of it, and an admin may restore it."""
+    return _set_deleted(entry, datetime.now(UTC), "delete", expected_version, author, comment,
+                        commit)
+
+
+def restore_entry(entry: Entry, *, expected_version: int | None, author: Author,
+                  comment: str | None = None, commit: bool = True) -> Entry:
+    return _set_deleted(entry, None, "restore", expected_version, author, comment, commit)
+
+
+def revert_entry(entry: Entry, to_version: int, *, expected_version: int | None,
+                 author: Author, comment: str | None = None, commit: bool = True) -> WriteResult:
+    """Write the content of an earlier revision as a new revision."""
+    revision = revision_at("entry", entry.id, to_version)
+    if revision is None:
+        raise NotFoundError(f"Entry {entry.slug} has no version {to_version}")
+    old = revision.snapshot
+    data = {key: old.get(key) for key in CONTENT_KEYS}
+    existing = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(
+        [uuid.UUID(r["target"]) for r in old.get("relations", [])]))))
+    data["relations"] = [r for r in old.get("relations", [])
+                         if uuid.UUID(r["target"]) in existing]
+    return save_entry(entry, data, author=author, expected_version=expected_version,
+                      comment=comment or f"Revert to version {to_version}", partial=False,
+                      commit=commit, action="revert")
+
+
+# -- internals ------------------------------------------------------------------
+
+def _desired_state(current: dict[str, Any] | None, clean: dict[str, Any]) -> dict[str, Any]:
+    state: dict[str, Any] = {key: None for key in CONTENT_KEYS}
+    state.update({"status": "active", "moderation": "published", "tags": [], "relations": []})
+    if current is not None:
+        state.update({key: current[key] for key in CONTENT_KEYS})
+    for key, value in clean.items():
+        state[key] = value
+    if "lon" in clean or "lat" in clean:
+        if clean.get("lon") is None:
+            state["lon"] = state["lat"] = None
+        else:
+            state["lon"] = round(clean["lon"], COORD_DIGITS)
+            state["lat"] = round(clean["lat"], COORD_DIGITS)
+    state["tags"] = sorted(set(state["tags"]))
+    if "relations" in clean:
+        state["relations"] = _resolve_relations(clean["relations"], current)
+    return state
+
+
+def _resolve_relations(relations: list[dict[str, str]],
+                       current: dict[str, Any] | None) -> list[dict[str, str]]:
+    resolved, errors = [], {}
+    for index, relation in enumerate(relations):
+        target = find_entry(relation["target"])
+        if target is None:
+            errors[f"relations.{index}.target"] = [f"No entry {relation['target']!r}."]
+        elif current is not None and str(target.id) == current["id"]:
+            errors[f"relations.{index}.target"] = ["An entry cannot be related to itself."]
+        else:
+            resolved.append({"type": relation["type"], "target": str(target.id)})
+    if errors:
+        raise WriteValidationError(errors)
+    return _sorted_relations(resolved)
+
+
+def _sorted_relations(relations: Any) -> list[dict[str, str]]:
+    unique = {(r["type"], r["target"]) for r in relations}
+    return [{"type": t, "target": target} for t, target in sorted(unique)]
+
+
+def _check_located(state: dict[str, Any]) -> None:
+    if (state["kind"] in LOCATED_KINDS and state["lon"] is None
+            and state["moderation"] == "published"):
+        raise WriteValidationError({"lon": ["A third place needs a position (lon and lat)."]})
+
+
+def _apply(entry: Entry, state: dict[str, Any]) -> None:
+    for name in ENTRY_FIELDS:
+        if getattr(entry, name) != state[name]:
+            setattr(entry, name, state[name])
+    if state["lon"] is None:
+        entry.geom = None
+    else:
+        entry.geom = from_shape(Point(state["lon"], state["lat"]), srid=4326)
+    _apply_tags(entry, state["tags"])
+    _apply_relations(entry, state["relations"])
+
+
+def _apply_tags(entry: Entry, slugs: list[str]) -> None:
+    tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs)))) if slugs else []
+    unknown = sorted(set(slugs) - {t.slug for t in tags})
+    if unknown:
+        raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
+    if sorted(t.slug for t in entry.tags) != sorted(slugs):
+        entry.tags = sorted(tags, key=lambda t: t.slug)
+
+
+def _apply_relations(entry: Entry, wanted: list[dict[str, str]]) -> None:
+    keys = {(r["type"], uuid.UUID(r["target"])) for r in wanted}
+    kept = [r for r in entry.relations_out if (r.type, r.target_id) in keys]
+    have = {(r.type, r.target_id) for r in kept}
+    added = [Relation(type=t, target_id=target) for t, target in sorted(keys - have,
+                                                                         key=str)]
+    if len(kept) != len(entry.relations_out) or added:
+        entry.relations_out = kept + added
+
+
+def _set_deleted(entry: Entry, when: datetime | None, action: str,
+                 expected_version: int | None, author: Author, comment: str | None,
+                 commit: bool) -> Entry:
+    if expected_version is not None and entry.version != expected_version:
+        raise ConflictError("entry", entry.id, expected_version, entry.version)
+    if (entry.deleted_at is None) == (when is None):
+        return entry
+    try:
+        with db.session.begin_nested():
+            entry.deleted_at = when
+            entry.updated_at = datetime.now(UTC)
+            db.session.flush()
+            record_revision("entry", entry.id, entry.version, action, snapshot(entry),
+                            author, comment)
+            db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(Entry, entry.id)
+        raise ConflictError("entry", entry.id, expected_version,
+                            fresh.version if fresh else None) from None
+    _finish(commit)
+    return entry
+
+
+def _attach_source(entry: Entry, ref: SourceRef) -> Source:
+    source = db.session.scalar(select(Source).where(
+        Source.origin == ref.origin, Source.external_id == ref.external_id))
+    now = datetime.now(UTC)
+    if source is None:
+        source = Source(entry=entry, origin=ref.origin, external_id=ref.external_id,
+                        attributes=dict(ref.attributes), licence=ref.licence,
+                        first_seen_at=now, last_seen_at=now)
+        db.session.add(source)
+    elif source.entry_id != entry.id:
+        raise WriteValidationError({"source": [
+            f"{ref.origin} {ref.external_id} already belongs to another entry."]})
+    else:
+        if source.attributes != dict(ref.attributes):
+            source.attributes = dict(ref.attributes)
+        if source.licence != ref.licence:
+            source.licence = ref.licence
+        source.last_seen_at = now
+    return source
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name, max_length=100, word_boundary=True) or "entry"
+    taken = set(db.session.scalars(select(Entry.slug).where(
+        (Entry.slug == base) | Entry.slug.like(f"{base}-%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _slug_taken(slug: str, own_id: uuid.UUID | None) -> bool:
+    stmt = select(Entry.id).where(Entry.slug == slug)
+    if own_id is not None:
+        stmt = stmt.where(Entry.id != own_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _integrity_to_validation(exc: IntegrityError) -> WriteValidationError:
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    field_name, message = CONSTRAINT_FIELDS.get(name or "", ("entry", f"Refused by the "
+                                                              f"database ({name})."))
+    return WriteValidationError({field_name: [message]})
+
+
+def _flatten(messages: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as dotted keys: relations.0.type."""
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = list(value) if isinstance(value, list) else [str(value)]
+    return flat
+
+
+def _finish(commit: bool) -> None:
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()

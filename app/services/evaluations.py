@@ -1,0 +1,109 @@
+"""The one write path for evaluation sheets, with the same guarantees as entries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..models import Answer, Entry, Evaluation, EvaluationKey
+from ..schemas import EvaluationInputSchema
+from .entries import WriteResult, _flatten
+from .errors import ConflictError, WriteValidationError
+from .revisions import Author, record_revision
+
+SHEET_FIELDS = ("title", "held_on", "authors", "state")
+ANSWER_FIELDS = ("level", "strengths", "limits", "stakes")
+
+
+def evaluation_keys() -> list[EvaluationKey]:
+    return list(db.session.scalars(select(EvaluationKey).order_by(EvaluationKey.position)))
+
+
+def snapshot(evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "id": str(evaluation.id),
+        "entry_id": str(evaluation.entry_id),
+        "title": evaluation.title,
+        "held_on": evaluation.held_on.isoformat(),
+        "authors": evaluation.authors,
+        "state": evaluation.state,
+        "answers": {
+            a.key_slug: {name: getattr(a, name) for name in ANSWER_FIELDS}
+            for a in sorted(evaluation.answers, key=lambda a: a.position)
+        },
+        "deleted_at": evaluation.deleted_at.isoformat() if evaluation.deleted_at else None,
+    }
+
+
+def find_evaluation(entry: Entry, title: str, held_on: date) -> Evaluation | None:
+    return db.session.scalar(select(Evaluation).where(
+        Evaluation.entry_id == entry.id, Evaluation.title == title,
+        Evaluation.held_on == held_on))
+
+
+def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[str, Any], *,
+                    author: Author, expected_version: int | None,
+                    comment: str | None = None, commit: bool = True) -> WriteResult:
+    """Create (evaluation None) or update a sheet; answers are replaced by key."""
+    creating = evaluation is None
+    try:
+        clean = EvaluationInputSchema().load(dict(data))
+    except ValidationError as exc:
+        raise WriteValidationError(_flatten(exc.messages)) from None
+    keys = {k.slug: k for k in evaluation_keys()}
+    unknown = sorted(set(clean["answers"]) - set(keys))
+    if unknown:
+        raise WriteValidationError({f"answers.{k}": ["Unknown evaluation key."] for k in unknown})
+    if not creating and expected_version is not None and evaluation.version != expected_version:
+        raise ConflictError("evaluation", evaluation.id, expected_version, evaluation.version)
+
+    desired = {
+        "title": clean["title"], "held_on": clean["held_on"].isoformat(),
+        "authors": clean.get("authors"), "state": clean["state"],
+        "answers": {slug: {name: clean["answers"][slug].get(name) for name in ANSWER_FIELDS}
+                    for slug in sorted(clean["answers"], key=lambda s: keys[s].position)},
+    }
+    if not creating:
+        current = snapshot(evaluation)
+        if all(current[k] == desired[k] for k in desired):
+            return WriteResult(entry, "unchanged")
+
+    try:
+        with db.session.begin_nested():
+            if creating:
+                evaluation = Evaluation(id=uuid.uuid4(), entry_id=entry.id)
+                db.session.add(evaluation)
+            evaluation.title = desired["title"]
+            evaluation.held_on = clean["held_on"]
+            evaluation.authors = desired["authors"]
+            evaluation.state = desired["state"]
+            evaluation.updated_at = datetime.now(UTC)
+            by_key = {a.key_slug: a for a in evaluation.answers}
+            answers = []
+            for slug, values in desired["answers"].items():
+                answer = by_key.get(slug) or Answer(key_slug=slug)
+                answer.position = keys[slug].position
+                for name in ANSWER_FIELDS:
+                    setattr(answer, name, values[name])
+                answers.append(answer)
+            evaluation.answers = answers
+            db.session.flush()
+            record_revision("evaluation", evaluation.id, evaluation.version,
+                            "create" if creating else "update", snapshot(evaluation),
+                            author, comment)
+            db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(Evaluation, evaluation.id)
+        raise ConflictError("evaluation", evaluation.id, expected_version,
+                            fresh.version if fresh else None) from None
+    if commit:
+        db.session.commit()
+    return WriteResult(entry, "created" if creating else "updated")

@@ -1,0 +1,51 @@
+"""Accounts: argon2 password hashes, roles."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import User
+from ..models.vocab import USER_ROLES
+from .errors import WriteValidationError
+
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(email: str, password: str, role: str, name: str | None = None) -> User:
+    email = email.strip()
+    errors: dict[str, list[str]] = {}
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        errors["email"] = ["Not a valid email address."]
+    elif find_user(email) is not None:
+        errors["email"] = ["An account with this email already exists."]
+    if role not in USER_ROLES:
+        errors["role"] = [f"One of {', '.join(USER_ROLES)}."]
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = [f"At least {MIN_PASSWORD} characters."]
+    if errors:
+        raise WriteValidationError(errors)
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.commit()
+    return user
