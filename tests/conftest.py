@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 from flask import Flask
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.config import to_sqlalchemy_url
@@ -108,8 +109,9 @@ def session(app: Flask) -> Iterator:
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
-        scoped = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain Session: Flask-SQLAlchemy's own picks its engine and would ignore `bind`.
+        scoped = scoped_session(sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint"))
         saved, db.session = db.session, scoped
         try:
             yield scoped

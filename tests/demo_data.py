@@ -6,7 +6,9 @@ import math
 from functools import cache
 from typing import Any
 
-from app.demo import read_demo
+from app.demo import DEMO_FILE, read_demo
+
+DEMO_PATH = DEMO_FILE
 
 
 @cache

@@ -152,8 +152,10 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
             elif desired["slug"] != current["slug"] and _slug_taken(desired["slug"], entry.id):
                 raise WriteValidationError(
                     {"slug": ["This slug is already used by another entry."]})
-            _apply(entry, desired)
-            entry.updated_at = datetime.now(UTC)
+            # One flush, one UPDATE, one version bump: no autoflush half-way.
+            with db.session.no_autoflush:
+                entry.updated_at = datetime.now(UTC)
+                _apply(entry, desired)
             db.session.flush()
             if source is not None:
                 _attach_source(entry, source)
@@ -310,10 +312,14 @@ def _attach_source(entry: Entry, ref: SourceRef) -> Source:
         Source.origin == ref.origin, Source.external_id == ref.external_id))
     now = datetime.now(UTC)
     if source is None:
-        source = Source(entry=entry, origin=ref.origin, external_id=ref.external_id,
+        # By id, not through entry.sources: a collection change would bump the entry's
+        # version although its content did not change.
+        source = Source(entry_id=entry.id, origin=ref.origin, external_id=ref.external_id,
                         attributes=dict(ref.attributes), licence=ref.licence,
                         first_seen_at=now, last_seen_at=now)
         db.session.add(source)
+        db.session.flush()
+        db.session.expire(entry, ["sources"])
     elif source.entry_id != entry.id:
         raise WriteValidationError({"source": [
             f"{ref.origin} {ref.external_id} already belongs to another entry."]})

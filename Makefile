@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`.
+# Both install what is missing (Python packages in .venv; PostgreSQL + PostGIS from
+# Debian's packages when DATABASE_URL is unset) and start the local database.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 5000
+export FLASK_APP := app
+
+.PHONY: run test install database migrate demo lint stop clean
+
+$(VENV)/.installed: pyproject.toml scripts/system-deps.sh
+	scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The local PostgreSQL + PostGIS under var/ (nothing to do when DATABASE_URL is set).
+database: install
+	@if [ -z "$$DATABASE_URL" ]; then $(PY) -m app.localdb start; \
+	else echo "Using DATABASE_URL; no local database started."; fi
+
+migrate: database
+	$(PY) -m flask db upgrade
+
+demo: migrate
+	$(PY) -m flask demo load
+
+run: demo
+	@echo "Serving Atlas des communs on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
+		--access-logfile - 'app:create_app()'
+
+lint: install
+	$(PY) -m ruff check .
+
+test: database lint
+	$(PY) -m pytest
+
+stop: install
+	$(PY) -m app.localdb stop
+
+clean: stop
+	rm -rf $(VENV) var
