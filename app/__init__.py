@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
 
     from . import models  # noqa: F401  (registers the tables)
     from .api.health import bp as health_bp
