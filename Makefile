@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install database migrate demo lint stop clean
+.PHONY: run test install test-deps database migrate demo lint stop clean
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -35,10 +35,14 @@ run: demo
 	$(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - 'app:create_app()'
 
+# Chromium and GDAL, driven by the browser and OGC API tests.
+test-deps: install
+	scripts/system-deps.sh test
+
 lint: install
 	$(PY) -m ruff check .
 
-test: database lint
+test: test-deps database lint
 	$(PY) -m pytest
 
 stop: install

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Debian packages the project needs beyond Python itself. PostgreSQL and PostGIS
-# are installed by app/localdb.py when the project runs its own database.
+# Debian packages the project needs beyond Python itself.
+#   scripts/system-deps.sh        what `make run` needs
+#   scripts/system-deps.sh test   plus what the tests drive: Chromium (browser tests), GDAL
+#                                 (ogrinfo, a real OGC API client)
+# PostgreSQL and PostGIS are installed by app/localdb.py when the project runs its own
+# database, so that `flask …` alone can bootstrap too.
 set -euo pipefail
 
 missing=()
 python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+if [[ "${1:-}" == "test" ]]; then
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    command -v ogrinfo >/dev/null || missing+=(gdal-bin)
+fi
 
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
-        echo "error: missing Debian packages: ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
+        echo "error: missing Debian packages: ${missing[*]}; as root: apt-get install -y ${missing[*]}" >&2
         exit 1
     fi
     echo "Installing ${missing[*]} from Debian's packages…" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y --no-install-recommends "${missing[@]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

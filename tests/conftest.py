@@ -8,6 +8,7 @@ needed). Each test session creates its own database and drops it at the end.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -125,3 +126,34 @@ def session(app: Flask) -> Iterator:
 @pytest.fixture
 def client(app: Flask, session):
     return app.test_client()
+
+
+class LiveServer:
+    """The application on a real HTTP server (werkzeug, threaded) on a loopback port."""
+
+    def __init__(self, app: Flask) -> None:
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The demo database served over HTTP, for clients no one here wrote (browsers, GDAL).
+
+    What tests write through it is committed: a test that writes should serve its
+    own database (`databases.create()` + `make_app()` + `LiveServer`) instead.
+    """
+    with LiveServer(app) as server:
+        yield server

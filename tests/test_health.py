@@ -66,3 +66,12 @@ def test_pending_migration_is_a_503(databases):
     assert response.get_json()["database"]["migration"]["current"] is None
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_live_server_answers_over_real_http(live_server):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live_server.url}/healthz", timeout=10) as response:
+        assert response.status == 200
+        assert json.load(response)["status"] == "ok"
