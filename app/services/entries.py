@@ -19,13 +19,13 @@ from shapely.geometry import Point
 from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
 from .errors import ConflictError, NotFoundError, WriteValidationError
+from .guard import guarded_write
 from .revisions import Author, record_revision, revision_at
 
 ENTRY_FIELDS = (
@@ -140,37 +140,29 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
             _finish(commit)
         return WriteResult(entry, "unchanged")
 
-    try:
-        with db.session.begin_nested():
-            if creating:
-                entry = Entry(id=uuid.uuid4())
-                desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
-                if _slug_taken(desired["slug"], None):
-                    raise WriteValidationError(
-                        {"slug": ["This slug is already used by another entry."]})
-                db.session.add(entry)
-            elif desired["slug"] != current["slug"] and _slug_taken(desired["slug"], entry.id):
+    if creating:
+        entry = Entry(id=uuid.uuid4())
+    with guarded_write("entry", entry, expected_version, _integrity_to_validation):
+        if creating:
+            desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
+            if _slug_taken(desired["slug"], None):
                 raise WriteValidationError(
                     {"slug": ["This slug is already used by another entry."]})
-            # One flush, one UPDATE, one version bump: no autoflush half-way.
-            with db.session.no_autoflush:
-                entry.updated_at = datetime.now(UTC)
-                _apply(entry, desired)
-            db.session.flush()
-            if source is not None:
-                _attach_source(entry, source)
-            record_revision("entry", entry.id, entry.version,
-                            action or ("create" if creating else "update"),
-                            snapshot(entry), author, comment)
-            db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.get(Entry, entry.id)
-        raise ConflictError("entry", entry.id, expected_version,
-                            fresh.version if fresh else None) from None
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise _integrity_to_validation(exc) from None
+            db.session.add(entry)
+        elif desired["slug"] != current["slug"] and _slug_taken(desired["slug"], entry.id):
+            raise WriteValidationError(
+                {"slug": ["This slug is already used by another entry."]})
+        # One flush, one UPDATE, one version bump: no autoflush half-way.
+        with db.session.no_autoflush:
+            entry.updated_at = datetime.now(UTC)
+            _apply(entry, desired)
+        db.session.flush()
+        if source is not None:
+            _attach_source(entry, source)
+        record_revision("entry", entry.id, entry.version,
+                        action or ("create" if creating else "update"),
+                        snapshot(entry), author, comment)
+        db.session.flush()
     _finish(commit)
     return WriteResult(entry, "created" if creating else "updated")
 
@@ -290,19 +282,13 @@ def _set_deleted(entry: Entry, when: datetime | None, action: str,
         raise ConflictError("entry", entry.id, expected_version, entry.version)
     if (entry.deleted_at is None) == (when is None):
         return entry
-    try:
-        with db.session.begin_nested():
-            entry.deleted_at = when
-            entry.updated_at = datetime.now(UTC)
-            db.session.flush()
-            record_revision("entry", entry.id, entry.version, action, snapshot(entry),
-                            author, comment)
-            db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.get(Entry, entry.id)
-        raise ConflictError("entry", entry.id, expected_version,
-                            fresh.version if fresh else None) from None
+    with guarded_write("entry", entry, expected_version, _integrity_to_validation):
+        entry.deleted_at = when
+        entry.updated_at = datetime.now(UTC)
+        db.session.flush()
+        record_revision("entry", entry.id, entry.version, action, snapshot(entry),
+                        author, comment)
+        db.session.flush()
     _finish(commit)
     return entry
 
@@ -362,9 +348,10 @@ def _flatten(messages: Mapping[str, Any], prefix: str = "") -> dict[str, list[st
     """marshmallow's nested messages as dotted keys: relations.0.type."""
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
-        name = f"{prefix}{key}"
+        # A Dict field nests its values' messages under "value": answers.governance.level.
+        name = prefix.rstrip(".") if key == "value" and prefix else f"{prefix}{key}"
         if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}."))
+            flat.update(_flatten(value, f"{name}." if name else ""))
         else:
             flat[name] = list(value) if isinstance(value, list) else [str(value)]
     return flat

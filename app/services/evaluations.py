@@ -9,13 +9,14 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..schemas import EvaluationInputSchema
 from .entries import WriteResult, _flatten
 from .errors import ConflictError, WriteValidationError
+from .guard import guarded_write
 from .revisions import Author, record_revision
 
 SHEET_FIELDS = ("title", "held_on", "authors", "state")
@@ -75,10 +76,11 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
         if all(current[k] == desired[k] for k in desired):
             return WriteResult(entry, "unchanged")
 
-    try:
-        with db.session.begin_nested():
+    if creating:
+        evaluation = Evaluation(id=uuid.uuid4(), entry_id=entry.id)
+    with guarded_write("evaluation", evaluation, expected_version, _refused):
+        with db.session.no_autoflush:
             if creating:
-                evaluation = Evaluation(id=uuid.uuid4(), entry_id=entry.id)
                 db.session.add(evaluation)
             evaluation.title = desired["title"]
             evaluation.held_on = clean["held_on"]
@@ -94,16 +96,16 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
                     setattr(answer, name, values[name])
                 answers.append(answer)
             evaluation.answers = answers
-            db.session.flush()
-            record_revision("evaluation", evaluation.id, evaluation.version,
-                            "create" if creating else "update", snapshot(evaluation),
-                            author, comment)
-            db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.get(Evaluation, evaluation.id)
-        raise ConflictError("evaluation", evaluation.id, expected_version,
-                            fresh.version if fresh else None) from None
+        db.session.flush()
+        record_revision("evaluation", evaluation.id, evaluation.version,
+                        "create" if creating else "update", snapshot(evaluation),
+                        author, comment)
+        db.session.flush()
     if commit:
         db.session.commit()
     return WriteResult(entry, "created" if creating else "updated")
+
+
+def _refused(exc: IntegrityError) -> WriteValidationError:
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    return WriteValidationError({"evaluation": [f"Refused by the database ({name})."]})
