@@ -1,0 +1,73 @@
+"""The public fields of an entry, defined once for every output.
+
+Two views of one definition: `public_record()` reads an ORM Entry (pages, small
+answers) and `public_columns()` gives the same fields as SQL expressions, so that
+bulk outputs (GeoJSON feed, CSV, exports) can build their rows in PostgreSQL
+without a Python object per entry. A test keeps the two in agreement.
+
+Moderation state, sources' raw attributes, revisions and users never appear here.
+Positions are stored rounded to 1e-7° by the write service, so lon/lat are exact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
+
+from ..models import Entry, Tag, entry_tags
+
+# Plain columns of the entries table, in output order.
+SCALAR_FIELDS = (
+    "slug", "kind", "name", "summary", "description", "status",
+    "street", "postcode", "city", "country",
+    "website", "email", "phone", "opening_hours", "licence", "founded",
+)
+TIME_FIELDS = ("created_at", "updated_at")
+# Every public field, in output order.
+PUBLIC_FIELDS = ("id", *SCALAR_FIELDS, "lon", "lat", "tags", *TIME_FIELDS, "version")
+
+
+def public_record(entry: Entry) -> dict[str, Any]:
+    """An entry as JSON-ready values (UUID and times as strings, lon/lat or None)."""
+    lonlat = entry.lonlat
+    record: dict[str, Any] = {"id": str(entry.id)}
+    record.update({name: getattr(entry, name) for name in SCALAR_FIELDS})
+    record["lon"], record["lat"] = lonlat if lonlat else (None, None)
+    record["tags"] = sorted(tag.slug for tag in entry.tags)
+    for name in TIME_FIELDS:
+        record[name] = _iso(getattr(entry, name))
+    record["version"] = entry.version
+    return record
+
+
+def tags_expression() -> ColumnElement:
+    """The entry's tag slugs, sorted, as a text array ('{}' when it has none)."""
+    aggregated = func.array_agg(aggregate_order_by(Tag.slug, Tag.slug))
+    return (select(func.coalesce(aggregated, array([], type_=Text)))
+            .select_from(entry_tags.join(Tag, Tag.id == entry_tags.c.tag_id))
+            .where(entry_tags.c.entry_id == Entry.id)
+            .correlate(Entry)
+            .scalar_subquery())
+
+
+def public_columns() -> list[ColumnElement]:
+    """The public fields as labelled SQL expressions over `entries`, in PUBLIC_FIELDS order.
+
+    Times stay timestamps here; a JSON builder in SQL renders them as ISO 8601.
+    """
+    return [
+        cast(Entry.id, Text).label("id"),
+        *(getattr(Entry, name).label(name) for name in SCALAR_FIELDS),
+        func.ST_X(Entry.geom).label("lon"),
+        func.ST_Y(Entry.geom).label("lat"),
+        tags_expression().label("tags"),
+        *(getattr(Entry, name).label(name) for name in TIME_FIELDS),
+        Entry.version.label("version"),
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
