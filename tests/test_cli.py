@@ -67,3 +67,56 @@ def test_demo_load_from_the_command_line_is_idempotent(database_url):
     assert result.returncode == 0, result.stderr
     assert "entries unchanged:" in result.stdout
     assert "entries created" not in result.stdout
+
+
+def test_account_lifecycle_and_tokens(app, database_url):
+    from app.services.tokens import user_for_token
+
+    email = "platform@example.org"
+    try:
+        assert flask("users", "create", "--email", email, "--role", "contributor",
+                     "--password-stdin", url=database_url,
+                     stdin="first password 123\n").returncode == 0
+        result = flask("users", "set-role", "--email", email, "--role", "editor",
+                       url=database_url)
+        assert result.returncode == 0 and "is now editor" in result.stdout
+        result = flask("users", "reset-password", "--email", email, "--password-stdin",
+                       url=database_url, stdin="second password 456\n")
+        assert result.returncode == 0, result.stderr
+
+        created = flask("tokens", "create", "--email", email, "--name", "GoGoCarto Lille",
+                        url=database_url)
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        assert token.startswith("atl_") and len(token) > 40
+        listing = flask("tokens", "list", url=database_url).stdout
+        assert "GoGoCarto Lille" in listing and token not in listing
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == email))
+            assert user.role == "editor"
+            assert verify_password(user, "second password 456")
+            assert not verify_password(user, "first password 123")
+            assert user_for_token(token).email == email
+            assert user_for_token(token[:-1] + ("x" if token[-1] != "x" else "y")) is None
+            assert token not in {t.token_hash for t in user.tokens}
+            db.session.remove()
+
+        assert flask("users", "deactivate", "--email", email, url=database_url).returncode == 0
+        with app.app_context():
+            assert user_for_token(token) is None  # a deactivated account's tokens stop
+            db.session.remove()
+        assert flask("users", "deactivate", "--email", email, "--reactivate",
+                     url=database_url).returncode == 0
+        token_id = next(line for line in listing.splitlines()
+                        if "GoGoCarto Lille" in line).split("\t")[0]
+        assert flask("tokens", "revoke", token_id, url=database_url).returncode == 0
+        with app.app_context():
+            assert user_for_token(token) is None  # revoked
+            db.session.remove()
+        missing = flask("users", "set-role", "--email", "nobody@example.org", "--role",
+                        "admin", url=database_url)
+        assert missing.returncode != 0 and "No account" in missing.stderr
+    finally:
+        with app.app_context():
+            db.session.execute(User.__table__.delete().where(User.email == email))
+            db.session.commit()

@@ -49,3 +49,40 @@ def create_user(email: str, password: str, role: str, name: str | None = None) -
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def _require(email: str) -> User:
+    user = find_user(email)
+    if user is None:
+        raise WriteValidationError({"email": [f"No account with the email {email!r}."]})
+    return user
+
+
+def set_role(email: str, role: str) -> User:
+    if role not in USER_ROLES:
+        raise WriteValidationError({"role": [f"One of {', '.join(USER_ROLES)}."]})
+    user = _require(email)
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def set_password(email: str, password: str) -> User:
+    if len(password) < MIN_PASSWORD:
+        raise WriteValidationError({"password": [f"At least {MIN_PASSWORD} characters."]})
+    user = _require(email)
+    user.password_hash = hash_password(password)
+    db.session.commit()
+    return user
+
+
+def set_active(email: str, active: bool) -> User:
+    """Deactivating keeps the account (its revisions name it) but stops logins and tokens."""
+    user = _require(email)
+    user.active = active
+    db.session.commit()
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(func.lower(User.email))))
