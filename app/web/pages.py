@@ -105,7 +105,10 @@ def page_headers(response: Response) -> Response:
 
 
 @bp.errorhandler(ParameterError)
-def bad_parameter(error: ParameterError) -> tuple[str, int]:
+def bad_parameter(error: ParameterError) -> tuple[str | dict[str, str], int]:
+    """400 naming the parameter: an HTML page, or JSON for the map's JSON endpoint."""
+    if request.path.endswith(".json"):
+        return {"error": str(error), "parameter": error.parameter}, 400
     return render_template("web/error.html", status=400, parameter=error.parameter,
                            message=error.message), 400
 

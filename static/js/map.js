@@ -299,10 +299,17 @@
     return box;
   }
 
-  // Keyboard users land in the popup they opened; Escape closes it (Leaflet).
+  // Keyboard users land in the popup they opened; Escape closes it and goes back.
   map.on('popupopen', function (event) {
-    var link = event.popup.getElement().querySelector('.atlas-popup a');
+    var opener = document.activeElement;
+    var box = event.popup.getElement();
+    var link = box.querySelector('.atlas-popup a');
     if (link) link.focus({ preventScroll: true });
+    box.addEventListener('keydown', function (key) {
+      if (key.key !== 'Escape') return;
+      map.closePopup(event.popup);
+      if (opener && document.contains(opener)) opener.focus({ preventScroll: true });
+    });
   });
 
   // -- the list of what the view shows ------------------------------------------
