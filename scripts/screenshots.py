@@ -55,6 +55,11 @@ def main(out: Path) -> None:
                     target = out / f"{name}-{width}.png"
                     page.screenshot(path=str(target))
                     print(target.relative_to(ROOT) if target.is_relative_to(ROOT) else target)
+                    if name == "entry" and width == "1280":
+                        # The evaluation sheet: its hexagon chart and the table beside it.
+                        target = out / "entry-sheet-1280.png"
+                        page.locator(".sheet-chart").screenshot(path=str(target))
+                        print(target.relative_to(ROOT) if target.is_relative_to(ROOT) else target)
                 context.close()
             browser.close()
 

@@ -6,7 +6,7 @@ the API read `?kind=…&tag=…&q=…` the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from flask import request
@@ -24,18 +24,17 @@ PAGE_PARAMETERS = ("kind", "tag", "q")
 
 def request_filter(args: MultiDict | None = None, **forced: object) -> EntryFilter:
     """The filter of the request (ParameterError when a value is wrong)."""
-    from dataclasses import replace
-
     f = parse_filter(args if args is not None else request.args, tag_exists=unknown_tags)
     return replace(f, **forced) if forced else f
 
 
 def filter_query(f: EntryFilter, **extra: str) -> str:
     """The query string that gives `f` back (for links between map, directory and embed)."""
-    pairs: list[tuple[str, str]] = [("kind", k) for k in f.kinds]
+    # The filter form's order (q, kind, tag), so that map.js asks for the same URL
+    # as the page's preload.
+    pairs: list[tuple[str, str]] = [("q", f.text)] if f.text else []
+    pairs += [("kind", k) for k in f.kinds]
     pairs += [("tag", t) for t in f.tags]
-    if f.text:
-        pairs.append(("q", f.text))
     pairs += [(k, v) for k, v in extra.items() if v]
     return urlencode(pairs)
 

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
 from ..query import EntryFilter, count_entries, facet_counts
-from ..query.entries import conditions
+from ..query.entries import conditions, unaccent_lower
 from . import bp
 from .filtering import request_filter
 
@@ -40,14 +40,16 @@ def _rounded(expr: ColumnElement) -> ColumnElement:
 
 
 def markers_rows(f: EntryFilter) -> list[tuple]:
-    """[slug, kind index, lon, lat, name] of the located entries matching `f`."""
+    """[slug, kind index, lon, lat, name] of the located entries matching `f`, by name."""
     kinds = literal(list(ENTRY_KINDS), ARRAY(Text))
     stmt = (select(Entry.slug,
                    func.array_position(kinds, Entry.kind) - 1,
                    _rounded(func.ST_X(Entry.geom)),
                    _rounded(func.ST_Y(Entry.geom)),
                    Entry.name)
-            .where(*conditions(replace(f, located=True))))
+            .where(*conditions(replace(f, located=True)))
+            # By name, accent-blind: the map's list needs no sorting of its own.
+            .order_by(unaccent_lower(Entry.name), Entry.slug))
     return [tuple(row) for row in db.session.execute(stmt)]
 
 

@@ -36,14 +36,10 @@ def js_strings() -> dict[str, Any]:
         "loadError": _("The entries could not be loaded. Try again later, or use the directory."),
         "tilesDown": _("The background map cannot be reached; the entries are still shown."),
         "geoError": _("Your position could not be found."),
-        "geoUnsupported": _("This browser cannot give your position."),
         "youAreHere": _("You are here"),
         "zoomIn": _("Zoom in"),
         "zoomOut": _("Zoom out"),
         "legend": _("Legend"),
-        "mapLabel": _("Map of the entries"),
-        "openFull": _("Open the full map"),
-        "copied": _("Copied"),
     }
 
 

@@ -22,7 +22,6 @@
   var numberFormat = new Intl.NumberFormat(cfg.locale);
   var compactFormat = new Intl.NumberFormat(cfg.locale, { notation: 'compact' });
   var plural = new Intl.PluralRules(cfg.locale);
-  var collator = new Intl.Collator(cfg.locale, { sensitivity: 'base' });
   var status = document.getElementById('map-status');
 
   function fmt(template, values) {
@@ -136,8 +135,9 @@
     var seq = ++loadSeq;
     el.setAttribute('aria-busy', 'true');
     if (!cache[query]) {
+      // Same URL and mode as the page's <link rel=preload>, so that one is used.
       cache[query] = fetch(cfg.markersUrl + (query ? '?' + query : ''), {
-        headers: { Accept: 'application/json' }
+        credentials: 'same-origin'
       }).then(function (response) {
         if (!response.ok) throw new Error('HTTP ' + response.status);
         return response.json();
@@ -152,7 +152,6 @@
       updateFacets(data.facets);
       updateUnlocated(data.unlocated, query);
       el.dataset.query = query;
-      el.dataset.total = String(points.length);
       if (fit && points.length) fitToPoints();
       render();
       el.removeAttribute('aria-busy');
@@ -186,8 +185,7 @@
       }
     }).load(features);
     data.remapped = true;
-    byName = points.map(function (_, i) { return i; });
-    byName.sort(function (a, b) { return collator.compare(points[a][4], points[b][4]); });
+    byName = points.map(function (_, i) { return i; });  // the server sorts by name
   }
 
   function fitToPoints() {
