@@ -245,3 +245,13 @@ def test_dates_and_numbers_are_localised(client):
                  "septembre", "octobre", "novembre", "décembre"]
     assert f"{day.day} {months_fr[day.month - 1]} {day.year}" in fr
     assert f"{day.strftime('%B')} {day.day}, {day.year}" in en
+
+
+def test_tile_servers_are_allowed_by_the_csp():
+    from app.web.pages import tile_sources
+
+    assert tile_sources("https://tile.openstreetmap.org/{z}/{x}/{y}.png") == \
+        "https://tile.openstreetmap.org"
+    assert tile_sources("https://{s}.tile.openstreetmap.fr/osmfr/{z}/{x}/{y}.png") == \
+        "https://*.tile.openstreetmap.fr"
+    assert tile_sources("/tiles/{z}/{x}/{y}.png") == ""
