@@ -255,3 +255,12 @@ def test_tile_servers_are_allowed_by_the_csp():
     assert tile_sources("https://{s}.tile.openstreetmap.fr/osmfr/{z}/{x}/{y}.png") == \
         "https://*.tile.openstreetmap.fr"
     assert tile_sources("/tiles/{z}/{x}/{y}.png") == ""
+
+
+def test_a_stored_script_url_never_becomes_a_link(client, session):
+    from sqlalchemy import text
+
+    session.execute(text("UPDATE entries SET website = 'javascript:alert(1)' "
+                         "WHERE slug = 'mutualab'"))
+    html = html_of(client, "/entries/mutualab")
+    assert 'href="javascript:' not in html and "javascript:alert(1)" in html

@@ -64,6 +64,14 @@ def markdown_filter(text: str | None) -> Markup:
     return render_markdown(text)
 
 
+@bp.app_template_filter("web_url")
+def web_url(url: str | None) -> str | None:
+    """`url` if it is an http(s) URL, else None: a stored value never becomes a script link."""
+    if url and re.match(r"^https?://", url, re.IGNORECASE):
+        return url
+    return None
+
+
 def tile_sources(tile_url: str) -> str:
     """The CSP source of the tile server ("https://*.tile.example.org" for {s} URLs)."""
     match = re.match(r"^(https?://)([^/]+)", tile_url)
