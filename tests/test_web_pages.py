@@ -264,3 +264,17 @@ def test_a_stored_script_url_never_becomes_a_link(client, session):
                          "WHERE slug = 'mutualab'"))
     html = html_of(client, "/entries/mutualab")
     assert 'href="javascript:' not in html and "javascript:alert(1)" in html
+
+
+def test_the_maps_footnote_lists_the_entries_without_a_place(client):
+    html = html_of(client, "/entries?located=false&kind=commons")
+    expected = {e["name"] for e in demo_data.entries()
+                if e["kind"] == "commons" and "lon" not in e}
+    got = set(card_names(html))
+    page = 2
+    while f'href="?kind=commons&amp;located=false&amp;page={page}"' in html:
+        html = html_of(client, f"/entries?located=false&kind=commons&page={page}")
+        got |= set(card_names(html))
+        page += 1
+    assert got == expected and expected
+    assert '<input type="hidden" name="located" value="false">' in html

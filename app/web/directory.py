@@ -49,7 +49,8 @@ def _listing(template_args: dict, args: MultiDict | None = None, **forced: objec
     return render_template(
         "web/directory.html", entries=entries, total=total, page=page, pages=pages,
         first=(page - 1) * PER_PAGE + 1, sort=sort, sorts=sorts, form=form,
-        page_query=lambda p: filter_query(f, sort=request.args.get("sort", ""),
+        page_query=lambda p: filter_query(f, located=form.located,
+                                          sort=request.args.get("sort", ""),
                                           page=str(p) if p > 1 else ""),
         **template_args)
 

@@ -55,6 +55,7 @@ class FormState:
     tag_groups: list[tuple[str, list[TagOption]]]
     text: str
     query: str
+    located: str = ""  # "true" / "false" when the list is restricted to entries with(out) a place
 
 
 def form_state(f: EntryFilter, facets: Facets, locale: str) -> FormState:
@@ -68,4 +69,6 @@ def form_state(f: EntryFilter, facets: Facets, locale: str) -> FormState:
             key=lambda o: o.label.casefold())
         groups.append((group, options))
     kinds = [(k, facets.kinds.get(k, 0), k in f.kinds) for k in ENTRY_KINDS]
-    return FormState(kinds=kinds, tag_groups=groups, text=f.text or "", query=filter_query(f))
+    located = "" if f.located is None else str(f.located).lower()
+    return FormState(kinds=kinds, tag_groups=groups, text=f.text or "", query=filter_query(f),
+                     located=located)
