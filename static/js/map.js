@@ -185,7 +185,18 @@
       }
     }).load(features);
     data.remapped = true;
-    byName = points.map(function (_, i) { return i; });  // the server sorts by name
+    // By slug for the first draw (the server's order, close to the names'); by
+    // accent-blind name right after, off the path to the first drawing.
+    byName = points.map(function (_, i) { return i; });
+    setTimeout(sortByName, 0);
+  }
+
+  function sortByName() {
+    var keys = points.map(function (m) {
+      return m[4].normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+    });
+    byName.sort(function (a, b) { return keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0; });
+    listInView();
   }
 
   function fitToPoints() {
