@@ -278,3 +278,21 @@ def test_the_maps_footnote_lists_the_entries_without_a_place(client):
         page += 1
     assert got == expected and expected
     assert '<input type="hidden" name="located" value="false">' in html
+
+
+def test_tag_options_in_french_alphabetical_order(client):
+    import unicodedata
+
+    html = html_of(client, "/entries")
+    shown = [unescape(label) for label in re.findall(
+        r'<option value="[a-z0-9-]+" data-label="([^"]+)"', html)]
+    groups = {}
+    for tag in demo_data.demo()["tags"]:
+        groups.setdefault(tag["group"], []).append(tag["label_fr"])
+
+    def key(text):
+        return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+    expected = [label for group in ("activity", "theme", "audience")
+                for label in sorted(groups[group], key=key)]
+    assert shown == expected

@@ -14,6 +14,7 @@ from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
 from ..models import Entry, Evaluation
 from . import bp
+from .filtering import folded
 from .labels import RELATION_SECTIONS, source_label, source_licence, source_link
 from .pages import locale_code
 from .radar import RadarChart, radar_chart
@@ -48,7 +49,7 @@ def relation_sections(entry: Entry) -> list[tuple[str, list[Entry]]]:
                 if _visible(other):
                     seen.setdefault(other.id, other)
         if seen:
-            sections.append((str(title), sorted(seen.values(), key=lambda e: e.name.casefold())))
+            sections.append((str(title), sorted(seen.values(), key=lambda e: folded(e.name))))
     return sections
 
 
