@@ -265,3 +265,27 @@ def test_axe_finds_no_serious_violation(make_page, path):
     serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
                for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, serious
+
+
+def test_filters_work_from_the_keyboard(make_page):
+    w = make_page()
+    w.page.goto("/")
+    drawn(w.page)
+    w.page.keyboard.press("Tab")  # the skip link first
+    assert w.page.evaluate("document.activeElement.className") == "skip-link"
+    w.page.focus("#q")
+    w.page.keyboard.press("Tab")  # the search button
+    w.page.keyboard.press("Tab")  # the "Filtres" summary
+    assert w.page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    w.page.keyboard.press("Enter")
+    w.page.keyboard.press("Tab")
+    assert w.page.evaluate("document.activeElement.id") == "kind-commons"
+    w.page.keyboard.press("Tab")
+    w.page.keyboard.press("Space")  # tick "Tiers-lieux"
+    w.page.wait_for_selector('#map[data-query="kind=third_place"]')
+    assert "?kind=third_place#" in w.page.url
+    expected = sum(1 for e in demo_data.located() if e["kind"] == "third_place")
+    other = make_page()
+    other.page.goto(w.page.url.split("#")[0] + "#map=3/50.63/3.06")
+    drawn(other.page)
+    assert markers_shown(other.page) == expected
