@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install test-deps database migrate demo lint stop clean
+.PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update bench screenshots
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -17,7 +17,20 @@ $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Interface translations: the .po files are the sources, the .mo files are built.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+translations/%.mo: translations/%.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+install: $(VENV)/.installed $(CATALOGS)
+
+# After adding interface strings: extract them, merge them into each catalog, translate.
+catalogs-update: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k _lp:1c,2 --sort-output --no-location \
+		--ignore-dirs='.* var node_modules' -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+		--ignore-obsolete
 
 # The local PostgreSQL + PostGIS under var/ (nothing to do when DATABASE_URL is set).
 database: install
@@ -44,6 +57,14 @@ lint: install
 
 test: test-deps database lint
 	$(PY) -m pytest
+
+# On demand, not in `make test`: marker endpoint size and map drawing time (bench/README.md).
+bench: test-deps database
+	$(PY) bench/map_markers.py
+
+# The README's screenshots (docs/screenshots/), from the demo data in a throwaway database.
+screenshots: test-deps database
+	$(PY) scripts/screenshots.py
 
 stop: install
 	$(PY) -m app.localdb stop

@@ -1,14 +1,25 @@
 """The HTML pages render the demo data."""
 
+import re
+
 from markupsafe import escape
 
 from tests import demo_data
 
 
-def test_home_lists_the_published_entries(client):
+def test_home_is_the_map_in_french(client):
     response = client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<html lang="fr">' in html
+    assert 'id="map"' in html and "vendor/leaflet/leaflet.js" in html
+    assert "Rechercher" in html and "Annuaire" in html
+
+
+def test_the_directory_lists_every_published_entry(client):
+    html = client.get("/entries").get_data(as_text=True)
+    pages = int(re.search(r"page 1 sur (\d+)", html).group(1))
+    for page in range(2, pages + 1):
+        html += client.get(f"/entries?page={page}").get_data(as_text=True)
     for spec in demo_data.entries():
         assert str(escape(spec["name"])) in html

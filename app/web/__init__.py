@@ -1,7 +1,7 @@
-"""HTML pages for citizens."""
+"""HTML pages for citizens: the map, the directory, an entry's page, the embeddable map."""
 
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import views  # noqa: E402,F401
+from . import directory, entry, markers, pages, views  # noqa: E402,F401

@@ -1,12 +1,80 @@
-"""The home page: the map comes with the public map issue; for now, the directory."""
+"""The map (`/`) and the embeddable map (`/embed`)."""
 
-from flask import render_template
+from __future__ import annotations
 
-from ..query import EntryFilter, count_entries, search_entries
+from typing import Any
+
+from flask import current_app, render_template, url_for
+from flask_babel import gettext as _
+
+from ..models.vocab import ENTRY_KINDS
+from ..query import facet_counts
 from . import bp
+from .filtering import form_state, request_filter
+from .labels import KIND_COLOURS, KIND_LABELS
+from .pages import locale_code
+
+
+def js_strings() -> dict[str, Any]:
+    """The words map.js shows, translated here so the script holds none."""
+    return {
+        "inView": {"one": _("%(n)s entry in this view"), "other": _("%(n)s entries in this view")},
+        "more": _("The first %(shown)s are listed: zoom in or refine the search for the others."),
+        "unlocated": {
+            "one": _("%(n)s matching entry has no place on the map (a digital commons, "
+                     "for instance)."),
+            "other": _("%(n)s matching entries have no place on the map (digital commons, "
+                       "for instance)."),
+        },
+        "seeDirectory": _("See them in the directory"),
+        "cluster": {"one": _("%(n)s entry here, zoom in"),
+                    "other": _("%(n)s entries here, zoom in")},
+        "samePlace": _("%(n)s entries at this place"),
+        "showOnMap": _("Show %(name)s on the map"),
+        "show": _("Map"),
+        "loading": _("Loading the entries…"),
+        "loadError": _("The entries could not be loaded. Try again later, or use the directory."),
+        "tilesDown": _("The background map cannot be reached; the entries are still shown."),
+        "geoError": _("Your position could not be found."),
+        "youAreHere": _("You are here"),
+        "zoomIn": _("Zoom in"),
+        "zoomOut": _("Zoom out"),
+        "legend": _("Legend"),
+    }
+
+
+def map_config(mode: str, **extra: Any) -> dict[str, Any]:
+    """What map.js needs, passed as one JSON attribute (no inline script: see the CSP)."""
+    config = current_app.config
+    lat, lon = config["MAP_CENTER"]
+    return {
+        "mode": mode,
+        "locale": locale_code(),
+        "tiles": {"url": config["TILE_URL"], "attribution": config["TILE_ATTRIBUTION"]},
+        "center": [lat, lon],
+        "zoom": config["MAP_ZOOM"],
+        "markersUrl": url_for("web.markers"),
+        "entryUrl": url_for("web.entry_page", ref="SLUG"),
+        "mapUrl": url_for("web.index"),
+        "directoryUrl": url_for("web.directory"),
+        "kinds": [{"id": k, "label": str(KIND_LABELS[k]), "colour": KIND_COLOURS[k]}
+                  for k in ENTRY_KINDS],
+        "strings": js_strings(),
+        **extra,
+    }
 
 
 @bp.get("/")
-def index():
-    entries = search_entries(EntryFilter(), sort="name", limit=1000)
-    return render_template("index.html", entries=entries, total=count_entries(EntryFilter()))
+def index() -> str:
+    f = request_filter()
+    form = form_state(f, facet_counts(f), locale_code())
+    return render_template("web/map.html", form=form, map_config=map_config("full"))
+
+
+@bp.get("/embed")
+def embed() -> str:
+    """The same map without the site around it, for a partner's iframe."""
+    f = request_filter()
+    return render_template("web/embed.html", query=form_state(f, facet_counts(f),
+                                                                locale_code()).query,
+                           map_config=map_config("embed"))

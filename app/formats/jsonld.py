@@ -1,0 +1,91 @@
+"""schema.org JSON-LD of an entry, from its public record (so exports can reuse it).
+
+Third places (and commons that have a place) are `Place`s, initiatives are
+`Organization`s, and commons without a position are `CreativeWork`s, or
+`SoftwareApplication`s when tagged as software. Only properties that schema.org
+defines on the chosen type are written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+CONTEXT = "https://schema.org"
+SOFTWARE_TAGS = frozenset({"software"})
+SPDX_ID_RE = re.compile(r"^[A-Za-z0-9.+-]+$")
+
+
+def schema_type(record: Mapping[str, Any]) -> str:
+    located = record.get("lon") is not None and record.get("lat") is not None
+    if record["kind"] == "initiative":
+        return "Organization"
+    if record["kind"] == "third_place" or located:
+        return "Place"
+    if SOFTWARE_TAGS.intersection(record.get("tags") or ()):
+        return "SoftwareApplication"
+    return "CreativeWork"
+
+
+def licence_url(licence: str | None) -> str | None:
+    """The SPDX page of a licence id ("AGPL-3.0-only"), or None for free text."""
+    if not licence or not SPDX_ID_RE.match(licence):
+        return None
+    return f"https://spdx.org/licenses/{licence}.html"
+
+
+def postal_address(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    fields = {"streetAddress": record.get("street"), "postalCode": record.get("postcode"),
+              "addressLocality": record.get("city"), "addressCountry": record.get("country")}
+    fields = {k: v for k, v in fields.items() if v}
+    return {"@type": "PostalAddress", **fields} if fields else None
+
+
+def geo(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    if record.get("lon") is None or record.get("lat") is None:
+        return None
+    return {"@type": "GeoCoordinates", "latitude": record["lat"], "longitude": record["lon"]}
+
+
+def entry_jsonld(record: Mapping[str, Any], *, url: str) -> dict[str, Any]:
+    """A JSON-LD object for one public record (`app.formats.public.public_record`).
+
+    `url` is the entry's page, used as its `@id`.
+    """
+    kind = schema_type(record)
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "@type": kind,
+        "@id": url,
+        "url": url,
+        "identifier": record["id"],
+        "name": record["name"],
+    }
+    if record.get("summary"):
+        doc["description"] = record["summary"]
+    if record.get("website"):
+        doc["sameAs"] = record["website"]
+    if record.get("tags"):
+        doc["keywords"] = ", ".join(record["tags"])
+    address, position = postal_address(record), geo(record)
+
+    if kind == "Place":
+        _put(doc, address=address, geo=position, telephone=record.get("phone"))
+    elif kind == "Organization":
+        place = None
+        if address or position:
+            place = {"@type": "Place"}
+            _put(place, address=address, geo=position)
+        _put(doc, location=place, address=address, email=record.get("email"),
+             telephone=record.get("phone"),
+             foundingDate=str(record["founded"]) if record.get("founded") else None)
+    else:  # CreativeWork, SoftwareApplication
+        _put(doc, license=licence_url(record.get("licence")) or record.get("licence"),
+             dateCreated=str(record["founded"]) if record.get("founded") else None,
+             dateModified=record.get("updated_at"))
+    return doc
+
+
+def _put(doc: dict[str, Any], **values: Any) -> None:
+    doc.update({k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,49 @@
+"""Facet counts: how many entries each filter option would give.
+
+Disjunctive facets, as shops do: the count of an option is what the current
+filter would give with that one dimension set to that one option (every other
+dimension kept). So "Tiers-lieu (26)" stays right while "Initiative" is ticked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Entry, Tag, entry_tags
+from .entries import conditions
+from .filters import EntryFilter
+
+
+@dataclass(frozen=True)
+class Facets:
+    kinds: dict[str, int]
+    tags: dict[str, int]
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        return {"kind": self.kinds, "tag": self.tags}
+
+
+def kind_counts(f: EntryFilter) -> dict[str, int]:
+    """Entries per kind under `f` with its kind filter lifted."""
+    stmt = (select(Entry.kind, func.count())
+            .where(*conditions(replace(f, kinds=())))
+            .group_by(Entry.kind))
+    return {kind: count for kind, count in db.session.execute(stmt)}
+
+
+def tag_counts(f: EntryFilter) -> dict[str, int]:
+    """Entries per tag slug under `f` with its tag filter lifted (tags with none are absent)."""
+    stmt = (select(Tag.slug, func.count())
+            .select_from(Entry)
+            .join(entry_tags, entry_tags.c.entry_id == Entry.id)
+            .join(Tag, Tag.id == entry_tags.c.tag_id)
+            .where(*conditions(replace(f, tags=())))
+            .group_by(Tag.slug))
+    return {slug: count for slug, count in db.session.execute(stmt)}
+
+
+def facet_counts(f: EntryFilter) -> Facets:
+    return Facets(kinds=kind_counts(f), tags=tag_counts(f))

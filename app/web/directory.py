@@ -1,0 +1,70 @@
+"""The directory (`/entries`) and an activity's list (`/tags/<slug>`): no script needed."""
+
+from __future__ import annotations
+
+import math
+
+from flask import abort, render_template, request
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from ..extensions import db
+from ..models import Tag
+from ..query import ParameterError, count_entries, facet_counts, search_entries
+from . import bp
+from .filtering import filter_query, form_state, request_filter
+from .labels import SORT_LABELS
+from .pages import locale_code
+
+PER_PAGE = 20
+SORTS = ("name", "-updated", "relevance")
+
+
+def _sort(has_text: bool) -> str:
+    sort = request.args.get("sort") or ("relevance" if has_text else "name")
+    if sort not in SORTS:
+        raise ParameterError("sort", f"unknown value {sort!r}; expected one of {', '.join(SORTS)}")
+    if sort == "relevance" and not has_text:
+        sort = "name"
+    return sort
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ParameterError("page", f"{raw!r} is not a page number (1, 2, …)")
+    return int(raw)
+
+
+def _listing(template_args: dict, args: MultiDict | None = None, **forced: object) -> str:
+    f = request_filter(args, **forced)
+    sort, page = _sort(bool(f.text)), _page()
+    total = count_entries(f)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    if page > pages:
+        abort(404)
+    entries = search_entries(f, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    form = form_state(f, facet_counts(f), locale_code())
+    sorts = [(s, SORT_LABELS[s]) for s in SORTS if s != "relevance" or f.text]
+    return render_template(
+        "web/directory.html", entries=entries, total=total, page=page, pages=pages,
+        first=(page - 1) * PER_PAGE + 1, sort=sort, sorts=sorts, form=form,
+        page_query=lambda p: filter_query(f, located=form.located,
+                                          sort=request.args.get("sort", ""),
+                                          page=str(p) if p > 1 else ""),
+        **template_args)
+
+
+@bp.get("/entries")
+def directory() -> str:
+    return _listing({"tag": None})
+
+
+@bp.get("/tags/<slug>")
+def tag_page(slug: str) -> str:
+    tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
+    if tag is None:
+        abort(404)
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "tag"])
+    return _listing({"tag": tag}, args, tags=(tag.slug,))
+

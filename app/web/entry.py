@@ -1,0 +1,108 @@
+"""An entry's page: everything we know, its neighbours both ways, its latest sheet."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import abort, redirect, render_template, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..formats.jsonld import entry_jsonld, licence_url
+from ..formats.public import public_record
+from ..models import Entry, Evaluation
+from . import bp
+from .filtering import folded
+from .labels import RELATION_SECTIONS, source_label, source_licence, source_link
+from .pages import locale_code
+from .radar import RadarChart, radar_chart
+from .views import map_config
+
+
+@dataclass(frozen=True)
+class SourceView:
+    label: str
+    external_id: str
+    link: str | None
+    licence: str | None
+
+
+def _visible(entry: Entry) -> bool:
+    return entry.moderation == "published" and entry.deleted_at is None
+
+
+def relation_sections(entry: Entry) -> list[tuple[str, list[Entry]]]:
+    """Related published entries grouped by how they relate, in the page's order."""
+    found: dict[tuple[str, str], list[Entry]] = {}
+    for rel in entry.relations_out:
+        found.setdefault(("out", rel.type), []).append(rel.target)
+    for rel in entry.relations_in:
+        found.setdefault(("in", rel.type), []).append(rel.source)
+    sections = []
+    for (direction, type_), title in RELATION_SECTIONS:
+        directions = ("out", "in") if direction == "both" else (direction,)
+        seen: dict[uuid.UUID, Entry] = {}
+        for d in directions:
+            for other in found.get((d, type_), []):
+                if _visible(other):
+                    seen.setdefault(other.id, other)
+        if seen:
+            sections.append((str(title), sorted(seen.values(), key=lambda e: folded(e.name))))
+    return sections
+
+
+def latest_sheet(entry: Entry) -> Evaluation | None:
+    return db.session.scalar(
+        select(Evaluation)
+        .where(Evaluation.entry_id == entry.id, Evaluation.state == "published",
+               Evaluation.deleted_at.is_(None))
+        .order_by(Evaluation.held_on.desc(), Evaluation.created_at.desc())
+        .limit(1))
+
+
+def sheet_chart(sheet: Evaluation, locale: str) -> RadarChart:
+    answers = sorted(sheet.answers, key=lambda a: a.position)
+    return radar_chart([(a.key_slug, a.key.label(locale), a.level) for a in answers])
+
+
+def _find(ref: str) -> Entry | None:
+    try:
+        return db.session.get(Entry, uuid.UUID(ref))
+    except ValueError:
+        return db.session.scalar(select(Entry).where(Entry.slug == ref))
+
+
+@bp.get("/entries/<ref>")
+def entry_page(ref: str) -> str | Response:
+    entry = _find(ref)
+    if entry is None or entry.moderation != "published":
+        abort(404)
+    if entry.deleted_at is not None:
+        abort(410)
+    if ref != entry.slug:  # a UUID: the page lives at its slug
+        return redirect(url_for("web.entry_page", ref=entry.slug), 301)
+
+    locale = locale_code()
+    record = public_record(entry)
+    page_url = url_for("web.entry_page", ref=entry.slug, _external=True)
+    sheet = latest_sheet(entry)
+    sources = [SourceView(source_label(s.origin), s.external_id,
+                          source_link(s.origin, s.external_id),
+                          source_licence(s.origin, s.licence)) for s in entry.sources]
+    config = None
+    embed_src = None
+    if entry.lonlat:
+        lon, lat = entry.lonlat
+        config = map_config("single", entry={"lon": lon, "lat": lat, "name": entry.name,
+                                             "kind": entry.kind})
+        embed_src = f"{url_for('web.embed', _external=True)}#map=16/{lat:.5f}/{lon:.5f}"
+    return render_template(
+        "web/entry.html", entry=entry, record=record, page_url=page_url,
+        jsonld=entry_jsonld(record, url=page_url), licence_link=licence_url(entry.licence),
+        tags=[(t.slug, t.label(locale)) for t in entry.tags],
+        relations=relation_sections(entry), sources=sources, sheet=sheet,
+        chart=sheet_chart(sheet, locale) if sheet else None, map_config=config,
+        embed_src=embed_src,
+        hours=[rule.strip() for rule in (entry.opening_hours or "").split(";") if rule.strip()])

@@ -1,0 +1,298 @@
+"""The citizen pages without a browser: directory, tag pages, entry pages, languages, embed."""
+
+import json
+import re
+from collections import Counter
+from html import unescape
+
+import pytest
+from markupsafe import escape
+
+from app.web.directory import PER_PAGE
+from tests import demo_data
+
+
+def html_of(client, url, status=200, **kw):
+    response = client.get(url, **kw)
+    assert response.status_code == status, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def card_names(html):
+    return [unescape(n) for n in re.findall(
+        r'<h2 class="entry-card-title"><a href="[^"]+">([^<]+)</a>', html)]
+
+
+def entries_by_slug():
+    return {e["slug"]: e for e in demo_data.entries()}
+
+
+# -- directory ------------------------------------------------------------------------------
+
+def test_directory_pages_through_everything_sorted_by_name(client):
+    names, page = [], 1
+    while True:
+        html = html_of(client, f"/entries?page={page}")
+        got = card_names(html)
+        names += got
+        if 'rel="next"' not in html:
+            break
+        assert len(got) == PER_PAGE
+        page += 1
+    assert sorted(names) == sorted(e["name"] for e in demo_data.entries())
+    assert len(names) == len(set(names))
+    assert f"{len(names)} fiches" in html_of(client, "/entries")
+
+
+def test_directory_filters_by_kind_and_tag_without_javascript(client):
+    html = html_of(client, "/entries?kind=third_place&tag=grocery")
+    expected = {e["name"] for e in demo_data.entries()
+                if e["kind"] == "third_place" and "grocery" in e.get("tags", [])}
+    assert set(card_names(html)) == expected and expected
+    # The form shows the filter it applied, and facet counts for the other choices.
+    assert 'value="third_place" checked' in html
+    assert re.search(r'<option value="grocery"[^>]* selected>', html)
+    grocery_kinds = Counter(e["kind"] for e in demo_data.entries()
+                            if "grocery" in e.get("tags", []))
+    for kind in ("third_place", "initiative", "commons"):
+        assert f'data-facet-kind="{kind}">({grocery_kinds.get(kind, 0)})' in html
+
+
+def test_directory_search_is_french_and_accent_blind(client):
+    html = html_of(client, "/entries?q=epicerie")
+    groceries = {e["name"] for e in demo_data.entries() if "grocery" in e.get("tags", [])}
+    assert groceries <= set(card_names(html))
+    # With a search, relevance is the default sort and is offered.
+    assert '<option value="relevance" selected>' in html
+
+
+def test_directory_sorts(client):
+    html = html_of(client, "/entries?sort=-updated&kind=commons")
+    assert '<option value="-updated" selected>' in html
+    assert len(card_names(html)) == min(PER_PAGE, sum(
+        1 for e in demo_data.entries() if e["kind"] == "commons"))
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("kind=castle", "kind"), ("tag=no-such-tag", "tag"), ("sort=price", "sort"),
+    ("page=zero", "page"), ("bbox=1,2,3", "bbox"),
+])
+def test_bad_parameters_get_a_page_that_names_them(client, query, parameter):
+    html = html_of(client, f"/entries?{query}", status=400)
+    assert f"Paramètre « {parameter} »" in html
+
+
+def test_a_page_past_the_end_is_not_found(client):
+    html_of(client, "/entries?page=999", status=404)
+
+
+def test_tag_page_lists_an_activity(client):
+    html = html_of(client, "/tags/repair")
+    expected = {e["name"] for e in demo_data.entries() if "repair" in e.get("tags", [])}
+    assert set(card_names(html)) == expected and expected
+    assert "<h1>Réparation</h1>" in html
+    assert 'href="/?tag=repair"' in html
+    html_of(client, "/tags/no-such-tag", status=404)
+
+
+# -- an entry's page -------------------------------------------------------------------------
+
+def relations():
+    """(source, type, target) of the demo file."""
+    return [(e["slug"], r["type"], r["target"]) for e in demo_data.entries()
+            for r in e.get("relations", [])]
+
+
+def section(html, title):
+    match = re.search(rf'<h2 id="rel-\d+">{re.escape(title)}</h2>\s*<ul class="relation-list">'
+                      r"(.*?)</ul>", html, re.S)
+    return {unescape(n) for n in re.findall(r'<a href="/entries/[^"]+">([^<]+)</a>',
+                                             match.group(1))} if match else set()
+
+
+def test_entry_page_shows_what_we_know(client):
+    spec = entries_by_slug()["la-coroutine"]
+    html = html_of(client, "/entries/la-coroutine")
+    assert f"<h1>{escape(spec['name'])}</h1>" in html
+    assert "Tiers-lieu" in html and escape(spec["street"]) in html and spec["postcode"] in html
+    assert "Données de démonstration de l’Atlas des communs" in html
+    assert "ODbL-1.0" in html
+    # Description rendered from Markdown.
+    assert "<p>La Coroutine est née" in html
+
+
+def test_relations_both_ways(client):
+    by_slug = entries_by_slug()
+    rels = relations()
+    # "Uses" on a place, "Used by" on the digital commons (which has no place).
+    user, _, commons = next(r for r in rels if r[1] == "uses"
+                            and by_slug[r[2]]["kind"] == "commons" and "lon" in by_slug[r[0]])
+    assert by_slug[commons]["name"] in section(html_of(client, f"/entries/{user}"), "Utilise")
+    used_by = {by_slug[s]["name"] for s, t, o in rels if t == "uses" and o == commons}
+    commons_html = html_of(client, f"/entries/{commons}")
+    assert section(commons_html, "Utilisé par") == used_by
+    assert "Pas de lieu propre" in commons_html and 'id="map"' not in commons_html
+    # "Around this place": what a place hosts.
+    hosted = {by_slug[s]["name"] for s, t, o in rels if t == "hosted_by" and o == "mutualab"}
+    assert hosted and section(html_of(client, "/entries/mutualab"), "Autour de ce lieu") == hosted
+
+
+def test_entry_by_uuid_redirects_to_its_slug(client, session):
+    from app.services.entries import find_entry
+
+    entry = find_entry("mutualab")
+    response = client.get(f"/entries/{entry.id}")
+    assert response.status_code == 301 and response.location.endswith("/entries/mutualab")
+
+
+def test_unknown_and_deleted_entries(client, session):
+    from app.services.entries import delete_entry, find_entry
+    from app.services.revisions import Author
+
+    html_of(client, "/entries/no-such-entry", status=404)
+    entry = find_entry("mutualab")
+    delete_entry(entry, expected_version=entry.version, author=Author(label="test"))
+    assert "Cette fiche a été supprimée" in html_of(client, "/entries/mutualab", status=410)
+    # Gone from the directory and the map too.
+    assert 'href="/entries/mutualab"' not in html_of(client, "/entries?q=mutualab")
+    assert "mutualab" not in {m[0] for m in client.get("/map/markers.json").json["markers"]}
+    hosted = html_of(client, "/entries/amap-mutualab")
+    assert 'href="/entries/mutualab"' not in hosted
+
+
+def jsonld_of(html):
+    raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    return json.loads(raw)
+
+
+def test_json_ld_and_open_graph(client):
+    spec = entries_by_slug()["la-coroutine"]
+    html = html_of(client, "/entries/la-coroutine")
+    doc = jsonld_of(html)
+    assert doc["@context"] == "https://schema.org" and doc["@type"] == "Place"
+    assert doc["name"] == spec["name"] and doc["description"] == spec["summary"]
+    assert doc["geo"] == {"@type": "GeoCoordinates", "latitude": spec["lat"],
+                          "longitude": spec["lon"]}
+    assert doc["address"]["postalCode"] == spec["postcode"]
+    assert doc["@id"].endswith("/entries/la-coroutine")
+    assert f'<meta property="og:title" content="{escape(spec["name"])}">' in html
+    assert '<meta property="og:url" content="http://localhost/entries/la-coroutine">' in html
+    assert 'og:description' in html
+
+
+def test_json_ld_types_by_kind(client):
+    initiative = next(e for e in demo_data.entries() if e["kind"] == "initiative")
+    software = next(e for e in demo_data.entries() if e["kind"] == "commons"
+                    and "software" in e.get("tags", []) and "lon" not in e)
+    other = next((e for e in demo_data.entries() if e["kind"] == "commons"
+                  and "software" not in e.get("tags", []) and "lon" not in e), None)
+    assert jsonld_of(html_of(client, f"/entries/{initiative['slug']}"))["@type"] == "Organization"
+    doc = jsonld_of(html_of(client, f"/entries/{software['slug']}"))
+    assert doc["@type"] == "SoftwareApplication"
+    if software.get("licence"):
+        assert doc["license"] == f"https://spdx.org/licenses/{software['licence']}.html"
+    if other is not None:
+        assert jsonld_of(html_of(client, f"/entries/{other['slug']}"))["@type"] == "CreativeWork"
+
+
+def test_embed_snippet_on_a_located_entry(client):
+    html = html_of(client, "/entries/mutualab")
+    snippet = unescape(re.search(r'<textarea id="embed-code"[^>]*>(.*?)</textarea>',
+                                 html, re.S).group(1))
+    assert snippet.startswith('<iframe src="http://localhost/embed#map=16/')
+    assert 'title="Carte : Mutualab' in snippet
+
+
+# -- embed, languages, headers ------------------------------------------------------------------
+
+def test_embed_has_no_site_header_and_may_be_framed(client):
+    response = client.get("/embed?kind=third_place")
+    html = response.get_data(as_text=True)
+    assert 'class="site-header"' not in html and 'id="map"' in html
+    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response.headers
+    assert 'href="/?kind=third_place"' in html
+    other = client.get("/entries")
+    assert other.headers["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in other.headers["Content-Security-Policy"]
+
+
+def test_language_switch_sets_a_cookie(client):
+    french = html_of(client, "/entries")
+    assert '<html lang="fr">' in french and 'href="/entries?lang=en"' in french
+    response = client.get("/entries?lang=en")
+    assert "lang=en" in response.headers["Set-Cookie"]
+    english = response.get_data(as_text=True)
+    assert '<html lang="en">' in english and "Directory" in english and "Third places" in english
+    # The cookie keeps English on the next page.
+    assert '<html lang="en">' in html_of(client, "/entries/mutualab")
+    assert '<html lang="fr">' in html_of(client, "/entries/mutualab?lang=fr")
+
+
+def test_accept_language(client):
+    html = html_of(client, "/entries", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in html and "Search" in html
+    html = html_of(client, "/entries", headers={"Accept-Language": "de-DE"})
+    assert '<html lang="fr">' in html
+
+
+def test_dates_and_numbers_are_localised(client):
+    spec = demo_data.demo()["evaluations"][0]
+    fr = html_of(client, f"/entries/{spec['entry']}")
+    en = html_of(client, f"/entries/{spec['entry']}?lang=en")
+    day = spec["date"]
+    months_fr = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                 "septembre", "octobre", "novembre", "décembre"]
+    assert f"{day.day} {months_fr[day.month - 1]} {day.year}" in fr
+    assert f"{day.strftime('%B')} {day.day}, {day.year}" in en
+
+
+def test_tile_servers_are_allowed_by_the_csp():
+    from app.web.pages import tile_sources
+
+    assert tile_sources("https://tile.openstreetmap.org/{z}/{x}/{y}.png") == \
+        "https://tile.openstreetmap.org"
+    assert tile_sources("https://{s}.tile.openstreetmap.fr/osmfr/{z}/{x}/{y}.png") == \
+        "https://*.tile.openstreetmap.fr"
+    assert tile_sources("/tiles/{z}/{x}/{y}.png") == ""
+
+
+def test_a_stored_script_url_never_becomes_a_link(client, session):
+    from sqlalchemy import text
+
+    session.execute(text("UPDATE entries SET website = 'javascript:alert(1)' "
+                         "WHERE slug = 'mutualab'"))
+    html = html_of(client, "/entries/mutualab")
+    assert 'href="javascript:' not in html and "javascript:alert(1)" in html
+
+
+def test_the_maps_footnote_lists_the_entries_without_a_place(client):
+    html = html_of(client, "/entries?located=false&kind=commons")
+    expected = {e["name"] for e in demo_data.entries()
+                if e["kind"] == "commons" and "lon" not in e}
+    got = set(card_names(html))
+    page = 2
+    while f'href="?kind=commons&amp;located=false&amp;page={page}"' in html:
+        html = html_of(client, f"/entries?located=false&kind=commons&page={page}")
+        got |= set(card_names(html))
+        page += 1
+    assert got == expected and expected
+    assert '<input type="hidden" name="located" value="false">' in html
+
+
+def test_tag_options_in_french_alphabetical_order(client):
+    import unicodedata
+
+    html = html_of(client, "/entries")
+    shown = [unescape(label) for label in re.findall(
+        r'<option value="[a-z0-9-]+" data-label="([^"]+)"', html)]
+    groups = {}
+    for tag in demo_data.demo()["tags"]:
+        groups.setdefault(tag["group"], []).append(tag["label_fr"])
+
+    def key(text):
+        return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+    expected = [label for group in ("activity", "theme", "audience")
+                for label in sorted(groups[group], key=key)]
+    assert shown == expected
