@@ -11,12 +11,13 @@ from sqlalchemy import ColumnElement, Select, cast, func, literal, literal_colum
 
 from ..extensions import db
 from ..models import Entry, Tag, entry_tags
-from .filters import EntryFilter
+from .filters import PROPERTY_FILTERS, EntryFilter
 
 # Our own constant, never user input.
 TS_CONFIG = literal_column("'public.atlas_fr'::regconfig")
 WORD_RE = re.compile(r"\w+", re.UNICODE)
-SORTS = ("name", "-name", "updated", "-updated", "created", "-created", "relevance", "distance")
+SORTS = ("id", "name", "-name", "updated", "-updated", "created", "-created", "relevance",
+         "distance")
 
 
 def unaccent_lower(expr: Any) -> ColumnElement[str]:
@@ -81,6 +82,12 @@ def conditions(f: EntryFilter) -> list[ColumnElement[bool]]:
         where.append(text_condition(f.text))
     if f.updated_since is not None:
         where.append(Entry.updated_at >= f.updated_since)
+    if f.updated_until is not None:
+        where.append(Entry.updated_at <= f.updated_until)
+    for name, value in f.properties:
+        if name not in PROPERTY_FILTERS:
+            raise ValueError(f"no property filter on {name!r}")
+        where.append(getattr(Entry, name) == value)
     if f.located is True:
         where.append(Entry.geom.is_not(None))
     elif f.located is False:
@@ -103,6 +110,8 @@ def order_by(f: EntryFilter, sort: str) -> list[ColumnElement]:
         distance = func.ST_Distance(cast(Entry.geom, Geography),
                                     cast(point(f.near.lon, f.near.lat), Geography))
         return [distance, Entry.id]
+    if sort == "id":
+        return [Entry.id]
     column = {
         "name": unaccent_lower(Entry.name),
         "updated": Entry.updated_at,
