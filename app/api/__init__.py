@@ -72,3 +72,7 @@ def init_api(app: Flask) -> None:
     api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
     api.register_blueprint(v1.blp)
     app.extensions["atlas_api"] = api
+
+    from ..ogc import init_ogc
+
+    init_ogc(app)

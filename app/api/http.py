@@ -84,4 +84,6 @@ def init_http(app: Flask) -> None:
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip", "deflate"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["gzip", "br", "deflate"])
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    # Our views answer conditional requests themselves, before building the body.
+    app.config.setdefault("COMPRESS_EVALUATE_CONDITIONAL_REQUEST", False)
     compress.init_app(app)

@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, Select, cast, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 
 from ..extensions import db
 from ..models import Entry, Tag, entry_tags
@@ -105,7 +115,8 @@ def order_by(f: EntryFilter, sort: str) -> list[ColumnElement]:
         rank = func.word_similarity(query, name) + func.similarity(query, name)
         if tsq is not None:
             rank = rank + func.ts_rank_cd(Entry.search_vector, tsq)
-        return [rank.desc(), unaccent_lower(Entry.name), Entry.id]
+        # double precision, so that a keyset cursor carries the rank exactly
+        return [cast(rank, Float).desc(), unaccent_lower(Entry.name), Entry.id]
     if sort == "distance" and f.near is not None:
         distance = func.ST_Distance(cast(Entry.geom, Geography),
                                     cast(point(f.near.lon, f.near.lat), Geography))

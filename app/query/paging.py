@@ -174,11 +174,10 @@ def _from_json(expr: ColumnElement, value: Any) -> Any:
     """A cursor value back to its key's Python type; TypeError/ValueError if it is not one."""
     if value is None or isinstance(value, bool | list | dict):
         raise TypeError(value)
-    try:
-        python_type = expr.type.python_type
-    except NotImplementedError:
+    python_type = _python_type(expr)
+    if python_type is object:  # an untyped SQL function: JSON scalars as they are
         if isinstance(value, str) and "\x00" in value:
-            raise ValueError(value) from None
+            raise ValueError(value)
         return value
     if python_type is datetime:
         parsed = datetime.fromisoformat(value)
@@ -202,9 +201,14 @@ def _from_json(expr: ColumnElement, value: Any) -> Any:
     return value
 
 
-def _bind(expr: ColumnElement, value: Any) -> ColumnElement:
+def _python_type(expr: ColumnElement) -> type:
     try:
-        expr.type.python_type  # noqa: B018
+        return expr.type.python_type
     except NotImplementedError:
+        return object
+
+
+def _bind(expr: ColumnElement, value: Any) -> ColumnElement:
+    if _python_type(expr) is object:
         return literal(value)
     return literal(value, type_=expr.type)
