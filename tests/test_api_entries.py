@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from app.query.paging import MAX_LIMIT, parse_limit
 from app.query import ParameterError
+from app.query.paging import MAX_LIMIT, parse_limit
 from tests import demo_data
 
 
