@@ -200,8 +200,10 @@ def items(collection_id: str):
         links.append(_page_link("prev", GEOJSON if fmt == "json" else "text/html", fmt,
                                 page.prev.encode()))
     members: dict[str, Any] = {"numberReturned": len(page.rows)}
-    if raw_cursor is None:  # exact and cheap once; pages after the first need not repeat it
-        members["numberMatched"] = provider.number_matched(f)
+    if raw_cursor is None:  # on the first page, when exact and cheap
+        matched = provider.number_matched(f)
+        if matched is not None:
+            members["numberMatched"] = matched
     members["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds")
     members["links"] = links
     if fmt == "html":
