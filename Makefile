@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install test-deps database migrate demo lint stop clean
+.PHONY: run test install test-deps database migrate demo lint stop clean bench
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -45,8 +45,20 @@ lint: install
 test: test-deps database lint
 	$(PY) -m pytest
 
+# On demand, not part of `make test`: 100,000 synthetic entries, our feeds against psql COPY
+# and pygeoapi. pygeoapi lives in its own venv: it installs a top-level `tests` package
+# that would shadow ours.
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: database .venv-bench/.installed
+	.venv-bench/bin/python bench/open_data.py
+
 stop: install
 	$(PY) -m app.localdb stop
 
 clean: stop
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .venv-bench var

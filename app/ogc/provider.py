@@ -78,21 +78,26 @@ def items_page(f: EntryFilter, limit: int, raw_cursor: str | None) -> Page:
 
 
 COUNT_BUDGET_MS = 25
+COUNT_MAX_ESTIMATE = 20_000
 
 
 def number_matched(f: EntryFilter, budget_ms: int = COUNT_BUDGET_MS) -> int | None:
     """The exact number of matching entries, or None when counting would not be cheap.
 
-    The count runs in a savepoint under a statement timeout: a filter that matches a
-    large part of a large base answers without numberMatched rather than slowly.
+    When the planner expects many rows the count is not tried; otherwise it runs in a
+    savepoint under a statement timeout: a filter that matches a large part of a large
+    base answers without numberMatched rather than slowly.
     """
+    estimate = _estimated_rows(select(Entry.id).where(*conditions(f)))
+    if estimate > COUNT_MAX_ESTIMATE:
+        return None
+    stmt = select(func.count()).select_from(Entry).where(*conditions(f))
     previous = db.session.scalar(text("SELECT current_setting('statement_timeout')"))
     try:
         with db.session.begin_nested():
             db.session.execute(text("SELECT set_config('statement_timeout', :v, true)"),
                                {"v": f"{int(budget_ms)}ms"})
-            return db.session.scalar(select(func.count()).select_from(Entry)
-                                     .where(*conditions(f)))
+            return db.session.scalar(stmt)
     except OperationalError as exc:
         if getattr(exc.orig, "pgcode", None) == "57014":  # query_canceled
             return None
@@ -100,6 +105,15 @@ def number_matched(f: EntryFilter, budget_ms: int = COUNT_BUDGET_MS) -> int | No
     finally:
         db.session.execute(text("SELECT set_config('statement_timeout', :v, true)"),
                            {"v": previous})
+
+
+def _estimated_rows(stmt) -> int:
+    """The planner's row estimate for `stmt` (EXPLAIN, nothing run)."""
+    compiled = stmt.compile(dialect=db.engine.dialect,
+                            compile_kwargs={"render_postcompile": True})
+    plan = db.session.connection().exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def feature(collection: Collection, feature_id: str) -> str | None:
