@@ -8,7 +8,8 @@ PY     := $(VENV)/bin/python
 PORT   ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update bench screenshots
+.PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update \
+	bench bench-map bench-open-data screenshots
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -58,16 +59,31 @@ lint: install
 test: test-deps database lint
 	$(PY) -m pytest
 
-# On demand, not in `make test`: marker endpoint size and map drawing time (bench/README.md).
-bench: test-deps database
+# Benchmarks run on demand, never in `make test` (bench/README.md).
+bench: bench-map bench-open-data
+
+# Marker endpoint size and map drawing time in headless Chromium.
+bench-map: test-deps database
 	$(PY) bench/map_markers.py
 
 # The README's screenshots (docs/screenshots/), from the demo data in a throwaway database.
 screenshots: test-deps database
 	$(PY) scripts/screenshots.py
 
+# 100,000 synthetic entries, our feeds against psql COPY
+# and pygeoapi. pygeoapi lives in its own venv: it installs a top-level `tests` package
+# that would shadow ours.
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e '.[bench]'
+	touch $@
+
+bench-open-data: database .venv-bench/.installed
+	.venv-bench/bin/python bench/open_data.py
+
 stop: install
 	$(PY) -m app.localdb stop
 
 clean: stop
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .venv-bench var

@@ -55,5 +55,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
+    from .api import init_api
+
+    init_api(app)
     register_cli(app)
     return app

@@ -1,1 +1,78 @@
-"""Machine-facing endpoints."""
+"""Machine-facing endpoints: the JSON API (/api/v1) and its OpenAPI document (/api).
+
+`init_api(app)` attaches them, with the HTTP manners of `http.py` and the
+problem answers of `problems.py`, which the OGC API (/ogc) shares.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import Flask
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from . import schemas
+from .http import init_http
+from .problems import MEDIA_TYPE as PROBLEM_TYPE
+from .problems import register_problem_handlers
+
+API_CONFIG = {
+    "API_TITLE": "Atlas des communs",
+    "API_VERSION": "1.0",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+    "OPENAPI_REDOC_PATH": "redoc",
+    "OPENAPI_REDOC_URL": "/static/vendor/redoc/redoc.standalone.js",
+    "API_SPEC_OPTIONS": {
+        "info": {
+            "description": (
+                "Open data of the Atlas des communs: commons, third places and citizen "
+                "initiatives. Entries (filters, keyset pages), GeoJSON (RFC 7946) of the "
+                "whole base, and a change feed to keep an exact mirror. Errors are "
+                "application/problem+json. The OGC API – Features is under /ogc."),
+            "license": {"name": "ODbL 1.0 (data)",
+                        "url": "https://opendatacommons.org/licenses/odbl/1-0/"},
+        },
+    },
+}
+
+
+class AtlasApi(Api):
+    """flask-smorest, with problem+json errors that only answer under /api and /ogc."""
+
+    ERROR_SCHEMA = schemas.ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        register_problem_handlers(self._app)
+
+    def _register_responses(self) -> None:
+        for status in HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def init_api(app: Flask) -> None:
+    from . import v1
+
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    init_http(app)
+    api = AtlasApi(app)
+    api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)
+    api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
+    api.register_blueprint(v1.blp)
+    app.extensions["atlas_api"] = api
+
+    from ..ogc import init_ogc
+
+    init_ogc(app)

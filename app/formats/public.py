@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, select
+from sqlalchemy import ColumnElement, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 
 from ..models import Entry, Tag, entry_tags
@@ -67,6 +67,19 @@ def public_columns() -> list[ColumnElement]:
         *(getattr(Entry, name).label(name) for name in TIME_FIELDS),
         Entry.version.label("version"),
     ]
+
+
+def public_json(exclude: tuple[str, ...] = ()) -> ColumnElement:
+    """The public fields as one JSON object built in PostgreSQL (json_build_object).
+
+    Keys in PUBLIC_FIELDS order; times as ISO 8601. `exclude` leaves fields out
+    (GeoJSON carries id and position outside its properties).
+    """
+    pairs: list[Any] = []
+    for column in public_columns():
+        if column.name not in exclude:
+            pairs.extend((literal(column.name), column))
+    return func.json_build_object(*pairs)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -7,16 +7,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, Select, cast, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 
 from ..extensions import db
 from ..models import Entry, Tag, entry_tags
-from .filters import EntryFilter
+from .filters import PROPERTY_FILTERS, EntryFilter
 
 # Our own constant, never user input.
 TS_CONFIG = literal_column("'public.atlas_fr'::regconfig")
 WORD_RE = re.compile(r"\w+", re.UNICODE)
-SORTS = ("name", "-name", "updated", "-updated", "created", "-created", "relevance", "distance")
+SORTS = ("id", "name", "-name", "updated", "-updated", "created", "-created", "relevance",
+         "distance")
 
 
 def unaccent_lower(expr: Any) -> ColumnElement[str]:
@@ -81,6 +92,12 @@ def conditions(f: EntryFilter) -> list[ColumnElement[bool]]:
         where.append(text_condition(f.text))
     if f.updated_since is not None:
         where.append(Entry.updated_at >= f.updated_since)
+    if f.updated_until is not None:
+        where.append(Entry.updated_at <= f.updated_until)
+    for name, value in f.properties:
+        if name not in PROPERTY_FILTERS:
+            raise ValueError(f"no property filter on {name!r}")
+        where.append(getattr(Entry, name) == value)
     if f.located is True:
         where.append(Entry.geom.is_not(None))
     elif f.located is False:
@@ -98,11 +115,14 @@ def order_by(f: EntryFilter, sort: str) -> list[ColumnElement]:
         rank = func.word_similarity(query, name) + func.similarity(query, name)
         if tsq is not None:
             rank = rank + func.ts_rank_cd(Entry.search_vector, tsq)
-        return [rank.desc(), unaccent_lower(Entry.name), Entry.id]
+        # double precision, so that a keyset cursor carries the rank exactly
+        return [cast(rank, Float).desc(), unaccent_lower(Entry.name), Entry.id]
     if sort == "distance" and f.near is not None:
         distance = func.ST_Distance(cast(Entry.geom, Geography),
                                     cast(point(f.near.lon, f.near.lat), Geography))
         return [distance, Entry.id]
+    if sort == "id":
+        return [Entry.id]
     column = {
         "name": unaccent_lower(Entry.name),
         "updated": Entry.updated_at,

@@ -50,6 +50,9 @@ class EntryFilter:
     statuses: tuple[str, ...] = ()
     moderation: tuple[str, ...] = ("published",)
     updated_since: datetime | None = None
+    updated_until: datetime | None = None  # inclusive; OGC API's `datetime` interval end
+    # Equality on plain public fields, ((name, value), ...): OGC API property filters.
+    properties: tuple[tuple[str, str], ...] = ()
     include_deleted: bool = False
     located: bool | None = None  # True: only entries with a position; False: only without
     extra: dict[str, str] = field(default_factory=dict, compare=False)
@@ -155,11 +158,13 @@ def parse_bool(raw: str, name: str) -> bool:
 
 
 def parse_filter(args: Args, *, allow_private: bool = False,
-                 tag_exists: Callable[[list[str]], list[str]] | None = None) -> EntryFilter:
+                 tag_exists: Callable[[list[str]], list[str]] | None = None,
+                 property_names: Iterable[str] = ()) -> EntryFilter:
     """Turn query parameters into an EntryFilter, or raise ParameterError.
 
     `allow_private` lets editors ask for pending or rejected entries and tombstones.
     `tag_exists`, given the tag slugs asked for, returns the unknown ones.
+    `property_names` (some of PROPERTY_FILTERS) are read as equality filters.
     """
     tags = tuple(dict.fromkeys(_values(args, "tag")))
     for slug in tags:
@@ -199,7 +204,42 @@ def parse_filter(args: Args, *, allow_private: bool = False,
         updated_since=parse_datetime(since_raw, "updated_since") if since_raw else None,
         include_deleted=include_deleted,
         located=parse_bool(located_raw, "located") if located_raw else None,
+        properties=parse_properties(args, property_names),
     )
+
+
+# Plain text fields a reader may filter on by equality (?city=Lille): the OGC API
+# declares them as query parameters, so that GDAL's -where reaches the server.
+PROPERTY_FILTERS = ("slug", "city", "postcode", "country", "licence")
+
+
+def parse_properties(args: Args, names: Iterable[str] = PROPERTY_FILTERS
+                     ) -> tuple[tuple[str, str], ...]:
+    """`?city=Lille` as (("city", "Lille"),); one value per property."""
+    found = []
+    for name in names:
+        value = _single(args, name)
+        if value is not None:
+            if len(value) > MAX_TEXT_LENGTH:
+                raise ParameterError(name, f"longer than {MAX_TEXT_LENGTH} characters")
+            found.append((name, value))
+    return tuple(found)
+
+
+def parse_interval(raw: str, name: str = "datetime") -> tuple[datetime | None, datetime | None]:
+    """OGC API's `datetime`: an instant, or `start/end` where either end may be `..` or empty."""
+    if "/" not in raw:
+        instant = parse_datetime(raw, name)
+        return instant, instant
+    parts = raw.split("/")
+    if len(parts) != 2:
+        raise ParameterError(name, "expected an instant or start/end")
+    start, end = (None if p.strip() in ("", "..") else parse_datetime(p, name) for p in parts)
+    if start is None and end is None:
+        raise ParameterError(name, "an interval needs at least one end")
+    if start is not None and end is not None and start > end:
+        raise ParameterError(name, "the start is after the end")
+    return start, end
 
 
 FILTER_PARAMETERS = ("kind", "tag", "bbox", "near", "radius", "q", "status",

@@ -1,0 +1,89 @@
+"""HTTP manners for the machine-facing parts: validators and 304s, caching, CORS, compression.
+
+Every read answers with a weak ETag derived from `app.query.state.data_state()`
+(and the URL and representation), so a client that already has the answer gets
+a 304 before any page is built; `Cache-Control: no-cache` makes shared caches
+revalidate, which is cheap, so that mirrors never read stale data.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_compress import Compress
+from flask_cors import CORS
+
+from ..query.state import data_state
+
+DATA_CACHE_CONTROL = "public, no-cache"
+DOC_CACHE_CONTROL = "public, max-age=300"
+EXTRA_COMPRESSED_TYPES = (
+    "application/geo+json", "application/problem+json", "application/schema+json",
+    "application/vnd.oai.openapi+json",
+)
+compress = Compress()
+
+
+def conditional(negotiate: Callable[[], str] | None = None) -> Callable[..., Any]:
+    """Answer 304 when the client's copy is current; otherwise add ETag and Last-Modified.
+
+    The ETag covers the data, the full URL and the representation that `negotiate`
+    picks (for views that choose a format from Accept), so it changes whenever the
+    answer could.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            state = data_state()
+            representation = negotiate() if negotiate is not None else ""
+            etag = hashlib.sha256(f"{state.token}|{request.full_path}|{representation}"
+                                  .encode()).hexdigest()[:32]
+            if _not_modified(etag, state.last_modified):
+                response = Response(status=304)
+            else:
+                response = view(*args, **kwargs)
+                if not isinstance(response, Response) or response.status_code != 200:
+                    return response
+            response.set_etag(etag, weak=True)
+            if state.last_modified is not None:
+                response.last_modified = state.last_modified
+            response.headers.setdefault("Cache-Control", DATA_CACHE_CONTROL)
+            if negotiate is not None:
+                response.vary.add("Accept")
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _not_modified(etag: str, last_modified: Any) -> bool:
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)
+    ims = request.if_modified_since
+    return bool(ims and last_modified is not None
+                and last_modified.replace(microsecond=0) <= ims)
+
+
+def init_http(app: Flask) -> None:
+    """CORS for reads, and compression (gzip too for streamed answers)."""
+    CORS(app, resources={r"/api/*": {}, r"/ogc": {}, r"/ogc/*": {}},
+         origins="*", methods=["GET", "HEAD", "OPTIONS"], allow_headers="*",
+         expose_headers=["ETag", "Last-Modified", "Link", "Content-Length"],
+         max_age=86400, send_wildcard=True, vary_header=False)
+    mimetypes = list(app.config.get("COMPRESS_MIMETYPES") or [
+        "text/html", "text/css", "text/plain", "text/javascript", "application/javascript",
+        "application/json", "image/svg+xml"])
+    app.config["COMPRESS_MIMETYPES"] = [*mimetypes, *(
+        t for t in EXTRA_COMPRESSED_TYPES if t not in mimetypes)]
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip", "deflate"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["gzip", "br", "deflate"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    # Our views answer conditional requests themselves, before building the body.
+    app.config.setdefault("COMPRESS_EVALUATE_CONDITIONAL_REQUEST", False)
+    compress.init_app(app)

@@ -1,0 +1,263 @@
+"""marshmallow schemas of the API: what it answers and what it is asked.
+
+They document the API (the OpenAPI document is generated from them) and parse
+the query strings; filters themselves are read by `app.query.parse_filter`, and
+the JSON of entries is built in PostgreSQL from `app.formats.public`. The entry
+schema is generated from PUBLIC_FIELDS, so a public field cannot be missing here.
+"""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from ..formats.public import PUBLIC_FIELDS
+from ..models.vocab import ENTRY_KINDS, ENTRY_STATUSES, LEVEL_MAX, LEVEL_MIN, RELATION_TYPES
+from ..query.entries import SORTS
+from ..query.filters import MAX_RADIUS_M, MAX_TEXT_LENGTH, PROPERTY_FILTERS
+from ..query.paging import MAX_LIMIT
+
+NUMBER = r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?"
+BBOX_PATTERN = rf"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
+NEAR_PATTERN = rf"^{NUMBER},{NUMBER}$"
+
+
+def _text(description: str, **kw) -> fields.String:
+    return fields.String(allow_none=True, metadata={"description": description}, **kw)
+
+
+# One marshmallow field per public field, with its documentation.
+PUBLIC_FIELD_TYPES: dict[str, fields.Field] = {
+    "id": fields.UUID(required=True, metadata={"description": "Stable id, across databases."}),
+    "slug": fields.String(required=True, metadata={"description": "Unique, for URLs."}),
+    "kind": fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS)),
+    "name": fields.String(required=True),
+    "summary": _text("One or two sentences."),
+    "description": _text("Markdown."),
+    "status": fields.String(required=True, validate=validate.OneOf(ENTRY_STATUSES)),
+    "street": _text("Street address."),
+    "postcode": _text("Postal code."),
+    "city": _text("City."),
+    "country": _text("ISO 3166-1 alpha-2 code."),
+    "website": _text("http(s) URL."),
+    "email": _text("Contact e-mail."),
+    "phone": _text("Contact phone."),
+    "opening_hours": _text("OpenStreetMap opening_hours syntax."),
+    "licence": _text("Licence of the commons (SPDX id where one fits)."),
+    "founded": fields.Integer(allow_none=True, metadata={"description": "Year founded."}),
+    "lon": fields.Float(allow_none=True, metadata={"description": "WGS 84 longitude; null "
+                                                   "for an entry without a place."}),
+    "lat": fields.Float(allow_none=True, metadata={"description": "WGS 84 latitude."}),
+    "tags": fields.List(fields.String(), required=True,
+                        metadata={"description": "Tag slugs, sorted."}),
+    "created_at": fields.DateTime(required=True),
+    "updated_at": fields.DateTime(required=True),
+    "version": fields.Integer(required=True, metadata={"description": "Bumped by every write."}),
+}
+_missing = set(PUBLIC_FIELDS) ^ set(PUBLIC_FIELD_TYPES)
+if _missing:  # pragma: no cover - a developer error, caught at import
+    raise RuntimeError(f"public fields without an API type: {sorted(_missing)}")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+EntrySchema = Strict.from_dict(
+    {name: PUBLIC_FIELD_TYPES[name] for name in PUBLIC_FIELDS}, name="Entry")
+PropertiesSchema = Strict.from_dict(
+    {name: PUBLIC_FIELD_TYPES[name] for name in PUBLIC_FIELDS
+     if name not in ("id", "lon", "lat")}, name="EntryProperties")
+
+
+class EntryPageSchema(Strict):
+    items = fields.List(fields.Nested(EntrySchema), required=True)
+    next = fields.String(allow_none=True, required=True,
+                         metadata={"description": "URL of the next page; null on the last."})
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class PointSchema(Strict):
+    type = fields.String(required=True, validate=validate.Equal("Point"))
+    coordinates = fields.List(fields.Float(), required=True,
+                              validate=validate.Length(equal=2),
+                              metadata={"description": "[longitude, latitude]"})
+
+
+class FeatureSchema(Strict):
+    type = fields.String(required=True, validate=validate.Equal("Feature"))
+    id = fields.UUID(required=True)
+    geometry = fields.Nested(PointSchema, required=True, allow_none=True)
+    properties = fields.Nested(PropertiesSchema, required=True)
+
+
+class LinkSchema(Schema):
+    href = fields.String(required=True)
+    rel = fields.String(required=True)
+    type = fields.String()
+    title = fields.String()
+
+
+class FeatureCollectionSchema(Schema):
+    type = fields.String(required=True, validate=validate.Equal("FeatureCollection"))
+    features = fields.List(fields.Nested(FeatureSchema), required=True)
+    links = fields.List(fields.Nested(LinkSchema))
+    numberReturned = fields.Integer()  # OGC API's names
+    numberMatched = fields.Integer()
+    timeStamp = fields.DateTime()
+
+
+class RelatedSchema(Strict):
+    id = fields.UUID(required=True)
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+
+
+class RelationSchema(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(RELATION_TYPES))
+    direction = fields.String(required=True, validate=validate.OneOf(("out", "in")),
+                              metadata={"description": "out: this entry → other; "
+                                                       "in: other → this entry."})
+    entry = fields.Nested(RelatedSchema, required=True)
+
+
+class RelationListSchema(Strict):
+    items = fields.List(fields.Nested(RelationSchema), required=True)
+
+
+class AnswerSchema(Strict):
+    key = fields.String(required=True)
+    level = fields.Integer(allow_none=True, required=True,
+                           validate=validate.Range(LEVEL_MIN, LEVEL_MAX))
+    strengths = fields.String(allow_none=True, required=True)
+    limits = fields.String(allow_none=True, required=True)
+    stakes = fields.String(allow_none=True, required=True)
+
+
+class EvaluationSchema(Strict):
+    id = fields.UUID(required=True)
+    entry_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    held_on = fields.Date(required=True)
+    authors = fields.String(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    answers = fields.List(fields.Nested(AnswerSchema), required=True)
+
+
+class EvaluationListSchema(Strict):
+    items = fields.List(fields.Nested(EvaluationSchema), required=True)
+
+
+class TagSchema(Strict):
+    slug = fields.String(required=True)
+    label_fr = fields.String(required=True)
+    label_en = fields.String(required=True)
+    group = fields.String(required=True)
+    entries = fields.Integer(required=True, metadata={"description": "Published entries "
+                                                                     "with this tag."})
+
+
+class TagListSchema(Strict):
+    items = fields.List(fields.Nested(TagSchema), required=True)
+
+
+class EvaluationKeySchema(Strict):
+    slug = fields.String(required=True)
+    position = fields.Integer(required=True)
+    label_fr = fields.String(required=True)
+    label_en = fields.String(required=True)
+    question_fr = fields.String(required=True)
+    question_en = fields.String(required=True)
+
+
+class EvaluationKeyListSchema(Strict):
+    items = fields.List(fields.Nested(EvaluationKeySchema), required=True)
+
+
+class DeletionSchema(Strict):
+    op = fields.String(required=True, validate=validate.Equal("delete"))
+    id = fields.UUID(required=True)
+    deleted_at = fields.DateTime(required=True)
+
+
+class UpsertSchema(Strict):
+    op = fields.String(required=True, validate=validate.Equal("upsert"))
+    id = fields.UUID(required=True)
+    entry = fields.Nested(EntrySchema, required=True)
+
+
+def change_field() -> fields.Field:
+    """An upsert or a deletion (documented as oneOf)."""
+    return fields.Raw(metadata={"oneOf": [{"$ref": "#/components/schemas/Upsert"},
+                                          {"$ref": "#/components/schemas/Deletion"}]})
+
+
+class ChangePageSchema(Strict):
+    changes = fields.List(change_field(), required=True)
+    next_cursor = fields.String(required=True, metadata={
+        "description": "Give it as `since` on the next call, even when nothing changed."})
+    has_more = fields.Boolean(required=True, metadata={
+        "description": "More changes are ready now: call `next` at once."})
+    next = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    invalid_params = fields.List(fields.Dict(), data_key="invalid-params")
+
+
+# -- query strings ------------------------------------------------------------------------
+
+def _list(description: str, enum: tuple[str, ...] | None = None) -> fields.List:
+    item = fields.String(metadata={"enum": list(enum)} if enum else {})
+    return fields.List(item, metadata={"description": description})
+
+
+FILTER_ARGS: dict[str, fields.Field] = {
+    "kind": _list("Entry kinds (repeat or comma-separate).", ENTRY_KINDS),
+    "tag": _list("Tag slugs; an entry matches if it has any of them."),
+    "bbox": fields.String(metadata={
+        "description": "minLon,minLat,maxLon,maxLat (WGS 84).", "pattern": BBOX_PATTERN}),
+    "near": fields.String(metadata={"description": "lon,lat: entries within `radius`.",
+                                    "pattern": NEAR_PATTERN}),
+    "radius": fields.Float(metadata={"description": f"Metres around `near` (default 1000, "
+                                                    f"at most {MAX_RADIUS_M})."}),
+    "q": fields.String(metadata={"description": "French full-text search, accent-blind.",
+                                 "maxLength": MAX_TEXT_LENGTH}),
+    "status": _list("Entry statuses.", ENTRY_STATUSES),
+    "updated_since": fields.String(metadata={"description": "ISO 8601 date or date-time."}),
+    "located": fields.Boolean(metadata={"description": "true: only entries with a place; "
+                                                       "false: only those without."}),
+    **{name: fields.String(metadata={"description": f"Entries whose {name} equals this."})
+       for name in PROPERTY_FILTERS},
+}
+LIMIT_ARG = fields.Integer(metadata={
+    "description": f"Page size, default 100; larger values are clamped to {MAX_LIMIT}.",
+    "minimum": 1})
+
+EntryListArgs = Strict.from_dict({
+    **FILTER_ARGS,
+    "sort": fields.String(metadata={"enum": list(SORTS), "description":
+                                    "Order (default `id`); `relevance` goes with `q`, "
+                                    "`distance` with `near`."}),
+    "limit": LIMIT_ARG,
+    "cursor": fields.String(metadata={"description": "From a `next` link; opaque."}),
+}, name="EntryListArgs")
+GeoJSONArgs = Strict.from_dict(dict(FILTER_ARGS), name="GeoJSONArgs")
+
+
+class ChangeArgs(Strict):
+    since = fields.String(metadata={"description": "`next_cursor` of the previous call; "
+                                                   "absent: from the start."})
+    limit = fields.Integer(metadata={"description": "Changes per call, default 100, at "
+                                                    f"most {MAX_LIMIT}.", "minimum": 1})

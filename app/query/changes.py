@@ -1,0 +1,77 @@
+"""The change feed: every entry in the order of the transaction that last wrote it.
+
+Rows are ordered by (change_xid, id), the id of the transaction that last wrote
+the row (set by a trigger) and the entry id. A row is handed out only once every
+transaction older than its own has finished (`change_xid` below the snapshot's
+xmin): a transaction that took its id early but commits late is withheld until
+then, instead of being stepped over as a timestamp cursor would. Each entry
+appears at its latest change (a state feed); an entry deleted or withdrawn from
+publication appears as a deletion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Text, and_, case, cast, func, literal, literal_column, select, tuple_
+from sqlalchemy.dialects.postgresql import UUID
+
+from ..extensions import db
+from ..formats.public import public_json
+from ..models import Entry
+from ..models.entry import XID8
+from .entries import conditions
+from .filters import EntryFilter
+from .paging import Cursor, SortKey
+
+FEED_SORT = "changes"
+FEED_KEYS = (SortKey(Entry.change_xid), SortKey(Entry.id))
+# Every transaction below this one has finished (committed or rolled back).
+HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())", type_=XID8())
+
+
+@dataclass
+class ChangePage:
+    items: list[str]  # JSON text of each change, in feed order
+    cursor: Cursor  # where the next poll starts (the given one when nothing is new)
+    has_more: bool
+
+
+def start_cursor() -> Cursor:
+    return Cursor(FEED_SORT, (0, uuid.UUID(int=0)))
+
+
+def decode_cursor(raw: str, name: str = "since") -> Cursor:
+    return Cursor.decode(raw, FEED_SORT, FEED_KEYS, name)
+
+
+def change_json():
+    """A change as JSON text: {"op": "upsert", "id", "entry"} or {"op": "delete", "id", …}."""
+    public = and_(*conditions(EntryFilter()))  # what the public sees, as everywhere
+    upsert = func.json_build_object(
+        literal("op"), literal("upsert"), literal("id"), cast(Entry.id, Text),
+        literal("entry"), public_json())
+    delete = func.json_build_object(
+        literal("op"), literal("delete"), literal("id"), cast(Entry.id, Text),
+        literal("deleted_at"), func.coalesce(Entry.deleted_at, Entry.updated_at))
+    return cast(case((public, upsert), else_=delete), Text)
+
+
+def changes_after(cursor: Cursor | None, limit: int) -> ChangePage:
+    """Up to `limit` changes after `cursor` (None: from the start)."""
+    cursor = cursor or start_cursor()
+    xid, entry_id = cursor.values
+    stmt = (select(change_json(), Entry.change_xid, Entry.id)
+            .where(tuple_(Entry.change_xid, Entry.id)
+                   > tuple_(cast(literal(str(xid)), XID8()), cast(literal(str(entry_id)),
+                                                                  UUID(as_uuid=True))))
+            .where(Entry.change_xid < HORIZON)
+            .order_by(Entry.change_xid, Entry.id)
+            .limit(limit + 1))
+    rows = db.session.execute(stmt).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if rows:
+        cursor = Cursor(FEED_SORT, (rows[-1][1], rows[-1][2]))
+    return ChangePage([row[0] for row in rows], cursor, has_more)
