@@ -71,6 +71,9 @@ def init_api(app: Flask) -> None:
     api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)
     api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
     api.register_blueprint(v1.blp)
+    from ..exports.views import blp as exports_blp
+
+    api.register_blueprint(exports_blp)
     app.extensions["atlas_api"] = api
 
     from ..ogc import init_ogc

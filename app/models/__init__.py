@@ -6,6 +6,7 @@ from .import_run import ImportRun
 from .relation import Relation
 from .revision import Revision
 from .source import Source
+from .sync import PushedEntry, SyncState
 from .tag import Tag
 from .user import ApiToken, User
 
@@ -16,9 +17,11 @@ __all__ = [
     "Evaluation",
     "EvaluationKey",
     "ImportRun",
+    "PushedEntry",
     "Relation",
     "Revision",
     "Source",
+    "SyncState",
     "Tag",
     "User",
     "entry_tags",
