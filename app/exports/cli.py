@@ -10,6 +10,7 @@ from typing import IO
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from werkzeug.datastructures import MultiDict
 
 from ..query import ParameterError, parse_filter, unknown_tags
@@ -57,6 +58,7 @@ class ReportWriter:
 @click.option("--base-url", default=None,
               help="The site's public address, for links and JSON-LD ids "
                    "(default: ATLAS_BASE_URL).")
+@with_appcontext
 def export_command(format_name: str, kinds: tuple[str, ...], tags: tuple[str, ...],
                    output: Path | None, report_path: Path | None,
                    base_url: str | None) -> None:
