@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -67,11 +66,6 @@ def build_export_database(url: str) -> Flask:
         db.session.remove()
         db.engine.dispose()
     return app
-
-
-@pytest.fixture(scope="session")
-def export_app(databases) -> Flask:
-    return build_export_database(databases.create("exports"))
 
 
 def run_export(app: Flask, *args: str) -> Any:

@@ -27,17 +27,22 @@ from tests.export_fixtures import (
     MEDNUM_SCHEMA,
     OSM_PLACE,
     PENDING,
+    build_export_database,
     frictionless,
     published_demo_and_added,
     run_export,
 )
 
-pytest_plugins = ["tests.export_fixtures"]
 ALL_FORMATS = ("csv", "geojson", "jsonld", "datapackage", "mednum", "gogocarto")
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.fixture(scope="module")
+def export_app(databases):
+    return build_export_database(databases.create("exports"))
 
 
 @pytest.fixture(scope="module")
