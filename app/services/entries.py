@@ -121,8 +121,12 @@ def update_entry(entry: Entry, data: Mapping[str, Any], *, expected_version: int
 def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
                expected_version: int | None, comment: str | None = None,
                source: SourceRef | None = None, partial: bool = True,
-               commit: bool = True, action: str | None = None) -> WriteResult:
-    """Create (entry None) or update; the single place where entries are written."""
+               commit: bool = True, action: str | None = None,
+               entry_id: uuid.UUID | None = None) -> WriteResult:
+    """Create (entry None) or update; the single place where entries are written.
+
+    `entry_id` gives a new entry its UUID (mirrors keep the ids of their source).
+    """
     creating = entry is None
     try:
         clean = EntryInputSchema().load(dict(data), partial=partial and not creating)
@@ -141,7 +145,7 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
         return WriteResult(entry, "unchanged")
 
     if creating:
-        entry = Entry(id=uuid.uuid4())
+        entry = Entry(id=entry_id or uuid.uuid4())
     with guarded_write("entry", entry, expected_version, _integrity_to_validation):
         if creating:
             desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
