@@ -49,5 +49,8 @@ def users_create(email: str, role: str, name: str | None, password_stdin: bool) 
 
 
 def register_cli(app: Flask) -> None:
+    from importers.cli import import_cli
+
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(import_cli)

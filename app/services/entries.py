@@ -8,7 +8,7 @@ writer started from, stored with its revision and, when given, its source.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -17,11 +17,11 @@ from geoalchemy2.shape import from_shape
 from marshmallow import ValidationError
 from shapely.geometry import Point
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Entry, Relation, Source, Tag
+from ..models import Entry, Relation, Revision, Source, Tag, entry_tags
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
 from .errors import ConflictError, NotFoundError, WriteValidationError
@@ -44,6 +44,12 @@ CONSTRAINT_FIELDS = {
 }
 
 Action = Literal["created", "updated", "unchanged"]
+
+# Slugs "<base>-<anything>" for many bases at once; the pattern operators use the
+# text_pattern_ops index on slug whatever the database's collation.
+_SUFFIXED_SLUGS = text(
+    "SELECT e.slug FROM unnest(CAST(:bases AS text[])) AS b(base) "
+    "JOIN entries e ON e.slug ~>=~ (b.base || '-') AND e.slug ~<~ (b.base || '.')")
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,116 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
         db.session.flush()
     _finish(commit)
     return WriteResult(entry, "created" if creating else "updated")
+
+
+def create_entries(items: Sequence[tuple[Mapping[str, Any], SourceRef]], *, author: Author,
+                   comment: str | None = None) -> list[uuid.UUID]:
+    """Create many entries at once: the importers' path for new records.
+
+    The same rules as save_entry (EntryInputSchema, the located check, the slug
+    rule, a revision with the full snapshot, the source), written set-based: a
+    few multi-row INSERTs per batch instead of a dozen statements per entry.
+    Relations are not taken here. Raises WriteValidationError keyed `<index>.<field>`;
+    then nothing of the batch is written.
+    """
+    if not items:
+        return []
+    states, errors = [], {}
+    for index, (data, _source) in enumerate(items):
+        try:
+            clean = EntryInputSchema().load(dict(data))
+            if clean.get("relations"):
+                raise WriteValidationError({"relations": ["Not taken by create_entries."]})
+            state = _desired_state(None, clean)
+            _check_located(state)
+        except ValidationError as exc:
+            errors.update({f"{index}.{k}": v for k, v in _flatten(exc.messages).items()})
+            continue
+        except WriteValidationError as exc:
+            errors.update({f"{index}.{k}": v for k, v in exc.messages.items()})
+            continue
+        states.append(state)
+    if errors:
+        raise WriteValidationError(errors)
+
+    wanted_tags = sorted({slug for state in states for slug in state["tags"]})
+    tag_ids = dict(db.session.execute(
+        select(Tag.slug, Tag.id).where(Tag.slug.in_(wanted_tags))).all()) if wanted_tags else {}
+    unknown = [s for s in wanted_tags if s not in tag_ids]
+    if unknown:
+        raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
+    _assign_slugs(states)
+
+    now = datetime.now(UTC)
+    entry_rows, tag_rows, source_rows, revision_rows = [], [], [], []
+    for state, (_data, source) in zip(states, items, strict=True):
+        entry_id = uuid.uuid4()
+        row = {name: state[name] for name in ENTRY_FIELDS}
+        row.update(id=entry_id, version=1, created_at=now, updated_at=now,
+                   geom=None if state["lon"] is None
+                   else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
+        entry_rows.append(row)
+        tag_rows += [{"entry_id": entry_id, "tag_id": tag_ids[s]} for s in state["tags"]]
+        source_rows.append({"entry_id": entry_id, "origin": source.origin,
+                            "external_id": source.external_id, "licence": source.licence,
+                            "attributes": dict(source.attributes), "first_seen_at": now,
+                            "last_seen_at": now})
+        revision_rows.append({
+            "entity_type": "entry", "entity_id": entry_id, "version": 1, "action": "create",
+            "author_id": author.user.id if author.user else None,
+            "author_label": author.label, "comment": (comment or None) and comment[:500],
+            "created_at": now, "snapshot": _state_snapshot(entry_id, state)})
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(Entry), entry_rows)
+            if tag_rows:
+                db.session.execute(insert(entry_tags), tag_rows)
+            db.session.execute(insert(Source), source_rows)
+            db.session.execute(insert(Revision), revision_rows)
+    except IntegrityError as exc:
+        raise _integrity_to_validation(exc) from None
+    return [row["id"] for row in entry_rows]
+
+
+def _state_snapshot(entry_id: uuid.UUID, state: dict[str, Any]) -> dict[str, Any]:
+    """What snapshot(entry) gives for an entry just created from `state`."""
+    return {"id": str(entry_id), **{name: state[name] for name in ENTRY_FIELDS},
+            "lon": state["lon"], "lat": state["lat"], "tags": list(state["tags"]),
+            "relations": [], "deleted_at": None}
+
+
+def _assign_slugs(states: list[dict[str, Any]]) -> None:
+    """The slug rule of save_entry for a whole batch: one query for every base."""
+    bases = {}
+    for state in states:
+        if not state["slug"]:
+            bases[id(state)] = slugify(state["name"], max_length=100,
+                                       word_boundary=True) or "entry"
+    given = [s["slug"] for s in states if s["slug"]]
+    wanted = sorted(set(bases.values()))
+    taken: set[str] = set()
+    if given:
+        clash = list(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(given))))
+        if clash or len(set(given)) != len(given):
+            raise WriteValidationError({"slug": [
+                f"The slug {s!r} is already used by another entry." for s in
+                sorted(set(clash) | {g for g in given if given.count(g) > 1})]})
+        taken.update(given)
+    if wanted:
+        taken.update(db.session.scalars(
+            select(Entry.slug).where(Entry.slug.in_(wanted))))
+        taken.update(db.session.execute(
+            _SUFFIXED_SLUGS, {"bases": wanted}).scalars())
+    for state in states:
+        if state["slug"]:
+            continue
+        slug = candidate = bases[id(state)]
+        n = 2
+        while slug in taken:
+            slug = f"{candidate}-{n}"
+            n += 1
+        taken.add(slug)
+        state["slug"] = slug
 
 
 def delete_entry(entry: Entry, *, expected_version: int | None, author: Author,

@@ -1,0 +1,115 @@
+"""OSM files (.osm, .osm.gz, .osm.bz2, .osm.pbf) through pyosmium.
+
+Untagged objects and objects without any key the mapping looks at are dropped by
+osmium's C++ filters before Python sees them. A way's position is the centre of
+the bounding box of its node locations (as Overpass's `center`); nodes missing
+from an extract are counted, and a way none of whose nodes is present is skipped.
+Relations have no position here (assembling multipolygons needs a second pass):
+they are counted as skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import osmium
+
+from .mapping import OsmMapping
+from .osm_common import candidate_from_tags
+from .records import Candidate, Problem
+
+SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".osc", ".xml")
+
+
+@dataclass
+class ScanStats:
+    """What a scan saw, for the report and the benchmark."""
+
+    objects: int = 0          # objects that passed the C++ filters
+    selected: int = 0         # objects a rule of the mapping selected
+    missing_nodes: int = 0    # way node references whose node is not in the file
+    skipped_ways: int = 0     # selected ways with no node location at all
+    skipped_relations: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def check_path(path: Path) -> None:
+    name = path.name.lower()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not name.endswith(SUFFIXES):
+        raise ValueError(f"{path}: not an OSM file ({', '.join(SUFFIXES)})")
+
+
+def processor(path: Path, mapping: OsmMapping) -> osmium.FileProcessor:
+    """A FileProcessor that keeps node locations and lets only relevant objects through."""
+    return (osmium.FileProcessor(str(path))
+            .with_locations()
+            .with_filter(osmium.filter.EmptyTagFilter())
+            .with_filter(osmium.filter.KeyFilter(*mapping.keys())))
+
+
+def read_osm_file(path: Path | str, mapping: OsmMapping,
+                  stats: ScanStats | None = None) -> Iterator[Candidate]:
+    """Candidates for the objects of `path` that the mapping selects."""
+    path = Path(path)
+    check_path(path)
+    stats = stats if stats is not None else ScanStats()
+    for obj in processor(path, mapping):
+        stats.objects += 1
+        if obj.is_node():
+            lon, lat = obj.location.lon, obj.location.lat
+            kind = "node"
+        elif obj.is_way():
+            kind = "way"
+            lon = lat = None
+        else:
+            kind = "relation"
+            lon = lat = None
+        tags = {t.k: t.v for t in obj.tags}
+        if kind == "way":
+            if mapping.classify(tags) is None:
+                continue
+            centre = _way_centre(obj, stats)
+            if centre is None:
+                stats.skipped_ways += 1
+                stats.problems.append(Problem(
+                    "skipped", "none of the way's nodes is in the file",
+                    external_id=f"way/{obj.id}"))
+                continue
+            lon, lat = centre
+        candidate = candidate_from_tags(mapping, kind, obj.id, tags, lon, lat)
+        if candidate is None:
+            continue
+        if kind == "relation":
+            stats.skipped_relations += 1
+            stats.problems.append(Problem(
+                "skipped", "relations get no position from OSM files; use --overpass",
+                external_id=candidate.external_id))
+            continue
+        stats.selected += 1
+        yield candidate
+
+
+def _way_centre(way: osmium.osm.Way, stats: ScanStats) -> tuple[float, float] | None:
+    lons, lats = [], []
+    for ref in way.nodes:
+        location = ref.location
+        if location.valid():
+            lons.append(location.lon)
+            lats.append(location.lat)
+        else:
+            stats.missing_nodes += 1
+    if not lons:
+        return None
+    return (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+
+
+def scan_count(path: Path | str, mapping: OsmMapping) -> ScanStats:
+    """Read the whole file through the filters, counting what passes (the benchmark)."""
+    stats = ScanStats()
+    for _candidate in read_osm_file(path, mapping, stats):
+        pass
+    return stats
