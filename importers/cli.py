@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,6 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
         load_json,
         read_overpass,
     )
-    from .records import Problem
 
     if overpass == (path is not None):
         raise click.UsageError("Give either a PATH or --overpass.")
@@ -78,7 +77,6 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
     except (MappingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
-    problems: list[Problem] = []
     try:
         if overpass:
             url = endpoint or DEFAULT_ENDPOINT
@@ -89,15 +87,14 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
                 import json
 
                 save_answer.write_text(json.dumps(answer), encoding="utf-8")
-            candidates = list(read_overpass(answer, mapping, problems))
+            items = list(read_overpass(answer, mapping))
             location = url
         elif path.name.lower().endswith(".json"):
-            candidates = list(read_overpass(load_json(path), mapping, problems))
+            items = list(read_overpass(load_json(path), mapping))
             location = str(path)
         else:
             stats = ScanStats()
-            candidates = list(read_osm_file(path, mapping, stats))
-            problems = stats.problems
+            items = list(read_osm_file(path, mapping, stats))
             location = str(path)
             click.echo(f"{path.name}: {stats.objects} objects passed the tag filter, "
                        f"{stats.selected} selected; {stats.missing_nodes} node references "
@@ -106,10 +103,9 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
     except (OverpassError, OSError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
 
-    total = len(candidates) + len(problems)
-    bar = tqdm(total=total, unit="obj", desc="osm", disable=_disabled(options["progress"]),
-               file=sys.stderr, dynamic_ncols=True)
-    _run(mapping, [*problems, *candidates], location, bar, options)
+    bar = tqdm(total=len(items), unit="obj", desc="osm",
+               disable=_disabled(options["progress"]), file=sys.stderr, dynamic_ncols=True)
+    _run(mapping, items, location, bar, options)
 
 
 @import_cli.command("csv")
@@ -131,13 +127,9 @@ def import_csv(path: Path, mapping_file: Path, **options: Any) -> None:
                disable=_disabled(options["progress"]), file=sys.stderr, dynamic_ncols=True)
     rows = read_csv(path, mapping, on_bytes=bar.update)
     try:
-        _run(mapping, _guard(rows), str(path), None, options, bar_to_close=bar)
+        _run(mapping, rows, str(path), None, options, bar_to_close=bar)
     except CsvFileError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _guard(rows: Iterable[Any]) -> Iterator[Any]:
-    yield from rows
 
 
 def _disabled(progress: bool | None) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,12 +24,24 @@ def _first(tags: Mapping[str, str], *keys: str) -> str | None:
     return None
 
 
-def _street(tags: Mapping[str, str]) -> str | None:
+FULL_ADDRESS = re.compile(r"^(?P<street>.*?)[,\s]+(?P<postcode>\d{5})\s+(?P<city>[^,]+?)\s*$")
+
+
+def _address(tags: Mapping[str, str]) -> dict[str, str | None]:
+    """street, postcode, city from addr:*; addr:full ("5 rue X, 59000 Lille") as fallback."""
     street = tags.get("addr:street") or tags.get("addr:place")
-    if street:
-        number = tags.get("addr:housenumber")
-        return f"{number} {street}".strip() if number else street.strip()
-    return first_value(tags.get("addr:full"), "")
+    number = tags.get("addr:housenumber")
+    out: dict[str, str | None] = {
+        "street": (f"{number} {street}".strip() if number else street.strip())
+        if street else None,
+        "postcode": tags.get("addr:postcode"), "city": tags.get("addr:city")}
+    full = (tags.get("addr:full") or "").strip()
+    if full:
+        match = FULL_ADDRESS.match(full)
+        parts = match.groupdict() if match else {"street": full}
+        for key, value in parts.items():
+            out[key] = out[key] or value.strip(" ,") or None
+    return out
 
 
 def candidate_from_tags(mapping: OsmMapping, osm_type: str, osm_id: int,
@@ -43,18 +56,19 @@ def candidate_from_tags(mapping: OsmMapping, osm_type: str, osm_id: int,
     external_id = f"{OSM_TYPES[osm_type]}/{osm_id}"
     name = (tags.get("name") or tags.get("official_name") or rule.default_name
             or "").strip()
-    city = tags.get("addr:city")
-    if not city and lon is not None and lat is not None:
-        city = commune_at(lon, lat)
+    address = _address(tags)
+    extra = {k: tags[k] for k in EXTRA_KEYS if tags.get(k)}
+    if not address["city"] and lon is not None and lat is not None:
+        address["city"] = commune_at(lon, lat)
+        if address["city"]:
+            extra["city_from"] = "nearest GeoNames place"
     country = tags.get("addr:country")
     data: dict[str, Any] = {
         "kind": kind,
         "name": name,
         "lon": lon,
         "lat": lat,
-        "street": _street(tags),
-        "postcode": tags.get("addr:postcode"),
-        "city": city,
+        **address,
         "country": country.upper() if country else None,
         "website": normalise_website(_first(tags, "website", "contact:website", "url")),
         "email": _first(tags, "email", "contact:email"),
@@ -65,5 +79,4 @@ def candidate_from_tags(mapping: OsmMapping, osm_type: str, osm_id: int,
     }
     data = {k: v for k, v in data.items() if v is not None and v != ""}
     data.setdefault("tags", [])
-    extra = {k: tags[k] for k in EXTRA_KEYS if tags.get(k)}
     return Candidate(external_id=external_id, data=data, raw=dict(tags), extra=extra)

@@ -11,7 +11,7 @@ they are counted as skipped.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import osmium
@@ -32,7 +32,6 @@ class ScanStats:
     missing_nodes: int = 0    # way node references whose node is not in the file
     skipped_ways: int = 0     # selected ways with no node location at all
     skipped_relations: int = 0
-    problems: list[Problem] = field(default_factory=list)
 
 
 def check_path(path: Path) -> None:
@@ -52,8 +51,8 @@ def processor(path: Path, mapping: OsmMapping) -> osmium.FileProcessor:
 
 
 def read_osm_file(path: Path | str, mapping: OsmMapping,
-                  stats: ScanStats | None = None) -> Iterator[Candidate]:
-    """Candidates for the objects of `path` that the mapping selects."""
+                  stats: ScanStats | None = None) -> Iterator[Candidate | Problem]:
+    """Candidates for the objects of `path` that the mapping selects, and what was skipped."""
     path = Path(path)
     check_path(path)
     stats = stats if stats is not None else ScanStats()
@@ -75,9 +74,8 @@ def read_osm_file(path: Path | str, mapping: OsmMapping,
             centre = _way_centre(obj, stats)
             if centre is None:
                 stats.skipped_ways += 1
-                stats.problems.append(Problem(
-                    "skipped", "none of the way's nodes is in the file",
-                    external_id=f"way/{obj.id}"))
+                yield Problem("skipped", "none of the way's nodes is in the file",
+                              external_id=f"way/{obj.id}")
                 continue
             lon, lat = centre
         candidate = candidate_from_tags(mapping, kind, obj.id, tags, lon, lat)
@@ -85,9 +83,8 @@ def read_osm_file(path: Path | str, mapping: OsmMapping,
             continue
         if kind == "relation":
             stats.skipped_relations += 1
-            stats.problems.append(Problem(
-                "skipped", "relations get no position from OSM files; use --overpass",
-                external_id=candidate.external_id))
+            yield Problem("skipped", "relations get no position from OSM files; use "
+                          "--overpass", external_id=candidate.external_id)
             continue
         stats.selected += 1
         yield candidate

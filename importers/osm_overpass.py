@@ -91,19 +91,19 @@ def load_json(path: Path | str) -> dict[str, Any]:
         return json.load(handle)
 
 
-def read_overpass(answer: dict[str, Any], mapping: OsmMapping,
-                  problems: list[Problem] | None = None) -> Iterator[Candidate]:
-    """Candidates from an Overpass JSON answer (`out center tags;`)."""
+def read_overpass(answer: dict[str, Any], mapping: OsmMapping
+                  ) -> Iterator[Candidate | Problem]:
+    """Candidates from an Overpass JSON answer (`out center tags;`), and what was skipped."""
     if not isinstance(answer.get("elements"), list):
         raise OverpassError("The Overpass answer has no `elements` list")
     if answer.get("remark"):
         # Overpass reports a timeout or memory exhaustion in `remark`, with partial data.
         raise OverpassError(f"Overpass reported a problem: {answer['remark']}")
-    yield from _elements(answer["elements"], mapping, problems if problems is not None else [])
+    yield from _elements(answer["elements"], mapping)
 
 
-def _elements(elements: Iterable[dict[str, Any]], mapping: OsmMapping,
-              problems: list[Problem]) -> Iterator[Candidate]:
+def _elements(elements: Iterable[dict[str, Any]], mapping: OsmMapping
+              ) -> Iterator[Candidate | Problem]:
     for element in elements:
         osm_type, osm_id = element.get("type"), element.get("id")
         if osm_type not in ("node", "way", "relation") or not isinstance(osm_id, int):
@@ -113,8 +113,8 @@ def _elements(elements: Iterable[dict[str, Any]], mapping: OsmMapping,
         lon, lat = where.get("lon"), where.get("lat")
         if lon is None or lat is None:
             if mapping.classify(tags) is not None:
-                problems.append(Problem("skipped", "no position in the answer (use "
-                                        "`out center`)", external_id=f"{osm_type}/{osm_id}"))
+                yield Problem("skipped", "no position in the answer (use `out center`)",
+                              external_id=f"{osm_type}/{osm_id}")
             continue
         candidate = candidate_from_tags(mapping, osm_type, osm_id, tags, float(lon),
                                         float(lat))
