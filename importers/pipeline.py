@@ -29,20 +29,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
 from app.models.vocab import LOCATED_KINDS
-from app.schemas import EntryInputSchema
 from app.services.entries import (
     COORD_DIGITS,
     SourceRef,
     create_entries,
     save_entry,
     snapshot,
+    validate_entry,
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
@@ -258,10 +258,10 @@ class Pipeline:
         data = dict(candidate.data)
         for _attempt in range(3):
             try:
-                clean = EntryInputSchema().load(data)
+                clean = validate_entry(data)
                 break
-            except ValidationError as exc:
-                errors = exc.messages if isinstance(exc.messages, dict) else {}
+            except WriteValidationError as exc:
+                errors = exc.messages
                 fatal = [f for f in errors if f in REQUIRED or f == "tags"
                          or (f in ("lon", "lat") and data.get("kind") in LOCATED_KINDS)]
                 if fatal:
@@ -280,17 +280,18 @@ class Pipeline:
                         data.pop("lat", None)
         else:  # pragma: no cover - each attempt removes at least one field
             return False
-        if clean.get("kind") in LOCATED_KINDS and clean.get("lon") is None:
+        if clean.data.get("kind") in LOCATED_KINDS and clean.data.get("lon") is None:
             self._note(Problem("rejected", "A third place needs a position (lon and lat); "
                                "this record has none.", row=candidate.row,
                                external_id=candidate.external_id, field="lon"))
             return False
-        cleaned = {k: v for k, v in clean.items() if k in data}
+        cleaned = {k: v for k, v in clean.data.items() if k in data}
         if cleaned.get("lon") is not None:
             cleaned["lon"] = round(cleaned["lon"], COORD_DIGITS)
             cleaned["lat"] = round(cleaned["lat"], COORD_DIGITS)
         cleaned["tags"] = sorted(set(cleaned.get("tags", [])))
         candidate.data = cleaned
+        candidate.clean = clean
         return True
 
     def _mapped(self, candidate: Candidate) -> dict[str, Any]:
@@ -404,12 +405,12 @@ class Pipeline:
     def _create(self, candidates: list[Candidate]) -> None:
         if not candidates:
             return
-        items = [(c.data, self._source(c)) for c in candidates]
+        items = [(c.clean or c.data, self._source(c)) for c in candidates]
         try:
             create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}")
-        except WriteValidationError:
-            if len(candidates) == 1:
-                raise
+        except WriteValidationError as exc:
+            if len(candidates) == 1 or isinstance(exc.__cause__, IntegrityError):
+                raise  # the database refused: the transaction is lost, the run fails
             # Find the culprit(s): one by one, each refusal reported with its row.
             for candidate, item in zip(candidates, items, strict=True):
                 try:
@@ -503,7 +504,7 @@ def _batch_twins(candidates: list[Candidate], radius_m: float, threshold: float
     cells: dict[tuple[int, int], list[int]] = defaultdict(list)
     webs: dict[str, int] = {}
     grams: dict[int, set[str]] = {}
-    deg_lat = radius_m / 111_195
+    deg_lat = max(radius_m, 1.0) / 111_195
     for index, c in enumerate(candidates):
         web = website_key(c.data.get("website"))
         if web and web in webs:

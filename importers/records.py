@@ -39,6 +39,8 @@ class Candidate:
     extra: dict[str, Any] = field(default_factory=dict)
     row: int | None = None
     notes: list[Problem] = field(default_factory=list)
+    # Set by the pipeline once the entry schema accepted `data`.
+    clean: Any = None
 
     @property
     def label(self) -> str:
