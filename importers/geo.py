@@ -131,6 +131,20 @@ def _places(path: Path = PLACES_FILE) -> tuple[Place, ...]:
                      for row in csv.DictReader(handle))
 
 
+# Places in cells of GRID_DEG degrees: wider than COMMUNE_MAX_METRES in longitude at
+# these latitudes, so the 3 x 3 cells around a point hold every candidate.
+GRID_DEG = 0.06
+
+
+@cache
+def _grid() -> dict[tuple[int, int], tuple[Place, ...]]:
+    cells: dict[tuple[int, int], list[Place]] = {}
+    for place in _places():
+        cells.setdefault((int(place.lon // GRID_DEG), int(place.lat // GRID_DEG)),
+                         []).append(place)
+    return {k: tuple(v) for k, v in cells.items()}
+
+
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Equirectangular distance: exact enough at the scale of a commune."""
     x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
@@ -140,7 +154,21 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 def commune_at(lon: float, lat: float) -> str | None:
     """The nearest GeoNames populated place within COMMUNE_MAX_METRES, else None."""
-    best, best_d = None, COMMUNE_MAX_METRES
+    grid = _grid()
+    cx, cy = int(lon // GRID_DEG), int(lat // GRID_DEG)
+    best, best_d = None, float(COMMUNE_MAX_METRES)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for place in grid.get((cx + dx, cy + dy), ()):
+                d = distance_m(lon, lat, place.lon, place.lat)
+                if d <= best_d:
+                    best, best_d = place.name, d
+    return best
+
+
+def commune_at_slowly(lon: float, lat: float) -> str | None:
+    """commune_at by a scan of every place: what the grid must agree with (tests)."""
+    best, best_d = None, float(COMMUNE_MAX_METRES)
     for place in _places():
         d = distance_m(lon, lat, place.lon, place.lat)
         if d <= best_d:

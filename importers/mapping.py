@@ -87,20 +87,41 @@ class OsmMapping(BaseMapping):
     rules: list[Rule] = field(default_factory=list)
     extra: list[Rule] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Each rule under its most selective key (an exact value rather than "*"), so
+        # that an object is tested only against rules whose key it has.
+        self._anchors: dict[str, list[tuple[int, Rule]]] = {}
+        for index, rule in enumerate(self.rules):
+            anchor = min(rule.conditions, key=lambda c: (c.any_value, bool(c.patterns)))
+            self._anchors.setdefault(anchor.key, []).append((index, rule))
+
     def keys(self) -> list[str]:
         """Every OSM key a rule looks at: the C++ pre-filter lets only these through."""
         return sorted({c.key for rule in self.rules for c in rule.conditions})
 
     def classify(self, tags: MappingABC[str, str]) -> tuple[Rule, list[str]] | None:
-        """The first rule that matches, and its tags plus those of every extra rule."""
-        for rule in self.rules:
-            if rule.matches(tags):
-                slugs = set(rule.tags)
-                for extra in self.extra:
-                    if extra.matches(tags):
-                        slugs.update(extra.tags)
-                return rule, sorted(slugs)
-        return None
+        """The first rule that matches, and its tags plus those of every extra rule.
+
+        `tags` is a dict or anything with `.get(key)`, such as osmium's TagList.
+        """
+        best: tuple[int, Rule] | None = None
+        for key, rules in self._anchors.items():
+            if tags.get(key) is None:
+                continue
+            for index, rule in rules:
+                if best is not None and index > best[0]:
+                    break
+                if rule.matches(tags):
+                    best = (index, rule)
+                    break
+        if best is None:
+            return None
+        rule = best[1]
+        slugs = set(rule.tags)
+        for extra in self.extra:
+            if extra.matches(tags):
+                slugs.update(extra.tags)
+        return rule, sorted(slugs)
 
 
 @dataclass

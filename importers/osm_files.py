@@ -58,19 +58,16 @@ def read_osm_file(path: Path | str, mapping: OsmMapping,
     stats = stats if stats is not None else ScanStats()
     for obj in processor(path, mapping):
         stats.objects += 1
+        # The rules read osmium's TagList directly: no dict is built for the many
+        # objects that pass the key filter but no rule (named streets…).
+        classified = mapping.classify(obj.tags)
+        if classified is None:
+            continue
+        tags = {t.k: t.v for t in obj.tags}
         if obj.is_node():
-            lon, lat = obj.location.lon, obj.location.lat
-            kind = "node"
+            kind, lon, lat = "node", obj.location.lon, obj.location.lat
         elif obj.is_way():
             kind = "way"
-            lon = lat = None
-        else:
-            kind = "relation"
-            lon = lat = None
-        tags = {t.k: t.v for t in obj.tags}
-        if kind == "way":
-            if mapping.classify(tags) is None:
-                continue
             centre = _way_centre(obj, stats)
             if centre is None:
                 stats.skipped_ways += 1
@@ -78,16 +75,15 @@ def read_osm_file(path: Path | str, mapping: OsmMapping,
                               external_id=f"way/{obj.id}")
                 continue
             lon, lat = centre
-        candidate = candidate_from_tags(mapping, kind, obj.id, tags, lon, lat)
-        if candidate is None:
-            continue
-        if kind == "relation":
+        else:
             stats.skipped_relations += 1
             yield Problem("skipped", "relations get no position from OSM files; use "
-                          "--overpass", external_id=candidate.external_id)
+                          "--overpass", external_id=f"relation/{obj.id}")
             continue
-        stats.selected += 1
-        yield candidate
+        candidate = candidate_from_tags(mapping, kind, obj.id, tags, lon, lat)
+        if candidate is not None:
+            stats.selected += 1
+            yield candidate
 
 
 def _way_centre(way: osmium.osm.Way, stats: ScanStats) -> tuple[float, float] | None:

@@ -391,3 +391,22 @@ def test_mapping_errors_name_the_file(tmp_path):
     with pytest.raises(MappingError, match=r"bad.toml: rules\[0\]: kind must be one of"):
         load_osm_mapping(bad)
     assert Path(load_osm_mapping().path).name == "osm.toml"
+
+
+def test_rule_index_and_commune_grid_agree_with_plain_scans():
+    from importers.geo import commune_at, commune_at_slowly
+
+    mapping = load_osm_mapping()
+    objects = [
+        *fixture_objects(),
+        {"tags": {"shop": "bakery", "operator:type": "cooperative", "amenity": "give_box"}},
+        {"tags": {"name": "Repair café", "amenity": "coworking_space"}},
+        {"tags": {"leisure": "garden"}}, {"tags": {"name": "Rue"}}]
+    for obj in objects:
+        first = next((r for r in mapping.rules if r.matches(obj["tags"])), None)
+        classified = mapping.classify(obj["tags"])
+        assert (classified[0] if classified else None) is first
+    for i in range(40):
+        for j in range(40):
+            lon, lat = 2.70 + i * 0.0175, 50.40 + j * 0.0125
+            assert commune_at(lon, lat) == commune_at_slowly(lon, lat)
