@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import views  # noqa: E402,F401
+from . import imports, views  # noqa: E402,F401
