@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg2 import Error as DBError
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -249,9 +250,11 @@ class Pipeline:
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
         creatable = self._without_twins(new)
-        self._create(creatable)
-        db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": ids,
-                                       "started": self.started})
+        self._create(creatable)  # stamps its sources with self.started
+        matched = [i for i in ids if i in known]
+        if matched:
+            db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
+                                           "started": self.started})
 
     def _validate(self, candidate: Candidate) -> bool:
         """Clean `candidate.data` with the entry schema; False (and reported) if refused."""
@@ -407,15 +410,17 @@ class Pipeline:
             return
         items = [(c.clean or c.data, self._source(c)) for c in candidates]
         try:
-            create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}")
+            create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",
+                           seen_at=self.started)
         except WriteValidationError as exc:
-            if len(candidates) == 1 or isinstance(exc.__cause__, IntegrityError):
+            if len(candidates) == 1 or isinstance(exc.__cause__, IntegrityError | DBError):
                 raise  # the database refused: the transaction is lost, the run fails
             # Find the culprit(s): one by one, each refusal reported with its row.
             for candidate, item in zip(candidates, items, strict=True):
                 try:
                     create_entries([item], author=self.author,
-                                   comment=f"Import {self.mapping.origin}")
+                                   comment=f"Import {self.mapping.origin}",
+                                   seen_at=self.started)
                 except WriteValidationError as exc:
                     for key, messages in exc.messages.items():
                         self._note(Problem("rejected", _message(messages), row=candidate.row,

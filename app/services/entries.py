@@ -14,17 +14,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import psycopg2
 from geoalchemy2.shape import from_shape
 from marshmallow import ValidationError
 from shapely.geometry import Point
 from slugify import slugify
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Entry, Relation, Revision, Source, Tag, entry_tags
+from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
+from .copy import copy_rows
 from .errors import ConflictError, NotFoundError, WriteValidationError
 from .guard import guarded_write
 from .revisions import Author, record_revision, revision_at
@@ -196,7 +198,8 @@ def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
 
 
 def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]], *,
-                   author: Author, comment: str | None = None) -> list[uuid.UUID]:
+                   author: Author, comment: str | None = None,
+                   seen_at: datetime | None = None) -> list[uuid.UUID]:
     """Create many entries at once: the importers' path for new records.
 
     The same rules as save_entry (EntryInputSchema, the located check, the slug
@@ -205,8 +208,8 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     Input is raw (validated here) or a CleanEntry from validate_entry (validated
     once). Relations are not taken here. Invalid input raises WriteValidationError
     keyed `<index>.<field>` before anything is written; a refusal by the database
-    raises WriteValidationError from an IntegrityError, and the transaction must
-    then be rolled back.
+    raises WriteValidationError after rolling the session back. `seen_at` stamps
+    the sources (an import stamps everything it saw with its start).
     """
     if not items:
         return []
@@ -234,36 +237,41 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     _assign_slugs(states)
 
     now = datetime.now(UTC)
+    entry_columns = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
     entry_rows, tag_rows, source_rows, revision_rows = [], [], [], []
+    ids = []
+    author_id = author.user.id if author.user else None
+    comment = (comment or None) and comment[:500]
+    seen = (seen_at or now).isoformat()
+    now = now.isoformat()  # rendered once for every row of the batch
     for state, (_data, source) in zip(states, items, strict=True):
         entry_id = uuid.uuid4()
-        row = {name: state[name] for name in ENTRY_FIELDS}
-        row.update(id=entry_id, version=1, created_at=now, updated_at=now,
-                   geom=None if state["lon"] is None
-                   else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
-        entry_rows.append(row)
-        tag_rows += [{"entry_id": entry_id, "tag_id": tag_ids[s]} for s in state["tags"]]
-        source_rows.append({"entry_id": entry_id, "origin": source.origin,
-                            "external_id": source.external_id, "licence": source.licence,
-                            "attributes": dict(source.attributes), "first_seen_at": now,
-                            "last_seen_at": now})
-        revision_rows.append({
-            "entity_type": "entry", "entity_id": entry_id, "version": 1, "action": "create",
-            "author_id": author.user.id if author.user else None,
-            "author_label": author.label, "comment": (comment or None) and comment[:500],
-            "created_at": now, "snapshot": _state_snapshot(entry_id, state)})
+        ids.append(entry_id)
+        geom = (None if state["lon"] is None
+                else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
+        entry_rows.append((entry_id, *(state[name] for name in ENTRY_FIELDS), geom, 1, now,
+                           now))
+        tag_rows += [(entry_id, tag_ids[s]) for s in state["tags"]]
+        source_rows.append((entry_id, source.origin, source.external_id, source.licence,
+                            dict(source.attributes), seen, seen))
+        revision_rows.append(("entry", entry_id, 1, "create", author_id, author.label,
+                              comment, now, _state_snapshot(entry_id, state)))
     # No savepoint per batch: past 64 subtransactions PostgreSQL's visibility checks
     # slow down for the rest of the transaction, and an import is one transaction.
     # A refusal by the database here (a race on a slug or a source) aborts it.
     try:
-        db.session.execute(insert(Entry.__table__), entry_rows)
-        if tag_rows:
-            db.session.execute(insert(entry_tags), tag_rows)
-        db.session.execute(insert(Source.__table__), source_rows)
-        db.session.execute(insert(Revision.__table__), revision_rows)
-    except IntegrityError as exc:
-        raise _integrity_to_validation(exc) from exc
-    return [row["id"] for row in entry_rows]
+        copy_rows("entries", entry_columns, entry_rows)
+        copy_rows("entry_tags", ("entry_id", "tag_id"), tag_rows)
+        copy_rows("sources", ("entry_id", "origin", "external_id", "licence", "attributes",
+                              "first_seen_at", "last_seen_at"), source_rows)
+        copy_rows("revisions", ("entity_type", "entity_id", "version", "action", "author_id",
+                                "author_label", "comment", "created_at", "snapshot"),
+                  revision_rows)
+    except psycopg2.IntegrityError as exc:
+        db.session.rollback()
+        raise WriteValidationError({"entry": [f"Refused by the database: {exc.pgerror}"]}
+                                   ) from exc
+    return ids
 
 
 def _state_snapshot(entry_id: uuid.UUID, state: dict[str, Any]) -> dict[str, Any]:
