@@ -20,7 +20,9 @@ its counts and report.
 from __future__ import annotations
 
 import math
+import queue
 import re
+import threading
 import unicodedata
 import uuid
 from collections import defaultdict
@@ -123,6 +125,15 @@ class RunOptions:
 
 
 @dataclass
+class Prepared:
+    """A batch once validated: the candidates to write and the problems to report."""
+
+    size: int
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
 class RunResult:
     """The counts and report of a run, and the ImportRun recorded for it."""
 
@@ -165,8 +176,8 @@ class Pipeline:
             # clock_timestamp(), not now(): two runs in one transaction (tests) differ.
             self.started = session.scalar(select(func.clock_timestamp()))
             self.tags_created = ensure_tags(self.mapping.tags)
-            for batch in _batches(items, self.options.batch_size):
-                self._batch(batch)
+            for prepared in self._prepared(items):
+                self._batch(prepared)
             if self.options.full:
                 self._missing()
             run = self._record("finished")
@@ -208,25 +219,75 @@ class Pipeline:
 
     # -- one batch -----------------------------------------------------------------
 
-    def _batch(self, items: list[Candidate | Problem]) -> None:
-        candidates: list[Candidate] = []
+    def _prepare(self, items: list[Candidate | Problem]) -> Prepared:
+        """Validate a batch: pure Python, no database (runs in the reading thread)."""
+        prepared = Prepared(size=len(items))
         in_batch: dict[str, Candidate] = {}
         for item in items:
             if isinstance(item, Problem):
-                self._note(item)
+                prepared.problems.append(item)
                 continue
-            for note in item.notes:
-                self._note(note)
-            if not self._validate(item):
+            prepared.problems.extend(item.notes)
+            if not self._validate(item, prepared.problems):
                 continue
             if item.external_id in in_batch:
-                self._note(Problem("rejected", f"the key {item.external_id!r} appears again "
-                                   f"(first at {in_batch[item.external_id].label})",
-                                   row=item.row, external_id=item.external_id))
+                prepared.problems.append(Problem(
+                    "rejected", f"the key {item.external_id!r} appears again (first at "
+                    f"{in_batch[item.external_id].label})", row=item.row,
+                    external_id=item.external_id))
                 continue
             in_batch[item.external_id] = item
-            candidates.append(item)
-        self.progress(len(items))
+            prepared.candidates.append(item)
+        return prepared
+
+    def _prepared(self, items: Iterable[Candidate | Problem]) -> Iterator[Prepared]:
+        """Batches read and validated in a background thread.
+
+        Reading, mapping and validating are Python; writing is mostly waiting for
+        PostgreSQL, which releases the GIL: the next batch is prepared meanwhile.
+        The queue holds two batches at most, so memory stays flat.
+        """
+        done = object()
+        ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def put(value: Any) -> None:
+            while not stop.is_set():
+                try:
+                    ready.put(value, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def produce() -> None:
+            try:
+                for batch in _batches(items, self.options.batch_size):
+                    if stop.is_set():
+                        return
+                    put(self._prepare(batch))
+                put(done)
+            except BaseException as exc:  # handed to the writing thread, raised there
+                put(exc)
+
+        thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+        thread.start()
+        try:
+            while True:
+                value = ready.get()
+                if value is done:
+                    return
+                if isinstance(value, BaseException):
+                    raise value
+                yield value
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+
+    def _batch(self, prepared: Prepared) -> None:
+        for problem in prepared.problems:
+            self._note(problem)
+        candidates = prepared.candidates
+        self.progress(prepared.size)
         if not candidates:
             return
         ids = [c.external_id for c in candidates]
@@ -256,8 +317,8 @@ class Pipeline:
             db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
                                            "started": self.started})
 
-    def _validate(self, candidate: Candidate) -> bool:
-        """Clean `candidate.data` with the entry schema; False (and reported) if refused."""
+    def _validate(self, candidate: Candidate, problems: list[Problem]) -> bool:
+        """Clean `candidate.data` with the entry schema; False (reported) if refused."""
         data = dict(candidate.data)
         for _attempt in range(3):
             try:
@@ -269,14 +330,15 @@ class Pipeline:
                          or (f in ("lon", "lat") and data.get("kind") in LOCATED_KINDS)]
                 if fatal:
                     name = fatal[0]
-                    self._note(Problem("rejected", _message(errors[name]), row=candidate.row,
-                                       external_id=candidate.external_id, field=name))
+                    problems.append(Problem("rejected", _message(errors[name]),
+                                            row=candidate.row,
+                                            external_id=candidate.external_id, field=name))
                     return False
                 for name, message in errors.items():
-                    self._note(Problem("warning", f"{_message(message)} The value "
-                                       f"{str(data.get(name))[:80]!r} was left out.",
-                                       row=candidate.row, external_id=candidate.external_id,
-                                       field=name))
+                    problems.append(Problem(
+                        "warning", f"{_message(message)} The value "
+                        f"{str(data.get(name))[:80]!r} was left out.", row=candidate.row,
+                        external_id=candidate.external_id, field=name))
                     data.pop(name, None)
                     if name in ("lon", "lat"):
                         data.pop("lon", None)
@@ -284,9 +346,9 @@ class Pipeline:
         else:  # pragma: no cover - each attempt removes at least one field
             return False
         if clean.data.get("kind") in LOCATED_KINDS and clean.data.get("lon") is None:
-            self._note(Problem("rejected", "A third place needs a position (lon and lat); "
-                               "this record has none.", row=candidate.row,
-                               external_id=candidate.external_id, field="lon"))
+            problems.append(Problem(
+                "rejected", "A third place needs a position (lon and lat); this record has "
+                "none.", row=candidate.row, external_id=candidate.external_id, field="lon"))
             return False
         cleaned = {k: v for k, v in clean.data.items() if k in data}
         if cleaned.get("lon") is not None:
@@ -519,13 +581,18 @@ def _batch_twins(candidates: list[Candidate], radius_m: float, threshold: float
         if lon is not None:
             deg_lon = deg_lat / max(math.cos(math.radians(lat)), 0.01)
             cx, cy = int(lon // deg_lon), int(lat // deg_lat)
-            mine = grams.setdefault(index, trigrams(c.data["name"]))
             for dx in (-1, 0, 1):
                 for dy in (-1, 0, 1):
                     for other in cells.get((cx + dx, cy + dy), ()):
                         o = candidates[other]
-                        near = _metres(lon, lat, o.data["lon"], o.data["lat"]) <= radius_m
-                        if near and _similarity(mine, grams[other]) >= threshold:
+                        if _metres(lon, lat, o.data["lon"], o.data["lat"]) > radius_m:
+                            continue
+                        # Trigrams only for the few candidates that have a neighbour.
+                        mine = grams.get(index) or grams.setdefault(
+                            index, trigrams(c.data["name"]))
+                        theirs = grams.get(other) or grams.setdefault(
+                            other, trigrams(o.data["name"]))
+                        if _similarity(mine, theirs) >= threshold:
                             found[index] = (o, "near and similar to")
                             break
                     if index in found:

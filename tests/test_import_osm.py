@@ -290,6 +290,22 @@ def test_a_failed_run_leaves_the_base_as_it_was(session):
     assert failure.value.run.created == 0 or failure.value.run.error
 
 
+def test_an_interrupted_run_leaves_the_base_as_it_was(session):
+    from tests.importer_fixtures import runs
+
+    mapping = load_osm_mapping()
+    before = table_counts()
+
+    def interrupted():
+        yield from read_osm_file(FIXTURE, mapping)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(mapping, interrupted(), batch_size=4)
+    assert table_counts() == before
+    assert runs()[-1].status == "interrupted"
+
+
 def test_a_dry_run_reports_everything_and_writes_nothing(session):
     mapping = load_osm_mapping()
     before = table_counts()

@@ -29,6 +29,8 @@ def _text(value: Any) -> str:
     """A value in COPY's text format (\\N for NULL, backslash escapes)."""
     if value is None:
         return "\\N"
+    if type(value) is str:
+        return _escape(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, str):
