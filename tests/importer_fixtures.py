@@ -12,7 +12,8 @@ from app.extensions import db
 from app.models import Entry, ImportRun, Revision, Source
 from importers.pipeline import Pipeline, RunOptions, RunResult
 
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 
 
 def run_import(mapping: Any, items: Iterable[Any], **options: Any) -> RunResult:
