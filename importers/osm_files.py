@@ -31,7 +31,7 @@ class ScanStats:
     selected: int = 0         # objects a rule of the mapping selected
     missing_nodes: int = 0    # way node references whose node is not in the file
     skipped_ways: int = 0     # selected ways with no node location at all
-    skipped_relations: int = 0
+    skipped_relations: int = 0  # selected relations none of whose members is in the file
 
 
 def check_path(path: Path) -> None:
@@ -56,6 +56,7 @@ def read_osm_file(path: Path | str, mapping: OsmMapping,
     path = Path(path)
     check_path(path)
     stats = stats if stats is not None else ScanStats()
+    pending: list[tuple[int, dict[str, str], list[tuple[str, int]]]] = []
     for obj in processor(path, mapping):
         stats.objects += 1
         # The rules read osmium's TagList directly: no dict is built for the many
@@ -76,11 +77,53 @@ def read_osm_file(path: Path | str, mapping: OsmMapping,
                 continue
             lon, lat = centre
         else:
-            stats.skipped_relations += 1
-            yield Problem("skipped", "relations get no position from OSM files; use "
-                          "--overpass", external_id=f"relation/{obj.id}")
+            members = [(m.type, m.ref) for m in obj.members]
+            pending.append((obj.id, tags, members))
             continue
         candidate = candidate_from_tags(mapping, kind, obj.id, tags, lon, lat)
+        if candidate is not None:
+            stats.selected += 1
+            yield candidate
+    if pending:
+        yield from _relations(path, mapping, pending, stats)
+
+
+def _relations(path: Path, mapping: OsmMapping,
+               pending: list[tuple[int, dict[str, str], list[tuple[str, int]]]],
+               stats: ScanStats) -> Iterator[Candidate | Problem]:
+    """Second pass: the member ways' node locations, then each relation's centre."""
+    way_ids = {ref for _id, _tags, members in pending for kind, ref in members if kind == "w"}
+    locations = osmium.index.create_map("flex_mem")
+    way_boxes: dict[int, tuple[float, float, float, float]] = {}
+    reader = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+              .with_locations(locations)
+              .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+              .with_filter(osmium.filter.IdFilter(way_ids)))
+    for way in reader:
+        points = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
+        stats.missing_nodes += len(way.nodes) - len(points)
+        if points:
+            lons, lats = zip(*points, strict=True)
+            way_boxes[way.id] = (min(lons), min(lats), max(lons), max(lats))
+    for relation_id, tags, members in pending:
+        boxes = []
+        for kind, ref in members:
+            if kind == "w" and ref in way_boxes:
+                boxes.append(way_boxes[ref])
+            elif kind == "n":
+                try:
+                    location = locations.get(ref)
+                except KeyError:
+                    continue
+                boxes.append((location.lon, location.lat, location.lon, location.lat))
+        if not boxes:
+            stats.skipped_relations += 1
+            yield Problem("skipped", "none of the relation's member nodes or ways is in the "
+                          "file", external_id=f"relation/{relation_id}")
+            continue
+        lon = (min(b[0] for b in boxes) + max(b[2] for b in boxes)) / 2
+        lat = (min(b[1] for b in boxes) + max(b[3] for b in boxes)) / 2
+        candidate = candidate_from_tags(mapping, "relation", relation_id, tags, lon, lat)
         if candidate is not None:
             stats.selected += 1
             yield candidate

@@ -49,20 +49,20 @@ def test_import_osm_file_with_a_json_report_then_again(cli_db, tmp_path):
                    "--progress", url=url)
     assert result.returncode == 0, result.stderr
     data = json.loads(report.read_text())
-    assert data["counts"]["created"] == 16
-    assert "created: 16" in result.stdout
+    assert data["counts"]["created"] == 17
+    assert "created: 17" in result.stdout
     assert "Tags created: community-centre" in result.stdout
     assert "100%" in result.stderr and "obj/s" in result.stderr        # the progress bar
-    skipped = [i for i in data["items"] if i["kind"] == "skipped"]
-    assert skipped[0]["external_id"] == "relation/9300000001"
+    warnings = [i for i in data["items"] if i["kind"] == "warning"]
+    assert [(w["external_id"], w["field"]) for w in warnings] == [("node/9100000017", "email")]
 
     again = flask("import", "osm", str(DATA / "lille-fixture.osm"), url=url)
     assert again.returncode == 0, again.stderr
-    assert "created: 0, updated: 0, unchanged: 16" in again.stdout
+    assert "created: 0, updated: 0, unchanged: 17" in again.stdout
     with app.app_context():
         runs = db.session.scalars(select(ImportRun).order_by(ImportRun.id)).all()
         assert [(r.status, r.created, r.unchanged) for r in runs[-2:]] == [
-            ("finished", 16, 0), ("finished", 0, 16)]
+            ("finished", 17, 0), ("finished", 0, 17)]
         assert runs[-1].author_label == "import osm"
         db.session.remove()
 

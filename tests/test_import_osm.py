@@ -113,8 +113,8 @@ def test_the_lille_fixture_covers_every_rule_and_attribute(session):
         assert any(rule.matches(o["tags"]) for o in objects), rule
     result = run_import(mapping, read_osm_file(FIXTURE, mapping))
     imported = entries_of("osm")
-    selected = [o for o in objects if o["type"] in ("node", "way")
-                and mapping.classify(o["tags"]) is not None]
+    selected = [o for o in objects if mapping.classify(o["tags"]) is not None]
+    assert {o["type"] for o in selected} == {"node", "way", "relation"}
     assert set(imported) == {f"{o['type']}/{o['id']}" for o in selected}
     assert result.counts["created"] == len(selected)
 
@@ -158,7 +158,20 @@ def test_the_lille_fixture_covers_every_rule_and_attribute(session):
     bad = next(o for o in selected if o["tags"].get("email") == "not-an-email")
     assert any(w["field"] == "email" and w["external_id"] == f"node/{bad['id']}"
                for w in warnings)
-    # The tags the mapping declares exist now; the relation is skipped, with a reason.
+    # The relation is placed at the centre of its member way's nodes.
+    nodes = {o["id"]: o for o in objects if o["type"] == "node"}
+    relation = next(o for o in selected if o["type"] == "relation")
+    member_nodes = [nodes[int(nd.get("ref"))]
+                    for way in ET.parse(FIXTURE).getroot().iter("way")
+                    if way.get("id") in {m.get("ref") for m in ET.parse(FIXTURE).getroot()
+                                         .find(f"relation[@id='{relation['id']}']")
+                                         .iter("member")}
+                    for nd in way.iter("nd")]
+    lons = [float(n["lon"]) for n in member_nodes]
+    lats = [float(n["lat"]) for n in member_nodes]
+    assert imported[f"relation/{relation['id']}"].lonlat == pytest.approx(
+        ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2))
+    # The tags the mapping declares exist now.
     declared = {t["slug"] for t in mapping.tags}
     assert declared <= set(db.session.scalars(select(Tag.slug)))
 
