@@ -27,6 +27,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -176,8 +177,9 @@ class Pipeline:
             # clock_timestamp(), not now(): two runs in one transaction (tests) differ.
             self.started = session.scalar(select(func.clock_timestamp()))
             self.tags_created = ensure_tags(self.mapping.tags)
-            for prepared in self._prepared(items):
-                self._batch(prepared)
+            with closing(self._prepared(items)) as batches:  # stops the reading thread
+                for prepared in batches:
+                    self._batch(prepared)
             if self.options.full:
                 self._missing()
             run = self._record("finished")
@@ -188,6 +190,9 @@ class Pipeline:
         except BaseException as exc:
             session.rollback()
             message = str(exc) or type(exc).__name__
+            # Rolled back: nothing of what the counts say was written stays.
+            for key in ("created", "updated", "closed"):
+                self.counts[key] = 0
             failed = self._record("failed" if isinstance(exc, Exception) else "interrupted",
                                   error=message)
             session.commit()

@@ -300,7 +300,8 @@ def test_a_failed_run_leaves_the_base_as_it_was(session):
         run_import(mapping, exploding(), batch_size=3)
     assert table_counts() == before
     assert failure.value.run.status == "failed"
-    assert failure.value.run.created == 0 or failure.value.run.error
+    assert failure.value.run.created == 0
+    assert failure.value.run.error == "disk vanished"
 
 
 def test_an_interrupted_run_leaves_the_base_as_it_was(session):
