@@ -162,7 +162,8 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm | None,
                 b.close()
     prefix = "Dry run (nothing written)" if run_options.dry_run else "Imported"
     if result.tags_created:
-        click.echo(f"Tags created: {', '.join(result.tags_created)}")
+        verb = "to create" if run_options.dry_run else "created"
+        click.echo(f"Tags {verb}: {', '.join(result.tags_created)}")
     click.echo(f"{prefix} {mapping.origin} from {location} — run {result.run.id}")
     click.echo(summary(result.counts))
     for line in lines(result.report):

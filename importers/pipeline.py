@@ -182,10 +182,9 @@ class Pipeline:
                     self._batch(prepared)
             if self.options.full:
                 self._missing()
-            run = self._record("finished")
             if self.options.dry_run:
                 session.rollback()
-                run = self._record("dry run")
+            run = self._record("dry run" if self.options.dry_run else "finished")
             session.commit()
         except BaseException as exc:
             session.rollback()
