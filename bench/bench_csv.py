@@ -5,7 +5,8 @@
 Writes an invented CSV (semicolons, decimal commas, one place every ~100 m over the
 Lille area, so no row is a twin of another), imports it into a throwaway database
 (migrated, with the demo data), then imports it again (every row unchanged), and
-prints the rates. Each repeat uses a new database. Target: 5,000 rows/s for the first
+prints the rates; then imports a copy where 2,000 rows changed (updates). Each
+repeat uses a new database. Target: 5,000 rows/s for the first
 import, duplicate detection on.
 
 The machine's 2 cores are shared (other work, and PostgreSQL itself), so the script
@@ -31,7 +32,8 @@ HEADER = ["Identifiant", "Type", "Nom", "Adresse", "Code postal", "Ville", "Lati
 MAPPING = ROOT / "tests" / "data" / "mappings" / "tiers-lieux-test.toml"
 
 
-def write_rows(path: Path, count: int) -> None:
+def write_rows(path: Path, count: int, changed: int = 0) -> None:
+    """`count` invented rows; the first `changed` ones with another address."""
     side = math.isqrt(count) + 1
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
@@ -39,7 +41,8 @@ def write_rows(path: Path, count: int) -> None:
         for i in range(count):
             lat = 50.50 + (i // side) * 0.0009
             lon = 2.80 + (i % side) * 0.0014
-            writer.writerow([f"b-{i}", "Tiers-lieu", f"Lieu du banc {i}", f"{i} rue du Test",
+            street = f"{i} {'avenue' if i < changed else 'rue'} du Test"
+            writer.writerow([f"b-{i}", "Tiers-lieu", f"Lieu du banc {i}", street,
                              "59000", "Lille", f"{lat:.6f}".replace(".", ","),
                              f"{lon:.6f}".replace(".", ","), f"https://lieu-{i}.example.org",
                              "coworking"])
@@ -79,10 +82,13 @@ def main() -> None:
     from importers.pipeline import Pipeline, RunOptions
 
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    firsts, seconds = [], []
+    firsts, seconds, updates = [], [], []
+    changed = min(2_000, rows)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.csv"
         write_rows(path, rows)
+        edited = Path(tmp) / "edited.csv"
+        write_rows(edited, rows, changed=changed)
         mapping = load_csv_mapping(MAPPING)
         for repeat in range(repeats):
             with bench_app(f"bench_csv_{repeat}"):
@@ -91,8 +97,16 @@ def main() -> None:
                     mapping, RunOptions()).run(read_csv(path, mapping))))
                 seconds.append(timed("second import (unchanged)", rows, lambda: Pipeline(
                     mapping, RunOptions()).run(read_csv(path, mapping))))
+                start = time.perf_counter()
+                result = Pipeline(mapping, RunOptions()).run(read_csv(edited, mapping))
+                wall = time.perf_counter() - start
+                updates.append(changed / wall)
+                print(f"  third import ({changed:,} rows changed): {wall:.1f} s, "
+                      f"{result.counts['updated']:,} updated = {changed / wall:,.0f} "
+                      "updates/s (one by one through save_entry)")
     print(f"median: first import {statistics.median(firsts):,.0f} rows/s (target 5,000), "
-          f"re-import {statistics.median(seconds):,.0f} rows/s; "
+          f"re-import {statistics.median(seconds):,.0f} rows/s, "
+          f"updates {statistics.median(updates):,.0f}/s; "
           f"load average after: {os.getloadavg()[0]:.2f}")
 
 

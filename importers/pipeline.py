@@ -36,6 +36,7 @@ from psycopg2 import Error as DBError
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
@@ -297,6 +298,16 @@ class Pipeline:
         ids = [c.external_id for c in candidates]
         known = {row.external_id: row for row in db.session.execute(
             SOURCES_SQL, {"origin": self.mapping.origin, "ids": ids, "started": self.started})}
+        changed = [known[c.external_id].entry_id for c in candidates
+                   if c.external_id in known and not known[c.external_id].seen
+                   and not known[c.external_id].deleted
+                   and known[c.external_id].mapped != self._mapped(c)]
+        # The entries to update, with their links, in a few queries for the batch (the
+        # write path then finds them in the session instead of loading them one by one);
+        # held here, as the session only keeps weak references.
+        preloaded = db.session.scalars(
+            select(Entry).where(Entry.id.in_(changed))
+            .options(selectinload(Entry.relations_out))).all() if changed else []
         new = []
         for candidate in candidates:
             row = known.get(candidate.external_id)
@@ -314,6 +325,7 @@ class Pipeline:
                 self.counts["unchanged"] += 1
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
+        del preloaded
         creatable = self._without_twins(new)
         self._create(creatable)  # stamps its sources with self.started
         matched = [i for i in ids if i in known]

@@ -48,6 +48,10 @@ CONSTRAINT_FIELDS = {
 
 Action = Literal["created", "updated", "unchanged"]
 
+# Building a schema deep-copies its fields (more than a load costs): one is kept;
+# a schema holds no state between loads (`partial` is an argument of load()).
+_SCHEMA = EntryInputSchema()
+
 # Slugs "<base>-<anything>" for many bases at once; the pattern operators use the
 # text_pattern_ops index on slug whatever the database's collation.
 _SUFFIXED_SLUGS = text(
@@ -135,7 +139,7 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
     """Create (entry None) or update; the single place where entries are written."""
     creating = entry is None
     try:
-        clean = EntryInputSchema().load(dict(data), partial=partial and not creating)
+        clean = _SCHEMA.load(dict(data), partial=partial and not creating)
     except ValidationError as exc:
         raise WriteValidationError(_flatten(exc.messages)) from None
     if not creating and expected_version is not None and entry.version != expected_version:
@@ -184,15 +188,10 @@ class CleanEntry:
     data: dict[str, Any]
 
 
-# Building a schema deep-copies its fields (most of the cost of a load): the bulk path
-# keeps one; a schema holds no state between loads.
-_BULK_SCHEMA = EntryInputSchema()
-
-
 def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
     """Validate new-entry input as create_entries will; WriteValidationError per field."""
     try:
-        return CleanEntry(_BULK_SCHEMA.load(dict(data)))
+        return CleanEntry(_SCHEMA.load(dict(data)))
     except ValidationError as exc:
         raise WriteValidationError(_flatten(exc.messages)) from None
 
