@@ -41,7 +41,8 @@ def common_options(func: Any) -> Any:
                                                         path_type=Path))
 @click.option("--overpass", is_flag=True, help="Fetch from the Overpass API instead of a file.")
 @click.option("--area", envvar="ATLAS_IMPORT_AREA", default=None,
-              help="min_lon,min_lat,max_lon,max_lat (default: the Lille metropolitan area).")
+              help="min_lon,min_lat,max_lon,max_lat (default: the mapping's territory, "
+                   "the Lille metropolitan area).")
 @click.option("--endpoint", envvar="ATLAS_OVERPASS_URL", default=None,
               help="Overpass interpreter URL (env ATLAS_OVERPASS_URL).")
 @click.option("--timeout", default=180, show_default=True, type=click.IntRange(1),
@@ -73,7 +74,9 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
         raise click.UsageError("Give either a PATH or --overpass.")
     try:
         mapping = load_osm_mapping(mapping_file or DEFAULT_OSM_MAPPING)
-        territory = Territory.parse(area) if area else default_area()
+        # The area: --area, else the mapping's territory, else the Lille metropolitan area.
+        territory = (Territory.parse(area) if area
+                     else mapping.territory or default_area())
     except (MappingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -153,6 +156,9 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm | None,
     except ImportFailed as exc:
         cause = exc.__cause__
         message = str(cause) if isinstance(cause, CsvFileError) else str(exc)
+        if options["report_file"]:
+            write_report(options["report_file"], pipeline.counts, pipeline.report, exc.run.id,
+                         error=message)
         raise click.ClickException(
             f"{message}\nThe import was rolled back: nothing was written "
             f"(import run {exc.run.id}, status {exc.run.status}).") from None

@@ -36,6 +36,9 @@ class Territory:
     max_lon: float
     max_lat: float
 
+    def __str__(self) -> str:
+        return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
+
     def contains(self, lon: float, lat: float) -> bool:
         return self.min_lon <= lon <= self.max_lon and self.min_lat <= lat <= self.max_lat
 

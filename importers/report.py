@@ -32,8 +32,9 @@ def lines(report: Iterable[dict[str, Any]], limit: int = 50) -> list[str]:
 
 
 def write_report(path: Path | str, counts: dict[str, int], report: list[dict[str, Any]],
-                 run_id: int | None = None) -> Path:
-    """JSON ({counts, items}) or CSV (one line per item), by the file's suffix."""
+                 run_id: int | None = None, error: str | None = None) -> Path:
+    """JSON ({run, counts, error, items}) or CSV (one line per item; a failed run's
+    error as a last line of kind "error"), by the file's suffix."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         with path.open("w", encoding="utf-8", newline="") as handle:
@@ -41,8 +42,11 @@ def write_report(path: Path | str, counts: dict[str, int], report: list[dict[str
             writer.writeheader()
             for item in report:
                 writer.writerow(item)
+            if error:
+                writer.writerow({"kind": "error", "reason": error})
     else:
-        path.write_text(json.dumps({"run": run_id, "counts": counts, "items": report},
+        path.write_text(json.dumps({"run": run_id, "counts": counts, "error": error,
+                                    "items": report},
                                    ensure_ascii=False, indent=1, default=str),
                         encoding="utf-8")
     return path

@@ -114,9 +114,12 @@ def test_import_csv_with_a_missing_column_fails_clearly(cli_db, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("Identifiant;Type;Adresse\nx;Commun;rue\n", encoding="utf-8")
     entries_before = _count(app, Entry)
+    report = tmp_path / "failed.json"
     result = flask("import", "csv", str(path), "--mapping",
-                   str(DATA / "mappings" / "tiers-lieux-test.toml"), url=url)
+                   str(DATA / "mappings" / "tiers-lieux-test.toml"), "--report", str(report),
+                   url=url)
     assert result.returncode != 0
+    assert "lacks the column(s) 'Nom'" in json.loads(report.read_text())["error"]
     assert "lacks the column(s) 'Nom'" in result.stderr
     assert "rolled back: nothing was written" in result.stderr
     assert "Traceback" not in result.stderr
