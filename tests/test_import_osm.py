@@ -72,6 +72,22 @@ def test_pbf_and_xml_of_a_real_extract_give_the_same_entries(session):
         [(c.external_id, c.data, c.raw) for c in xml]
 
 
+def test_compressed_xml_reads_like_plain_xml(tmp_path):
+    import bz2
+    import gzip
+
+    mapping = load_osm_mapping()
+    plain = candidates(read_osm_file(FIXTURE, mapping))
+    for suffix, opener in ((".osm.bz2", bz2.open), (".osm.gz", gzip.open)):
+        packed = tmp_path / f"fixture{suffix}"
+        with opener(packed, "wb") as handle:
+            handle.write(FIXTURE.read_bytes())
+        read = candidates(read_osm_file(packed, mapping))
+        assert [(c.external_id, c.data) for c in read] == \
+            [(c.external_id, c.data) for c in plain]
+    assert len(plain) == 17
+
+
 def test_an_extract_whose_ways_lack_nodes_imports_the_rest(session, tmp_path):
     mapping = load_osm_mapping(NAMED)
     complete = candidates(read_osm_file(DATA / "saint-barthelemy.osm.pbf", mapping))
