@@ -40,6 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
+from app.models.entry import WEBSITE_KEY_PATTERN
 from app.models.vocab import LOCATED_KINDS
 from app.services.entries import (
     COORD_DIGITS,
@@ -59,7 +60,7 @@ DUPLICATE_RADIUS_M = 50
 NAME_SIMILARITY = 0.3
 BATCH_SIZE = 1000
 REQUIRED = ("kind", "name")
-WEBSITE_KEY = re.compile(r"^https?://(www\.)?|/+$")
+WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
 
 # Twins of many candidates at once: the nearest similar name within the radius
 # (GiST index on geom::geography) or the same website key (expression index).

@@ -456,3 +456,16 @@ def test_rule_index_and_commune_grid_agree_with_plain_scans():
         for j in range(40):
             lon, lat = 2.70 + i * 0.0175, 50.40 + j * 0.0125
             assert commune_at(lon, lat) == commune_at_slowly(lon, lat)
+
+
+def test_website_keys_agree_with_the_index_expression(session):
+    from sqlalchemy import func, literal
+
+    from app.models.entry import WEBSITE_KEY_PATTERN
+    from importers.pipeline import website_key
+
+    for url in ("https://www.Example.org/", "http://example.org//", "https://example.org/a/",
+                "https://wwwx.example.org", "HTTPS://WWW.EXAMPLE.ORG/Page"):
+        in_sql = db.session.scalar(select(func.regexp_replace(
+            func.lower(literal(url)), WEBSITE_KEY_PATTERN, "", "g")))
+        assert website_key(url) == in_sql
