@@ -148,6 +148,9 @@ def _checked(action):
 
 
 def register_cli(app: Flask) -> None:
+    from importers.cli import import_cli
+
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(import_cli)
