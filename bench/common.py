@@ -12,7 +12,8 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
 
-from tests.conftest import ThrowawayDatabases, make_app, server_url  # noqa: E402
+from app.localdb import ThrowawayDatabases, server_url  # noqa: E402
+from tests.conftest import make_app  # noqa: E402
 
 
 @contextmanager
