@@ -279,6 +279,67 @@ def _free_port(start: int) -> int:
     raise LocalDbError(f"No free loopback port between {start} and {start + 199}.")
 
 
+def server_url() -> str:
+    """The PostgreSQL server for tests and benchmarks: TEST_DATABASE_URL, DATABASE_URL, or ours."""
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url or local_database_url()
+
+
+def libpq_url(url: str, database: str) -> str:
+    """A libpq URL (psycopg2, psql) to `database` on the server of `url`."""
+    from sqlalchemy.engine import make_url
+
+    from .config import to_sqlalchemy_url
+
+    return make_url(to_sqlalchemy_url(url)).set(
+        drivername="postgresql", database=database).render_as_string(hide_password=False)
+
+
+class ThrowawayDatabases:
+    """Databases created on a server for a test run or a benchmark, all dropped at the end."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or server_url()
+        self.created: list[str] = []
+
+    def _admin(self):
+        import psycopg2
+
+        conn = psycopg2.connect(libpq_url(self.url, "postgres"))
+        conn.autocommit = True
+        return conn
+
+    def create(self, label: str = "test") -> str:
+        """A new empty database; returns its libpq URL."""
+        name = f"atlas_{label}_{secrets.token_hex(5)}"
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')  # name is ours, not input
+        finally:
+            conn.close()
+        self.created.append(name)
+        return libpq_url(self.url, name)
+
+    def drop_all(self) -> None:
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                for name in self.created:
+                    cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        finally:
+            conn.close()
+        self.created.clear()
+
+    def __enter__(self) -> ThrowawayDatabases:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop_all()
+
+
 def local_database_url() -> str:
     """Install, initialise and start the local cluster as needed; return its URL."""
     ensure_packages()

@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -42,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import to_sqlalchemy_url  # noqa: E402
+from app.localdb import ThrowawayDatabases, libpq_url, server_url  # noqa: E402
 
 PAGE = 1_000
 REPEAT = 20
@@ -76,19 +76,7 @@ ON CONFLICT DO NOTHING
 
 
 def libpq(url: str, database: str | None = None) -> str:
-    parsed = make_url(to_sqlalchemy_url(url)).set(drivername="postgresql")
-    if database:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from app.localdb import local_database_url
-
-    return local_database_url()
+    return libpq_url(url, database or make_url(to_sqlalchemy_url(url)).database)
 
 
 def free_port() -> int:
@@ -99,19 +87,8 @@ def free_port() -> int:
 
 @contextmanager
 def throwaway_database(base: str):
-    name = f"atlas_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(libpq(base, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield libpq(base, name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with ThrowawayDatabases(base) as pool:
+        yield pool.create("bench")
 
 
 def prepare(url: str, n: int) -> None:

@@ -2,80 +2,29 @@
 
 The server is TEST_DATABASE_URL's or DATABASE_URL's when set (a role that may
 CREATE DATABASE), else the project's own local cluster under var/ (started if
-needed). Each test session creates its own database and drops it at the end.
+needed): see app.localdb.server_url. Each test session creates its own database
+and drops it at the end.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from flask import Flask
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.config import to_sqlalchemy_url
 from app.extensions import db
-
-
-def server_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from app.localdb import local_database_url
-
-    return local_database_url()
-
-
-def libpq(url: str, database: str) -> str:
-    """A libpq URL (for psycopg2 and psql) to `database` on the server of `url`."""
-    return make_url(to_sqlalchemy_url(url)).set(
-        drivername="postgresql", database=database).render_as_string(hide_password=False)
-
-
-class ThrowawayDatabases:
-    """Creates databases on the test server and drops them all at the end."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.created: list[str] = []
-
-    def _admin(self):
-        conn = psycopg2.connect(libpq(self.url, "postgres"))
-        conn.autocommit = True
-        return conn
-
-    def create(self, label: str = "test") -> str:
-        name = f"atlas_{label}_{uuid.uuid4().hex[:10]}"
-        conn = self._admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            conn.close()
-        self.created.append(name)
-        return libpq(self.url, name)
-
-    def drop_all(self) -> None:
-        conn = self._admin()
-        with conn.cursor() as cur:
-            for name in self.created:
-                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.close()
+from app.localdb import ThrowawayDatabases, libpq_url, server_url  # noqa: F401 (re-exported)
 
 
 @pytest.fixture(scope="session")
 def databases() -> Iterator[ThrowawayDatabases]:
-    pool = ThrowawayDatabases(server_url())
-    yield pool
-    pool.drop_all()
+    with ThrowawayDatabases() as pool:
+        yield pool
 
 
 def make_app(url: str) -> Flask:

@@ -12,24 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from app.query import EntryFilter, count_entries
 from tests import demo_data
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, loopback_only
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-
-
-def loopback_only(route: Route) -> None:
-    host = route.request.url.split("/")[2].split(":")[0]
-    if host in ("127.0.0.1", "localhost"):
-        route.continue_()
-    else:
-        route.abort("internetdisconnected")
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,7 @@ def _include_object(obj, name, type_, reflected, compare_to):
     if type_ == "table" and name == "spatial_ref_sys":
         return False
     if type_ == "index" and name in {"ix_entries_geog", "ix_entries_name_trgm",
+                                     "ix_entries_website_key", "ix_entries_slug_pattern",
                                      "uq_users_email_lower"}:
         return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)

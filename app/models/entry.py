@@ -171,6 +171,12 @@ class Entry(db.Model):
         return f"<Entry {self.slug} v{self.version}>"
 
 
+# The key under which importers compare websites: no scheme, no www., no trailing slash.
+WEBSITE_KEY_PATTERN = r"^https?://(www\.)?|/+$"
+website_key = func.regexp_replace(func.lower(Entry.website), WEBSITE_KEY_PATTERN, "", "g")
+Index("ix_entries_website_key", website_key, postgresql_where=Entry.website.isnot(None))
+Index("ix_entries_slug_pattern", Entry.slug, postgresql_ops={"slug": "text_pattern_ops"})
+
 # Trigram index for typo-tolerant name search ("mutualabb" finds Mutualab).
 Index("ix_entries_name_trgm", func.atlas_unaccent(func.lower(Entry.name)).label("name_unaccent"),
       postgresql_using="gin", postgresql_ops={"name_unaccent": "gin_trgm_ops"})

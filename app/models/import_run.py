@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +18,9 @@ class ImportRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     origin: Mapped[str] = mapped_column(String(80))
     location: Mapped[str | None] = mapped_column(String(1000))
+    mapping: Mapped[str | None] = mapped_column(String(1000))
+    # The Revision.author_label of what the run wrote ("import osm").
+    author_label: Mapped[str | None] = mapped_column(String(120))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     started_at: Mapped[datetime] = mapped_column(
@@ -30,6 +33,14 @@ class ImportRun(db.Model):
     duplicates: Mapped[int] = mapped_column(default=0, server_default="0")
     conflicts: Mapped[int] = mapped_column(default=0, server_default="0")
     rejected: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Rejected rows, conflicts and flagged duplicates, each with its reason.
+    skipped: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Records of an earlier run of the same origin that this full run did not see,
+    # and those of them closed on request (--close-missing).
+    missing: Mapped[int] = mapped_column(default=0, server_default="0")
+    closed: Mapped[int] = mapped_column(default=0, server_default="0")
+    warnings: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    # Rejected rows, warnings, conflicts, flagged duplicates and missing records, each
+    # with its reason (importers.records.Problem.as_dict()).
     report: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default="[]")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,4 +38,6 @@ class Source(db.Model):
 
     __table_args__ = (
         UniqueConstraint("origin", "external_id", name="uq_sources_origin_external_id"),
+        # Records of an origin not seen by its last full import.
+        Index("ix_sources_origin_last_seen", "origin", "last_seen_at"),
     )

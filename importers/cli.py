@@ -1,0 +1,180 @@
+"""`flask import osm …` and `flask import csv …`: progress bar, dry run, report."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+from tqdm import tqdm
+
+from .geo import Territory
+
+import_cli = AppGroup("import", help="Import OpenStreetMap data and CSV files.")
+
+_common_options = [
+    click.option("--dry-run", is_flag=True,
+                 help="Validate and report everything; write nothing (rolled back)."),
+    click.option("--full", is_flag=True,
+                 help="The input is the whole source: report the records it no longer has."),
+    click.option("--close-missing", is_flag=True,
+                 help="With --full: mark the records no longer in the source as closed."),
+    click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+                 help="Write the report to FILE (.json or .csv)."),
+    click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1)),
+    click.option("--progress/--no-progress", default=None,
+                 help="Show a progress bar (default: when stderr is a terminal)."),
+]
+
+
+def common_options(func: Any) -> Any:
+    for option in reversed(_common_options):
+        func = option(func)
+    return func
+
+
+@import_cli.command("osm")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False,
+                                                        path_type=Path))
+@click.option("--overpass", is_flag=True, help="Fetch from the Overpass API instead of a file.")
+@click.option("--area", envvar="ATLAS_IMPORT_AREA", default=None,
+              help="min_lon,min_lat,max_lon,max_lat (default: the mapping's territory, "
+                   "the Lille metropolitan area).")
+@click.option("--endpoint", envvar="ATLAS_OVERPASS_URL", default=None,
+              help="Overpass interpreter URL (env ATLAS_OVERPASS_URL).")
+@click.option("--timeout", default=180, show_default=True, type=click.IntRange(1),
+              help="Seconds Overpass may take.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0))
+@click.option("--save-answer", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the Overpass answer in FILE.")
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path),
+              help="Mapping file (default: data/mappings/osm.toml).")
+@common_options
+def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: str | None,
+               timeout: int, retries: int, save_answer: Path | None,
+               mapping_file: Path | None, **options: Any) -> None:
+    """Import an OSM file (.osm, .osm.gz, .osm.bz2, .osm.pbf, Overpass .json) or --overpass."""
+    from .mapping import DEFAULT_OSM_MAPPING, MappingError, load_osm_mapping
+    from .osm_files import ScanStats, read_osm_file
+    from .osm_overpass import (
+        DEFAULT_ENDPOINT,
+        OverpassError,
+        build_query,
+        default_area,
+        fetch,
+        load_json,
+        read_overpass,
+    )
+
+    if overpass == (path is not None):
+        raise click.UsageError("Give either a PATH or --overpass.")
+    try:
+        mapping = load_osm_mapping(mapping_file or DEFAULT_OSM_MAPPING)
+        # The area: --area, else the mapping's territory, else the Lille metropolitan area.
+        territory = (Territory.parse(area) if area
+                     else mapping.territory or default_area())
+    except (MappingError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    try:
+        if overpass:
+            url = endpoint or DEFAULT_ENDPOINT
+            click.echo(f"Querying Overpass at {url} for {territory} …", err=True)
+            answer = fetch(build_query(mapping, territory, timeout), url, timeout=timeout,
+                           retries=retries)
+            if save_answer:
+                import json
+
+                save_answer.write_text(json.dumps(answer), encoding="utf-8")
+            items = list(read_overpass(answer, mapping))
+            location = url
+        elif path.name.lower().endswith(".json"):
+            items = list(read_overpass(load_json(path), mapping))
+            location = str(path)
+        else:
+            stats = ScanStats()
+            items = list(read_osm_file(path, mapping, stats))
+            location = str(path)
+            click.echo(f"{path.name}: {stats.objects} objects passed the tag filter, "
+                       f"{stats.selected} selected; {stats.missing_nodes} node references "
+                       f"missing from the file, {stats.skipped_ways} ways and "
+                       f"{stats.skipped_relations} relations skipped.", err=True)
+    except (OverpassError, OSError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    bar = tqdm(total=len(items), unit="obj", desc="osm",
+               disable=_disabled(options["progress"]), file=sys.stderr, dynamic_ncols=True)
+    _run(mapping, items, location, bar, options)
+
+
+@import_cli.command("csv")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Mapping file (see data/mappings/csv/).")
+@common_options
+def import_csv(path: Path, mapping_file: Path, **options: Any) -> None:
+    """Import a CSV file (delimiter and encoding detected) through a mapping file."""
+    from .csv_reader import CsvFileError, read_csv
+    from .mapping import MappingError, load_csv_mapping
+
+    try:
+        mapping = load_csv_mapping(mapping_file)
+    except MappingError as exc:
+        raise click.ClickException(str(exc)) from None
+    bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
+               disable=_disabled(options["progress"]), file=sys.stderr, dynamic_ncols=True)
+    rows = read_csv(path, mapping, on_bytes=bar.update)
+    try:
+        _run(mapping, rows, str(path), None, options, bar_to_close=bar)
+    except CsvFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _disabled(progress: bool | None) -> bool | None:
+    return None if progress is None else not progress
+
+
+def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm | None,
+         options: dict[str, Any], bar_to_close: tqdm | None = None) -> None:
+    from .csv_reader import CsvFileError
+    from .pipeline import ImportFailed, Pipeline, RunOptions
+    from .report import lines, summary, write_report
+
+    run_options = RunOptions(location=location, dry_run=options["dry_run"],
+                             full=options["full"], close_missing=options["close_missing"],
+                             batch_size=options["batch_size"])
+    if run_options.close_missing and not run_options.full:
+        raise click.UsageError("--close-missing needs --full.")
+    pipeline = Pipeline(mapping, run_options, progress=bar.update if bar else None)
+    try:
+        result = pipeline.run(items)
+    except ImportFailed as exc:
+        cause = exc.__cause__
+        message = str(cause) if isinstance(cause, CsvFileError) else str(exc)
+        if options["report_file"]:
+            write_report(options["report_file"], pipeline.counts, pipeline.report, exc.run.id,
+                         error=message)
+        raise click.ClickException(
+            f"{message}\nThe import was rolled back: nothing was written "
+            f"(import run {exc.run.id}, status {exc.run.status}).") from None
+    finally:
+        for b in (bar, bar_to_close):
+            if b is not None:
+                b.close()
+    prefix = "Dry run (nothing written)" if run_options.dry_run else "Imported"
+    if result.tags_created:
+        verb = "to create" if run_options.dry_run else "created"
+        click.echo(f"Tags {verb}: {', '.join(result.tags_created)}")
+    click.echo(f"{prefix} {mapping.origin} from {location} — run {result.run.id}")
+    click.echo(summary(result.counts))
+    for line in lines(result.report):
+        click.echo(line)
+    if options["report_file"]:
+        written = write_report(options["report_file"], result.counts, result.report,
+                               result.run.id)
+        click.echo(f"Report written to {written}")

@@ -1,0 +1,252 @@
+"""CSV files: encoding and delimiter detected, every cell read as text, rows streamed.
+
+Encoding: UTF-8 (with or without BOM) when the whole file decodes as UTF-8 (checked
+by streaming it once, in constant memory), else Windows-1252. Delimiter: `,` `;`
+tab or `|`, sniffed from the start of the file. Rows are numbered as a spreadsheet
+shows them: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from app.models.vocab import LOCATED_KINDS
+
+from .geo import PositionError, check_lonlat, parse_number, parse_wkt_point, to_wgs84
+from .mapping import CsvMapping, normalise_website
+from .records import Candidate, Problem
+
+DELIMITERS = ",;\t|"
+SAMPLE_BYTES = 64 * 1024
+
+
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read (header, encoding, a cut quoted field)."""
+
+
+def detect_encoding(path: Path) -> str:
+    """"utf-8-sig" (BOM), "utf-8", or "cp1252" when some byte is not UTF-8."""
+    with path.open("rb") as handle:
+        head = handle.read(3)
+        bom = head == codecs.BOM_UTF8
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(head[3:] if bom else head)
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig" if bom else "utf-8"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of the header line: csv.Sniffer first, else the most frequent one."""
+    header = sample.splitlines()[0] if sample else ""
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+        if dialect.delimiter in header:
+            return dialect.delimiter
+    except csv.Error:
+        pass
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read, for a progress bar in bytes (the row count is unknown)."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None] | None) -> None:
+        self.raw, self.on_read = raw, on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        if n and self.on_read:
+            self.on_read(n)
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def iter_rows(path: Path | str, *, on_bytes: Callable[[int], None] | None = None
+              ) -> Iterator[tuple[int, dict[str, str | None]] | list[str]]:
+    """First the header (a list), then (row number, {column: text or None}) per row."""
+    path = Path(path)
+    if not path.is_file():
+        raise CsvFileError(f"{path}: no such file")
+    encoding = detect_encoding(path)
+    with path.open("rb") as raw:
+        sample = raw.read(SAMPLE_BYTES).decode(encoding, errors="replace")
+    delimiter = sniff_delimiter(sample)
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(io.BufferedReader(_CountingReader(raw, on_bytes)),
+                                encoding=encoding, newline="")
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise CsvFileError(f"{path}: the file is empty") from None
+        except csv.Error as exc:
+            raise CsvFileError(f"{path}: line 1: {exc}") from None
+        header = [h.strip() for h in header]
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise CsvFileError(f"{path}: the header repeats {', '.join(dupes)}")
+        yield header
+        row_number, line = 1, reader.line_num
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    raise CsvFileError(
+                        f"{path}: row {row_number + 1} (line {line + 1}): the file ends "
+                        "inside a quoted field; it is probably cut short") from None
+                raise CsvFileError(f"{path}: row {row_number + 1} (line {line + 1}): {exc}"
+                                   ) from None
+            row_number += 1
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            yield row_number, _row_dict(header, cells)
+
+
+def _row_dict(header: list[str], cells: list[str]) -> dict[str, str | None]:
+    row: dict[str, str | None] = {}
+    for index, name in enumerate(header):
+        value = cells[index].strip() if index < len(cells) else ""
+        row[name] = value or None
+    if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+        row["__extra_cells__"] = "|".join(cells[len(header):])
+    return row
+
+
+def check_header(path: Path | str, header: list[str], mapping: CsvMapping) -> None:
+    missing = [c for c in mapping.required_columns() if c not in header]
+    if missing:
+        raise CsvFileError(
+            f"{path}: the header lacks the column(s) {', '.join(map(repr, missing))} that "
+            f"the mapping {mapping.path.name} needs; nothing was imported. "
+            f"Columns found: {', '.join(header)}")
+
+
+def read_csv(path: Path | str, mapping: CsvMapping, *,
+             on_bytes: Callable[[int], None] | None = None
+             ) -> Iterator[Candidate | Problem]:
+    """Candidates (or rejections) for the rows of `path`, streamed."""
+    rows = iter_rows(path, on_bytes=on_bytes)
+    header = next(rows)
+    assert isinstance(header, list)
+    check_header(path, header, mapping)
+    for item in rows:
+        row_number, row = item  # type: ignore[misc]
+        yield candidate_from_row(mapping, row_number, row)
+
+
+def candidate_from_row(mapping: CsvMapping, row_number: int,
+                       row: dict[str, str | None]) -> Candidate | Problem:
+    key_parts = [row.get(c) for c in mapping.key]
+    if not all(key_parts):
+        empty = [c for c, v in zip(mapping.key, key_parts, strict=True) if not v]
+        return Problem("rejected", "the key column is empty", row=row_number,
+                       field=empty[0])
+    external_id = "|".join(key_parts)  # type: ignore[arg-type]
+    notes: list[Problem] = []
+    data: dict[str, Any] = {}
+    for field_name, column in mapping.columns.items():
+        value = row.get(column)
+        separators = mapping.separators.get(field_name)
+        if value and separators:
+            value = next((v.strip() for v in re.split(f"[{re.escape(separators)}]", value)
+                          if v.strip()), None)
+        if value is not None:
+            data[field_name] = value
+    if "website" in data:
+        data["website"] = normalise_website(data["website"])
+    if mapping.kind_column:
+        raw_kind = row.get(mapping.kind_column)
+        kind = mapping.kind_values.get(raw_kind or "", raw_kind)
+        if kind is None:
+            return Problem("rejected", "no kind", row=row_number, external_id=external_id,
+                           field=mapping.kind_column)
+        data["kind"] = kind
+    else:
+        data["kind"] = mapping.kind
+    try:
+        position = _position(mapping, row)
+    except PositionError as exc:
+        column = next(iter(mapping.position.values()), None)
+        if data["kind"] in LOCATED_KINDS:
+            return Problem("rejected", str(exc), row=row_number, external_id=external_id,
+                           field=column)
+        notes.append(Problem("warning", f"{exc}; imported without a position",
+                             row=row_number, external_id=external_id, field=column))
+        position = None
+    if position is not None:
+        lon, lat, note = position
+        data["lon"], data["lat"] = lon, lat
+        if note:
+            notes.append(Problem("warning", note, row=row_number, external_id=external_id,
+                                 field=next(iter(mapping.position.values()))))
+    tags = set(mapping.constant_tags)
+    for rule in mapping.tag_rules:
+        for part in _split(row.get(rule.column), rule.separator):
+            tags.update(rule.values.get(part, []))
+    if mapping.tags_column:
+        tags.update(_split(row.get(mapping.tags_column), mapping.tags_separator))
+    data["tags"] = sorted(tags)
+    extra = {name: row.get(column) for name, column in mapping.extra_columns.items()
+             if row.get(column)}
+    return Candidate(external_id=external_id, data=data, raw=row, extra=extra,
+                     row=row_number, notes=notes)
+
+
+def _split(value: str | None, separators: str | None) -> list[str]:
+    """The stripped, non-blank parts of a cell split on any of `separators`."""
+    if not value:
+        return []
+    parts = re.split(f"[{re.escape(separators)}]", value) if separators else [value]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _position(mapping: CsvMapping, row: dict[str, str | None]
+              ) -> tuple[float, float, str | None] | None:
+    spec = mapping.position
+    if not spec:
+        return None
+    if "wkt" in spec:
+        point = parse_wkt_point(row.get(spec["wkt"]))
+        if point is None:
+            return None
+        x, y, srid = point
+        crs = f"EPSG:{srid}" if srid else spec.get("crs", "EPSG:4326")
+    elif "x" in spec:
+        x = parse_number(row.get(spec["x"]), spec["x"])
+        y = parse_number(row.get(spec["y"]), spec["y"])
+        if x is None or y is None:
+            return None
+        crs = spec.get("crs", "EPSG:2154")
+    else:
+        x = parse_number(row.get(spec["lon"]), spec["lon"])
+        y = parse_number(row.get(spec["lat"]), spec["lat"])
+        if x is None and y is None:
+            return None
+        if x is None or y is None:
+            raise PositionError("only one of latitude and longitude is given")
+        crs = "EPSG:4326"
+    lon, lat = to_wgs84(x, y, crs)
+    return check_lonlat(lon, lat, mapping.territory)

@@ -1,0 +1,179 @@
+"""Positions: parsing, Lambert-93, the territory, and the commune of a point."""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pyproj import Transformer
+
+from app.config import PROJECT_ROOT
+
+PLACES_FILE = PROJECT_ROOT / "data" / "places" / "geonames-lille-area.csv"
+# The Lille metropolitan area with a margin: (min lon, min lat, max lon, max lat).
+LILLE_AREA = (2.78, 50.49, 3.30, 50.82)
+# A commune is named from the nearest GeoNames point only within this distance.
+COMMUNE_MAX_METRES = 4000
+WKT_POINT = re.compile(
+    r"^\s*(?:SRID=(\d+);)?\s*POINT\s*Z?\s*\(\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)(?:\s+[-+0-9.eE]+)?\s*\)\s*$",
+    re.IGNORECASE)
+
+
+class PositionError(ValueError):
+    """A coordinate that cannot be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A lon/lat box: where the places of a source are expected to be."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    def __str__(self) -> str:
+        return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
+
+    def contains(self, lon: float, lat: float) -> bool:
+        return self.min_lon <= lon <= self.max_lon and self.min_lat <= lat <= self.max_lat
+
+    @classmethod
+    def parse(cls, value: str | list[float] | tuple[float, ...]) -> Territory:
+        """From "min_lon,min_lat,max_lon,max_lat" or a list of four numbers."""
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"A territory is min_lon,min_lat,max_lon,max_lat; got {value!r}"
+                             ) from None
+        if len(numbers) != 4 or numbers[0] >= numbers[2] or numbers[1] >= numbers[3]:
+            raise ValueError(f"A territory is min_lon,min_lat,max_lon,max_lat; got {value!r}")
+        return cls(*numbers)
+
+
+DEFAULT_TERRITORY = Territory(*LILLE_AREA)
+
+
+def parse_number(text: str | None, field: str) -> float | None:
+    """A decimal number written with a point or a comma ("50,63"); blank is None."""
+    if text is None or not text.strip():
+        return None
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise PositionError(f"{field}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise PositionError(f"{field}: {text!r} is not a finite number")
+    return value
+
+
+def parse_wkt_point(text: str | None) -> tuple[float, float, int | None] | None:
+    """(x, y, srid or None) from "POINT(x y)" or "SRID=2154;POINT(x y)"; blank is None."""
+    if text is None or not text.strip():
+        return None
+    match = WKT_POINT.match(text)
+    if match is None:
+        raise PositionError(f"{text[:60]!r} is not a WKT POINT(lon lat)")
+    srid = int(match.group(1)) if match.group(1) else None
+    return float(match.group(2)), float(match.group(3)), srid
+
+
+@cache
+def _transformer(crs: str) -> Transformer:
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
+def to_wgs84(x: float, y: float, crs: str) -> tuple[float, float]:
+    """(lon, lat) in WGS 84 from (x, y) in `crs` ("EPSG:2154" for Lambert-93)."""
+    if crs.upper() in ("EPSG:4326", "WGS84"):
+        return x, y
+    lon, lat = _transformer(crs).transform(x, y)
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise PositionError(f"({x}, {y}) is outside the area of {crs}")
+    return lon, lat
+
+
+def check_lonlat(lon: float, lat: float, territory: Territory | None
+                 ) -> tuple[float, float, str | None]:
+    """(lon, lat, note): swaps a pair written lat-first when only the swap is in the territory.
+
+    Lille's (3.06, 50.63) swapped is (50.63, 3.06), a valid point in the Indian Ocean:
+    only the territory tells them apart.
+    """
+    valid = -180 <= lon <= 180 and -90 <= lat <= 90
+    swapped_valid = -180 <= lat <= 180 and -90 <= lon <= 90
+    if territory is not None:
+        if valid and territory.contains(lon, lat):
+            return lon, lat, None
+        if swapped_valid and territory.contains(lat, lon):
+            return lat, lon, "latitude and longitude were swapped; corrected"
+        if valid:
+            return lon, lat, "the position is outside the territory"
+    elif valid:
+        return lon, lat, None
+    raise PositionError(f"({lon}, {lat}) is not a longitude/latitude pair")
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    lon: float
+    lat: float
+
+
+@cache
+def _places(path: Path = PLACES_FILE) -> tuple[Place, ...]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return tuple(Place(row["name"], float(row["lon"]), float(row["lat"]))
+                     for row in csv.DictReader(handle))
+
+
+# Places in cells of GRID_DEG degrees: wider than COMMUNE_MAX_METRES in longitude at
+# these latitudes, so the 3 x 3 cells around a point hold every candidate.
+GRID_DEG = 0.06
+
+
+@cache
+def _grid() -> dict[tuple[int, int], tuple[Place, ...]]:
+    cells: dict[tuple[int, int], list[Place]] = {}
+    for place in _places():
+        cells.setdefault((int(place.lon // GRID_DEG), int(place.lat // GRID_DEG)),
+                         []).append(place)
+    return {k: tuple(v) for k, v in cells.items()}
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Equirectangular distance: exact enough at the scale of a commune."""
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_008.8 * math.hypot(x, y)
+
+
+def commune_at(lon: float, lat: float) -> str | None:
+    """The nearest GeoNames populated place within COMMUNE_MAX_METRES, else None."""
+    grid = _grid()
+    cx, cy = int(lon // GRID_DEG), int(lat // GRID_DEG)
+    best, best_d = None, float(COMMUNE_MAX_METRES)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for place in grid.get((cx + dx, cy + dy), ()):
+                d = distance_m(lon, lat, place.lon, place.lat)
+                if d <= best_d:
+                    best, best_d = place.name, d
+    return best
+
+
+def commune_at_slowly(lon: float, lat: float) -> str | None:
+    """commune_at by a scan of every place: what the grid must agree with (tests)."""
+    best, best_d = None, float(COMMUNE_MAX_METRES)
+    for place in _places():
+        d = distance_m(lon, lat, place.lon, place.lat)
+        if d <= best_d:
+            best, best_d = place.name, d
+    return best

@@ -1,0 +1,629 @@
+"""THE upsert pipeline: every reader's candidates go through here.
+
+For each batch of candidates:
+1. validate with the entry schema (an invalid optional field is dropped with a
+   warning; a missing name or position rejects the row);
+2. match by Source (origin, external id): mapped values equal to those last
+   imported → unchanged (nothing written, even if an editor changed the entry);
+   otherwise update only the fields that changed, unless an editor changed that
+   field since the last import: then the editor's value stays and a conflict is
+   reported;
+3. unmatched: look for a twin among existing entries (within 50 m with a similar
+   unaccented name by pg_trgm, or the same website) in one set-based query, and
+   among the batch itself; a twin is flagged for an editor, not created;
+4. create the rest through the write service, set-based (create_entries).
+A run is one transaction: a failure or an interruption leaves the base as it
+was; --dry-run does everything and rolls it back. Each run is an ImportRun with
+its counts and report.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import re
+import threading
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg2 import Error as DBError
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Entry, ImportRun, Tag, User
+from app.models.entry import WEBSITE_KEY_PATTERN
+from app.models.vocab import LOCATED_KINDS
+from app.services.entries import (
+    COORD_DIGITS,
+    SourceRef,
+    create_entries,
+    save_entry,
+    snapshot,
+    validate_entry,
+)
+from app.services.errors import ConflictError, WriteValidationError
+from app.services.revisions import Author
+
+from .mapping import BaseMapping
+from .records import Candidate, Problem
+
+DUPLICATE_RADIUS_M = 50
+NAME_SIMILARITY = 0.3
+BATCH_SIZE = 1000
+REQUIRED = ("kind", "name")
+WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
+
+# Twins of many candidates at once: the nearest similar name within the radius
+# (GiST index on geom::geography) or the same website key (expression index).
+DUPLICATES_SQL = text(r"""
+WITH c AS (
+    SELECT * FROM unnest(CAST(:idx AS int[]), CAST(:lon AS float8[]), CAST(:lat AS float8[]),
+                         CAST(:name AS text[]), CAST(:web AS text[]))
+           AS c(idx, lon, lat, name, web)
+)
+SELECT c.idx, m.id, m.slug, m.name, m.meters, m.sim, m.why
+FROM c CROSS JOIN LATERAL (
+    (SELECT e.id, e.slug, e.name,
+            ST_Distance(e.geom::geography,
+                        ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography) AS meters,
+            similarity(public.atlas_unaccent(lower(e.name)),
+                       public.atlas_unaccent(lower(c.name))) AS sim,
+            'near' AS why
+     FROM entries e
+     WHERE c.lon IS NOT NULL AND e.deleted_at IS NULL
+       AND ST_DWithin(e.geom::geography,
+                      ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography, :radius)
+       AND similarity(public.atlas_unaccent(lower(e.name)),
+                      public.atlas_unaccent(lower(c.name))) >= :threshold
+     ORDER BY sim DESC, meters LIMIT 1)
+    UNION ALL
+    (SELECT e.id, e.slug, e.name, NULL::float8, NULL::float4, 'website'
+     FROM entries e
+     WHERE c.web IS NOT NULL AND e.website IS NOT NULL AND e.deleted_at IS NULL
+       AND regexp_replace(lower(e.website), '^https?://(www\.)?|/+$', '', 'g') = c.web
+     LIMIT 1)
+    LIMIT 1
+) m
+""")
+
+SOURCES_SQL = text("""
+SELECT s.external_id, s.entry_id, s.attributes -> 'mapped' AS mapped,
+       s.last_seen_at >= :started AS seen, e.deleted_at IS NOT NULL AS deleted
+FROM sources s JOIN entries e ON e.id = s.entry_id
+WHERE s.origin = :origin AND s.external_id = ANY(CAST(:ids AS text[]))
+""")
+
+TOUCH_SQL = text("""
+UPDATE sources SET last_seen_at = :started
+WHERE origin = :origin AND external_id = ANY(CAST(:ids AS text[]))
+""")
+
+MISSING_SQL = text("""
+SELECT s.external_id, s.entry_id, e.slug, e.status
+FROM sources s JOIN entries e ON e.id = s.entry_id
+WHERE s.origin = :origin AND s.last_seen_at < :started AND e.deleted_at IS NULL
+ORDER BY s.external_id
+""")
+
+
+@dataclass
+class RunOptions:
+    location: str | None = None
+    dry_run: bool = False
+    full: bool = False
+    close_missing: bool = False
+    batch_size: int = BATCH_SIZE
+    user: User | None = None
+    radius_m: float = DUPLICATE_RADIUS_M
+    similarity: float = NAME_SIMILARITY
+
+
+@dataclass
+class Prepared:
+    """A batch once validated: the candidates to write and the problems to report."""
+
+    size: int
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """The counts and report of a run, and the ImportRun recorded for it."""
+
+    run: ImportRun
+    counts: dict[str, int]
+    report: list[dict[str, Any]]
+    tags_created: list[str] = field(default_factory=list)
+
+
+class ImportFailed(RuntimeError):
+    """The run failed and was rolled back; `run` is the ImportRun recording the failure."""
+
+    def __init__(self, message: str, run: ImportRun) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+COUNTS = ("created", "updated", "unchanged", "conflicts", "duplicates", "rejected",
+          "skipped", "missing", "closed", "warnings")
+
+
+class Pipeline:
+    def __init__(self, mapping: BaseMapping, options: RunOptions | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.mapping = mapping
+        self.options = options or RunOptions()
+        self.progress = progress or (lambda _n: None)
+        self.author = Author(user=self.options.user, label=mapping.author)
+        self.counts = dict.fromkeys(COUNTS, 0)
+        self.report: list[dict[str, Any]] = []
+        self.started: datetime | None = None
+        self.tags_created: list[str] = []
+
+    # -- the run -------------------------------------------------------------------
+
+    def run(self, items: Iterable[Candidate | Problem]) -> RunResult:
+        """Import everything in one transaction; record the ImportRun; return the result."""
+        session = db.session
+        try:
+            # clock_timestamp(), not now(): two runs in one transaction (tests) differ.
+            self.started = session.scalar(select(func.clock_timestamp()))
+            self.tags_created = ensure_tags(self.mapping.tags)
+            with closing(self._prepared(items)) as batches:  # stops the reading thread
+                for prepared in batches:
+                    self._batch(prepared)
+            if self.options.full:
+                self._missing()
+            if self.options.dry_run:
+                session.rollback()
+            run = self._record("dry run" if self.options.dry_run else "finished")
+            session.commit()
+        except BaseException as exc:
+            session.rollback()
+            message = str(exc) or type(exc).__name__
+            # Rolled back: nothing of what the counts say was written stays.
+            for key in ("created", "updated", "closed"):
+                self.counts[key] = 0
+            failed = self._record("failed" if isinstance(exc, Exception) else "interrupted",
+                                  error=message)
+            session.commit()
+            if isinstance(exc, Exception):
+                raise ImportFailed(message, failed) from exc
+            raise
+        return RunResult(run, dict(self.counts), self.report, self.tags_created)
+
+    def _record(self, status: str, error: str | None = None) -> ImportRun:
+        run = ImportRun(
+            origin=self.mapping.origin, location=self.options.location,
+            mapping=str(self.mapping.path), author_label=self.mapping.author,
+            user_id=self.options.user.id if self.options.user else None,
+            dry_run=self.options.dry_run, finished_at=datetime.now(UTC), status=status,
+            error=error, report=self.report,
+            **{k: v for k, v in self.counts.items()})
+        if self.started is not None:
+            run.started_at = self.started
+        db.session.add(run)
+        db.session.flush()
+        return run
+
+    def _note(self, problem: Problem) -> None:
+        self.report.append(problem.as_dict())
+        if problem.kind in ("rejected", "skipped", "missing", "closed"):
+            self.counts[problem.kind] += 1
+        elif problem.kind == "warning":
+            self.counts["warnings"] += 1
+
+    # -- one batch -----------------------------------------------------------------
+
+    def _prepare(self, items: list[Candidate | Problem]) -> Prepared:
+        """Validate a batch: pure Python, no database (runs in the reading thread)."""
+        prepared = Prepared(size=len(items))
+        in_batch: dict[str, Candidate] = {}
+        for item in items:
+            if isinstance(item, Problem):
+                prepared.problems.append(item)
+                continue
+            prepared.problems.extend(item.notes)
+            if not self._validate(item, prepared.problems):
+                continue
+            if item.external_id in in_batch:
+                prepared.problems.append(Problem(
+                    "rejected", f"the key {item.external_id!r} appears again (first at "
+                    f"{in_batch[item.external_id].label})", row=item.row,
+                    external_id=item.external_id))
+                continue
+            in_batch[item.external_id] = item
+            prepared.candidates.append(item)
+        return prepared
+
+    def _prepared(self, items: Iterable[Candidate | Problem]) -> Iterator[Prepared]:
+        """Batches read and validated in a background thread.
+
+        Reading, mapping and validating are Python; writing is mostly waiting for
+        PostgreSQL, which releases the GIL: the next batch is prepared meanwhile.
+        The queue holds two batches at most, so memory stays flat.
+        """
+        done = object()
+        ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def put(value: Any) -> None:
+            while not stop.is_set():
+                try:
+                    ready.put(value, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def produce() -> None:
+            try:
+                for batch in _batches(items, self.options.batch_size):
+                    if stop.is_set():
+                        return
+                    put(self._prepare(batch))
+                put(done)
+            except BaseException as exc:  # handed to the writing thread, raised there
+                put(exc)
+
+        thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+        thread.start()
+        try:
+            while True:
+                value = ready.get()
+                if value is done:
+                    return
+                if isinstance(value, BaseException):
+                    raise value
+                yield value
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+
+    def _batch(self, prepared: Prepared) -> None:
+        for problem in prepared.problems:
+            self._note(problem)
+        candidates = prepared.candidates
+        self.progress(prepared.size)
+        if not candidates:
+            return
+        ids = [c.external_id for c in candidates]
+        known = {row.external_id: row for row in db.session.execute(
+            SOURCES_SQL, {"origin": self.mapping.origin, "ids": ids, "started": self.started})}
+        changed = [known[c.external_id].entry_id for c in candidates
+                   if c.external_id in known and not known[c.external_id].seen
+                   and not known[c.external_id].deleted
+                   and known[c.external_id].mapped != self._mapped(c)]
+        # The entries to update, with their links, in a few queries for the batch (the
+        # write path then finds them in the session instead of loading them one by one);
+        # held here, as the session only keeps weak references.
+        preloaded = db.session.scalars(
+            select(Entry).where(Entry.id.in_(changed))
+            .options(selectinload(Entry.relations_out))).all() if changed else []
+        new = []
+        for candidate in candidates:
+            row = known.get(candidate.external_id)
+            if row is None:
+                new.append(candidate)
+            elif row.seen:
+                self._note(Problem("rejected", f"the key {candidate.external_id!r} appears "
+                                   "again in this import", row=candidate.row,
+                                   external_id=candidate.external_id))
+            elif row.deleted:
+                self._note(Problem("skipped", "the entry was deleted by an editor; it is "
+                                   "not restored", row=candidate.row,
+                                   external_id=candidate.external_id, entry=str(row.entry_id)))
+            elif row.mapped == self._mapped(candidate):
+                self.counts["unchanged"] += 1
+            else:
+                self._update(candidate, row.entry_id, row.mapped or {})
+        del preloaded
+        creatable = self._without_twins(new)
+        self._create(creatable)  # stamps its sources with self.started
+        matched = [i for i in ids if i in known]
+        if matched:
+            db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
+                                           "started": self.started})
+
+    def _validate(self, candidate: Candidate, problems: list[Problem]) -> bool:
+        """Clean `candidate.data` with the entry schema; False (reported) if refused."""
+        data = dict(candidate.data)
+        for _attempt in range(3):
+            try:
+                clean = validate_entry(data)
+                break
+            except WriteValidationError as exc:
+                errors = exc.messages
+                fatal = [f for f in errors if f in REQUIRED or f == "tags"
+                         or (f in ("lon", "lat") and data.get("kind") in LOCATED_KINDS)]
+                if fatal:
+                    name = fatal[0]
+                    problems.append(Problem("rejected", _message(errors[name]),
+                                            row=candidate.row,
+                                            external_id=candidate.external_id, field=name))
+                    return False
+                for name, message in errors.items():
+                    problems.append(Problem(
+                        "warning", f"{_message(message)} The value "
+                        f"{str(data.get(name))[:80]!r} was left out.", row=candidate.row,
+                        external_id=candidate.external_id, field=name))
+                    data.pop(name, None)
+                    if name in ("lon", "lat"):
+                        data.pop("lon", None)
+                        data.pop("lat", None)
+        else:  # pragma: no cover - each attempt removes at least one field
+            return False
+        if clean.data.get("kind") in LOCATED_KINDS and clean.data.get("lon") is None:
+            problems.append(Problem(
+                "rejected", "A third place needs a position (lon and lat); this record has "
+                "none.", row=candidate.row, external_id=candidate.external_id, field="lon"))
+            return False
+        cleaned = {k: v for k, v in clean.data.items() if k in data}
+        if cleaned.get("lon") is not None:
+            cleaned["lon"] = round(cleaned["lon"], COORD_DIGITS)
+            cleaned["lat"] = round(cleaned["lat"], COORD_DIGITS)
+        cleaned["tags"] = sorted(set(cleaned.get("tags", [])))
+        candidate.data = cleaned
+        candidate.clean = clean
+        return True
+
+    def _mapped(self, candidate: Candidate) -> dict[str, Any]:
+        return {**candidate.data, **({"extra": candidate.extra} if candidate.extra else {})}
+
+    def _source(self, candidate: Candidate) -> SourceRef:
+        attributes: dict[str, Any] = {"raw": candidate.raw, "mapped": self._mapped(candidate)}
+        if candidate.row is not None:
+            attributes["row"] = candidate.row
+        return SourceRef(self.mapping.origin, candidate.external_id, attributes,
+                         self.mapping.licence)
+
+    # -- matched records -------------------------------------------------------------
+
+    def _update(self, candidate: Candidate, entry_id: uuid.UUID,
+                last: dict[str, Any]) -> None:
+        entry = db.session.get(Entry, entry_id)
+        current = snapshot(entry)
+        new = candidate.data
+        changes: dict[str, Any] = {}
+        conflicts: list[tuple[str, Any, Any]] = []
+        fields = (set(new) | set(last)) - {"tags", "lon", "lat", "extra"}
+        for name in sorted(fields):
+            incoming, before = new.get(name), last.get(name)
+            if incoming == before or name not in current:
+                continue
+            if current[name] == before:
+                changes[name] = incoming
+            elif current[name] != incoming:
+                conflicts.append((name, current[name], incoming))
+        position_new = (new.get("lon"), new.get("lat"))
+        position_last = (last.get("lon"), last.get("lat"))
+        if position_new != position_last:
+            here = (current["lon"], current["lat"])
+            if here == position_last:
+                changes["lon"], changes["lat"] = position_new
+            elif here != position_new:
+                conflicts.append(("position", here, position_new))
+        added = set(new.get("tags", [])) - set(last.get("tags", []))
+        removed = set(last.get("tags", [])) - set(new.get("tags", []))
+        if added or removed:
+            tags = (set(current["tags"]) | added) - removed
+            if tags != set(current["tags"]):
+                changes["tags"] = sorted(tags)
+        for name, value, incoming in conflicts:
+            self._note(Problem(
+                "conflict", "changed by an editor since the last import; the editor's value "
+                "is kept", row=candidate.row, external_id=candidate.external_id, field=name,
+                entry=entry.slug, details={"current": value, "incoming": incoming}))
+        if conflicts:
+            self.counts["conflicts"] += 1
+        try:
+            result = save_entry(entry, changes, author=self.author,
+                                expected_version=entry.version, partial=True,
+                                source=self._source(candidate), commit=False,
+                                comment=f"Import {self.mapping.origin}")
+        except (WriteValidationError, ConflictError) as exc:
+            self._note(Problem("rejected", str(exc), row=candidate.row,
+                               external_id=candidate.external_id, entry=entry.slug))
+            return
+        if result.action == "updated":
+            self.counts["updated"] += 1
+        elif not conflicts:
+            self.counts["unchanged"] += 1
+
+    # -- new records -----------------------------------------------------------------
+
+    def _without_twins(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Candidates that have no twin in the base nor earlier in the batch."""
+        if not candidates:
+            return []
+        params: dict[str, list[Any]] = {"idx": [], "lon": [], "lat": [], "name": [],
+                                        "web": []}
+        for index, c in enumerate(candidates):
+            params["idx"].append(index)
+            params["lon"].append(c.data.get("lon"))
+            params["lat"].append(c.data.get("lat"))
+            params["name"].append(c.data["name"])
+            params["web"].append(website_key(c.data.get("website")))
+        twins = {row.idx: row for row in db.session.execute(
+            DUPLICATES_SQL, {**params, "radius": self.options.radius_m,
+                             "threshold": self.options.similarity})}
+        inner = _batch_twins(candidates, self.options.radius_m, self.options.similarity)
+        kept = []
+        for index, candidate in enumerate(candidates):
+            twin = twins.get(index)
+            if twin is not None:
+                reason = (f"{twin.meters:.0f} m from {twin.name!r}, similar name "
+                          f"(similarity {twin.sim:.2f})" if twin.why == "near"
+                          else f"same website as {twin.name!r}")
+                self._flag(candidate, reason, entry=str(twin.id), slug=twin.slug,
+                           name=twin.name)
+            elif index in inner:
+                other, reason = inner[index]
+                self._flag(candidate, f"{reason} {other.label} ({other.data['name']!r}) "
+                           "of this import", twin_external_id=other.external_id)
+            else:
+                kept.append(candidate)
+        return kept
+
+    def _flag(self, candidate: Candidate, reason: str, entry: str | None = None,
+              **details: Any) -> None:
+        self.counts["duplicates"] += 1
+        self.report.append(Problem(
+            "duplicate", f"possible twin, not created: {reason}", row=candidate.row,
+            external_id=candidate.external_id, entry=entry,
+            details={**details, "origin": self.mapping.origin, "data": candidate.data,
+                     "extra": candidate.extra, "raw": candidate.raw,
+                     "licence": self.mapping.licence}).as_dict())
+
+    def _create(self, candidates: list[Candidate]) -> None:
+        if not candidates:
+            return
+        items = [(c.clean or c.data, self._source(c)) for c in candidates]
+        try:
+            create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",
+                           seen_at=self.started)
+        except WriteValidationError as exc:
+            if len(candidates) == 1 or isinstance(exc.__cause__, IntegrityError | DBError):
+                raise  # the database refused: the transaction is lost, the run fails
+            # Find the culprit(s): one by one, each refusal reported with its row.
+            for candidate, item in zip(candidates, items, strict=True):
+                try:
+                    create_entries([item], author=self.author,
+                                   comment=f"Import {self.mapping.origin}",
+                                   seen_at=self.started)
+                except WriteValidationError as exc:
+                    for key, messages in exc.messages.items():
+                        self._note(Problem("rejected", _message(messages), row=candidate.row,
+                                           external_id=candidate.external_id,
+                                           field=key.split(".", 1)[-1]))
+                    continue
+                self.counts["created"] += 1
+            return
+        self.counts["created"] += len(candidates)
+
+    # -- records that disappeared ------------------------------------------------------
+
+    def _missing(self) -> None:
+        rows = db.session.execute(MISSING_SQL, {"origin": self.mapping.origin,
+                                                "started": self.started}).all()
+        for row in rows:
+            self._note(Problem("missing", "not in this full import of the source",
+                               external_id=row.external_id, entry=row.slug))
+            if self.options.close_missing and row.status != "closed":
+                entry = db.session.get(Entry, row.entry_id)
+                save_entry(entry, {"status": "closed"}, author=self.author,
+                           expected_version=entry.version, partial=True, commit=False,
+                           comment=f"Closed: no longer in {self.mapping.origin}")
+                self._note(Problem("closed", "closed: no longer in the source",
+                                   external_id=row.external_id, entry=row.slug))
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
+    """Create the mapping's tags that do not exist yet; existing ones are left as they are."""
+    if not specs:
+        return []
+    rows = [{"slug": s["slug"], "label_fr": s["label_fr"], "label_en": s["label_en"],
+             "group": s.get("group", "activity")} for s in specs]
+    created = db.session.scalars(
+        pg_insert(Tag).values(rows).on_conflict_do_nothing(index_elements=["slug"])
+        .returning(Tag.slug)).all()
+    return sorted(created)
+
+
+def website_key(url: str | None) -> str | None:
+    """The key of ix_entries_website_key: no scheme, no www., no trailing slash."""
+    return WEBSITE_KEY.sub("", url.lower()) if url else None
+
+
+def _message(messages: Any) -> str:
+    if isinstance(messages, list):
+        return " ".join(_message(m) for m in messages)
+    if isinstance(messages, dict):
+        return "; ".join(f"{k}: {_message(v)}" for k, v in messages.items())
+    return str(messages)
+
+
+def _batches(items: Iterable[Candidate | Problem], size: int
+             ) -> Iterator[list[Candidate | Problem]]:
+    batch: list[Candidate | Problem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def trigrams(name: str) -> set[str]:
+    """pg_trgm's trigrams of an unaccented, lower-cased name (for twins within a batch)."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", name.lower())
+                    if not unicodedata.combining(ch))
+    grams: set[str] = set()
+    for word in re.findall(r"[^\W_]+", plain):
+        padded = f"  {word} "
+        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def _similarity(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _batch_twins(candidates: list[Candidate], radius_m: float, threshold: float
+                 ) -> dict[int, tuple[Candidate, str]]:
+    """Twins among the batch itself (not yet in the base): a grid of `radius_m` cells."""
+    found: dict[int, tuple[Candidate, str]] = {}
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    webs: dict[str, int] = {}
+    grams: dict[int, set[str]] = {}
+    deg_lat = max(radius_m, 1.0) / 111_195
+    for index, c in enumerate(candidates):
+        web = website_key(c.data.get("website"))
+        if web and web in webs:
+            found[index] = (candidates[webs[web]], "same website as")
+            continue
+        lon, lat = c.data.get("lon"), c.data.get("lat")
+        if lon is not None:
+            deg_lon = deg_lat / max(math.cos(math.radians(lat)), 0.01)
+            cx, cy = int(lon // deg_lon), int(lat // deg_lat)
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    for other in cells.get((cx + dx, cy + dy), ()):
+                        o = candidates[other]
+                        if _metres(lon, lat, o.data["lon"], o.data["lat"]) > radius_m:
+                            continue
+                        # Trigrams only for the few candidates that have a neighbour.
+                        mine = grams.get(index) or grams.setdefault(
+                            index, trigrams(c.data["name"]))
+                        theirs = grams.get(other) or grams.setdefault(
+                            other, trigrams(o.data["name"]))
+                        if _similarity(mine, theirs) >= threshold:
+                            found[index] = (o, "near and similar to")
+                            break
+                    if index in found:
+                        break
+                if index in found:
+                    break
+            if index in found:
+                continue
+            cells[(cx, cy)].append(index)
+        if web:
+            webs[web] = index
+    return found
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return 6_371_008.8 * math.hypot(x, math.radians(lat2 - lat1))

@@ -1,0 +1,47 @@
+"""What readers hand to the pipeline, and what the pipeline reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ProblemKind = Literal["rejected", "warning", "conflict", "duplicate", "missing", "closed",
+                      "skipped"]
+
+
+@dataclass
+class Problem:
+    """One line of a run's report: a row refused, a field dropped, a conflict, a twin…"""
+
+    kind: ProblemKind
+    reason: str
+    row: int | None = None
+    external_id: str | None = None
+    field: str | None = None
+    entry: str | None = None
+    details: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class Candidate:
+    """An incoming record, already mapped to entry fields (EntryInputSchema's names).
+
+    `raw` holds the source's own tags or cells, `extra` the mapped values that have
+    no entry field (wikidata, operator, check_date…): both are kept in the Source.
+    """
+
+    external_id: str
+    data: dict[str, Any]
+    raw: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None
+    notes: list[Problem] = field(default_factory=list)
+    # Set by the pipeline once the entry schema accepted `data`.
+    clean: Any = None
+
+    @property
+    def label(self) -> str:
+        return f"row {self.row}" if self.row is not None else self.external_id
