@@ -62,6 +62,17 @@ def conditional(negotiate: Callable[[], str] | None = None) -> Callable[..., Any
     return decorator
 
 
+def entry_validated(entry: Any, build: Callable[[], Response]) -> Response:
+    """One entry's answer with its strong ETag `"v<version>"` (If-Match of the writes
+    compares strongly), or a 304 when the client has that version."""
+    etag = f"v{entry.version}"
+    response = Response(status=304) if _not_modified(etag, entry.updated_at) else build()
+    response.set_etag(etag)
+    response.last_modified = entry.updated_at
+    response.headers.setdefault("Cache-Control", DATA_CACHE_CONTROL)
+    return response
+
+
 def _not_modified(etag: str, last_modified: Any) -> bool:
     if request.if_none_match:
         return request.if_none_match.contains_weak(etag)
