@@ -7,12 +7,13 @@ are rate-limited per address and email.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf, db, limiter, login_manager
 from ..models import User
+from ..web.pages import fresh_locale, page_headers
 
 bp = Blueprint("auth", __name__)
 
@@ -65,18 +66,37 @@ def forbidden(_error: Exception) -> tuple[str, int]:
     return render_template("auth/error.html", status=403, reason="role"), 403
 
 
-def init_auth(app: Flask) -> None:
-    from ..web.pages import fresh_locale, page_headers
-    from . import views  # noqa: F401  (the routes)
-    from .views import private_pages
+def private_pages(response: Response) -> Response:
+    """Pages with a user's data or a form token stay out of shared caches."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
+
+bp.before_request(fresh_locale)
+bp.after_request(page_headers)
+bp.after_request(private_pages)
+bp.register_error_handler(403, forbidden)
+
+from . import views  # noqa: E402,F401  (the routes)
+
+
+# What Flask-Login and Flask-WTF cache on `g` for one request. `g` lives as long as the
+# application context, which outlives a request when the caller pushed it (tests,
+# scripts): a user, a token or "CSRF already checked" must never leak to the next request.
+REQUEST_CACHE = ("_login_user", "csrf_token", "csrf_valid")
+
+
+def fresh_request_state() -> None:
+    for name in REQUEST_CACHE:
+        g.pop(name, None)
+
+
+def init_auth(app: Flask) -> None:
+    app.before_request(fresh_request_state)  # before CSRFProtect's check
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     limiter.init_app(app)
-    bp.before_request(fresh_locale)
-    bp.after_request(page_headers)
-    bp.after_request(private_pages)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, csrf_refused)
     app.register_error_handler(RateLimitExceeded, rate_limited)

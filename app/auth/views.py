@@ -80,9 +80,3 @@ def logout() -> Response:
     logout_user()
     session.clear()
     return redirect(url_for("web.index"), 303)
-
-
-def private_pages(response: Response) -> Response:
-    """Pages with a user's data or a form token stay out of shared caches."""
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -11,7 +11,9 @@ from typing import Any
 from flask import Blueprint, Flask
 from flask_login import current_user
 
+from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
+from ..web.pages import fresh_locale, page_headers
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -41,14 +43,13 @@ def editor_helpers() -> dict[str, Any]:
     }
 
 
-def init_editor(app: Flask) -> None:
-    from ..auth import forbidden
-    from ..auth.views import private_pages
-    from ..web.pages import fresh_locale, page_headers
-    from . import entries, history, proposals, sheets, suggest, users  # noqa: F401
+bp.before_request(fresh_locale)
+bp.after_request(page_headers)
+bp.after_request(private_pages)
+bp.register_error_handler(403, forbidden)
 
-    bp.before_request(fresh_locale)
-    bp.after_request(page_headers)
-    bp.after_request(private_pages)
-    bp.register_error_handler(403, forbidden)
+from . import entries, history, proposals, sheets, suggest, users  # noqa: E402,F401
+
+
+def init_editor(app: Flask) -> None:
     app.register_blueprint(bp)
