@@ -57,11 +57,15 @@ def post_form(client, path: str, data: dict[str, Any], *, token_from: str | None
     return client.post(path, data={"csrf_token": token, **data})
 
 
-def form_values(html: str) -> dict[str, str]:
-    """The values of a page's inputs, textareas and selected options, by name (the first)."""
+def form_pairs(html: str, form_id: str | None = None) -> list[tuple[str, str]]:
+    """What a browser would send for the form `form_id` (or the whole page), as pairs:
+    inputs, checked boxes, textareas and selected options."""
     from html.parser import HTMLParser
 
-    values: dict[str, str] = {}
+    if form_id is not None:
+        start = html.index(f'id="{form_id}"')
+        html = html[html.rindex("<form", 0, start):html.index("</form>", start)]
+    pairs: list[tuple[str, str]] = []
 
     class Reader(HTMLParser):
         def __init__(self) -> None:
@@ -73,20 +77,23 @@ def form_values(html: str) -> dict[str, str]:
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
             name = a.get("name")
-            if tag == "input" and name and a.get("type") not in ("checkbox", "radio"):
-                values.setdefault(name, a.get("value") or "")
-            elif tag == "input" and name and "checked" in a:
-                values.setdefault(name, a.get("value") or "")
+            if tag == "input" and name:
+                if a.get("type") in ("checkbox", "radio"):
+                    if "checked" in a:
+                        pairs.append((name, a.get("value") or "on"))
+                elif a.get("type") not in ("submit", "button"):
+                    pairs.append((name, a.get("value") or ""))
             elif tag == "textarea" and name:
                 self.textarea, self.buffer = name, []
             elif tag == "select" and name:
                 self.select = name
             elif tag == "option" and self.select and "selected" in a:
-                values.setdefault(self.select, a.get("value") or "")
+                pairs.append((self.select, a.get("value") or ""))
 
         def handle_endtag(self, tag):
             if tag == "textarea" and self.textarea:
-                values.setdefault(self.textarea, "".join(self.buffer).lstrip("\n"))
+                text = "".join(self.buffer)
+                pairs.append((self.textarea, text[1:] if text.startswith("\n") else text))
                 self.textarea = None
             elif tag == "select":
                 self.select = None
@@ -96,7 +103,21 @@ def form_values(html: str) -> dict[str, str]:
                 self.buffer.append(data)
 
     Reader().feed(html)
+    return pairs
+
+
+def form_values(html: str, form_id: str | None = None) -> dict[str, str]:
+    """The first value of each field of a form, by name."""
+    values: dict[str, str] = {}
+    for name, value in form_pairs(html, form_id):
+        values.setdefault(name, value)
     return values
+
+
+def replaced(pairs: list[tuple[str, str]], **changes: str) -> list[tuple[str, str]]:
+    """`pairs` with the fields named in `changes` set to new values."""
+    out = [(k, v) for k, v in pairs if k not in changes]
+    return out + list(changes.items())
 
 
 def field_error(html: str, name: str) -> str:

@@ -26,7 +26,8 @@ from .labels import FIELD_LABELS, MODERATION_LABELS, RELATION_LABELS, SHEET_STAT
 
 # Fields whose old and new texts are worth an inline diff.
 LONG_TEXT = {"description", "summary", "strengths", "limits", "stakes", "opening_hours"}
-WORD_RE = re.compile(r"\s+|[^\s]+")
+# Words with the spaces that follow them, so that a rewritten sentence is one change.
+WORD_RE = re.compile(r"\S+\s*|\s+")
 ENTRY_DIFF_KEYS = (*CONTENT_KEYS, "deleted_at")
 SHEET_KEYS = ("title", "held_on", "authors", "state")
 

@@ -156,9 +156,8 @@ def _last_revision(kind: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, Revision]
         return {}
     rows = db.session.scalars(
         select(Revision).where(Revision.entity_type == kind, Revision.entity_id.in_(ids))
-        .order_by(Revision.entity_id, Revision.version.desc())
-        .distinct(Revision.entity_id))
-    return {r.entity_id: r for r in rows}
+        .order_by(Revision.entity_id, Revision.version))
+    return {r.entity_id: r for r in rows}  # the last one of each wins
 
 
 @bp.get("/editor/trash")

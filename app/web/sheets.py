@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ..auth.roles import has_role
@@ -116,13 +116,15 @@ def key_page(slug: str) -> str:
     key = db.session.get(EvaluationKey, slug)
     if key is None:
         abort(404)
-    latest = (select(Evaluation.id)
+    rank = func.row_number().over(partition_by=Evaluation.entry_id,
+                                  order_by=(Evaluation.held_on.desc(),
+                                            Evaluation.created_at.desc())).label("rank")
+    ranked = (select(Evaluation.id, rank)
               .join(Entry, Entry.id == Evaluation.entry_id)
               .where(Evaluation.state == "published", Evaluation.deleted_at.is_(None),
                      Entry.moderation == "published", Entry.deleted_at.is_(None))
-              .order_by(Evaluation.entry_id, Evaluation.held_on.desc(),
-                        Evaluation.created_at.desc())
-              .distinct(Evaluation.entry_id))
+              .subquery())
+    latest = select(ranked.c.id).where(ranked.c.rank == 1)
     sheets = db.session.scalars(select(Evaluation).where(Evaluation.id.in_(latest))).all()
     rows = [KeyAnswer(s.entry, s, s.answer(slug)) for s in sheets]
     rows.sort(key=lambda r: (-(r.answer.level if r.answer and r.answer.level is not None
