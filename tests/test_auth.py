@@ -1,8 +1,8 @@
 """Accounts on the web: login and logout, cookies, roles, rate limits, the admin's list."""
+# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
-
-from http.cookies import SimpleCookie
 
 import pytest
 

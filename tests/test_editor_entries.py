@@ -1,5 +1,7 @@
 """Editing entries in the browser's forms (through Flask's client): create, edit, bad input
 beside its field, conflicts shown side by side, history and revert, delete and restore."""
+# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -194,7 +196,7 @@ def test_history_shows_what_changed_field_by_field_and_revert_restores_the_old_v
                          f"&to={entry.version}").get_data(as_text=True)
     for key in ("name", "summary", "tags", "lon", "lat"):
         assert f'data-key="{key}"' in history
-    assert f'data-key="city"' not in history  # unchanged fields are not listed
+    assert 'data-key="city"' not in history  # unchanged fields are not listed
     assert "<del>" in history and "<ins>" in history  # the summary's word diff
     assert "Résumé remplacé" in history
 

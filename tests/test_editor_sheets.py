@@ -1,4 +1,6 @@
 """Evaluation sheets: written on the six keys, published, compared, printed, with their history."""
+# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
 """Contributors' proposals and anonymous suggestions wait, invisible, until an editor decides."""
+# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
 

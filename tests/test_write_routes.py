@@ -4,6 +4,8 @@ or wrong CSRF token (400), and writes nothing when it refuses.
 The routes are read from the application's URL map, so a new write route that forgets
 `role_required` fails here.
 """
+# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
 

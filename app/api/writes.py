@@ -26,7 +26,6 @@ from ..formats.public import public_record
 from ..models import Entry, User
 from ..schemas.entry import EntryInputSchema
 from ..services.entries import (
-    CONTENT_KEYS,
     SourceRef,
     delete_entry,
     find_entry,
@@ -35,6 +34,7 @@ from ..services.entries import (
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.proposals import propose_edit, propose_entry
 from ..services.revisions import Author
+from .http import CODED_ENTRY_ETAG
 from .json import json_response
 from .problems import problem
 from .schemas import EntrySchema, Strict
@@ -44,6 +44,11 @@ SOURCE_HEADER = "X-Atlas-Source"
 # What a PUT keeps when the body leaves it out: the page address and the moderation
 # state are not content a mirror replaces.
 KEPT_BY_PUT = ("slug", "moderation")
+# What a PUT clears when the body leaves it out (kind and name are required; status has
+# a default).
+CLEARED_BY_PUT = ("summary", "description", "street", "postcode", "city", "country",
+                  "website", "email", "phone", "opening_hours", "licence", "founded",
+                  "tags", "relations")
 EMPTY = {"tags": [], "relations": []}
 
 
@@ -168,7 +173,10 @@ def if_match(entry: Entry) -> Response | None:
         return problem(428, "Precondition Required",
                        f"Send If-Match: {etag_of(entry)} (the ETag of the version you read), "
                        "so that no one's change is overwritten unseen.")
-    if not request.if_match.contains(etag_of(entry).strip('"')):
+    current = etag_of(entry).strip('"')
+    if not (request.if_match.contains(current) or any(
+            CODED_ENTRY_ETAG.match(tag) and tag.split(":")[0] == current
+            for tag in request.if_match.as_set())):
         return stale(entry, request.headers["If-Match"])
     return None
 
@@ -287,9 +295,8 @@ def _write(ref: str, *, partial: bool) -> Response:
     body.setdefault("moderation", entry.moderation)
     body.setdefault("slug", entry.slug)
     if not partial:  # a full replacement: what the body leaves out is cleared
-        for key in CONTENT_KEYS:
-            if key not in body and key not in KEPT_BY_PUT and key not in ("lon", "lat"):
-                body[key] = EMPTY.get(key)
+        for key in CLEARED_BY_PUT:
+            body.setdefault(key, EMPTY.get(key))
         if "lon" not in body and "lat" not in body:
             body["lon"] = body["lat"] = None
     source = source_ref()

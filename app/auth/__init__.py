@@ -79,7 +79,6 @@ bp.register_error_handler(403, forbidden)
 
 from . import views  # noqa: E402,F401  (the routes)
 
-
 # What Flask-Login and Flask-WTF cache on `g` for one request. `g` lives as long as the
 # application context, which outlives a request when the caller pushed it (tests,
 # scripts): a user, a token or "CSRF already checked" must never leak to the next request.
