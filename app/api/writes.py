@@ -292,8 +292,8 @@ def _write(ref: str, *, partial: bool) -> Response:
     given = body_id(body)
     if given is not None and given != entry.id:
         return invalid({"id": ["The id of the body differs from the entry's."]})
-    body.setdefault("moderation", entry.moderation)
-    body.setdefault("slug", entry.slug)
+    for key in KEPT_BY_PUT:
+        body.setdefault(key, getattr(entry, key))
     if not partial:  # a full replacement: what the body leaves out is cleared
         for key in CLEARED_BY_PUT:
             body.setdefault(key, EMPTY.get(key))

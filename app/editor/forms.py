@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
@@ -189,7 +189,3 @@ def entries_named(ids: list[uuid.UUID]) -> dict[uuid.UUID, Entry]:
     if not ids:
         return {}
     return {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids)))}
-
-
-def count_where(*conditions: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(Entry).where(*conditions)) or 0
