@@ -345,3 +345,14 @@ def test_sheets_of_an_entry_are_listed_on_its_form(client, accounts):
     html = client.get(EDIT.format(id=entry.id)).get_data(as_text=True)
     assert f"/editor/sheets/{sheet.id}/edit" in html
     assert f"/editor/entries/{entry.id}/sheets/new" in html
+
+
+def test_unknown_and_forbidden_pages_answer_in_the_sites_words(client, accounts):
+    import uuid
+
+    login(client, "contributor")
+    missing = client.get(EDIT.format(id=uuid.uuid4()))
+    assert missing.status_code == 404 and "Page introuvable" in missing.get_data(as_text=True)
+    forbidden = client.get("/editor/trash")
+    assert forbidden.status_code == 403
+    assert "Votre compte (contributeur) ne permet pas" in forbidden.get_data(as_text=True)

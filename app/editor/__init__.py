@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
-from ..web.pages import fresh_locale, page_headers
+from ..web.pages import fresh_locale, gone, not_found, page_headers
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -47,6 +47,8 @@ bp.before_request(fresh_locale)
 bp.after_request(page_headers)
 bp.after_request(private_pages)
 bp.register_error_handler(403, forbidden)
+bp.register_error_handler(404, not_found)
+bp.register_error_handler(410, gone)
 
 from . import entries, history, proposals, sheets, suggest, users  # noqa: E402,F401
 
