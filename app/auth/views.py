@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, session, url_for
@@ -10,9 +9,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..models import User
-from ..services.users import find_user, hash_password, verify_password
+from ..services.users import find_user, hash_password, record_login, verify_password
 from . import bp
 
 # Verified against when the email is unknown, so that both cases take the same time.
@@ -69,8 +68,7 @@ def login() -> Response | tuple[str, int]:
     session.clear()  # no session fixation: a fresh session for the logged-in user
     login_user(user)
     session.permanent = True
-    user.last_login_at = datetime.now(UTC)
-    db.session.commit()
+    record_login(user)
     target = safe_next(request.form.get("next")) or url_for("editor.dashboard")
     return redirect(target, 303)
 
