@@ -239,3 +239,32 @@ def test_suggestions_are_rate_limited(app, client, monkeypatch):
     assert db.session.scalar(select(func.count()).select_from(Entry).where(
         Entry.name.like("Lieu %"))) == 2
     limiter.reset()
+
+
+def test_publishing_a_pending_entry_from_its_form_closes_its_proposal(client, accounts):
+    from app.services.proposals import propose_entry
+
+    proposal = propose_entry({"kind": "commons", "name": "Carte des jardins"},
+                             author=Author(user=accounts["contributor"]))
+    entry = proposal.entry
+    login(client, "editor")
+    pairs = replaced(form_pairs(client.get(EDIT.format(id=entry.id)).get_data(as_text=True),
+                                "entry-form"), moderation="published")
+    assert client.post(EDIT.format(id=entry.id), data=MultiDict(pairs)).status_code == 303
+    db.session.expire_all()
+    assert (entry.moderation, proposal.state) == ("published", "accepted")
+    assert "Carte des jardins" not in client.get("/editor/proposals").get_data(as_text=True)
+
+
+def test_reverting_keeps_the_moderation_state(session, accounts):
+    from app.services.entries import revert_entry
+    from app.services.proposals import propose_entry
+
+    proposal = propose_entry({"kind": "commons", "name": "Wiki de quartier"},
+                             author=Author(user=accounts["contributor"]))
+    accept(proposal, reviewer=accounts["editor"], expected_version=proposal.entry.version)
+    entry = proposal.entry
+    update_entry(entry, {"summary": "Ajouté après"}, expected_version=entry.version,
+                 author=Author(user=accounts["editor"]))
+    revert_entry(entry, 1, expected_version=entry.version, author=Author(user=accounts["editor"]))
+    assert (entry.summary, entry.moderation) == (None, "published")

@@ -38,6 +38,7 @@ from ..services.proposals import (
     propose_edit,
     propose_entry,
     review,
+    settle_creation,
 )
 from ..services.revisions import Author, revision_at, revisions_of
 from ..web.filtering import folded
@@ -228,6 +229,8 @@ def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
                                 comment=comment, partial=True, commit=False)
             if proposal is not None:
                 close(proposal, "accepted", reviewer=me(), comment=comment, commit=False)
+            if editor:
+                settle_creation(entry, reviewer=me(), comment=comment, commit=False)
             db.session.commit()
             if result.action == "unchanged":
                 flash(_("Nothing changed: there was nothing to save."))

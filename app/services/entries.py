@@ -204,12 +204,17 @@ def restore_entry(entry: Entry, *, expected_version: int | None, author: Author,
 
 def revert_entry(entry: Entry, to_version: int, *, expected_version: int | None,
                  author: Author, comment: str | None = None, commit: bool = True) -> WriteResult:
-    """Write the content of an earlier revision as a new revision."""
+    """Write the content of an earlier revision as a new revision.
+
+    The moderation state stays the current one: going back to the text of a
+    contributor's first version must not withdraw a published entry.
+    """
     revision = revision_at("entry", entry.id, to_version)
     if revision is None:
         raise NotFoundError(f"Entry {entry.slug} has no version {to_version}")
     old = revision.snapshot
     data = {key: old.get(key) for key in CONTENT_KEYS}
+    data["moderation"] = entry.moderation
     existing = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(
         [uuid.UUID(r["target"]) for r in old.get("relations", [])]))))
     data["relations"] = [r for r in old.get("relations", [])

@@ -162,6 +162,20 @@ def close(proposal: Proposal, state: str, *, reviewer: User, comment: str | None
     return proposal
 
 
+def settle_creation(entry: Entry, *, reviewer: User, comment: str | None,
+                    commit: bool = True) -> None:
+    """An editor published or rejected a pending entry by editing it: its proposal is closed
+    accordingly, so the queue holds only what still waits."""
+    if entry.moderation == "pending":
+        return
+    state = "accepted" if entry.moderation == "published" else "rejected"
+    for proposal in db.session.scalars(select(Proposal).where(
+            Proposal.entry_id == entry.id, Proposal.action == "create",
+            Proposal.state == "pending")):
+        close(proposal, state, reviewer=reviewer, comment=comment, commit=False)
+    _finish(commit)
+
+
 def pending_proposals() -> list[Proposal]:
     return list(db.session.scalars(
         select(Proposal).where(Proposal.state == "pending").order_by(Proposal.created_at,
