@@ -356,3 +356,13 @@ def test_unknown_and_forbidden_pages_answer_in_the_sites_words(client, accounts)
     forbidden = client.get("/editor/trash")
     assert forbidden.status_code == 403
     assert "Votre compte (contributeur) ne permet pas" in forbidden.get_data(as_text=True)
+
+
+def test_the_editors_pages_speak_english_too(client, accounts):
+    login(client, "admin")
+    html = client.get("/editor/?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in html and "Editors&#39; area" in html and "Log out" in html
+    for path in ("/editor/entries/new", "/editor/proposals", "/editor/trash", "/editor/users",
+                 f"/editor/entries/{get_entry('mutualab').id}/edit"):
+        page = client.get(path)
+        assert page.status_code == 200 and 'lang="en"' in page.get_data(as_text=True), path
