@@ -9,7 +9,8 @@ from app.extensions import db
 from tests.conftest import make_app
 
 TABLES = {"entries", "tags", "entry_tags", "relations", "evaluation_keys", "evaluations",
-          "answers", "revisions", "sources", "users", "api_tokens", "import_runs"}
+          "answers", "revisions", "sources", "users", "api_tokens", "import_runs",
+          "proposals"}
 
 
 def test_up_down_up_and_models_match(databases):
