@@ -55,6 +55,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
+    from .auth import init_auth
+    from .editor import init_editor
+
+    init_auth(app)
+    init_editor(app)
     from .api import init_api
 
     init_api(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,13 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def from_environment() -> dict[str, Any]:
     """Settings read from the environment; DATABASE_URL unset means the local cluster."""
+    https = _flag("ATLAS_HTTPS")
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
@@ -61,6 +67,25 @@ def from_environment() -> dict[str, Any]:
         "PUBLISHER": os.environ.get("ATLAS_PUBLISHER", "Atlas des communs"),
         "BASE_URL": os.environ.get("ATLAS_BASE_URL") or None,
         "INSTANCE_NAME": os.environ.get("ATLAS_INSTANCE_NAME", "atlas"),
+        # Accounts: session cookies out of scripts' reach, not sent by other sites' forms,
+        # and only over HTTPS when the site is served behind it (ATLAS_HTTPS=1).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        # A volunteer may write a sheet for hours: the CSRF token lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Rate limits (Flask-Limiter syntax); failed logins count per address and email.
+        "LOGIN_RATE_LIMIT": os.environ.get("ATLAS_LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
+        "SUGGEST_RATE_LIMIT": os.environ.get("ATLAS_SUGGEST_RATE_LIMIT", "5 per hour"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("ATLAS_RATELIMIT_STORAGE_URI", "memory://"),
+        # Forms may carry long texts; the schemas say what is too long, beside the field.
+        "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     }
 
 

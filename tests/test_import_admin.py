@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import date
 
@@ -20,21 +19,18 @@ from app.services.users import create_user
 from importers.mapping import load_osm_mapping
 from importers.osm_overpass import read_overpass
 from tests.demo_data import entries as demo_entries
+from tests.editor_fixtures import login
 from tests.importer_fixtures import entries_of, items_of, run_import
 
 PASSWORD = "a long admin password"
 
 
-def basic(email: str, password: str = PASSWORD) -> dict[str, str]:
-    token = base64.b64encode(f"{email}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
 @pytest.fixture
-def admin(session):
+def admin(client, session):
+    """An administrator logged in on `client` (and an editor account beside it)."""
     create_user("admin-imports@example.org", PASSWORD, "admin")
     create_user("editor-imports@example.org", PASSWORD, "editor")
-    return basic("admin-imports@example.org")
+    login(client, "admin-imports@example.org", PASSWORD)
 
 
 def _twin_run():
@@ -49,42 +45,47 @@ def _twin_run():
     return mapping, answer, run_import(mapping, read_overpass(answer, mapping))
 
 
-def test_admin_pages_need_an_administrator(client, admin):
-    assert client.get("/admin/imports").status_code == 401
-    assert client.get("/admin/imports",
-                      headers=basic("admin-imports@example.org", "wrong!")).status_code == 401
-    assert client.get("/admin/imports",
-                      headers=basic("editor-imports@example.org")).status_code == 403
-    assert client.get("/admin/imports", headers=admin).status_code == 200
+def test_admin_pages_need_an_administrator(app, session):
+    create_user("admin-imports@example.org", PASSWORD, "admin")
+    create_user("editor-imports@example.org", PASSWORD, "editor")
+    anonymous = app.test_client()
+    response = anonymous.get("/admin/imports")
+    assert response.status_code in (302, 303) and "/login" in response.headers["Location"]
+    editor = app.test_client()
+    login(editor, "editor-imports@example.org", PASSWORD)
+    assert editor.get("/admin/imports").status_code == 403
+    administrator = app.test_client()
+    login(administrator, "admin-imports@example.org", PASSWORD)
+    assert administrator.get("/admin/imports").status_code == 200
 
 
 def test_runs_twins_and_their_resolution(client, admin):
     mapping, answer, result = _twin_run()
     assert result.counts["duplicates"] == 2
-    listing = client.get("/admin/imports", headers=admin).get_data(as_text=True)
+    listing = client.get("/admin/imports").get_data(as_text=True)
     assert f'href="/admin/imports/{result.run.id}"' in listing
-    page = client.get(f"/admin/imports/{result.run.id}", headers=admin).get_data(as_text=True)
+    page = client.get(f"/admin/imports/{result.run.id}").get_data(as_text=True)
     assert "MutuaLab coworking" in page and "Mutualab (annexe)" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     twins = [i for i, item in enumerate(result.run.report) if item["kind"] == "duplicate"]
 
     # No token, no write.
     refused = client.post(f"/admin/imports/{result.run.id}/duplicates/{twins[0]}",
-                          data={"decision": "same"}, headers=admin)
+                          data={"decision": "same"})
     assert refused.status_code == 400
     assert find_by_source("osm", "node/501") is None
 
     same = client.post(f"/admin/imports/{result.run.id}/duplicates/{twins[0]}",
-                       data={"decision": "same", "csrf_token": token}, headers=admin)
+                       data={"decision": "same", "csrf_token": token})
     assert same.status_code == 302
     mutualab = db.session.scalar(select(Entry).where(Entry.slug == "mutualab"))
     assert find_by_source("osm", "node/501") is mutualab
     assert mutualab.name == "Mutualab"                      # the entry is left as it was
     created = client.post(f"/admin/imports/{result.run.id}/duplicates/{twins[1]}",
-                          data={"decision": "create", "csrf_token": token}, headers=admin)
+                          data={"decision": "create", "csrf_token": token})
     assert created.status_code == 302
     assert entries_of("osm")["node/502"].name == "Mutualab (annexe)"
-    page = client.get(f"/admin/imports/{result.run.id}", headers=admin).get_data(as_text=True)
+    page = client.get(f"/admin/imports/{result.run.id}").get_data(as_text=True)
     assert page.count("résolu") == 2
 
     # The next import finds both records: nothing flagged, nothing written.
@@ -106,7 +107,7 @@ def test_conflicts_are_shown(client, admin):
     node["tags"]["opening_hours"] = "Sa 10:00-13:00"
     result = run_import(mapping, read_overpass({"elements": [node]}, mapping))
     assert [c["field"] for c in items_of(result.report, "conflict")] == ["opening_hours"]
-    page = client.get(f"/admin/imports/{result.run.id}", headers=admin).get_data(as_text=True)
+    page = client.get(f"/admin/imports/{result.run.id}").get_data(as_text=True)
     assert "Sa 09:00-12:00" in page and "Sa 10:00-13:00" in page
 
 
@@ -127,12 +128,11 @@ def test_merge_moves_relations_sheets_sources_and_tags(client, admin, session):
     save_evaluation(other, None, {"title": "Fiche", "held_on": date(2024, 1, 1).isoformat()},
                     author=author, expected_version=None, commit=False)
 
-    page = client.get(f"/admin/merge?survivor={survivor.slug}&other={other.slug}",
-                      headers=admin).get_data(as_text=True)
+    page = client.get(f"/admin/merge?survivor={survivor.slug}&other={other.slug}"
+                      ).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/admin/merge", data={"survivor": survivor.slug,
-                                                 "other": other.slug, "csrf_token": token},
-                           headers=admin)
+                                                 "other": other.slug, "csrf_token": token})
     assert response.status_code == 302
     db.session.expire_all()
     assert other.deleted_at is not None

@@ -62,7 +62,8 @@ class AtlasApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import v1
+    from ..extensions import csrf
+    from . import v1, writes
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
@@ -70,6 +71,12 @@ def init_api(app: Flask) -> None:
     api = AtlasApi(app)
     api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)
     api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
+    api.spec.components.schema("EntryInput", schema=writes.EntryWriteSchema)
+    api.spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token (`flask tokens create`); its account's role applies."})
+    # Writes read bearer tokens only, never the session cookie: no CSRF token needed.
+    csrf.exempt(v1.blp)
     api.register_blueprint(v1.blp)
     from ..exports.views import blp as exports_blp
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,35 @@ def conditional(negotiate: Callable[[], str] | None = None) -> Callable[..., Any
     return decorator
 
 
+# An entry's ETag, "v<version>", as Flask-Compress leaves it on a compressed answer.
+CODED_ENTRY_ETAG = re.compile(r"^(v\d+):(gzip|br|deflate|zstd)$")
+
+
+def entry_etag_as_promised(response: Response) -> Response:
+    """Keep an entry's ETag "v<version>" whatever the content coding.
+
+    Flask-Compress suffixes strong ETags with the coding ("v3:gzip"); the write API's
+    contract is that an entry's ETag is its version, which clients send back in
+    If-Match. Vary: Accept-Encoding still keeps caches' copies apart.
+    """
+    etag, weak = response.get_etag()
+    match = CODED_ENTRY_ETAG.match(etag or "")
+    if match and not weak:
+        response.set_etag(match.group(1))
+    return response
+
+
+def entry_validated(entry: Any, build: Callable[[], Response]) -> Response:
+    """One entry's answer with its strong ETag `"v<version>"` (If-Match of the writes
+    compares strongly), or a 304 when the client has that version."""
+    etag = f"v{entry.version}"
+    response = Response(status=304) if _not_modified(etag, entry.updated_at) else build()
+    response.set_etag(etag)
+    response.last_modified = entry.updated_at
+    response.headers.setdefault("Cache-Control", DATA_CACHE_CONTROL)
+    return response
+
+
 def _not_modified(etag: str, last_modified: Any) -> bool:
     if request.if_none_match:
         return request.if_none_match.contains_weak(etag)
@@ -86,4 +116,6 @@ def init_http(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
     # Our views answer conditional requests themselves, before building the body.
     app.config.setdefault("COMPRESS_EVALUATE_CONDITIONAL_REQUEST", False)
+    # Registered before compression's hook, so it runs after it (Flask runs them in reverse).
+    app.after_request(entry_etag_as_promised)
     compress.init_app(app)

@@ -27,7 +27,7 @@ from ..query.paging import Cursor, fetch_page, parse_limit, sort_keys
 from ..services.entries import find_entry
 from ..services.errors import NotFoundError
 from . import schemas
-from .http import conditional
+from .http import conditional, entry_validated
 from .json import dumps, json_response, raw_json_response
 from .problems import add_problem_handlers, problem
 
@@ -132,13 +132,16 @@ def entries_geojson(_args: dict[str, Any]):
 @blp.route("/entries/<ref>")
 @blp.response(200, schemas.EntrySchema)
 @documented(404, 410)
-@conditional()
 def get_entry(ref: str):
-    """One entry, by UUID or slug. A deleted entry answers 410 Gone with its deletion time."""
+    """One entry, by UUID or slug. A deleted entry answers 410 Gone with its deletion time.
+
+    The ETag is strong and per entry, `"v<version>"`: give it in `If-Match` to update
+    the entry (PUT, PATCH, DELETE), or in `If-None-Match` to get a 304.
+    """
     entry = public_entry(ref)
     if entry.deleted_at is not None:
         return gone(entry)
-    return json_response(public_record(entry))
+    return entry_validated(entry, lambda: json_response(public_record(entry)))
 
 
 @blp.route("/entries/<ref>/relations")

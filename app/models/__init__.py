@@ -3,6 +3,7 @@
 from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
 from .import_run import ImportRun
+from .proposal import Proposal
 from .relation import Relation
 from .revision import Revision
 from .source import Source
@@ -17,6 +18,7 @@ __all__ = [
     "Evaluation",
     "EvaluationKey",
     "ImportRun",
+    "Proposal",
     "PushedEntry",
     "Relation",
     "Revision",

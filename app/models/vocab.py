@@ -6,6 +6,8 @@ MODERATION_STATES = ("published", "pending", "rejected")
 RELATION_TYPES = ("hosted_by", "part_of", "uses", "partner_of", "inspired_by")
 EVALUATION_STATES = ("draft", "published")
 USER_ROLES = ("admin", "editor", "contributor")
+PROPOSAL_ACTIONS = ("create", "update")
+PROPOSAL_STATES = ("pending", "accepted", "rejected")
 TAG_GROUPS = ("activity", "theme", "audience")
 LEVEL_MIN, LEVEL_MAX = 0, 4
 # Kinds that are places by nature: they need a position.

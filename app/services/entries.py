@@ -74,6 +74,8 @@ class SourceRef:
 class WriteResult:
     entry: Entry
     action: Action
+    # The sheet written, for evaluation writes.
+    evaluation: Any = None
 
 
 # -- reading --------------------------------------------------------------------
@@ -142,10 +144,7 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
     `entry_id` gives a new entry its UUID (mirrors keep the ids of their source).
     """
     creating = entry is None
-    try:
-        clean = _SCHEMA.load(dict(data), partial=partial and not creating)
-    except ValidationError as exc:
-        raise WriteValidationError(_flatten(exc.messages)) from None
+    clean = _load(data, partial=partial and not creating)
     if not creating and expected_version is not None and entry.version != expected_version:
         raise ConflictError("entry", entry.id, expected_version, entry.version)
 
@@ -194,10 +193,7 @@ class CleanEntry:
 
 def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
     """Validate new-entry input as create_entries will; WriteValidationError per field."""
-    try:
-        return CleanEntry(_SCHEMA.load(dict(data)))
-    except ValidationError as exc:
-        raise WriteValidationError(_flatten(exc.messages)) from None
+    return CleanEntry(_load(data, partial=False))
 
 
 def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]], *,
@@ -320,6 +316,26 @@ def _assign_slugs(states: list[dict[str, Any]]) -> None:
         state["slug"] = slug
 
 
+def plan_entry(entry: Entry | None, data: Mapping[str, Any], *,
+               partial: bool = True) -> dict[str, Any]:
+    """The content (CONTENT_KEYS) that `save_entry` would store, checked but not written.
+
+    Proposals use it: a contributor's edit is validated exactly like a write, and
+    kept aside until an editor applies it.
+    """
+    clean = _load(data, partial=partial and entry is not None)
+    desired = _desired_state(snapshot(entry) if entry is not None else None, clean)
+    _check_located(desired)
+    unknown = sorted(set(desired["tags"]) - set(db.session.scalars(
+        select(Tag.slug).where(Tag.slug.in_(desired["tags"])))))
+    if unknown:
+        raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
+    slug = desired["slug"]
+    if slug and _slug_taken(slug, entry.id if entry is not None else None):
+        raise WriteValidationError({"slug": ["This slug is already used by another entry."]})
+    return {key: desired[key] for key in CONTENT_KEYS}
+
+
 def delete_entry(entry: Entry, *, expected_version: int | None, author: Author,
                  comment: str | None = None, commit: bool = True) -> Entry:
     """A tombstone, not a DELETE: mirrors must learn of it, and an admin may restore it."""
@@ -334,12 +350,17 @@ def restore_entry(entry: Entry, *, expected_version: int | None, author: Author,
 
 def revert_entry(entry: Entry, to_version: int, *, expected_version: int | None,
                  author: Author, comment: str | None = None, commit: bool = True) -> WriteResult:
-    """Write the content of an earlier revision as a new revision."""
+    """Write the content of an earlier revision as a new revision.
+
+    The moderation state stays the current one: going back to the text of a
+    contributor's first version must not withdraw a published entry.
+    """
     revision = revision_at("entry", entry.id, to_version)
     if revision is None:
         raise NotFoundError(f"Entry {entry.slug} has no version {to_version}")
     old = revision.snapshot
     data = {key: old.get(key) for key in CONTENT_KEYS}
+    data["moderation"] = entry.moderation
     existing = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(
         [uuid.UUID(r["target"]) for r in old.get("relations", [])]))))
     data["relations"] = [r for r in old.get("relations", [])
@@ -350,6 +371,14 @@ def revert_entry(entry: Entry, to_version: int, *, expected_version: int | None,
 
 
 # -- internals ------------------------------------------------------------------
+
+def _load(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Input through EntryInputSchema (one shared instance: building one is not free)."""
+    try:
+        return _SCHEMA.load(dict(data), partial=partial)
+    except ValidationError as exc:
+        raise WriteValidationError(_flatten(exc.messages)) from None
+
 
 def _desired_state(current: dict[str, Any] | None, clean: dict[str, Any]) -> dict[str, Any]:
     state: dict[str, Any] = {key: None for key in CONTENT_KEYS}

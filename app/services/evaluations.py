@@ -15,9 +15,9 @@ from ..extensions import db
 from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..schemas import EvaluationInputSchema
 from .entries import WriteResult, _flatten
-from .errors import ConflictError, WriteValidationError
+from .errors import ConflictError, NotFoundError, WriteValidationError
 from .guard import guarded_write
-from .revisions import Author, record_revision
+from .revisions import Author, record_revision, revision_at
 
 SHEET_FIELDS = ("title", "held_on", "authors", "state")
 ANSWER_FIELDS = ("level", "strengths", "limits", "stakes")
@@ -52,6 +52,7 @@ def find_evaluation(entry: Entry, title: str, held_on: date) -> Evaluation | Non
 def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[str, Any], *,
                     author: Author, expected_version: int | None,
                     comment: str | None = None, commit: bool = True,
+                    action: str | None = None,
                     evaluation_id: uuid.UUID | None = None) -> WriteResult:
     """Create (evaluation None) or update a sheet; answers are replaced by key.
 
@@ -78,7 +79,7 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
     if not creating:
         current = snapshot(evaluation)
         if all(current[k] == desired[k] for k in desired):
-            return WriteResult(entry, "unchanged")
+            return WriteResult(entry, "unchanged", evaluation)
 
     if creating:
         evaluation = Evaluation(id=evaluation_id or uuid.uuid4(), entry_id=entry.id)
@@ -102,12 +103,62 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
             evaluation.answers = answers
         db.session.flush()
         record_revision("evaluation", evaluation.id, evaluation.version,
-                        "create" if creating else "update", snapshot(evaluation),
+                        action or ("create" if creating else "update"), snapshot(evaluation),
                         author, comment)
         db.session.flush()
     if commit:
         db.session.commit()
-    return WriteResult(entry, "created" if creating else "updated")
+    return WriteResult(entry, "created" if creating else "updated", evaluation)
+
+
+def delete_evaluation(evaluation: Evaluation, *, expected_version: int | None, author: Author,
+                      comment: str | None = None, commit: bool = True) -> Evaluation:
+    """A tombstone, like entries: the sheet leaves the pages and can be restored."""
+    return _set_deleted(evaluation, datetime.now(UTC), "delete", expected_version, author,
+                        comment, commit)
+
+
+def restore_evaluation(evaluation: Evaluation, *, expected_version: int | None,
+                       author: Author, comment: str | None = None,
+                       commit: bool = True) -> Evaluation:
+    return _set_deleted(evaluation, None, "restore", expected_version, author, comment, commit)
+
+
+def revert_evaluation(evaluation: Evaluation, to_version: int, *,
+                      expected_version: int | None, author: Author,
+                      comment: str | None = None, commit: bool = True) -> WriteResult:
+    """Write the content of an earlier revision of a sheet as a new revision."""
+    revision = revision_at("evaluation", evaluation.id, to_version)
+    if revision is None:
+        raise NotFoundError(f"Sheet {evaluation.id} has no version {to_version}")
+    old = revision.snapshot
+    known = {k.slug for k in evaluation_keys()}
+    data = {"title": old["title"], "held_on": old["held_on"], "authors": old.get("authors"),
+            "state": old["state"],
+            "answers": {k: v for k, v in old.get("answers", {}).items() if k in known}}
+    return save_evaluation(evaluation.entry, evaluation, data, author=author,
+                           expected_version=expected_version,
+                           comment=comment or f"Revert to version {to_version}",
+                           commit=commit, action="revert")
+
+
+def _set_deleted(evaluation: Evaluation, when: datetime | None, action: str,
+                 expected_version: int | None, author: Author, comment: str | None,
+                 commit: bool) -> Evaluation:
+    if expected_version is not None and evaluation.version != expected_version:
+        raise ConflictError("evaluation", evaluation.id, expected_version, evaluation.version)
+    if (evaluation.deleted_at is None) == (when is None):
+        return evaluation
+    with guarded_write("evaluation", evaluation, expected_version, _refused):
+        evaluation.deleted_at = when
+        evaluation.updated_at = datetime.now(UTC)
+        db.session.flush()
+        record_revision("evaluation", evaluation.id, evaluation.version, action,
+                        snapshot(evaluation), author, comment)
+        db.session.flush()
+    if commit:
+        db.session.commit()
+    return evaluation
 
 
 def _refused(exc: IntegrityError) -> WriteValidationError:

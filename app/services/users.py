@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import func, select
@@ -82,6 +84,12 @@ def set_active(email: str, active: bool) -> User:
     user.active = active
     db.session.commit()
     return user
+
+
+def record_login(user: User) -> None:
+    """When the account last logged in (shown to administrators)."""
+    user.last_login_at = datetime.now(UTC)
+    db.session.commit()
 
 
 def list_users() -> list[User]:

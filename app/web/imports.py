@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
+from ..auth.roles import role_required
 from ..extensions import db
 from ..models import Entry, ImportRun
 from ..services.entries import find_entry
@@ -12,35 +14,33 @@ from ..services.errors import NotFoundError, WriteValidationError
 from ..services.merge import merge_entries
 from ..services.revisions import Author
 from . import bp
-from .admin_auth import admin_required, csrf_token
 
 REPORT_KINDS = ("duplicate", "conflict", "rejected", "warning", "missing", "closed",
                 "skipped")
 
 
 def _author() -> Author:
-    return Author(user=g.admin)
+    return Author(user=current_user._get_current_object())
 
 
 @bp.get("/admin/imports")
-@admin_required
+@role_required("admin")
 def import_runs():
     runs = db.session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(200))
     return render_template("admin/imports.html", runs=list(runs))
 
 
 @bp.get("/admin/imports/<int:run_id>")
-@admin_required
+@role_required("admin")
 def import_run(run_id: int):
     run = db.session.get(ImportRun, run_id) or abort(404)
     groups = {kind: [(i, item) for i, item in enumerate(run.report or [])
                      if item.get("kind") == kind] for kind in REPORT_KINDS}
-    return render_template("admin/import_run.html", run=run, groups=groups,
-                           csrf_token=csrf_token())
+    return render_template("admin/import_run.html", run=run, groups=groups)
 
 
 @bp.post("/admin/imports/<int:run_id>/duplicates/<int:index>")
-@admin_required
+@role_required("admin")
 def resolve_twin(run_id: int, index: int):
     from importers.resolve import resolve_duplicate
 
@@ -62,7 +62,7 @@ def resolve_twin(run_id: int, index: int):
 
 
 @bp.route("/admin/merge", methods=["GET", "POST"])
-@admin_required
+@role_required("admin")
 def merge():
     survivor = _entry_param("survivor")
     other = _entry_param("other")
@@ -79,8 +79,7 @@ def merge():
               f"{result.relations} relations, {result.sheets} sheets, "
               f"{result.sources} sources moved", "info")
         return redirect(url_for("web.merge", survivor=result.survivor.slug))
-    return render_template("admin/merge.html", survivor=survivor, other=other,
-                           csrf_token=csrf_token())
+    return render_template("admin/merge.html", survivor=survivor, other=other)
 
 
 def _entry_param(name: str) -> Entry | None:

@@ -1,0 +1,365 @@
+"""Writes through the API, for platforms and scripts: POST, PUT, PATCH, DELETE of entries.
+
+Bearer tokens only (app.auth.tokens): no cookie is read, so no CSRF token is
+needed. The token's user's role applies: editors and admins publish, a
+contributor's creation lands pending and its edits become proposals (202).
+Updates need `If-Match` with the entry's strong ETag `"v<version>"` (428 without,
+412 when stale, and then nothing is written). Everything goes through
+app.services, so the same validation, revisions and sources apply as for forms.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask import Response, g, request, url_for
+from marshmallow import fields
+
+from ..auth.roles import has_role, publishes
+from ..auth.tokens import BearerError, bearer_user
+from ..extensions import db
+from ..formats.public import public_record
+from ..models import Entry, User
+from ..schemas.entry import EntryInputSchema
+from ..services.entries import (
+    SourceRef,
+    delete_entry,
+    find_entry,
+    save_entry,
+)
+from ..services.errors import ConflictError, WriteValidationError
+from ..services.proposals import propose_edit, propose_entry
+from ..services.revisions import Author
+from .http import CODED_ENTRY_ETAG
+from .json import json_response
+from .problems import problem
+from .schemas import EntrySchema, Strict
+from .v1 import blp
+
+SOURCE_HEADER = "X-Atlas-Source"
+# What a PUT keeps when the body leaves it out: the page address and the moderation
+# state are not content a mirror replaces.
+KEPT_BY_PUT = ("slug", "moderation")
+# What a PUT clears when the body leaves it out (kind and name are required; status has
+# a default).
+CLEARED_BY_PUT = ("summary", "description", "street", "postcode", "city", "country",
+                  "website", "email", "phone", "opening_hours", "licence", "founded",
+                  "tags", "relations")
+EMPTY = {"tags": [], "relations": []}
+
+
+class EntryWriteSchema(EntryInputSchema):
+    """An entry as written through the API (documentation of the request body)."""
+
+    id = fields.UUID(metadata={"description": "POST only: the UUID to give the new entry "
+                                              "(mirrors keep their source's ids)."})
+
+
+class ProposalSchema(Strict):
+    """A contributor's edit, waiting for the editors."""
+
+    proposal = fields.Integer(required=True)
+    state = fields.String(required=True)
+    entry_id = fields.UUID(required=True)
+
+
+def etag_of(entry: Entry) -> str:
+    return f'"v{entry.version}"'
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+def invalid(messages: dict[str, Any], status: int = 422) -> Response:
+    params = []
+    for name, reasons in messages.items():
+        for reason in reasons if isinstance(reasons, list) else [reasons]:
+            params.append({"name": name, "reason": str(reason)})
+    detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params)
+    return problem(status, "Invalid entry", detail, **{"invalid-params": params})
+
+
+def stale(entry: Entry, asked: str) -> Response:
+    return problem(412, "Precondition Failed",
+                   f"The entry is at {etag_of(entry)}, not {asked}: fetch it again, "
+                   f"merge, and retry with its ETag.", current_version=entry.version,
+                   headers={"ETag": etag_of(entry)})
+
+
+def entry_answer(entry: Entry, status: int = 200) -> Response:
+    response = json_response(public_record(entry), status=status)
+    response.headers["ETag"] = etag_of(entry)
+    response.headers["Cache-Control"] = "no-store"
+    if status == 201:
+        response.headers["Location"] = url_for("api_v1.get_entry", ref=str(entry.id),
+                                               _external=True)
+    return response
+
+
+def proposal_answer(proposal: Any) -> Response:
+    response = json_response({"proposal": proposal.id, "state": proposal.state,
+                              "entry_id": str(proposal.entry_id)}, status=202)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- request parts --------------------------------------------------------------------------
+
+def bearer(minimum: str = "contributor") -> Callable[..., Any]:
+    """401 without a usable token, 403 below `minimum`; the user is then `g.api_user`."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                user = bearer_user()
+            except BearerError as exc:
+                return problem(401, "Unauthorized", exc.detail,
+                               headers={"WWW-Authenticate": exc.challenge})
+            if not has_role(user, minimum):
+                return problem(403, "Forbidden", f"A {user.role} may not do this: it needs "
+                                                 f"the {minimum} role or above.")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        wrapper.required_role = minimum  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+class BadRequest(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(invalid({"body": ["Send a JSON object (Content-Type: "
+                                           "application/json)."]}))
+    return dict(body)
+
+
+def source_ref() -> SourceRef | None:
+    raw = request.headers.get(SOURCE_HEADER)
+    if raw is None:
+        return None
+    origin, _, external_id = raw.strip().partition(" ")
+    external_id = external_id.strip()
+    if not origin or not external_id or len(origin) > 80 or len(external_id) > 200:
+        raise BadRequest(problem(400, "Bad header", f"{SOURCE_HEADER}: expected "
+                                 "'<origin> <external-id>', such as 'remote:lille 6f1c…'",
+                                 parameter=SOURCE_HEADER))
+    return SourceRef(origin, external_id)
+
+
+def body_id(body: dict[str, Any]) -> uuid.UUID | None:
+    raw = body.pop("id", None)
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise BadRequest(invalid({"id": ["Not a valid UUID."]})) from None
+
+
+def if_match(entry: Entry) -> Response | None:
+    """None when the request may go on; else the 428 or 412 answer."""
+    if "If-Match" not in request.headers:
+        return problem(428, "Precondition Required",
+                       f"Send If-Match: {etag_of(entry)} (the ETag of the version you read), "
+                       "so that no one's change is overwritten unseen.")
+    current = etag_of(entry).strip('"')
+    if not (request.if_match.contains(current) or any(
+            CODED_ENTRY_ETAG.match(tag) and tag.split(":")[0] == current
+            for tag in request.if_match.as_set())):
+        return stale(entry, request.headers["If-Match"])
+    return None
+
+
+def user() -> User:
+    return g.api_user
+
+
+def author() -> Author:
+    return Author(user=user())
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+def documented(*codes: int, body: bool = True, if_match_header: bool = False):
+    """The OpenAPI side of a write: bearer security, request body, headers, problems."""
+    parameters = [{"in": "header", "name": SOURCE_HEADER, "required": False,
+                   "schema": {"type": "string"},
+                   "description": "Provenance of the write: '<origin> <external-id>'."}]
+    if if_match_header:
+        parameters.append({"in": "header", "name": "If-Match", "required": True,
+                           "schema": {"type": "string"},
+                           "description": 'The entry\'s ETag, "v<version>".'})
+    doc: dict[str, Any] = {"security": [{"bearerAuth": []}], "parameters": parameters}
+    if body:
+        doc["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/EntryInput"}}}}
+
+    def decorator(view):
+        for code in reversed(codes):
+            view = blp.alt_response(code, response=HTTPStatus(code).name)(view)
+        return blp.doc(**doc)(view)
+
+    return decorator
+
+
+def handled(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the services' refusals into problems; nothing half-written stays."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except BadRequest as exc:
+            db.session.rollback()
+            return exc.response
+        except WriteValidationError as exc:
+            db.session.rollback()
+            return invalid(exc.messages)
+        except ConflictError as exc:
+            db.session.rollback()
+            entry = db.session.get(Entry, exc.entity_id)
+            return stale(entry, request.headers.get("If-Match", "")) if entry else problem(
+                412, "Precondition Failed", str(exc))
+
+    return wrapper
+
+
+def _create(body: dict[str, Any], entry_id: uuid.UUID | None) -> Response:
+    source = source_ref()
+    if entry_id is not None and db.session.get(Entry, entry_id) is not None:
+        return problem(409, "Conflict", f"An entry with the id {entry_id} exists already.")
+    if publishes(user()):
+        result = save_entry(None, body, author=author(), expected_version=None, source=source,
+                            entry_id=entry_id)
+        return entry_answer(result.entry, 201)
+    proposal = propose_entry(body, author=author(), source=source, entry_id=entry_id)
+    return entry_answer(proposal.entry, 201)
+
+
+@blp.route("/entries", methods=["POST"])
+@blp.response(201, EntrySchema, description="Created.")
+@documented(400, 401, 403, 409, 422)
+@bearer("contributor")
+@handled
+def create_entry():
+    """Create an entry (bearer token).
+
+    Body: the entry's fields, and optionally its `id` (UUID). Editors and admins
+    publish; a contributor's entry waits, pending, for an editor. Answers 201 with
+    Location and ETag; an `id` that exists already is a 409.
+    """
+    body = json_body()
+    return _create(body, body_id(body))
+
+
+def _write(ref: str, *, partial: bool) -> Response:
+    entry = find_entry(ref)
+    if entry is None:
+        if not partial and request.if_none_match.star_tag:
+            try:
+                new_id = uuid.UUID(ref)
+            except ValueError:
+                return problem(404, "Not Found", "PUT with If-None-Match: * creates an entry "
+                                                 "at a UUID, not at a slug.")
+            body = json_body()
+            given = body_id(body)
+            if given is not None and given != new_id:
+                return invalid({"id": ["The id of the body differs from the URL's."]})
+            return _create(body, new_id)
+        return problem(404, "Not Found", f"No entry {ref!r}.")
+    if request.if_none_match.star_tag:
+        return problem(412, "Precondition Failed", "If-None-Match: * but the entry exists.",
+                       headers={"ETag": etag_of(entry)})
+    if entry.deleted_at is not None:
+        return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
+                       deleted_at=entry.deleted_at.isoformat())
+    refused = if_match(entry)
+    if refused is not None:
+        return refused
+    expected = entry.version
+    body = json_body()
+    given = body_id(body)
+    if given is not None and given != entry.id:
+        return invalid({"id": ["The id of the body differs from the entry's."]})
+    for key in KEPT_BY_PUT:
+        body.setdefault(key, getattr(entry, key))
+    if not partial:  # a full replacement: what the body leaves out is cleared
+        for key in CLEARED_BY_PUT:
+            body.setdefault(key, EMPTY.get(key))
+        if "lon" not in body and "lat" not in body:
+            body["lon"] = body["lat"] = None
+    source = source_ref()
+    if not publishes(user()):
+        if entry.moderation != "published":
+            return problem(403, "Forbidden", "A contributor may only propose changes to "
+                                             "published entries.")
+        body.pop("moderation", None)
+        proposal = propose_edit(entry, body, author=author(), base_version=expected,
+                                partial=partial)
+        if proposal is None:
+            return entry_answer(entry)
+        return proposal_answer(proposal)
+    result = save_entry(entry, body, author=author(), expected_version=expected,
+                        partial=partial, source=source)
+    return entry_answer(result.entry)
+
+
+@blp.route("/entries/<ref>", methods=["PUT"])
+@blp.response(200, EntrySchema, description="Replaced (or unchanged).")
+@blp.alt_response(201, schema=EntrySchema,
+                  description="Created (If-None-Match: * on an unknown UUID).")
+@blp.alt_response(202, schema=ProposalSchema, description="A contributor's edit: kept as a "
+                  "proposal for the editors; the entry is unchanged.")
+@documented(400, 401, 403, 404, 410, 412, 422, 428, if_match_header=True)
+@bearer("contributor")
+@handled
+def replace_entry(ref: str):
+    """Replace an entry (bearer token; If-Match).
+
+    Fields the body leaves out are cleared (the slug and the moderation state are
+    kept). With `If-None-Match: *` on an unknown UUID, creates the entry with that id.
+    """
+    return _write(ref, partial=False)
+
+
+@blp.route("/entries/<ref>", methods=["PATCH"])
+@blp.response(200, EntrySchema, description="Changed (or unchanged).")
+@blp.alt_response(202, schema=ProposalSchema, description="A contributor's edit: kept as a "
+                  "proposal for the editors; the entry is unchanged.")
+@documented(400, 401, 403, 404, 410, 412, 422, 428, if_match_header=True)
+@bearer("contributor")
+@handled
+def patch_entry(ref: str):
+    """Change some fields of an entry (bearer token; If-Match); the others stay."""
+    return _write(ref, partial=True)
+
+
+@blp.route("/entries/<ref>", methods=["DELETE"])
+@blp.response(204, description="Deleted (a tombstone: the change feed hands it on).")
+@documented(400, 401, 403, 404, 410, 412, 428, body=False, if_match_header=True)
+@bearer("editor")
+@handled
+def remove_entry(ref: str):
+    """Delete an entry (bearer token, editor or admin; If-Match)."""
+    entry = find_entry(ref)
+    if entry is None:
+        return problem(404, "Not Found", f"No entry {ref!r}.")
+    if entry.deleted_at is not None:
+        return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
+                       deleted_at=entry.deleted_at.isoformat())
+    refused = if_match(entry)
+    if refused is not None:
+        return refused
+    delete_entry(entry, expected_version=entry.version, author=author())
+    return Response(status=204)

@@ -1,0 +1,57 @@
+"""The editors' pages: entries, evaluation sheets, history, trash, proposals, accounts.
+
+Every write goes through app.services; every write route is guarded by
+`role_required` (server-side) and by the CSRF token of its form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask
+from flask_login import current_user
+
+from ..auth import forbidden, private_pages
+from ..auth.roles import has_role
+from ..web.pages import fresh_locale, gone, not_found, page_headers
+from .labels import (
+    ACTION_LABELS,
+    FIELD_LABELS,
+    MODERATION_LABELS,
+    PROPOSAL_ACTION_LABELS,
+    PROPOSAL_STATE_LABELS,
+    RELATION_LABELS,
+    ROLE_LABELS,
+    SHEET_STATE_LABELS,
+)
+
+bp = Blueprint("editor", __name__)
+
+
+@bp.app_context_processor
+def editor_helpers() -> dict[str, Any]:
+    return {
+        "role_labels": ROLE_LABELS,
+        "field_labels": FIELD_LABELS,
+        "moderation_labels": MODERATION_LABELS,
+        "sheet_state_labels": SHEET_STATE_LABELS,
+        "action_labels": ACTION_LABELS,
+        "proposal_state_labels": PROPOSAL_STATE_LABELS,
+        "proposal_action_labels": PROPOSAL_ACTION_LABELS,
+        "relation_labels": RELATION_LABELS,
+        "can": lambda role: has_role(current_user, role),
+    }
+
+
+bp.before_request(fresh_locale)
+bp.after_request(page_headers)
+bp.after_request(private_pages)
+bp.register_error_handler(403, forbidden)
+bp.register_error_handler(404, not_found)
+bp.register_error_handler(410, gone)
+
+from . import entries, history, proposals, sheets, suggest, users  # noqa: E402,F401
+
+
+def init_editor(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,93 @@
+"""The moderation queue: editors accept or reject contributors' proposals, with a comment."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..auth.roles import role_required
+from ..extensions import db
+from ..models import Proposal
+from ..services import proposals as service
+from ..services.errors import ConflictError, WriteValidationError
+from ..web.pages import locale_code
+from . import bp
+from .diff import Describer
+from .entries import me
+from .labels import FIELD_LABELS
+from .messages import field_errors
+
+
+def _proposal(proposal_id: int) -> Proposal:
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None:
+        abort(404)
+    return proposal
+
+
+@bp.get("/editor/proposals")
+@role_required("editor")
+def proposals() -> str:
+    return render_template("editor/proposals.html", proposals=service.pending_proposals())
+
+
+def render_review(proposal: Proposal, *, errors: dict[str, list[str]] | None = None,
+                  status: int = 200) -> tuple[str, int]:
+    seen = service.review(proposal) if proposal.state == "pending" else None
+    rows = []
+    if seen is not None:
+        describer = Describer([seen.base, seen.current, seen.proposed], locale_code())
+        for key in seen.changed:
+            rows.append({
+                "key": key, "label": FIELD_LABELS.get(key, key),
+                "base": describer.value(key, seen.base.get(key)),
+                "current": describer.value(key, seen.current.get(key)),
+                "proposed": describer.value(key, seen.proposed.get(key)),
+                "moved": seen.current.get(key) != seen.base.get(key),
+                "conflict": key in seen.conflicting,
+            })
+    return render_template("editor/proposal.html", proposal=proposal, review=seen, rows=rows,
+                           errors=errors or {}), status
+
+
+@bp.get("/editor/proposals/<int:proposal_id>")
+@role_required("editor")
+def proposal(proposal_id: int) -> tuple[str, int]:
+    return render_review(_proposal(proposal_id))
+
+
+@bp.post("/editor/proposals/<int:proposal_id>/accept")
+@role_required("editor")
+def accept(proposal_id: int) -> Response | tuple[str, int]:
+    proposal = _proposal(proposal_id)
+    raw = request.form.get("version", "")
+    if not raw.isdigit():
+        abort(400)
+    comment = request.form.get("review_comment", "").strip() or None
+    try:
+        service.accept(proposal, reviewer=me(), expected_version=int(raw), comment=comment)
+    except ConflictError:
+        db.session.rollback()
+        flash(_("The entry changed while you were reviewing: look at the proposal again."),
+              "error")
+        return redirect(url_for("editor.proposal", proposal_id=proposal.id), 303)
+    except WriteValidationError as exc:
+        db.session.rollback()
+        return render_review(proposal, errors=field_errors(exc.messages), status=422)
+    flash(_("Proposal accepted: “%(name)s” is published.", name=proposal.entry.name))
+    return redirect(url_for("editor.proposals"), 303)
+
+
+@bp.post("/editor/proposals/<int:proposal_id>/reject")
+@role_required("editor")
+def reject(proposal_id: int) -> Response | tuple[str, int]:
+    proposal = _proposal(proposal_id)
+    try:
+        service.reject(proposal, reviewer=me(),
+                       comment=request.form.get("review_comment", ""))
+    except WriteValidationError as exc:
+        db.session.rollback()
+        return render_review(proposal, errors=field_errors(exc.messages), status=422)
+    flash(_("Proposal rejected; the contributor will see your comment."))
+    return redirect(url_for("editor.proposals"), 303)

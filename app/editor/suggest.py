@@ -1,0 +1,81 @@
+""""Suggest a place": anyone, without an account. It lands as a pending proposal.
+
+Behind a honeypot field (bots fill every field; people never see this one) and a
+rate limit per address (SUGGEST_RATE_LIMIT).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..extensions import db, limiter
+from ..models.vocab import ENTRY_KINDS
+from ..services.entries import plan_entry
+from ..services.errors import WriteValidationError
+from ..services.proposals import SUGGESTION_LABEL, propose_entry
+from ..services.revisions import Author
+from . import bp
+from .entries import location_config
+from .forms import _number
+from .messages import field_errors
+
+SUGGEST_FIELDS = ("name", "kind", "summary", "street", "postcode", "city", "website")
+HONEYPOT = "homepage"
+CONTACT_MAX = 254
+MESSAGE_MAX = 1000
+
+
+def suggest_limit() -> str:
+    return current_app.config["SUGGEST_RATE_LIMIT"]
+
+
+def stored(response: Response) -> bool:
+    return response.status_code == 303
+
+
+def _render(values: dict[str, str], errors: dict[str, list[str]] | None = None,
+            status: int = 200) -> tuple[str, int]:
+    return render_template("editor/suggest.html", values=values, errors=errors or {},
+                           kinds=ENTRY_KINDS, location_config=location_config(),
+                           honeypot=HONEYPOT), status
+
+
+@bp.route("/suggest", methods=["GET", "POST"])
+@limiter.limit(suggest_limit, methods=["POST"], deduct_when=stored)
+def suggest() -> Response | tuple[str, int]:
+    if request.method == "GET":
+        return _render({"kind": "third_place"})
+    form = request.form
+    values = {name: form.get(name, "") for name in
+              (*SUGGEST_FIELDS, "lon", "lat", "contact", "message")}
+    if form.get(HONEYPOT, "").strip():
+        # A bot: thank it like a person, store nothing.
+        return redirect(url_for("editor.suggest_thanks"), 303)
+    errors: dict[str, list[str]] = {}
+    contact = values["contact"].strip()
+    if contact and ("@" not in contact or len(contact) > CONTACT_MAX):
+        errors["contact"] = [_("Not a valid email address (it needs an @).")]
+    if len(values["message"]) > MESSAGE_MAX:
+        errors["message"] = [_("At most %(max)s characters.", max=MESSAGE_MAX)]
+    data = {name: values[name] for name in SUGGEST_FIELDS}
+    data["lon"], data["lat"] = _number(values["lon"]), _number(values["lat"])
+    try:  # every problem at once, beside its field
+        plan_entry(None, {**data, "moderation": "pending"})
+    except WriteValidationError as exc:
+        errors.update(field_errors(exc.messages))
+    if errors:
+        return _render(values, errors, 422)
+    try:
+        propose_entry(data, author=Author(label=SUGGESTION_LABEL),
+                      comment=values["message"].strip() or None, contact=contact or None)
+    except WriteValidationError as exc:
+        db.session.rollback()
+        return _render(values, field_errors(exc.messages), 422)
+    return redirect(url_for("editor.suggest_thanks"), 303)
+
+
+@bp.get("/suggest/thanks")
+def suggest_thanks() -> str:
+    return render_template("editor/suggest_thanks.html")
