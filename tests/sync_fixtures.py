@@ -52,7 +52,11 @@ class Gate:
         self.fail_next = 0
         self.stop_when: Callable[[Gate], bool] | None = None
         self.on_stop: Callable[[], None] | None = None
+        # The n-th write is done, but its answer is lost: the instance stops and the
+        # client gets a 503 (then finds nobody when it tries again).
+        self.lose_answer_of_write: int | None = None
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
 
     def writes(self) -> list[tuple[str, str]]:
         return [r for r in self.requests if r[0] in ("PUT", "PATCH", "POST", "DELETE")]
@@ -66,6 +70,17 @@ class Gate:
                 start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
                                                            ("Retry-After", "0")])
                 return [b"busy"]
+        if (self.lose_answer_of_write is not None and method in ("PUT", "DELETE")
+                and len(self.writes()) == self.lose_answer_of_write):
+            self.lose_answer_of_write = None
+            body = b"".join(self.app(environ, lambda *args, **kw: None))
+            assert body is not None
+            if self.on_stop:
+                stop, self.on_stop = self.on_stop, None
+                threading.Thread(target=stop, daemon=True).start()
+                self.stopped.wait(10)
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"gone"]
         answer = self.app(environ, start_response)
         with self.lock:
             if self.stop_when is not None and self.on_stop and self.stop_when(self):
@@ -103,7 +118,14 @@ class Instance:
         self.gate.stop_when = condition
         self.gate.on_stop = self.stop
 
+    def lose_answer_of_write(self, n: int) -> None:
+        """The n-th write is made, then the instance stops before answering it."""
+        self.gate.stop_when = None
+        self.gate.lose_answer_of_write = n
+        self.gate.on_stop = self.stop
+
     def start(self) -> Instance:
+        self.gate.stopped.clear()
         self.server = make_server("127.0.0.1", self.port, self.gate, threaded=True)
         self.port = self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -115,6 +137,7 @@ class Instance:
             self.server.shutdown()
             self.server.server_close()  # refuse connections from now on
             self.server = None
+        self.gate.stopped.set()
 
     @contextmanager
     def context(self) -> Iterator[None]:

@@ -61,7 +61,7 @@ class PushFailed(RuntimeError):
 
 @dataclass
 class Outcome:
-    action: str  # a COUNTS key
+    action: str  # a COUNTS key ("retry": update again from `version`)
     version: int | None = None
     reason: str | None = None
     deferred: bool = False  # sent, but some links wait for their targets
@@ -186,9 +186,19 @@ class Pusher:
 
     def _upsert(self, entry_id: uuid.UUID, record: dict[str, Any],
                 relations: list[dict[str, str]], ledger: PushedEntry | None) -> Outcome:
-        body = body_of(record, relations)
-        known = ledger is not None and ledger.remote_version is not None
-        condition = ({"If-Match": f'"v{ledger.remote_version}"'} if known
+        known = ledger.remote_version if ledger is not None else None
+        outcome = self._put(entry_id, body_of(record, relations), known)
+        if outcome.action == "retry":
+            # The target holds our earlier write less some links (sent without them while
+            # their targets were missing): update it from the version it has.
+            outcome = self._put(entry_id, body_of(record, relations), outcome.version)
+            if outcome.action == "retry":  # pragma: no cover - a second 412 in a row
+                outcome = Outcome("conflicts", reason="the target keeps changing; try again")
+        return outcome
+
+    def _put(self, entry_id: uuid.UUID, body: dict[str, Any], known: int | None) -> Outcome:
+        """One PUT: If-Match the version the target acknowledged, else If-None-Match: *."""
+        condition = ({"If-Match": f'"v{known}"'} if known is not None
                      else {"If-None-Match": "*"})
         path = f"/api/v1/entries/{entry_id}"
         response = self.remote.request("PUT", path, json=body,
@@ -207,22 +217,22 @@ class Pusher:
         if status in (200, 201):
             version = version_of(response)
             if status == 201:
-                action = "created"
-            else:
-                action = "unchanged" if known and version == ledger.remote_version else "updated"
-            return Outcome(action, version, deferred=deferred)
+                return Outcome("created", version, deferred=deferred)
+            return Outcome("unchanged" if version == known else "updated", version,
+                           deferred=deferred)
         if status == 412:
             return self._reconcile(entry_id, body)
-        if status == 404 and known:
-            # Gone from the target's public view (withdrawn there): say so.
-            return Outcome("refused", reason="not found on the target any more")
+        if status == 404 and known is not None:
+            return Outcome("refused", reason="not found on the target any more (withdrawn "
+                                             "there?)")
         if status == 410:
             return Outcome("refused", reason="deleted on the target: not re-created (restore "
                                              "it there to receive it again)")
         return Outcome("refused", reason=f"{status} {problem_detail(response)}")
 
     def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any]) -> Outcome:
-        """A 412: does the target already hold exactly what we send (a replayed write)?"""
+        """A 412: does the target already hold what we send (a replayed write whose answer
+        was lost)? Then its version is adopted. Anything else it holds is not overwritten."""
         theirs = self.remote.request("GET", f"/api/v1/entries/{entry_id}")
         self._fatal(theirs)
         if theirs.status_code == 410:
@@ -238,8 +248,11 @@ class Pusher:
         mine = C.from_record(body, body["relations"])
         there = C.from_record(theirs.json(), outgoing)
         differ = C.differing(mine, there)
+        version = version_of(theirs)
         if not differ:
-            return Outcome("unchanged", version_of(theirs))
+            return Outcome("unchanged", version)
+        if differ == ["relations"] and _subset(there["relations"], mine["relations"]):
+            return Outcome("retry", version)
         return Outcome("conflicts", reason="changed on the target since our last push "
                        f"({', '.join(differ)}): not overwritten")
 
@@ -270,6 +283,11 @@ class Pusher:
 
 
 DEFERRED = "links waiting for their targets to be sent"
+
+
+def _subset(small: list[dict[str, str]], large: list[dict[str, str]]) -> bool:
+    return {(r["type"], r["target"]) for r in small} <= {(r["type"], r["target"])
+                                                          for r in large}
 
 
 def _only_relation_targets(response: requests.Response) -> bool:
