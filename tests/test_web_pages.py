@@ -296,3 +296,12 @@ def test_tag_options_in_french_alphabetical_order(client):
     expected = [label for group in ("activity", "theme", "audience")
                 for label in sorted(groups[group], key=key)]
     assert shown == expected
+
+
+def test_an_unknown_address_gets_the_sites_page_or_a_problem(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert '<html lang="fr">' in page.get_data(as_text=True)
+    assert "Page introuvable" in page.get_data(as_text=True)
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.content_type == "application/problem+json"

@@ -28,7 +28,7 @@ from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
 from .copy import copy_rows
 from .errors import ConflictError, NotFoundError, WriteValidationError
-from .guard import guarded_write
+from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
 
 ENTRY_FIELDS = (
@@ -460,19 +460,9 @@ def _apply_relations(entry: Entry, wanted: list[dict[str, str]]) -> None:
 def _set_deleted(entry: Entry, when: datetime | None, action: str,
                  expected_version: int | None, author: Author, comment: str | None,
                  commit: bool) -> Entry:
-    if expected_version is not None and entry.version != expected_version:
-        raise ConflictError("entry", entry.id, expected_version, entry.version)
-    if (entry.deleted_at is None) == (when is None):
-        return entry
-    with guarded_write("entry", entry, expected_version, _integrity_to_validation):
-        entry.deleted_at = when
-        entry.updated_at = datetime.now(UTC)
-        db.session.flush()
-        record_revision("entry", entry.id, entry.version, action, snapshot(entry),
-                        author, comment)
-        db.session.flush()
-    _finish(commit)
-    return entry
+    return set_tombstone("entry", entry, when, action, expected_version=expected_version,
+                         author=author, comment=comment, snapshot=snapshot,
+                         on_integrity=_integrity_to_validation, commit=commit)
 
 
 def _attach_source(entry: Entry, ref: SourceRef) -> Source:

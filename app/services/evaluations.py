@@ -16,7 +16,7 @@ from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..schemas import EvaluationInputSchema
 from .entries import WriteResult, _flatten
 from .errors import ConflictError, NotFoundError, WriteValidationError
-from .guard import guarded_write
+from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
 
 SHEET_FIELDS = ("title", "held_on", "authors", "state")
@@ -145,20 +145,9 @@ def revert_evaluation(evaluation: Evaluation, to_version: int, *,
 def _set_deleted(evaluation: Evaluation, when: datetime | None, action: str,
                  expected_version: int | None, author: Author, comment: str | None,
                  commit: bool) -> Evaluation:
-    if expected_version is not None and evaluation.version != expected_version:
-        raise ConflictError("evaluation", evaluation.id, expected_version, evaluation.version)
-    if (evaluation.deleted_at is None) == (when is None):
-        return evaluation
-    with guarded_write("evaluation", evaluation, expected_version, _refused):
-        evaluation.deleted_at = when
-        evaluation.updated_at = datetime.now(UTC)
-        db.session.flush()
-        record_revision("evaluation", evaluation.id, evaluation.version, action,
-                        snapshot(evaluation), author, comment)
-        db.session.flush()
-    if commit:
-        db.session.commit()
-    return evaluation
+    return set_tombstone("evaluation", evaluation, when, action,
+                         expected_version=expected_version, author=author, comment=comment,
+                         snapshot=snapshot, on_integrity=_refused, commit=commit)
 
 
 def _refused(exc: IntegrityError) -> WriteValidationError:

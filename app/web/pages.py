@@ -10,8 +10,10 @@ import flask_babel
 from flask import current_app, render_template, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from ..api.problems import http_problem, is_machine_path
 from ..formats.markdown import render_markdown
 from ..query import ParameterError
 from . import bp
@@ -124,6 +126,14 @@ def bad_parameter(error: ParameterError) -> tuple[str | dict[str, str], int]:
 @bp.errorhandler(404)
 def not_found(_error: Exception) -> tuple[str, int]:
     return render_template("web/error.html", status=404), 404
+
+
+@bp.app_errorhandler(404)
+def unknown_address(error: HTTPException):
+    """An address no route knows: the site's own page, or problem+json under /api and /ogc."""
+    if is_machine_path(request.path):
+        return http_problem(error)
+    return not_found(error)
 
 
 @bp.errorhandler(410)
