@@ -58,7 +58,8 @@ def test_pull_mirrors_another_instance_and_follows_its_changes(lille, hub):
     result = pull(hub, lille)
     assert result.exit_code == 0, result.output
     assert counts(result.output) == {"created": 2, "updated": 1, "unchanged": 0, "deleted": 1,
-                                     "conflicts": 0, "rejected": 0, "skipped": 0}
+                                     "conflicts": 0, "rejected": 0, "skipped": 0,
+                                     "warnings": 0}
     state = hub.state()
     assert state == lille.state()
     assert state[linked]["relations"] == [f"uses:{target}"]

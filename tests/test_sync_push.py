@@ -147,6 +147,9 @@ def test_refusals_and_target_edits_are_reported_and_the_rest_goes_on(lille, hub)
     assert counts(result.output)["refused"] == 1
     assert lone not in hub.state()
     assert len(hub.state()) == len(lille.state()) - 1  # the rest went on
+    status = lille.cli("sync", "status").output
+    assert f"push\t{hub.url}\tremote:127.0.0.1-{hub.port}" in status
+    assert status.rstrip().endswith("1 refused")
 
     # An editor of the hub changes an entry; Lille changes it too: not overwritten.
     hub.edit(slug_id(hub, "mutualab"), summary="Corrigé au hub.")

@@ -70,6 +70,9 @@ def export_command(format_name: str, kinds: tuple[str, ...], tags: tuple[str, ..
     entries the format cannot hold are reported with the reason.
     """
     export = FORMATS[format_name]
+    if output is None and export.path.endswith(".zip") and sys.stdout.isatty():
+        raise click.UsageError(f"{format_name} is a zip file: give -o FILE (or redirect the "
+                               "output).")
     args = MultiDict([("kind", k) for k in kinds] + [("tag", t) for t in tags])
     try:
         entry_filter = parse_filter(args, tag_exists=unknown_tags)

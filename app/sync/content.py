@@ -7,10 +7,12 @@ receiving side's. The same dict is built from a remote change (the feed's
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from ..models import Entry
+from ..models.vocab import RELATION_TYPES
 from ..services.entries import COORD_DIGITS, snapshot
 
 SCALARS = ("slug", "kind", "name", "summary", "description", "status", "street", "postcode",
@@ -27,7 +29,15 @@ def _position(lon: Any, lat: Any) -> list[float] | None:
 
 
 def _relations(items: Any) -> list[dict[str, str]]:
-    unique = {(r["type"], str(r["target"])) for r in items or ()}
+    """Links as sorted {"type", "target"} (target a UUID); anything else is left out."""
+    unique = set()
+    for item in items or ():
+        try:
+            target = str(uuid.UUID(str(item["target"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if item.get("type") in RELATION_TYPES:
+            unique.add((item["type"], target))
     return [{"type": t, "target": target} for t, target in sorted(unique)]
 
 

@@ -41,7 +41,8 @@ from .client import Remote, RemoteError
 from .state import record_run, sync_state
 
 PAGE_SIZE = 1_000
-COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected", "skipped")
+COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected", "skipped",
+          "warnings")
 
 
 class SyncFailed(RuntimeError):
@@ -101,12 +102,13 @@ class Puller:
             self._resolve_pending()
             state.succeeded_at = datetime.now(UTC)
             run = record_run(self.origin, self.remote.base_url, "finished", self.counts,
-                             self.report, started)
+                             self.report, started, author_label=self.author.label)
             db.session.commit()
         except (RemoteError, ValueError) as exc:
             db.session.rollback()
             run = record_run(self.origin, self.remote.base_url, "failed", self.counts,
-                             [*self.report, {"kind": "error", "reason": str(exc)}], started)
+                             self.report, started, author_label=self.author.label,
+                             error=str(exc))
             db.session.commit()
             raise SyncFailed(str(exc), run) from None
         return PullResult(run, dict(self.counts), self.report, self.tags_created)
@@ -115,6 +117,8 @@ class Puller:
         line = {"kind": kind, "reason": reason, "external_id": entry_id}
         line.update({k: v for k, v in more.items() if v is not None})
         self.report.append(line)
+        if kind == "warning":
+            self.counts["warnings"] += 1
 
     def _remote_licence(self) -> str | None:
         """The licence the remote declares for its data (its OpenAPI document's info)."""

@@ -46,12 +46,15 @@ def sync_state(direction: str, url: str, name: str) -> SyncState:
 
 
 def record_run(origin: str, location: str, status: str, counts: dict[str, int],
-               report: list[dict[str, Any]], started: datetime) -> ImportRun:
+               report: list[dict[str, Any]], started: datetime, *, author_label: str,
+               error: str | None = None) -> ImportRun:
     """A sync run in the import runs' register (counts and report lines), as imports do."""
     run = ImportRun(origin=origin, location=location, status=status, started_at=started,
-                    finished_at=datetime.now(UTC), report=report,
+                    finished_at=datetime.now(UTC), report=report, author_label=author_label,
+                    error=error,
                     **{k: counts.get(k, 0) for k in ("created", "updated", "unchanged",
-                                                     "conflicts", "rejected")})
+                                                     "conflicts", "rejected", "skipped",
+                                                     "warnings")})
     db.session.add(run)
     db.session.flush()
     return run
