@@ -20,6 +20,7 @@ recorded with its counts and report, like an import.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -79,12 +80,15 @@ class Puller:
     def run(self) -> PullResult:
         started = datetime.now(UTC)
         state = sync_state("pull", self.remote.base_url, self.name)
+        # What the committed pages did: a failed page is rolled back, its lines with it.
+        kept = (Counter(self.counts), 0)
         try:
             if self.licence is None:
                 self.licence = self._remote_licence()
             self._sync_tags()
             self._resolve_pending()
             db.session.commit()
+            kept = (Counter(self.counts), len(self.report))
             cursor = state.cursor
             while True:
                 params: dict[str, Any] = {"limit": self.page_size}
@@ -96,6 +100,7 @@ class Puller:
                     self._apply(change)
                 state.cursor = cursor
                 db.session.commit()  # the page and its cursor, together
+                kept = (Counter(self.counts), len(self.report))
                 self.progress(len(changes))
                 if not more:
                     break
@@ -106,6 +111,7 @@ class Puller:
             db.session.commit()
         except (RemoteError, ValueError) as exc:
             db.session.rollback()
+            self.counts, self.report = kept[0], self.report[:kept[1]]
             run = record_run(self.origin, self.remote.base_url, "failed", self.counts,
                              self.report, started, author_label=self.author.label,
                              error=str(exc))
@@ -130,8 +136,6 @@ class Puller:
 
     def _sync_tags(self) -> None:
         """Create the remote's tags that are unknown here (labels as the remote has them)."""
-        import re
-
         items = self.remote.get_json("/api/v1/tags").get("items") or []
         known = set(db.session.scalars(select(Tag.slug)))
         for item in items:
