@@ -362,3 +362,39 @@ def test_deleted_and_pending_entries_stay_out(exported):
     for name in ("csv", "geojson", "jsonld", "gogocarto"):
         data = all_bytes(exported[name]).decode()
         assert DELETED["name"] not in data and PENDING["name"] not in data, name
+
+
+def test_a_national_file_imported_comes_back_out_in_the_national_schema(databases, tmp_path):
+    """The schema's example, imported with the importers' mednum mapping, exported again:
+    the pivot and the INSEE code its source keeps are given back, and it validates."""
+    from flask_migrate import upgrade
+
+    from app.demo import load_demo
+    from app.extensions import db
+    from tests.conftest import make_app
+
+    app = make_app(databases.create("mednum_national"))
+    with app.app_context():
+        upgrade()
+        load_demo()
+        db.session.remove()
+    example = MEDNUM_DIR / "lieux-mediation-numerique-exemple-valide.csv"
+    imported = app.test_cli_runner().invoke(args=[
+        "import", "csv", str(example), "--mapping",
+        "data/mappings/csv/lieux-mediation-numerique.toml", "--no-progress"])
+    assert imported.exit_code == 0, imported.output
+    result = run_export(app, "mednum", "--tag", "digital-inclusion", "-o",
+                        str(tmp_path / "lieux.csv"))
+    assert result.exit_code == 0, result.output
+    original = read_csv(example.read_text(encoding="utf-8"))[0]
+    rows = read_csv((tmp_path / "lieux.csv").read_text(encoding="utf-8"))
+    assert len(rows) == 1
+    for name in ("pivot", "nom", "commune", "code_postal", "code_insee", "adresse",
+                 "telephone", "horaires", "presentation_resume", "presentation_detail"):
+        assert rows[0][name] == original[name], name
+    assert rows[0]["courriels"] == original["courriels"].split("|")[0]
+    assert "Licence Ouverte" in result.stderr  # the source is credited
+    shutil.copy(MEDNUM_SCHEMA, tmp_path / MEDNUM_SCHEMA.name)
+    checked = frictionless("validate", "--schema", MEDNUM_SCHEMA.name, "lieux.csv",
+                           cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout

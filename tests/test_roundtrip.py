@@ -11,9 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import make_app
-from tests.export_fixtures import build_export_database, run_export
+from tests.export_fixtures import build_export_database, published_demo_and_added, run_export
 
 VERSIONS = ("version",)  # each database counts its own writes
 
@@ -55,6 +56,14 @@ def table(text: str, drop: tuple[str, ...] = ()) -> list[dict[str, str]]:
 def test_a_data_package_restores_into_an_empty_instance(source_app, databases, tmp_path):
     first = export_to(source_app, "datapackage", tmp_path / "first.zip")
     target = empty_instance(databases, "roundtrip_package")
+    trial = target.test_cli_runner().invoke(args=["import", "dump", str(first), "--dry-run"])
+    assert trial.exit_code == 0 and "Dry run (nothing written)" in trial.output
+    assert f"created: {len(published_demo_and_added()[0])}" in trial.output
+    with target.app_context():
+        from app.extensions import db
+
+        assert db.session.execute(text("SELECT count(*) FROM entries")).scalar() == 0
+        db.session.remove()
     output = restore(target, first)
     assert "rejected: 0" in output and "conflicts: 0" in output
     second = export_to(target, "datapackage", tmp_path / "second.zip")
