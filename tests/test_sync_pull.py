@@ -64,6 +64,10 @@ def test_pull_mirrors_another_instance_and_follows_its_changes(lille, hub):
     assert state == lille.state()
     assert state[linked]["relations"] == [f"uses:{target}"]
 
+    # The same instance under another name would split its entries' sources: refused.
+    renamed = hub.cli("sync", "pull", "--from", lille.url, "--name", "lille2")
+    assert renamed.exit_code != 0 and "known here as 'lille'" in renamed.output
+
 
 def test_a_local_edit_is_never_overwritten_and_is_reported(lille, hub):
     assert pull(hub, lille).exit_code == 0

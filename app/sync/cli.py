@@ -65,6 +65,8 @@ def pull(url: str, name: str | None, licence: str | None, page_size: int, retrie
     puller = Puller(remote, name, licence=licence, page_size=page_size)
     try:
         result = puller.run()
+    except ValueError as exc:  # the URL is known here under another name
+        raise click.BadParameter(str(exc), param_hint="--name") from None
     except SyncFailed as exc:
         _print_report(puller.report)
         raise click.ClickException(f"Pull from {url} failed (run {exc.run.id}): {exc}\n"
@@ -105,6 +107,8 @@ def push(url: str, token: str, as_name: str | None, name: str | None, retries: i
     pusher = Pusher(remote, as_name=as_name, name=_name(name, url))
     try:
         result = pusher.run()
+    except ValueError as exc:  # the URL is known here under another name
+        raise click.BadParameter(str(exc), param_hint="--name") from None
     except PushFailed as exc:
         click.echo(_summary(pusher.counts), err=True)
         for line in pusher.report:
