@@ -150,7 +150,12 @@ def _checked(action):
 def register_cli(app: Flask) -> None:
     from importers.cli import import_cli
 
+    from .exports.cli import export_command
+    from .sync.cli import sync_cli
+
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(export_command)
+    app.cli.add_command(sync_cli)

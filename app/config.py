@@ -59,6 +59,14 @@ def from_environment() -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
+        # Exports and sync: the licence of our own data (an export that holds data from
+        # an ODbL source is ODbL whatever this says), who publishes it, the public
+        # address used in exports made outside a request, and this instance's name
+        # for the platforms it pushes to (their sources read remote:<name>).
+        "DATA_LICENCE": os.environ.get("ATLAS_DATA_LICENCE", "ODbL-1.0"),
+        "PUBLISHER": os.environ.get("ATLAS_PUBLISHER", "Atlas des communs"),
+        "BASE_URL": os.environ.get("ATLAS_BASE_URL") or None,
+        "INSTANCE_NAME": os.environ.get("ATLAS_INSTANCE_NAME", "atlas"),
         # Accounts: session cookies out of scripts' reach, not sent by other sites' forms,
         # and only over HTTPS when the site is served behind it (ATLAS_HTTPS=1).
         "SESSION_COOKIE_HTTPONLY": True,

@@ -178,3 +178,30 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm | None,
         written = write_report(options["report_file"], result.counts, result.report,
                                result.run.id)
         click.echo(f"Report written to {written}")
+
+
+@import_cli.command("dump")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Read and check everything; write nothing.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE (.json or .csv).")
+def import_dump(path: Path, dry_run: bool, report_file: Path | None) -> None:
+    """Restore one of our own exports: a data package (.zip or datapackage.json), the CSV
+    or the GeoJSON export. Entries keep their ids; an existing id is left as it is."""
+    from .dump import DumpError, Restore, open_dump
+    from .report import lines, write_report
+
+    try:
+        result = Restore(open_dump(path), dry_run=dry_run).run()
+    except (DumpError, OSError, ValueError) as exc:
+        raise click.ClickException(f"{exc}\nNothing was restored.") from None
+    if result.tags_created:
+        click.echo(f"Tags created: {', '.join(result.tags_created)}")
+    prefix = "Dry run (nothing written)" if dry_run else "Restored"
+    click.echo(f"{prefix} {path} — run {result.run.id}")
+    click.echo(", ".join(f"{k}: {v}" for k, v in result.counts.items()))
+    for line in lines(result.report):
+        click.echo(line)
+    if report_file:
+        written = write_report(report_file, result.counts, result.report, result.run.id)
+        click.echo(f"Report written to {written}")

@@ -78,6 +78,9 @@ def init_api(app: Flask) -> None:
     # Writes read bearer tokens only, never the session cookie: no CSRF token needed.
     csrf.exempt(v1.blp)
     api.register_blueprint(v1.blp)
+    from ..exports.views import blp as exports_blp
+
+    api.register_blueprint(exports_blp)
     app.extensions["atlas_api"] = api
 
     from ..ogc import init_ogc

@@ -24,7 +24,7 @@ DATA_CACHE_CONTROL = "public, no-cache"
 DOC_CACHE_CONTROL = "public, max-age=300"
 EXTRA_COMPRESSED_TYPES = (
     "application/geo+json", "application/problem+json", "application/schema+json",
-    "application/vnd.oai.openapi+json",
+    "application/vnd.oai.openapi+json", "text/csv", "application/ld+json",
 )
 compress = Compress()
 

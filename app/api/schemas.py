@@ -184,10 +184,18 @@ class DeletionSchema(Strict):
     deleted_at = fields.DateTime(required=True)
 
 
+class OutgoingRelationSchema(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(RELATION_TYPES))
+    target = fields.UUID(required=True)
+
+
 class UpsertSchema(Strict):
     op = fields.String(required=True, validate=validate.Equal("upsert"))
     id = fields.UUID(required=True)
     entry = fields.Nested(EntrySchema, required=True)
+    relations = fields.List(fields.Nested(OutgoingRelationSchema), required=True, metadata={
+        "description": "The entry's links to other public entries (this entry → target), "
+                       "sorted by type then target."})
 
 
 def change_field() -> fields.Field:

@@ -14,10 +14,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    cast,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import ClauseAdapter
 
-from ..models import Entry, Tag, entry_tags
+from ..models import Entry, Relation, Tag, entry_tags
 
 # Plain columns of the entries table, in output order.
 SCALAR_FIELDS = (
@@ -49,6 +61,36 @@ def tags_expression() -> ColumnElement:
     return (select(func.coalesce(aggregated, array([], type_=Text)))
             .select_from(entry_tags.join(Tag, Tag.id == entry_tags.c.tag_id))
             .where(entry_tags.c.entry_id == Entry.id)
+            .correlate(Entry)
+            .scalar_subquery())
+
+
+def public_entry_condition(alias: Any = None) -> ColumnElement[bool]:
+    """What the public may see (the query layer's default filter), over `alias` of entries."""
+    from ..query.entries import conditions
+    from ..query.filters import EntryFilter
+
+    visible = and_(*conditions(EntryFilter()))
+    if alias is None:
+        return visible
+    return ClauseAdapter(inspect(alias).selectable).traverse(visible)
+
+
+def relations_expression() -> ColumnElement:
+    """The entry's outgoing links to entries the public can see, as a JSON array.
+
+    `[{"type": "uses", "target": "<uuid>"}, …]`, sorted by type then target: what a
+    mirror needs to rebuild the links (the write API takes the same shape).
+    """
+    target = aliased(Entry, name="relation_target")
+    item = func.json_build_object(literal("type"), Relation.type,
+                                  literal("target"), cast(Relation.target_id, Text))
+    aggregated = func.json_agg(aggregate_order_by(item, Relation.type,
+                                                  cast(Relation.target_id, Text)))
+    return (select(func.coalesce(aggregated, literal_column("'[]'::json")))
+            .select_from(Relation)
+            .join(target, target.id == Relation.target_id)
+            .where(Relation.source_id == Entry.id, public_entry_condition(target))
             .correlate(Entry)
             .scalar_subquery())
 

@@ -7,6 +7,7 @@ from .proposal import Proposal
 from .relation import Relation
 from .revision import Revision
 from .source import Source
+from .sync import PushedEntry, SyncState
 from .tag import Tag
 from .user import ApiToken, User
 
@@ -18,9 +19,11 @@ __all__ = [
     "EvaluationKey",
     "ImportRun",
     "Proposal",
+    "PushedEntry",
     "Relation",
     "Revision",
     "Source",
+    "SyncState",
     "Tag",
     "User",
     "entry_tags",

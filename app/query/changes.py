@@ -18,7 +18,7 @@ from sqlalchemy import Text, and_, case, cast, func, literal, literal_column, se
 from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
-from ..formats.public import public_json
+from ..formats.public import public_json, relations_expression
 from ..models import Entry
 from ..models.entry import XID8
 from .entries import conditions
@@ -47,11 +47,15 @@ def decode_cursor(raw: str, name: str = "since") -> Cursor:
 
 
 def change_json():
-    """A change as JSON text: {"op": "upsert", "id", "entry"} or {"op": "delete", "id", …}."""
+    """A change as JSON text: {"op": "upsert", "id", "entry", "relations"} or {"op": "delete", …}.
+
+    `relations` are the entry's outgoing links to public entries, so that a mirror
+    can rebuild them (they are not fields of the public record).
+    """
     public = and_(*conditions(EntryFilter()))  # what the public sees, as everywhere
     upsert = func.json_build_object(
         literal("op"), literal("upsert"), literal("id"), cast(Entry.id, Text),
-        literal("entry"), public_json())
+        literal("entry"), public_json(), literal("relations"), relations_expression())
     delete = func.json_build_object(
         literal("op"), literal("delete"), literal("id"), cast(Entry.id, Text),
         literal("deleted_at"), func.coalesce(Entry.deleted_at, Entry.updated_at))

@@ -52,8 +52,12 @@ def find_evaluation(entry: Entry, title: str, held_on: date) -> Evaluation | Non
 def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[str, Any], *,
                     author: Author, expected_version: int | None,
                     comment: str | None = None, commit: bool = True,
-                    action: str | None = None) -> WriteResult:
-    """Create (evaluation None) or update a sheet; answers are replaced by key."""
+                    action: str | None = None,
+                    evaluation_id: uuid.UUID | None = None) -> WriteResult:
+    """Create (evaluation None) or update a sheet; answers are replaced by key.
+
+    `evaluation_id` gives a new sheet its UUID (a restored dump keeps its ids).
+    """
     creating = evaluation is None
     try:
         clean = EvaluationInputSchema().load(dict(data))
@@ -78,7 +82,7 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
             return WriteResult(entry, "unchanged", evaluation)
 
     if creating:
-        evaluation = Evaluation(id=uuid.uuid4(), entry_id=entry.id)
+        evaluation = Evaluation(id=evaluation_id or uuid.uuid4(), entry_id=entry.id)
     with guarded_write("evaluation", evaluation, expected_version, _refused):
         with db.session.no_autoflush:
             if creating:

@@ -1,0 +1,142 @@
+"""GoGoCarto JSON: what a GoGoCarto or Transiscope instance imports as a source.
+
+The envelope GoGoCarto's own API answers (`licence`, `ontology`, `data`), plus our
+licence and sources; each element has GoGoCarto's documented fields: `id`,
+`name`, `geo.latitude/longitude`, `address.streetAddress/postalCode/
+addressLocality/addressCountry`, `categories`, `description`, `descriptionMore`,
+`email`, `telephone`, `website`, `openHours` (per day, when the OSM hours are
+simple enough to split by day), `openHoursString` (the hours as written) and
+`sourceKey`. GoGoCarto places every element on its map: an entry without a
+position is reported, not written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import Select, Text, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
+
+from ..models import Entry, Tag, entry_tags
+from ..query.entries import conditions
+from .job import ExportJob, Refusal
+from .meta import export_meta
+from .stream import batches, snapshot
+from .writers import meta_members
+
+DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_TIME = r"(?:[01]\d|2[0-4]):[0-5]\d"
+TIMES_RE = re.compile(rf"^{_TIME}-{_TIME}(?:,{_TIME}-{_TIME})*$")
+DAYS_RE = re.compile(r"^(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?"
+                     r"(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*$")
+
+
+def open_hours(raw: str | None) -> dict[str, str] | None:
+    """Simple OSM opening_hours ("Mo-Fr 09:00-12:00,14:00-18:00; Sa 10:00-12:00") by day.
+
+    None when the hours use more of the syntax (holidays, months, weeks…): GoGoCarto
+    then shows `openHoursString` as written.
+    """
+    if not raw or not raw.strip():
+        return None
+    by_day: dict[str, str] = {}
+    for rule in (r.strip() for r in raw.split(";")):
+        if not rule:
+            continue
+        parts = rule.split()
+        if len(parts) != 2 or not DAYS_RE.match(parts[0]):
+            return None
+        days, times = parts
+        if times != "off" and not TIMES_RE.match(times):
+            return None
+        for day in _expand(days):
+            if times == "off":
+                by_day.pop(day, None)
+            else:
+                by_day[day] = times
+    return {day: by_day[day] for day in DAYS if day in by_day} or None
+
+
+def _expand(days: str) -> list[str]:
+    out: list[str] = []
+    for item in days.split(","):
+        start, _, end = item.partition("-")
+        i, j = DAYS.index(start), DAYS.index(end or start)
+        out += [DAYS[k % 7] for k in range(i, j + 1 if j >= i else j + 8)]
+    return out
+
+
+def tag_labels_expression() -> Any:
+    """The entry's tags' French labels, in slug order."""
+    aggregated = func.array_agg(aggregate_order_by(Tag.label_fr, Tag.slug))
+    return (select(func.coalesce(aggregated, array([], type_=Text)))
+            .select_from(entry_tags.join(Tag, Tag.id == entry_tags.c.tag_id))
+            .where(entry_tags.c.entry_id == Entry.id).correlate(Entry).scalar_subquery())
+
+
+def query(job: ExportJob) -> Select:
+    return (select(
+        Entry.id, Entry.slug, Entry.kind, Entry.name, func.ST_Y(Entry.geom).label("lat"),
+        func.ST_X(Entry.geom).label("lon"), Entry.street, Entry.postcode, Entry.city,
+        Entry.country, Entry.summary, Entry.description, Entry.email, Entry.phone,
+        Entry.website, Entry.opening_hours, tag_labels_expression().label("tags"))
+        .where(*conditions(job.filter)).order_by(Entry.id))
+
+
+def kind_labels() -> dict[str, str]:
+    from ..web.labels import KIND_LABELS
+
+    with force_locale("fr"):
+        return {kind: str(label) for kind, label in KIND_LABELS.items()}
+
+
+def element(row: Any, kinds: dict[str, str], source_key: str, url: str) -> dict[str, Any]:
+    address = {"streetAddress": row.street, "postalCode": row.postcode,
+               "addressLocality": row.city, "addressCountry": row.country}
+    address = {k: v for k, v in address.items() if v}
+    out = {
+        "id": str(row.id),
+        "name": row.name,
+        "geo": {"latitude": row.lat, "longitude": row.lon},
+        "address": address or None,
+        "categories": [kinds[row.kind], *row.tags],
+        "description": row.summary,
+        "descriptionMore": row.description,
+        "email": row.email,
+        "telephone": row.phone,
+        "website": row.website,
+        "openHours": open_hours(row.opening_hours),
+        "openHoursString": row.opening_hours,
+        "sourceKey": source_key,
+        "url": url,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def write_gogocarto(job: ExportJob) -> Iterator[bytes]:
+    source_key = current_app.config.get("PUBLISHER") or "Atlas des communs"
+    kinds = kind_labels()
+    with snapshot() as conn:
+        meta = export_meta(conn, job.filter, job.filters)
+        head = {"licence": meta.licence_url or meta.licence, "ontology": "gogofull"}
+        yield (orjson.dumps(head)[:-1] + b"," + meta_members(meta).encode() + b'"data":[')
+        first = True
+        for rows in batches(conn, query(job)):
+            items = []
+            for row in rows:
+                if row.lon is None:
+                    job.refuse(Refusal(str(row.id), row.slug, row.name, (
+                        "no position: GoGoCarto places every element on its map",)))
+                    continue
+                items.append(orjson.dumps(element(row, kinds, source_key,
+                                                  job.entry_url(row.slug))))
+            if items:
+                yield (b"" if first else b",") + b",".join(items)
+                first = False
+                job.written += len(items)
+        yield b"]}"

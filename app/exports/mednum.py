@@ -1,0 +1,176 @@
+"""The national "lieux de médiation numérique" table schema, v1.0.2 (LaMednum).
+
+The format in which the national map of digital mediation places and France
+Tiers-Lieux collect places. Our entries map onto its fields; the schema requires
+`id`, `pivot` (a SIRET or RNA number), `nom`, `commune`, `code_postal` (five
+digits), `adresse` and `date_maj`. An entry that cannot fill one of them is not
+written and is reported with the reason, never dropped silently; an optional
+value the schema would refuse (a phone it cannot read) is left out and noted.
+
+The pivot is not an entry field: it is taken from the entry's sources, where an
+import keeps it (OpenStreetMap's `ref:FR:SIRET` / `ref:FR:RNA`, the `siret`
+column of a CSV import). It is an organisation's public registry number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, exists, func, select
+
+from ..models import Entry, Source
+from ..query.entries import conditions
+from .job import ExportJob, Refusal
+from .meta import ODBL, data_licence_expression
+from .stream import batches, snapshot
+from .writers import base_licence
+
+VERSION = "v1.0.2"
+# The schema's fields, in its order (tests compare this with the schema file).
+FIELDS = (
+    "id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse",
+    "complement_adresse", "latitude", "longitude", "typologie", "telephone", "courriels",
+    "site_web", "horaires", "presentation_resume", "presentation_detail", "source",
+    "itinerance", "structure_parente", "date_maj", "services",
+    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
+    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels",
+    "modalites_acces", "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
+)
+SUMMARY_MAX = 280
+PIVOT_RE = re.compile(r"^[a-zA-Z0-9]{9,14}$")
+POSTCODE_RE = re.compile(r"^\d{5}$")
+INSEE_RE = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$")
+PHONE_RE = re.compile(r"^(\+33|\+590|\+594|\+262|\+596|\+269|\+687|\+689|\+508|\+681)(\d){6,9}$")
+# Our kinds in the schema's typology (the data.inclusion vocabulary of structures).
+TYPOLOGIES = {"third_place": "TIERS_LIEUX"}
+# Where imports keep an organisation's registry number, in order of preference.
+PIVOT_PATHS = (("mapped", "extra", "siret"), ("raw", "ref:FR:SIRET"), ("raw", "siret"),
+               ("raw", "pivot"), ("raw", "ref:FR:RNA"), ("siret",), ("rna",))
+INSEE_PATHS = (("mapped", "extra", "insee"), ("raw", "ref:INSEE"), ("raw", "code_insee"))
+
+
+def _from_sources(paths: tuple[tuple[str, ...], ...]) -> ColumnElement:
+    """The first of `paths` that one of the entry's sources holds (oldest source first)."""
+    value = func.coalesce(*(Source.attributes[path].astext for path in paths))
+    return (select(value).where(Source.entry_id == Entry.id, value.is_not(None))
+            .order_by(Source.id).limit(1).correlate(Entry).scalar_subquery())
+
+
+def query(job: ExportJob) -> Select:
+    osm = exists().where(Source.entry_id == Entry.id, Source.origin == "osm")
+    return (select(
+        Entry.id, Entry.slug, Entry.name, Entry.kind, Entry.street, Entry.postcode, Entry.city,
+        func.ST_Y(Entry.geom).label("lat"), func.ST_X(Entry.geom).label("lon"), Entry.phone,
+        Entry.email, Entry.website, Entry.opening_hours, Entry.summary, Entry.description,
+        Entry.updated_at, _from_sources(PIVOT_PATHS).label("pivot"),
+        _from_sources(INSEE_PATHS).label("insee"), data_licence_expression(base_licence()),
+        osm.label("osm"))
+        .where(*conditions(job.filter)).order_by(Entry.id))
+
+
+def phone_number(raw: str | None) -> str | None:
+    """A French phone number in the schema's form (+33 and nine digits), or None."""
+    if not raw:
+        return None
+    digits = re.sub(r"[\s().\-/]", "", raw)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif re.fullmatch(r"0\d{9}", digits):
+        digits = "+33" + digits[1:]
+    return digits if PHONE_RE.match(digits) else None
+
+
+def shorten(text: str, limit: int = SUMMARY_MAX) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
+def source_line(publisher: str, licence: str, osm: bool) -> str:
+    """The schema's `source` (who collected the data), naming the licence and OSM's credit."""
+    line = f"{publisher} ({licence})"
+    return line + ", © les contributeurs d'OpenStreetMap" if osm else line
+
+
+def map_row(row: Mapping[str, Any], publisher: str) -> tuple[dict[str, str], list[str],
+                                                             list[str]]:
+    """One entry as a row of the schema: (cells, reasons it cannot be written, notes)."""
+    reasons, notes = [], []
+    pivot = re.sub(r"\s", "", row["pivot"] or "")
+    if not pivot:
+        reasons.append("pivot: no SIRET or RNA number is known for this entry (import it "
+                       "from a source that has one: OpenStreetMap's ref:FR:SIRET, a CSV "
+                       "siret column)")
+    elif not PIVOT_RE.match(pivot):
+        reasons.append(f"pivot: {pivot!r} is not a SIRET or RNA number")
+    postcode = re.sub(r"\s", "", row["postcode"] or "")
+    for name, value in (("commune", row["city"]), ("adresse", row["street"])):
+        if not (value or "").strip():
+            reasons.append(f"{name}: the entry has no {'city' if name == 'commune' else 'street'}")
+    if not postcode:
+        reasons.append("code_postal: the entry has no postcode")
+    elif not POSTCODE_RE.match(postcode):
+        reasons.append(f"code_postal: {postcode!r} is not a five-digit French postcode")
+
+    phone = phone_number(row["phone"])
+    if row["phone"] and phone is None:
+        notes.append(f"telephone: {row['phone']!r} is not a French number; left out")
+    summary = row["summary"] or ""
+    if len(summary) > SUMMARY_MAX:
+        summary = shorten(summary)
+        notes.append(f"presentation_resume: shortened to {SUMMARY_MAX} characters")
+    insee = row["insee"] if row["insee"] and INSEE_RE.match(row["insee"]) else None
+    cells = {
+        "id": str(row["id"]),
+        "pivot": pivot,
+        "nom": row["name"],
+        "commune": row["city"] or "",
+        "code_postal": postcode,
+        "code_insee": insee or "",
+        "adresse": row["street"] or "",
+        "latitude": "" if row["lat"] is None else repr(row["lat"]),
+        "longitude": "" if row["lon"] is None else repr(row["lon"]),
+        "typologie": TYPOLOGIES.get(row["kind"], ""),
+        "telephone": phone or "",
+        "courriels": row["email"] or "",
+        "site_web": row["website"] or "",
+        "horaires": row["opening_hours"] or "",
+        "presentation_resume": summary,
+        "presentation_detail": row["description"] or "",
+        "source": source_line(publisher, row["data_licence"] or ODBL, row["osm"]),
+        "date_maj": row["updated_at"].astimezone(UTC).date().isoformat(),
+    }
+    return {name: cells.get(name, "") for name in FIELDS}, reasons, notes
+
+
+def write_mednum(job: ExportJob) -> Iterator[bytes]:
+    """The CSV of the schema (header row, UTF-8); refused entries go to `job.refuse`."""
+    publisher = current_app.config.get("PUBLISHER") or "Atlas des communs"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    with snapshot() as conn:
+        for rows in batches(conn, query(job)):
+            for row in rows:
+                values = row._mapping
+                cells, reasons, notes = map_row(values, publisher)
+                if reasons:
+                    job.refuse(Refusal(str(values["id"]), values["slug"], values["name"],
+                                       tuple(reasons)))
+                    continue
+                if notes:
+                    job.note(Refusal(str(values["id"]), values["slug"], values["name"],
+                                     tuple(notes), kind="note"))
+                writer.writerow(cells)
+                job.written += 1
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()

@@ -1,0 +1,152 @@
+"""The licence and the sources of an export, computed from the entries it holds.
+
+Every export names both. The licence is ours (`DATA_LICENCE`, ODbL by default),
+except that data derived from an ODbL source (OpenStreetMap, or any source whose
+`Source.licence` says ODbL) makes the export ODbL: the ODbL is share-alike. The
+sources are the origins of the exported entries, with their own licences and
+counts; raw source attributes, users and revisions never appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, Connection, case, exists, func, literal, or_, select
+
+from ..models import Entry, Source
+from ..query.entries import conditions
+from ..query.filters import EntryFilter
+
+ODBL = "ODbL-1.0"
+# Licence ids we can name and link; anything else is given as written.
+LICENCES = {
+    "ODbL-1.0": ("Open Data Commons Open Database License 1.0",
+                 "https://opendatacommons.org/licenses/odbl/1-0/"),
+    "ODC-By-1.0": ("Open Data Commons Attribution License 1.0",
+                   "https://opendatacommons.org/licenses/by/1-0/"),
+    "PDDL-1.0": ("Open Data Commons Public Domain Dedication and License 1.0",
+                 "https://opendatacommons.org/licenses/pddl/1-0/"),
+    "etalab-2.0": ("Licence Ouverte / Open Licence 2.0",
+                   "https://www.etalab.gouv.fr/licence-ouverte-open-licence"),
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0",
+                  "https://creativecommons.org/licenses/by/4.0/"),
+    "CC0-1.0": ("Creative Commons Zero 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+}
+OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright"
+
+
+def odbl_source(source: Any = Source) -> ColumnElement[bool]:
+    """A source whose data is under the ODbL: OpenStreetMap, or a licence that says so."""
+    licence = func.lower(func.coalesce(source.licence, ""))
+    return or_(source.origin == "osm", licence.contains("odbl"),
+               licence.contains("open database licen"))
+
+
+def data_licence_expression(base: str) -> ColumnElement[str]:
+    """Per entry: ODbL when one of its sources is, else our own licence."""
+    derived = exists().where(Source.entry_id == Entry.id, odbl_source())
+    return case((derived, literal(ODBL)), else_=literal(base)).label("data_licence")
+
+
+def source_title(origin: str) -> str:
+    if origin == "osm":
+        return "OpenStreetMap contributors"
+    if origin == "demo":
+        return "Atlas des communs demo data"
+    if origin == "manual":
+        return "Atlas des communs editors"
+    if origin.startswith("csv:"):
+        return f"CSV import {origin[4:]}"
+    if origin.startswith("remote:"):
+        return f"Instance {origin[7:]}"
+    return origin
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    origin: str
+    licence: str | None
+    entries: int
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"title": source_title(self.origin), "origin": self.origin,
+                               "licence": self.licence, "entries": self.entries}
+        if self.origin == "osm":
+            out["path"] = OSM_COPYRIGHT
+        return out
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    """What an export says about itself."""
+
+    licence: str
+    publisher: str
+    sources: tuple[SourceSummary, ...]
+    generated_at: datetime
+    filters: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def licence_title(self) -> str:
+        return LICENCES.get(self.licence, (self.licence, None))[0]
+
+    @property
+    def licence_url(self) -> str | None:
+        return LICENCES.get(self.licence, (None, None))[1]
+
+    @property
+    def attribution(self) -> str:
+        """One line naming the publisher, the licence and the sources that require credit."""
+        parts = [f"{self.publisher} ({self.licence})"]
+        for source in self.sources:
+            if source.origin in ("manual", "demo"):
+                continue
+            credit = source_title(source.origin)
+            if source.origin == "osm":
+                credit = "© OpenStreetMap contributors"
+            if source.licence and source.origin != "osm":
+                credit += f" ({source.licence})"
+            if credit not in parts:
+                parts.append(credit)
+        return "; ".join(parts)
+
+    def licence_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.licence, "title": self.licence_title}
+        if self.licence_url:
+            out["path"] = self.licence_url
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON block exports carry (GeoJSON foreign members, GoGoCarto, JSON-LD)."""
+        return {
+            "publisher": self.publisher,
+            "license": self.licence_dict(),
+            "attribution": self.attribution,
+            "sources": [s.as_dict() for s in self.sources],
+            "generated_at": self.generated_at.isoformat(),
+            **({"filters": self.filters} if self.filters else {}),
+        }
+
+
+def export_meta(conn: Connection, f: EntryFilter,
+                filters: dict[str, list[str]] | None = None) -> ExportMeta:
+    """The licence and sources of the entries `f` selects, read on `conn` (its snapshot)."""
+    rows = conn.execute(
+        select(Source.origin, Source.licence, func.count(Source.entry_id.distinct()),
+               func.bool_or(odbl_source()))
+        .join(Entry, Entry.id == Source.entry_id)
+        .where(*conditions(f))
+        .group_by(Source.origin, Source.licence)
+        .order_by(Source.origin, Source.licence)).all()
+    base = current_app.config.get("DATA_LICENCE") or ODBL
+    licence = ODBL if any(row[3] for row in rows) else base
+    return ExportMeta(
+        licence=licence,
+        publisher=current_app.config.get("PUBLISHER") or "Atlas des communs",
+        sources=tuple(SourceSummary(origin, lic, n) for origin, lic, n, _ in rows),
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        filters={k: v for k, v in (filters or {}).items() if v},
+    )

@@ -1,0 +1,368 @@
+"""`flask sync pull`: follow another instance's change feed and keep its entries here.
+
+The remote's UUIDs are kept, and each entry records the source
+`remote:<name>` + its UUID, holding what was last pulled (`remote`), what that
+became here (`applied`) and the local version after that write. So:
+
+- an entry nobody changed here since the last pull takes the remote's state;
+- an entry an editor changed here keeps the editor's values: the fields the
+  editor did not touch follow the remote, and a field both sides changed is
+  reported as a conflict (the local value stays), as imports do;
+- a remote deletion applies only to entries that came from that remote and were
+  not changed here since; an entry deleted here by an editor is not restored;
+- a link whose target has not arrived yet waits in the source and is made when
+  the target comes (at the end of the run, or on a later run).
+
+Each page of the feed is applied in one transaction together with the cursor,
+so an interrupted pull resumes after the last page it finished. Each run is
+recorded with its counts and report, like an import.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Entry, ImportRun, Source, Tag
+from ..models.vocab import TAG_GROUPS
+from ..schemas.common import SLUG_PATTERN
+from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
+from ..services.errors import ConflictError, WriteValidationError
+from ..services.revisions import Author
+from . import content as C
+from .client import Remote, RemoteError
+from .state import record_run, sync_state
+
+PAGE_SIZE = 1_000
+COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected", "skipped",
+          "warnings")
+
+
+class SyncFailed(RuntimeError):
+    def __init__(self, message: str, run: ImportRun) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+@dataclass
+class PullResult:
+    run: ImportRun
+    counts: dict[str, int]
+    report: list[dict[str, Any]]
+    tags_created: list[str] = field(default_factory=list)
+
+
+class Puller:
+    def __init__(self, remote: Remote, name: str, *, licence: str | None = None,
+                 page_size: int = PAGE_SIZE,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.remote = remote
+        self.name = name
+        self.origin = f"remote:{name}"
+        self.licence = licence
+        self.page_size = page_size
+        self.progress = progress or (lambda _n: None)
+        self.author = Author(label=f"sync {self.origin}")
+        self.counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
+        self.report: list[dict[str, Any]] = []
+        self.tags_created: list[str] = []
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self) -> PullResult:
+        started = datetime.now(UTC)
+        state = sync_state("pull", self.remote.base_url, self.name)
+        # What the committed pages did: a failed page is rolled back, its lines with it.
+        kept = (Counter(self.counts), 0)
+        try:
+            if self.licence is None:
+                self.licence = self._remote_licence()
+            self._sync_tags()
+            self._resolve_pending()
+            db.session.commit()
+            kept = (Counter(self.counts), len(self.report))
+            cursor = state.cursor
+            while True:
+                params: dict[str, Any] = {"limit": self.page_size}
+                if cursor:
+                    params["since"] = cursor
+                page = self.remote.get_json("/api/v1/changes", **params)
+                changes, cursor, more = _page_parts(page)
+                for change in changes:
+                    self._apply(change)
+                state.cursor = cursor
+                db.session.commit()  # the page and its cursor, together
+                kept = (Counter(self.counts), len(self.report))
+                self.progress(len(changes))
+                if not more:
+                    break
+            self._resolve_pending()
+            state.succeeded_at = datetime.now(UTC)
+            run = record_run(self.origin, self.remote.base_url, "finished", self.counts,
+                             self.report, started, author_label=self.author.label)
+            db.session.commit()
+        except (RemoteError, ValueError) as exc:
+            db.session.rollback()
+            self.counts, self.report = kept[0], self.report[:kept[1]]
+            run = record_run(self.origin, self.remote.base_url, "failed", self.counts,
+                             self.report, started, author_label=self.author.label,
+                             error=str(exc))
+            db.session.commit()
+            raise SyncFailed(str(exc), run) from None
+        return PullResult(run, dict(self.counts), self.report, self.tags_created)
+
+    def _note(self, kind: str, reason: str, entry_id: str, **more: Any) -> None:
+        line = {"kind": kind, "reason": reason, "external_id": entry_id}
+        line.update({k: v for k, v in more.items() if v is not None})
+        self.report.append(line)
+        if kind == "warning":
+            self.counts["warnings"] += 1
+
+    def _remote_licence(self) -> str | None:
+        """The licence the remote declares for its data (its OpenAPI document's info)."""
+        try:
+            name = self.remote.get_json("/api/openapi.json")["info"]["license"]["name"]
+        except (RemoteError, KeyError, TypeError):
+            return None
+        return "ODbL-1.0" if "odbl" in str(name).lower() else str(name)[:200]
+
+    def _sync_tags(self) -> None:
+        """Create the remote's tags that are unknown here (labels as the remote has them)."""
+        items = self.remote.get_json("/api/v1/tags").get("items") or []
+        known = set(db.session.scalars(select(Tag.slug)))
+        for item in items:
+            slug = item.get("slug")
+            if not isinstance(slug, str) or slug in known or not re.match(SLUG_PATTERN, slug):
+                continue
+            group = item.get("group") if item.get("group") in TAG_GROUPS else "activity"
+            db.session.add(Tag(slug=slug, label_fr=item.get("label_fr") or slug,
+                               label_en=item.get("label_en") or slug, group=group))
+            known.add(slug)
+            self.tags_created.append(slug)
+        db.session.flush()
+
+    # -- one change ------------------------------------------------------------------------------
+
+    def _apply(self, change: dict[str, Any]) -> None:
+        try:
+            entry_id = uuid.UUID(str(change["id"]))
+            op = change["op"]
+        except (KeyError, ValueError, TypeError):
+            raise ValueError(f"{self.remote.base_url}: a change without a valid op and id: "
+                             f"{str(change)[:200]}") from None
+        entry = db.session.get(Entry, entry_id)
+        source = db.session.scalar(select(Source).where(
+            Source.origin == self.origin, Source.external_id == str(entry_id)))
+        if source is not None and source.entry_id != entry_id:
+            source = None
+        if op == "upsert":
+            record = change.get("entry")
+            if not isinstance(record, dict):
+                raise ValueError(f"{self.remote.base_url}: upsert {entry_id} has no entry")
+            remote = C.from_record(record, change.get("relations"))
+            if entry is None:
+                self._create(entry_id, remote, record)
+            elif source is None:
+                self._foreign(entry, remote)
+            else:
+                self._update(entry, source, remote, record)
+        elif op == "delete":
+            self._delete(entry_id, entry, source)
+        else:
+            raise ValueError(f"{self.remote.base_url}: unknown op {op!r} for {entry_id}")
+
+    def _resolved(self, remote: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """`remote` with only the links whose target exists here; and the waiting ones."""
+        ready, waiting = [], []
+        for relation in remote["relations"]:
+            target = db.session.get(Entry, uuid.UUID(relation["target"]))
+            (ready if target is not None and target.deleted_at is None else waiting).append(
+                relation)
+        return {**remote, "relations": ready}, waiting
+
+    def _write(self, entry: Entry | None, data: dict[str, Any], entry_id: uuid.UUID
+               ) -> Entry | None:
+        """Write through the service; a refused slug falls back to one of our own."""
+        source = SourceRef(self.origin, str(entry_id), licence=self.licence)
+        for attempt in (1, 2):
+            try:
+                return save_entry(entry, data, author=self.author,
+                                  expected_version=entry.version if entry else None,
+                                  source=source, partial=True, commit=False,
+                                  comment=f"Pulled from {self.name}",
+                                  entry_id=entry_id if entry is None else None).entry
+            except WriteValidationError as exc:
+                if attempt == 1 and set(exc.messages) == {"slug"} and data.get("slug"):
+                    self._note("warning", f"the slug {data['slug']!r} is taken here; "
+                               "the entry keeps another one", str(entry_id), field="slug")
+                    data = {k: v for k, v in data.items() if k != "slug"}
+                    if entry is None:
+                        data["slug"] = None
+                    continue
+                self.counts["rejected"] += 1
+                self._note("rejected", str(exc), str(entry_id),
+                           entry=entry.slug if entry else data.get("slug"))
+                return None
+            except ConflictError as exc:
+                self.counts["conflicts"] += 1
+                self._note("conflict", str(exc), str(entry_id), entry=entry.slug if entry
+                           else None)
+                return None
+        return None  # pragma: no cover
+
+    def _remember(self, entry: Entry, remote: dict[str, Any], record: dict[str, Any],
+                  waiting: list[dict[str, str]], *, applied: dict[str, Any] | None = None,
+                  local_version: int | None = None) -> None:
+        """Keep in the source what was pulled and what it became here: the next baseline.
+
+        By default the entry as it is now, at its current version (nobody changed it
+        here). After a merge, `applied` keeps the values the editor changed as they
+        were, and `local_version` the older version, so that they still read as local.
+        """
+        source = db.session.scalar(select(Source).where(
+            Source.origin == self.origin, Source.external_id == str(entry.id)))
+        attributes = {"remote": remote,
+                      "applied": applied if applied is not None else C.from_entry(entry),
+                      "local_version": entry.version if local_version is None else local_version,
+                      "remote_version": record.get("version"), "url": self.remote.base_url}
+        if waiting:
+            attributes["pending"] = waiting
+        source.attributes = attributes
+        if self.licence and source.licence != self.licence:
+            source.licence = self.licence
+        db.session.flush()
+
+    def _create(self, entry_id: uuid.UUID, remote: dict[str, Any],
+                record: dict[str, Any]) -> None:
+        desired, waiting = self._resolved(remote)
+        entry = self._write(None, C.to_input(desired), entry_id)
+        if entry is None:
+            return
+        self._remember(entry, remote, record, waiting)
+        self.counts["created"] += 1
+
+    def _foreign(self, entry: Entry, remote: dict[str, Any]) -> None:
+        """An entry with this UUID exists here but did not come from this remote."""
+        if C.from_entry(entry) == self._resolved(remote)[0]:
+            self.counts["unchanged"] += 1
+            return
+        self.counts["conflicts"] += 1
+        self._note("conflict", f"an entry with this id exists here and does not come from "
+                   f"{self.name}: not overwritten", str(entry.id), entry=entry.slug)
+
+    def _update(self, entry: Entry, source: Source, remote: dict[str, Any],
+                record: dict[str, Any]) -> None:
+        attrs = dict(source.attributes or {})
+        if entry.deleted_at is not None:
+            if attrs.get("deleted_by_remote") and attrs.get("local_version") == entry.version:
+                restore_entry(entry, expected_version=entry.version, author=self.author,
+                              comment=f"Restored by {self.name}", commit=False)
+                attrs["local_version"] = entry.version
+            else:
+                self.counts["skipped"] += 1
+                self._note("skipped", "deleted here by an editor; not restored",
+                           str(entry.id), entry=entry.slug)
+                return
+        local = C.from_entry(entry)
+        desired, waiting = self._resolved(remote)
+        applied, last_remote = attrs.get("applied"), attrs.get("remote") or {}
+        edited_here = applied is not None and attrs.get("local_version") != entry.version
+        if applied is None:
+            # The source came without a record of the last sync (a push from that
+            # instance): only an entry already equal to the remote is adopted.
+            differ = C.differing(local, desired)
+            if differ:
+                self._conflicts(entry, differ, local, desired,
+                                "no record of the last sync with this remote, and the entry "
+                                "here differs; the local value is kept")
+                return
+            changes: list[str] = []
+        elif not edited_here:
+            changes = C.differing(local, desired)  # nobody changed it here: follow the remote
+        else:
+            changes, conflicts = [], []
+            for name in C.MERGE_FIELDS:
+                if local[name] == applied.get(name):
+                    if desired[name] != local[name]:
+                        changes.append(name)
+                elif desired[name] != local[name] and remote[name] != last_remote.get(name):
+                    conflicts.append(name)
+            if conflicts:
+                self._conflicts(entry, conflicts, local, desired,
+                                "changed here since the last pull and on the remote; the "
+                                "local value is kept")
+        if changes:
+            if self._write(entry, C.to_input(desired, changes), entry.id) is None:
+                return
+            self.counts["updated"] += 1
+        else:
+            self.counts["unchanged"] += 1
+        if edited_here:
+            # The editor's values stay local: the baseline moves only where we wrote.
+            now = C.from_entry(entry)
+            merged = {**applied, **{name: now[name] for name in changes}}
+            self._remember(entry, remote, record, waiting, applied=merged,
+                           local_version=attrs["local_version"])
+        else:
+            self._remember(entry, remote, record, waiting)
+
+    def _conflicts(self, entry: Entry, names: list[str], local: dict[str, Any],
+                   desired: dict[str, Any], reason: str) -> None:
+        self.counts["conflicts"] += 1
+        for name in names:
+            self._note("conflict", reason, str(entry.id), field=name, entry=entry.slug,
+                       details={"current": local[name], "incoming": desired[name]})
+
+    def _delete(self, entry_id: uuid.UUID, entry: Entry | None, source: Source | None) -> None:
+        if entry is None or entry.deleted_at is not None:
+            return
+        if source is None:
+            self.counts["skipped"] += 1
+            self._note("skipped", f"deleted on {self.name}, but the entry here does not come "
+                       f"from {self.name}: not deleted", str(entry_id), entry=entry.slug)
+            return
+        attrs = dict(source.attributes or {})
+        if attrs.get("local_version") != entry.version:
+            self.counts["conflicts"] += 1
+            self._note("conflict", f"deleted on {self.name}, but changed here since the last "
+                       "pull: not deleted", str(entry_id), entry=entry.slug)
+            return
+        delete_entry(entry, expected_version=entry.version, author=self.author,
+                     comment=f"Deleted on {self.name}", commit=False)
+        attrs.update(local_version=entry.version, deleted_by_remote=True)
+        source.attributes = attrs
+        db.session.flush()
+        self.counts["deleted"] += 1
+
+    def _resolve_pending(self) -> None:
+        """Make the links whose targets have arrived since they were pulled."""
+        waiting = db.session.scalars(select(Source).where(
+            Source.origin == self.origin, Source.attributes.has_key("pending"))).all()
+        for source in waiting:
+            entry = db.session.get(Entry, source.entry_id)
+            attrs = source.attributes
+            if entry is None or entry.deleted_at is not None \
+                    or attrs.get("local_version") != entry.version:
+                continue
+            desired, still = self._resolved(attrs["remote"])
+            if len(still) == len(attrs["pending"]):
+                continue
+            if self._write(entry, {"relations": desired["relations"]}, entry.id) is not None:
+                record = {"version": attrs.get("remote_version")}
+                self._remember(entry, attrs["remote"], record, still)
+
+
+def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
+    try:
+        return list(page["changes"]), str(page["next_cursor"]), bool(page["has_more"])
+    except (KeyError, TypeError):
+        raise ValueError("the change feed answered without changes, next_cursor and "
+                         "has_more") from None

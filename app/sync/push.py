@@ -1,0 +1,303 @@
+"""`flask sync push`: send what changed here since the last push to another instance's
+write API (PUT/DELETE with If-Match, bearer token), as the write API contract says.
+
+What changed is read from our own change feed (`app.query.changes`: every entry in
+the order of the transaction that last wrote it, deletions and withdrawals as
+deletions), after the cursor stored for that target. For each entry:
+
+- never sent: `PUT /api/v1/entries/<uuid>` with `If-None-Match: *` creates it on
+  the target with the same UUID;
+- sent before: `PUT` with `If-Match: "v<n>"`, n being the version the target
+  answered last time (kept in `sync_pushed`); a 412 means the target's copy
+  changed since: if it already holds what we send (our own write, whose answer
+  was lost), that is adopted; otherwise it is reported as a conflict and left;
+- deleted or withdrawn here: `DELETE` with `If-Match`.
+Every write carries `X-Atlas-Source: remote:<our name> <uuid>`.
+
+The cursor and the acknowledged version are committed after each entry, so a
+push that stops (the target goes away, retries exhausted) resumes at the entry
+it was on, and replaying that entry sends nothing twice. A target that refuses an
+entry (422, a conflict) gets a report line and the push goes on; the refused
+entries are tried again at the next push. A link to an entry the target does not
+have yet is sent once that entry has been.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import requests
+from sqlalchemy import Text, cast, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import UUID
+
+from ..extensions import db
+from ..models import Entry, PushedEntry
+from ..models.entry import XID8
+from ..query.changes import FEED_SORT, HORIZON, change_json, decode_cursor
+from ..query.paging import Cursor
+from . import content as C
+from .client import Remote, RemoteError, problem_detail
+from .state import sync_state
+
+PAGE = 200
+ETAG_RE = re.compile(r'^(?:W/)?"v(\d+)"$')
+RELATION_TARGET = re.compile(r"^relations\.\d+\.target$")
+BODY_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "street",
+               "postcode", "city", "country", "website", "email", "phone", "opening_hours",
+               "licence", "founded", "lon", "lat", "tags")
+COUNTS = ("created", "updated", "unchanged", "deleted", "refused", "conflicts")
+
+
+class PushFailed(RuntimeError):
+    """The target could not be reached, or refused the token: the cursor stays put."""
+
+
+@dataclass
+class Outcome:
+    action: str  # a COUNTS key ("retry": update again from `version`)
+    version: int | None = None
+    reason: str | None = None
+    deferred: bool = False  # sent, but some links wait for their targets
+
+
+@dataclass
+class PushResult:
+    counts: dict[str, int]
+    report: list[str]
+
+
+def version_of(response: requests.Response) -> int | None:
+    match = ETAG_RE.match(response.headers.get("ETag", "").strip())
+    return int(match.group(1)) if match else None
+
+
+def body_of(record: dict[str, Any], relations: list[dict[str, str]]) -> dict[str, Any]:
+    body = {name: record.get(name) for name in BODY_FIELDS}
+    body["tags"] = sorted(record.get("tags") or [])
+    body["relations"] = [{"type": r["type"], "target": r["target"]} for r in relations]
+    return body
+
+
+class Pusher:
+    def __init__(self, remote: Remote, *, as_name: str, name: str,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.remote = remote
+        self.as_name = as_name
+        self.name = name
+        self.progress = progress or (lambda _n: None)
+        self.counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
+        self.report: list[str] = []
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> PushResult:
+        self.state = sync_state("push", self.remote.base_url, self.name)
+        try:
+            self._retry_refused()
+            cursor = decode_cursor(self.state.cursor) if self.state.cursor else None
+            while True:
+                rows = self._changes_after(cursor)
+                for text, xid, entry_id in rows:
+                    cursor = Cursor(FEED_SORT, (xid, entry_id))
+                    self._push(orjson.loads(text), cursor)
+                    self.progress(1)
+                if len(rows) < PAGE:
+                    break
+            self._retry_refused(deferred_only=True)
+            self.state.succeeded_at = datetime.now(UTC)
+            db.session.commit()
+        except RemoteError as exc:
+            db.session.rollback()
+            raise PushFailed(f"{exc} The cursor is kept: run the push again to resume.") \
+                from None
+        return PushResult(dict(self.counts), self.report)
+
+    def _changes_after(self, cursor: Cursor | None) -> list[tuple[str, int, uuid.UUID]]:
+        """Our own change feed, as /api/v1/changes serves it, with each row's position."""
+        stmt = select(change_json(), Entry.change_xid, Entry.id).where(Entry.change_xid < HORIZON)
+        if cursor is not None:
+            xid, entry_id = cursor.values
+            stmt = stmt.where(tuple_(Entry.change_xid, Entry.id) > tuple_(
+                cast(literal(str(xid)), XID8()), cast(literal(str(entry_id)), UUID(as_uuid=True))))
+        rows = db.session.execute(stmt.order_by(Entry.change_xid, Entry.id).limit(PAGE)).all()
+        db.session.commit()  # end the read transaction: the horizon moves on between pages
+        return [(str(text), int(xid), entry_id) for text, xid, entry_id in rows]
+
+    def _retry_refused(self, deferred_only: bool = False) -> None:
+        """Entries the target refused before (or whose links waited): their current state."""
+        stmt = select(PushedEntry.entry_id).where(PushedEntry.state_id == self.state.id,
+                                                  PushedEntry.state == "refused")
+        if deferred_only:
+            stmt = stmt.where(PushedEntry.reason == DEFERRED)
+        ids = list(db.session.scalars(stmt.order_by(PushedEntry.entry_id)))
+        for entry_id in ids:
+            row = db.session.execute(select(cast(change_json(), Text))
+                                     .where(Entry.id == entry_id)).scalar()
+            if row is not None:
+                self._push(orjson.loads(row), None)
+
+    # -- one entry -------------------------------------------------------------------------------
+
+    def _push(self, change: dict[str, Any], cursor: Cursor | None) -> None:
+        entry_id = uuid.UUID(change["id"])
+        ledger = db.session.get(PushedEntry, (self.state.id, entry_id))
+        if change["op"] == "upsert":
+            outcome = self._upsert(entry_id, change["entry"], change.get("relations") or [],
+                                   ledger)
+        else:
+            outcome = self._delete(entry_id, ledger)
+        self.counts[outcome.action] += 1
+        if outcome.action in ("refused", "conflicts"):
+            label = "conflict" if outcome.action == "conflicts" else "refused"
+            slug = (change.get("entry") or {}).get("slug") or "(deleted)"
+            self.report.append(f"{label} {slug} {entry_id}: {outcome.reason}")
+        self._record(entry_id, ledger, outcome)
+        if cursor is not None:
+            self.state.cursor = cursor.encode()
+        db.session.commit()  # this entry and the cursor past it, together
+
+    def _record(self, entry_id: uuid.UUID, ledger: PushedEntry | None, outcome: Outcome) -> None:
+        if outcome.action == "unchanged" and outcome.version is None and ledger is None:
+            return  # nothing was ever sent for it (a deletion of an entry never pushed)
+        if ledger is None:
+            ledger = PushedEntry(state_id=self.state.id, entry_id=entry_id, state="sent")
+            db.session.add(ledger)
+        if outcome.action in ("refused", "conflicts"):
+            ledger.state, ledger.reason = "refused", outcome.reason
+        elif outcome.action == "deleted":
+            ledger.state, ledger.reason, ledger.remote_version = "deleted", None, None
+        elif outcome.deferred:
+            ledger.state, ledger.reason = "refused", DEFERRED
+        else:
+            ledger.state, ledger.reason = "sent", None
+        if outcome.version is not None:
+            ledger.remote_version = outcome.version
+        ledger.updated_at = datetime.now(UTC)
+
+    def _headers(self, entry_id: uuid.UUID, **more: str) -> dict[str, str]:
+        return {"X-Atlas-Source": f"remote:{self.as_name} {entry_id}", **more}
+
+    def _upsert(self, entry_id: uuid.UUID, record: dict[str, Any],
+                relations: list[dict[str, str]], ledger: PushedEntry | None) -> Outcome:
+        known = ledger.remote_version if ledger is not None else None
+        outcome = self._put(entry_id, body_of(record, relations), known)
+        if outcome.action == "retry":
+            # The target holds our earlier write less some links (sent without them while
+            # their targets were missing): update it from the version it has.
+            outcome = self._put(entry_id, body_of(record, relations), outcome.version)
+            if outcome.action == "retry":  # pragma: no cover - a second 412 in a row
+                outcome = Outcome("conflicts", reason="the target keeps changing; try again")
+        return outcome
+
+    def _put(self, entry_id: uuid.UUID, body: dict[str, Any], known: int | None) -> Outcome:
+        """One PUT: If-Match the version the target acknowledged, else If-None-Match: *."""
+        condition = ({"If-Match": f'"v{known}"'} if known is not None
+                     else {"If-None-Match": "*"})
+        path = f"/api/v1/entries/{entry_id}"
+        response = self.remote.request("PUT", path, json=body,
+                                       headers=self._headers(entry_id, **condition))
+        deferred = False
+        if response.status_code == 422 and _only_relation_targets(response):
+            # Links to entries the target does not have yet: send without them now.
+            missing = _missing_relations(response)
+            body = {**body, "relations": [r for i, r in enumerate(body["relations"])
+                                          if i not in missing]}
+            response = self.remote.request("PUT", path, json=body,
+                                           headers=self._headers(entry_id, **condition))
+            deferred = True
+        status = response.status_code
+        self._fatal(response)
+        if status in (200, 201):
+            version = version_of(response)
+            if status == 201:
+                return Outcome("created", version, deferred=deferred)
+            return Outcome("unchanged" if version == known else "updated", version,
+                           deferred=deferred)
+        if status == 412:
+            return self._reconcile(entry_id, body)
+        if status == 404 and known is not None:
+            return Outcome("refused", reason="not found on the target any more (withdrawn "
+                                             "there?)")
+        if status == 410:
+            return Outcome("refused", reason="deleted on the target: not re-created (restore "
+                                             "it there to receive it again)")
+        return Outcome("refused", reason=f"{status} {problem_detail(response)}")
+
+    def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any]) -> Outcome:
+        """A 412: does the target already hold what we send (a replayed write whose answer
+        was lost)? Then its version is adopted. Anything else it holds is not overwritten."""
+        theirs = self.remote.request("GET", f"/api/v1/entries/{entry_id}")
+        self._fatal(theirs)
+        if theirs.status_code == 410:
+            return Outcome("refused", reason="deleted on the target: not re-created")
+        if theirs.status_code != 200:
+            return Outcome("refused", reason=f"the target answers {theirs.status_code} to "
+                                             f"GET: {problem_detail(theirs)}")
+        links = self.remote.request("GET", f"/api/v1/entries/{entry_id}/relations")
+        self._fatal(links)
+        outgoing = [{"type": i["type"], "target": i["entry"]["id"]}
+                    for i in (links.json().get("items") or []) if i.get("direction") == "out"] \
+            if links.status_code == 200 else []
+        mine = C.from_record(body, body["relations"])
+        there = C.from_record(theirs.json(), outgoing)
+        differ = C.differing(mine, there)
+        version = version_of(theirs)
+        if not differ:
+            return Outcome("unchanged", version)
+        if differ == ["relations"] and _subset(there["relations"], mine["relations"]):
+            return Outcome("retry", version)
+        return Outcome("conflicts", reason="changed on the target since our last push "
+                       f"({', '.join(differ)}): not overwritten")
+
+    def _delete(self, entry_id: uuid.UUID, ledger: PushedEntry | None) -> Outcome:
+        if ledger is None or ledger.remote_version is None:
+            return Outcome("unchanged")  # never there: nothing to delete
+        response = self.remote.request(
+            "DELETE", f"/api/v1/entries/{entry_id}",
+            headers=self._headers(entry_id, **{"If-Match": f'"v{ledger.remote_version}"'}))
+        self._fatal(response)
+        if response.status_code in (204, 404, 410):
+            return Outcome("deleted")
+        if response.status_code == 412:
+            current = self.remote.request("GET", f"/api/v1/entries/{entry_id}")
+            self._fatal(current)
+            if current.status_code in (404, 410):
+                return Outcome("deleted")
+            return Outcome("conflicts", reason="changed on the target since our last push: "
+                                               "not deleted")
+        return Outcome("refused", reason=f"{response.status_code} "
+                                         f"{problem_detail(response)}")
+
+    def _fatal(self, response: requests.Response) -> None:
+        """A refused token stops the push: nothing else would get through either."""
+        if response.status_code in (401, 403):
+            raise RemoteError(f"{self.remote.base_url} refuses the token "
+                              f"({response.status_code}): {problem_detail(response)}")
+
+
+DEFERRED = "links waiting for their targets to be sent"
+
+
+def _subset(small: list[dict[str, str]], large: list[dict[str, str]]) -> bool:
+    return {(r["type"], r["target"]) for r in small} <= {(r["type"], r["target"])
+                                                          for r in large}
+
+
+def _only_relation_targets(response: requests.Response) -> bool:
+    try:
+        params = response.json().get("invalid-params") or []
+    except ValueError:
+        return False
+    return bool(params) and all(RELATION_TARGET.match(str(p.get("name"))) for p in params)
+
+
+def _missing_relations(response: requests.Response) -> set[int]:
+    return {int(str(p["name"]).split(".")[1])
+            for p in response.json().get("invalid-params") or []}

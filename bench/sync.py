@@ -1,0 +1,92 @@
+"""Benchmark of the sync between two instances (run on demand, not a test).
+
+    make bench-sync       # or: .venv/bin/python bench/sync.py [--entries 5000]
+
+Instance A: the demo data plus N synthetic entries (SQL, as bench/exports.py does).
+Instance B: empty; it pulls A (`flask sync pull`), A being served on loopback.
+Instance C: the demo tags and an editor's token; A pushes to it (`flask sync push`).
+Each command runs in a process of its own; the servers are werkzeug's threaded
+server in this process. Prints entries per second, then the time of a second pull
+and a second push, which find nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.localdb import ThrowawayDatabases  # noqa: E402
+from bench.exports import grow, public_count  # noqa: E402
+from bench.harness import make_app, migrate, serve  # noqa: E402
+
+
+def flask(url: str, *args: str) -> tuple[float, str]:
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app"}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=3600)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed, done.stdout
+
+
+def summary(output: str) -> str:
+    return next((line for line in output.splitlines() if line.startswith("created:")), "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=5000)
+    args = parser.parse_args()
+
+    with ThrowawayDatabases() as pool:
+        a_url, b_url, c_url = (pool.create(f"bench_sync_{x}") for x in "abc")
+        a_app, b_app, c_app = make_app(a_url), make_app(b_url), make_app(c_url)
+        migrate(a_app, demo=True)
+        migrate(b_app)
+        migrate(c_app)
+        grow(a_url, 1, args.entries)
+        total = public_count(a_url)
+        with c_app.app_context():
+            from app.demo import read_demo
+            from app.extensions import db
+            from app.models import Tag
+            from app.services.tokens import create_token
+            from app.services.users import create_user
+
+            for spec in read_demo()["tags"]:
+                db.session.add(Tag(slug=spec["slug"], label_fr=spec["label_fr"],
+                                   label_en=spec["label_en"], group=spec["group"]))
+            db.session.commit()
+            user = create_user("sync@bench.example", "a long enough password", "editor")
+            token, _ = create_token(user, "bench")
+            db.session.remove()
+            db.engine.dispose()
+        print(f"instance A: {total:,} public entries")
+
+        with serve(a_app) as a_server:
+            seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
+            print(f"pull A -> B: {seconds:.1f} s, {total / seconds:,.0f} entries/s "
+                  f"({summary(output)})")
+            seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
+            print(f"second pull: {seconds:.2f} s ({summary(output)})")
+        with serve(c_app) as c_server:
+            seconds, output = flask(a_url, "sync", "push", "--to", c_server, "--token", token,
+                                    "--as", "a")
+            print(f"push A -> C: {seconds:.1f} s, {total / seconds:,.0f} entries/s "
+                  f"({summary(output)})")
+            seconds, output = flask(a_url, "sync", "push", "--to", c_server, "--token", token,
+                                    "--as", "a")
+            print(f"second push: {seconds:.2f} s ({summary(output)})")
+
+
+if __name__ == "__main__":
+    main()

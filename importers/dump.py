@@ -1,0 +1,491 @@
+"""`flask import dump FILE`: read back our own exports, so that a dump restores an instance.
+
+The three exports that hold entries whole are read: the Frictionless data package
+(a .zip, or its datapackage.json: entries, tags, relations, evaluation sheets and
+answers, sources), the CSV export and the GeoJSON export. Unlike a foreign source,
+a dump is matched by UUID, not by source key and twin detection: each entry comes
+back with its id, its fields, its links (CSV and data package; GeoJSON holds none),
+its creation and update times, and, from a data package, its sheets (with their
+ids) and its sources with their licences. From a CSV or GeoJSON file, which do not
+list source keys, each entry records the source `dump:<file name>` with the
+licence the file names, so that the licence follows the data.
+
+Entries are written through the write service (validation, revisions). An entry
+whose id exists already is left as it is: unchanged when equal, reported as a
+conflict otherwise. The run is one transaction (`--dry-run` rolls it back) and is
+recorded as an import run with its counts and report. The file is read in passes
+(entries, then links, then times) rather than held in memory; only the ids of the
+restored entries (and a data package's source keys) are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.formats.public import PUBLIC_FIELDS
+from app.models import Entry, EvaluationKey, ImportRun, Source
+from app.services.entries import save_entry
+from app.services.errors import ConflictError, WriteValidationError
+from app.services.evaluations import save_evaluation
+from app.services.revisions import Author
+from app.sync import content as C
+
+from .pipeline import ensure_tags
+from .records import Problem
+
+INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "street",
+                "postcode", "city", "country", "website", "email", "phone", "opening_hours",
+                "licence", "founded", "lon", "lat", "tags")
+RELATION_RE = re.compile(r"^([a-z_]+):([0-9a-fA-F-]{36})$")
+BATCH = 1_000
+TIMES_SQL = text("""
+UPDATE entries e SET created_at = d.created_at, updated_at = d.updated_at
+FROM unnest(CAST(:ids AS uuid[]), CAST(:created AS timestamptz[]),
+            CAST(:updated AS timestamptz[])) AS d(id, created_at, updated_at)
+WHERE e.id = d.id
+""")
+SHEET_TIMES_SQL = text("""
+UPDATE evaluations SET created_at = :created, updated_at = :updated WHERE id = :id
+""")
+
+
+class DumpError(ValueError):
+    """The file is not one of our exports; the message says what was expected."""
+
+
+@dataclass
+class DumpEntry:
+    id: uuid.UUID
+    data: dict[str, Any]
+    relations: list[dict[str, str]] | None  # None: the format holds no links
+    created_at: datetime | None
+    updated_at: datetime | None
+    sources: list[tuple[str, str, str | None]]
+    row: int
+
+
+# -- reading the three formats -----------------------------------------------------------------
+
+def _none(value: str | None) -> str | None:
+    return value if value not in (None, "") else None
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _number(value: Any) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def entry_from_cells(cells: dict[str, str | None], row: int) -> DumpEntry:
+    """A row of our CSV (entries.csv): the public fields, lists joined with ';'."""
+    try:
+        entry_id = uuid.UUID(cells.get("id") or "")
+    except ValueError:
+        raise DumpError(f"row {row}: id {cells.get('id')!r} is not a UUID") from None
+    data: dict[str, Any] = {name: _none(cells.get(name)) for name in INPUT_FIELDS}
+    try:
+        data["founded"] = int(data["founded"]) if data["founded"] else None
+        data["lon"], data["lat"] = _number(data["lon"]), _number(data["lat"])
+    except ValueError as exc:
+        raise DumpError(f"row {row}: {exc}") from None
+    data["tags"] = [t for t in (cells.get("tags") or "").split(";") if t]
+    relations = None
+    if "relations" in cells:
+        relations = []
+        for item in (cells.get("relations") or "").split(";"):
+            if not item:
+                continue
+            match = RELATION_RE.match(item)
+            if match is None:
+                raise DumpError(f"row {row}: relations: {item!r} is not <type>:<uuid>")
+            relations.append({"type": match.group(1), "target": match.group(2).lower()})
+    return DumpEntry(entry_id, data, relations, _time(cells.get("created_at")),
+                     _time(cells.get("updated_at")), [], row)
+
+
+def _csv_rows(handle: IO[str], required: tuple[str, ...], where: str
+              ) -> Iterator[tuple[int, dict[str, str | None]]]:
+    reader = csv.DictReader(handle)
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DumpError(f"{where}: the header lacks {', '.join(missing)}: not an export of "
+                        "the Atlas des communs")
+    yield from enumerate(reader, start=2)
+
+
+class CsvDump:
+    """Our CSV export: one row per entry; the `data_licence` column follows the data."""
+
+    kind = "csv"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.origin = f"dump:{path.stem}"[:80]
+        with self._open() as handle:
+            next(_csv_rows(handle, PUBLIC_FIELDS, str(path)), None)
+
+    @contextmanager
+    def _open(self) -> Iterator[IO[str]]:
+        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            yield handle
+
+    def tags(self) -> list[dict[str, str]]:
+        return []
+
+    def keys(self) -> list[dict[str, str]]:
+        return []
+
+    def entries(self) -> Iterator[DumpEntry]:
+        with self._open() as handle:
+            for number, cells in _csv_rows(handle, PUBLIC_FIELDS, str(self.path)):
+                entry = entry_from_cells(cells, number)
+                entry.sources = [(self.origin, str(entry.id), _none(cells.get("data_licence")))]
+                yield entry
+
+    def relations(self) -> Iterator[tuple[uuid.UUID, list[dict[str, str]]]]:
+        for entry in self.entries():
+            if entry.relations:
+                yield entry.id, entry.relations
+
+    def sheets(self) -> Iterator[tuple[dict[str, Any], int]]:
+        return iter(())
+
+
+class GeoJsonDump:
+    """Our GeoJSON export: the features' properties are the public fields; no links."""
+
+    kind = "geojson"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.origin = f"dump:{path.stem}"[:80]
+        with path.open("rb") as handle:
+            try:
+                licence = next(ijson.items(handle, "license.name"), None)
+            except ijson.JSONError as exc:
+                raise DumpError(f"{path}: not JSON ({exc})") from None
+        self.licence = licence
+        with path.open("rb") as handle:
+            kind = next(ijson.items(handle, "type"), None)
+        if kind != "FeatureCollection":
+            raise DumpError(f"{path}: not a GeoJSON FeatureCollection")
+
+    def tags(self) -> list[dict[str, str]]:
+        return []
+
+    def keys(self) -> list[dict[str, str]]:
+        return []
+
+    def entries(self) -> Iterator[DumpEntry]:
+        with self.path.open("rb") as handle:
+            for number, feature in enumerate(ijson.items(handle, "features.item",
+                                                         use_float=True), start=1):
+                properties = dict(feature.get("properties") or {})
+                geometry = feature.get("geometry") or {}
+                lon, lat = (geometry.get("coordinates") or [None, None])[:2]
+                cells = {name: properties.get(name) for name in PUBLIC_FIELDS}
+                cells.update(id=feature.get("id"), lon=lon, lat=lat)
+                try:
+                    entry_id = uuid.UUID(str(cells["id"]))
+                except ValueError:
+                    raise DumpError(f"feature {number}: id {cells['id']!r} is not a UUID") \
+                        from None
+                data = {name: cells.get(name) for name in INPUT_FIELDS}
+                data["tags"] = list(cells.get("tags") or [])
+                yield DumpEntry(entry_id, data, None, _time(cells.get("created_at")),
+                                _time(cells.get("updated_at")),
+                                [(self.origin, str(entry_id), self.licence)], number)
+
+    def relations(self) -> Iterator[tuple[uuid.UUID, list[dict[str, str]]]]:
+        return iter(())
+
+    def sheets(self) -> Iterator[tuple[dict[str, Any], int]]:
+        return iter(())
+
+
+class PackageDump:
+    """Our Frictionless data package, zipped or as a datapackage.json beside its CSVs."""
+
+    kind = "datapackage"
+    RESOURCES = ("entries", "tags", "relations", "evaluation-keys", "evaluations", "answers",
+                 "sources")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zipped = zipfile.is_zipfile(path)
+        descriptor = json.loads(self._read("datapackage.json"))
+        paths = {r.get("name"): r.get("path") for r in descriptor.get("resources", [])}
+        missing = [name for name in self.RESOURCES if name not in paths]
+        if missing:
+            raise DumpError(f"{path}: the data package lacks the resource(s) "
+                            f"{', '.join(missing)}: not an export of the Atlas des communs")
+        self.paths = paths
+
+    def _read(self, name: str) -> bytes:
+        if self.zipped:
+            with zipfile.ZipFile(self.path) as archive:
+                try:
+                    return archive.read(name)
+                except KeyError:
+                    raise DumpError(f"{self.path}: no {name} in the zip") from None
+        base = self.path.parent if self.path.name.endswith(".json") else self.path
+        return (base / name).read_bytes()
+
+    @contextmanager
+    def open(self, resource: str) -> Iterator[IO[str]]:
+        name = self.paths[resource]
+        if not re.match(r"^[\w.-]+$", name):  # a member of the package, never elsewhere
+            raise DumpError(f"{self.path}: resource path {name!r} is not a plain file name")
+        if self.zipped:
+            with zipfile.ZipFile(self.path) as archive, archive.open(name) as raw:
+                yield io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        else:
+            base = self.path.parent if self.path.name.endswith(".json") else self.path
+            with (base / name).open(encoding="utf-8", newline="") as handle:
+                yield handle
+
+    def _rows(self, resource: str, required: tuple[str, ...]
+              ) -> Iterator[tuple[int, dict[str, str | None]]]:
+        with self.open(resource) as handle:
+            yield from _csv_rows(handle, required, f"{self.path}:{self.paths[resource]}")
+
+    def tags(self) -> list[dict[str, str]]:
+        return [{k: row[k] for k in ("slug", "label_fr", "label_en", "group")}
+                for _, row in self._rows("tags", ("slug", "label_fr", "label_en", "group"))]
+
+    def keys(self) -> list[dict[str, str]]:
+        columns = ("slug", "position", "label_fr", "label_en", "question_fr", "question_en")
+        return [dict(row) for _, row in self._rows("evaluation-keys", columns)]
+
+    def entries(self) -> Iterator[DumpEntry]:
+        """Entries, each with its sources (sources.csv is read first, into an index)."""
+        sources: dict[str, list[tuple[str, str, str | None]]] = {}
+        for _, row in self._rows("sources", ("entry_id", "origin", "external_id", "licence")):
+            sources.setdefault(row["entry_id"], []).append(
+                (row["origin"], row["external_id"], _none(row["licence"])))
+        for number, cells in self._rows("entries", PUBLIC_FIELDS):
+            entry = entry_from_cells(cells, number)
+            entry.relations = None  # relations.csv is the table of links
+            entry.sources = sources.get(str(entry.id), [])
+            yield entry
+
+    def relations(self) -> Iterator[tuple[uuid.UUID, list[dict[str, str]]]]:
+        current, links = None, []
+        for _, row in self._rows("relations", ("source_id", "type", "target_id")):
+            source = uuid.UUID(row["source_id"])
+            if source != current and current is not None:
+                yield current, links
+                links = []
+            current = source
+            links.append({"type": row["type"], "target": row["target_id"].lower()})
+        if current is not None:
+            yield current, links
+
+    def sheets(self) -> Iterator[tuple[dict[str, Any], int]]:
+        answers: dict[str, dict[str, dict[str, Any]]] = {}
+        for _, row in self._rows("answers", ("evaluation_id", "key", "level", "strengths",
+                                             "limits", "stakes")):
+            answers.setdefault(row["evaluation_id"], {})[row["key"]] = {
+                "level": int(row["level"]) if row["level"] else None,
+                **{k: _none(row[k]) for k in ("strengths", "limits", "stakes")}}
+        for number, row in self._rows("evaluations", ("id", "entry_id", "title", "held_on",
+                                                      "authors", "created_at",
+                                                      "updated_at")):
+            yield {**row, "answers": answers.get(row["id"], {})}, number
+
+
+def open_dump(path: Path) -> CsvDump | GeoJsonDump | PackageDump:
+    """The reader for `path`, by what it holds (zip or datapackage.json, CSV, GeoJSON)."""
+    name = path.name.lower()
+    if zipfile.is_zipfile(path) or name.endswith("datapackage.json") or path.is_dir():
+        return PackageDump(path)
+    if name.endswith(".csv"):
+        return CsvDump(path)
+    if name.endswith((".geojson", ".json")):
+        return GeoJsonDump(path)
+    raise DumpError(f"{path}: expected a data package (.zip or datapackage.json), a .csv or "
+                    "a .geojson export")
+
+
+# -- restoring ---------------------------------------------------------------------------------
+
+@dataclass
+class RestoreResult:
+    run: ImportRun
+    counts: dict[str, int]
+    report: list[dict[str, Any]]
+    tags_created: list[str] = field(default_factory=list)
+
+
+class Restore:
+    COUNTS = ("created", "updated", "unchanged", "conflicts", "rejected", "skipped",
+              "warnings")
+
+    def __init__(self, dump: CsvDump | GeoJsonDump | PackageDump, *,
+                 dry_run: bool = False) -> None:
+        self.dump = dump
+        self.dry_run = dry_run
+        self.origin = f"dump:{dump.path.name}"[:80]
+        self.author = Author(label=f"import dump {dump.kind}")
+        self.counts = dict.fromkeys(self.COUNTS, 0)
+        self.report: list[dict[str, Any]] = []
+        self.restored: set[uuid.UUID] = set()
+        self.tags_created: list[str] = []
+
+    def note(self, problem: Problem) -> None:
+        self.report.append(problem.as_dict())
+        key = {"rejected": "rejected", "conflict": "conflicts", "warning": "warnings",
+               "skipped": "skipped"}.get(problem.kind)
+        if key:
+            self.counts[key] += 1
+
+    def run(self) -> RestoreResult:
+        started = datetime.now(UTC)
+        try:
+            self.tags_created = ensure_tags(self.dump.tags())
+            self._keys()
+            for entry in self.dump.entries():
+                self._entry(entry)
+            for entry_id, links in self.dump.relations():
+                self._links(entry_id, links)
+            for sheet, number in self.dump.sheets():
+                self._sheet(sheet, number)
+            self._times()
+            if self.dry_run:
+                db.session.rollback()
+            run = self._record("dry run" if self.dry_run else "finished", started)
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            self.counts.update(created=0, updated=0)
+            run = self._record("failed", started, error=str(exc))
+            db.session.commit()
+            raise
+        return RestoreResult(run, dict(self.counts), self.report, self.tags_created)
+
+    def _record(self, status: str, started: datetime, error: str | None = None) -> ImportRun:
+        run = ImportRun(origin=self.origin, location=str(self.dump.path),
+                        author_label=self.author.label, dry_run=self.dry_run,
+                        started_at=started, finished_at=datetime.now(UTC), status=status,
+                        error=error, report=self.report,
+                        **{k: v for k, v in self.counts.items()})
+        db.session.add(run)
+        db.session.flush()
+        return run
+
+    def _keys(self) -> None:
+        known = set(db.session.scalars(select(EvaluationKey.slug)))
+        for key in self.dump.keys():  # noqa: SIM118  (a method, not a dict)
+            if key["slug"] not in known:
+                db.session.add(EvaluationKey(
+                    slug=key["slug"], position=int(key["position"]),
+                    label_fr=key["label_fr"] or key["slug"], label_en=key["label_en"]
+                    or key["slug"], question_fr=key["question_fr"] or "",
+                    question_en=key["question_en"] or ""))
+        db.session.flush()
+
+    def _unknown_tags(self, slugs: list[str], row: int) -> None:
+        """Tags a CSV or GeoJSON dump names but cannot describe: created, labelled by slug."""
+        new = ensure_tags([{"slug": s, "label_fr": s, "label_en": s} for s in slugs])
+        for slug in new:
+            self.tags_created.append(slug)
+            self.note(Problem("warning", f"tag {slug!r} created with its slug as label",
+                              row=row, field="tags"))
+
+    def _entry(self, item: DumpEntry) -> None:
+        existing = db.session.get(Entry, item.id)
+        if existing is not None:
+            mine = C.from_entry(existing)
+            theirs = C.from_record(item.data, mine["relations"])
+            if mine == theirs:
+                self.counts["unchanged"] += 1
+            else:
+                self.note(Problem("conflict", "an entry with this id exists here and differs: "
+                                  f"left as it is ({', '.join(C.differing(mine, theirs))})",
+                                  row=item.row, external_id=str(item.id),
+                                  entry=existing.slug))
+            return
+        if self.dump.kind != "datapackage":
+            self._unknown_tags(item.data["tags"], item.row)
+        try:
+            entry = save_entry(None, item.data, author=self.author, expected_version=None,
+                               comment=f"Restored from {self.dump.path.name}", commit=False,
+                               entry_id=item.id).entry
+        except (WriteValidationError, ConflictError) as exc:
+            self.note(Problem("rejected", str(exc), row=item.row, external_id=str(item.id)))
+            return
+        for origin, external_id, licence in item.sources:
+            db.session.add(Source(entry_id=entry.id, origin=origin, external_id=external_id,
+                                  licence=licence, attributes={}))
+        db.session.flush()
+        self.restored.add(item.id)
+        self.counts["created"] += 1
+
+    def _links(self, entry_id: uuid.UUID, links: list[dict[str, str]]) -> None:
+        if entry_id not in self.restored:
+            return
+        entry = db.session.get(Entry, entry_id)
+        try:
+            save_entry(entry, {"relations": links}, author=self.author,
+                       expected_version=entry.version, commit=False,
+                       comment=f"Links restored from {self.dump.path.name}")
+        except WriteValidationError as exc:
+            self.note(Problem("warning", f"links not restored: {exc}",
+                              external_id=str(entry_id), entry=entry.slug, field="relations"))
+
+    def _sheet(self, sheet: dict[str, Any], number: int) -> None:
+        entry_id = uuid.UUID(sheet["entry_id"])
+        if entry_id not in self.restored:
+            self.note(Problem("skipped", "its entry was not restored by this run",
+                              row=number, external_id=sheet["id"], field="entry_id"))
+            return
+        entry = db.session.get(Entry, entry_id)
+        payload = {"title": sheet["title"], "held_on": sheet["held_on"],
+                   "authors": _none(sheet["authors"]), "state": "published",
+                   "answers": sheet["answers"]}
+        try:
+            save_evaluation(entry, None, payload, author=self.author, expected_version=None,
+                            commit=False, evaluation_id=uuid.UUID(sheet["id"]),
+                            comment=f"Restored from {self.dump.path.name}")
+        except WriteValidationError as exc:
+            self.note(Problem("rejected", str(exc), row=number, external_id=sheet["id"]))
+            return
+        db.session.execute(SHEET_TIMES_SQL, {"id": sheet["id"],
+                                             "created": _time(sheet["created_at"]),
+                                             "updated": _time(sheet["updated_at"])})
+
+    def _times(self) -> None:
+        """The entries' own creation and update times, as the dump has them (last pass)."""
+        ids, created, updated = [], [], []
+        for item in self.dump.entries():
+            if item.id not in self.restored or item.created_at is None:
+                continue
+            ids.append(str(item.id))
+            created.append(item.created_at)
+            updated.append(item.updated_at or item.created_at)
+            if len(ids) >= BATCH:
+                db.session.execute(TIMES_SQL, {"ids": ids, "created": created,
+                                               "updated": updated})
+                ids, created, updated = [], [], []
+        if ids:
+            db.session.execute(TIMES_SQL, {"ids": ids, "created": created, "updated": updated})
