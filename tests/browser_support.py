@@ -1,8 +1,13 @@
-"""Headless Chromium settings for the browser tests, the benchmarks and the screenshots."""
+"""Headless Chromium for the browser tests, the benchmarks and the screenshots."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Route
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 # Debian's Chromium, never a downloaded one. The background-networking flags keep it from
 # calling home: this machine has no internet, and those calls would fail many at a time.
@@ -19,3 +24,56 @@ def loopback_only(route: Route) -> None:
         route.continue_()
     else:
         route.abort("internetdisconnected")
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+class Watched:
+    """A page plus what went wrong in it: script errors, CSP refusals, tiles tried."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", lambda msg: self.errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        page.on("requestfailed", lambda req: self.outside.append(req.url)
+                if "127.0.0.1" not in req.url else None)
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def page_maker(browser: Browser, base_url: str, *, height: int = 800,
+               accept_dialogs: bool = False) -> Iterator[Callable[..., Watched]]:
+    """Open watched pages on `base_url` (French, loopback only); on exit, close them and
+    fail the test if any page had a script error or a CSP refusal."""
+    contexts: list[BrowserContext] = []
+    watched: list[Watched] = []
+
+    def make(width: int = 1280, height: int = height, **options: Any) -> Watched:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      locale="fr-FR", base_url=base_url, **options)
+        context.route("**/*", loopback_only)
+        contexts.append(context)
+        w = Watched(context.new_page())
+        if accept_dialogs:
+            w.page.on("dialog", lambda dialog: dialog.accept())
+        watched.append(w)
+        return w
+
+    yield make
+    for context in contexts:
+        context.close()
+    for w in watched:
+        assert not w.errors, w.errors

@@ -8,60 +8,26 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from app.query import EntryFilter, count_entries
 from tests import demo_data
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, loopback_only
-
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+from tests.browser_support import AXE, launched_chromium, page_maker
 
 
 @pytest.fixture(scope="module")
 def browser() -> Browser:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
-
-
-class Watched:
-    """A page plus what went wrong in it: script errors, CSP refusals, tiles tried."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", lambda msg: self.errors.append(msg.text)
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
-        page.on("requestfailed", lambda req: self.outside.append(req.url)
-                if "127.0.0.1" not in req.url else None)
 
 
 @pytest.fixture
 def make_page(browser, live_server):
-    contexts = []
-    watched: list[Watched] = []
-
-    def make(width: int = 1280, height: int = 800, **options) -> Watched:
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      locale="fr-FR", base_url=live_server.url, **options)
-        context.route("**/*", loopback_only)
-        contexts.append(context)
-        w = Watched(context.new_page())
-        watched.append(w)
-        return w
-
-    yield make
-    for context in contexts:
-        context.close()
-    for w in watched:
-        assert not w.errors, w.errors
+    with page_maker(browser, live_server.url) as make:
+        yield make
 
 
 def drawn(page: Page) -> None:

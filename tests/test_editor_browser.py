@@ -11,14 +11,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from app.extensions import db
 from app.services.entries import get_entry
 from tests.api_fixtures import fresh_app
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, loopback_only
+from tests.browser_support import AXE, launched_chromium, page_maker
 from tests.conftest import LiveServer
-from tests.test_browser import AXE, Watched
 
 PASSWORD = "a password for the browser"
 USERS = {"editor": "edith@example.org", "editor2": "emile@example.org",
@@ -45,31 +44,14 @@ def server(databases):
 
 @pytest.fixture(scope="module")
 def browser() -> Browser:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def make_page(browser, server):
-    contexts, watched = [], []
-
-    def make(width: int = 1280, height: int = 900, **options) -> Watched:
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      locale="fr-FR", base_url=server.url, **options)
-        context.route("**/*", loopback_only)
-        contexts.append(context)
-        w = Watched(context.new_page())
-        w.page.on("dialog", lambda dialog: dialog.accept())
-        watched.append(w)
-        return w
-
-    yield make
-    for context in contexts:
-        context.close()
-    for w in watched:
-        assert not w.errors, w.errors
+    with page_maker(browser, server.url, height=900, accept_dialogs=True) as make:
+        yield make
 
 
 def log_in(page: Page, who: str) -> None:

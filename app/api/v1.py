@@ -18,12 +18,13 @@ from sqlalchemy import Text, and_, cast, func, select
 from ..extensions import db
 from ..formats import geojson
 from ..formats.public import public_json, public_record
-from ..models import Entry, Evaluation, EvaluationKey, Relation, Tag, entry_tags
+from ..models import Entry, EvaluationKey, Relation, Tag, entry_tags
 from ..query import EntryFilter, ParameterError, parse_filter, unknown_tags
 from ..query.changes import changes_after, decode_cursor
 from ..query.entries import conditions
 from ..query.filters import PROPERTY_FILTERS
 from ..query.paging import Cursor, fetch_page, parse_limit, sort_keys
+from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from ..services.errors import NotFoundError
 from . import schemas
@@ -177,11 +178,7 @@ def entry_evaluations(ref: str):
     entry = public_entry(ref)
     if entry.deleted_at is not None:
         return gone(entry)
-    sheets = db.session.scalars(
-        select(Evaluation).where(Evaluation.entry_id == entry.id,
-                                 Evaluation.state == "published",
-                                 Evaluation.deleted_at.is_(None))
-        .order_by(Evaluation.held_on.desc(), Evaluation.id)).all()
+    sheets = db.session.scalars(sheets_of(entry.id)).all()
     return json_response({"items": [{
         "id": str(s.id), "entry_id": str(s.entry_id), "title": s.title,
         "held_on": s.held_on.isoformat(), "authors": s.authors, "version": s.version,

@@ -23,6 +23,7 @@ from ..models import Answer, Entry, Evaluation, EvaluationKey, Relation, Source,
 from ..models.vocab import ENTRY_KINDS, ENTRY_STATUSES, LEVEL_MAX, LEVEL_MIN, RELATION_TYPES
 from ..query.entries import conditions
 from ..query.filters import EntryFilter
+from ..query.sheets import published_sheet_conditions
 from .meta import data_licence_expression
 
 LIST_SEPARATOR = ";"
@@ -224,8 +225,7 @@ EVALUATION_KEYS = Table(
 
 
 def published_sheets(f: EntryFilter) -> list[Any]:
-    return [Evaluation.state == "published", Evaluation.deleted_at.is_(None),
-            _in_export(Evaluation.entry_id, f)]
+    return [*published_sheet_conditions(), _in_export(Evaluation.entry_id, f)]
 
 
 EVALUATIONS = Table(

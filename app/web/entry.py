@@ -6,13 +6,14 @@ import uuid
 from dataclasses import dataclass
 
 from flask import abort, redirect, render_template, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
 from ..models import Entry, Evaluation
+from ..query.sheets import sheets_of
+from ..services.entries import find_entry
 from . import bp
 from .filtering import folded
 from .labels import RELATION_SECTIONS, source_label, source_licence, source_link
@@ -54,12 +55,7 @@ def relation_sections(entry: Entry) -> list[tuple[str, list[Entry]]]:
 
 
 def latest_sheet(entry: Entry) -> Evaluation | None:
-    return db.session.scalar(
-        select(Evaluation)
-        .where(Evaluation.entry_id == entry.id, Evaluation.state == "published",
-               Evaluation.deleted_at.is_(None))
-        .order_by(Evaluation.held_on.desc(), Evaluation.created_at.desc())
-        .limit(1))
+    return db.session.scalar(sheets_of(entry.id).limit(1))
 
 
 def sheet_chart(sheet: Evaluation, locale: str) -> RadarChart:
@@ -67,16 +63,9 @@ def sheet_chart(sheet: Evaluation, locale: str) -> RadarChart:
     return radar_chart([(a.key_slug, a.key.label(locale), a.level) for a in answers])
 
 
-def _find(ref: str) -> Entry | None:
-    try:
-        return db.session.get(Entry, uuid.UUID(ref))
-    except ValueError:
-        return db.session.scalar(select(Entry).where(Entry.slug == ref))
-
-
 @bp.get("/entries/<ref>")
 def entry_page(ref: str) -> str | Response:
-    entry = _find(ref)
+    entry = find_entry(ref)
     if entry is None or entry.moderation != "published":
         abort(404)
     if entry.deleted_at is not None:

@@ -18,8 +18,10 @@ from ..auth.roles import has_role
 from ..extensions import db
 from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..models.vocab import LEVEL_MAX
+from ..query.sheets import newest_first, published_sheet_conditions, sheets_of
+from ..services.entries import find_entry
 from . import bp
-from .entry import _find, _visible, sheet_chart
+from .entry import _visible, sheet_chart
 from .filtering import folded
 from .pages import locale_code
 
@@ -29,19 +31,14 @@ def _editor() -> bool:
 
 
 def _entry(ref: str) -> Entry:
-    entry = _find(ref)
+    entry = find_entry(ref)
     if entry is None or not (_visible(entry) or (_editor() and entry.deleted_at is None)):
         abort(404)
     return entry
 
 
 def _sheets(entry: Entry) -> list[Evaluation]:
-    stmt = (select(Evaluation)
-            .where(Evaluation.entry_id == entry.id, Evaluation.deleted_at.is_(None))
-            .order_by(Evaluation.held_on.desc(), Evaluation.created_at.desc()))
-    if not _editor():
-        stmt = stmt.where(Evaluation.state == "published")
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(sheets_of(entry.id, drafts=_editor())))
 
 
 def _sheet(entry: Entry, sheet_id: uuid.UUID) -> Evaluation:
@@ -117,11 +114,10 @@ def key_page(slug: str) -> str:
     if key is None:
         abort(404)
     rank = func.row_number().over(partition_by=Evaluation.entry_id,
-                                  order_by=(Evaluation.held_on.desc(),
-                                            Evaluation.created_at.desc())).label("rank")
+                                  order_by=newest_first()).label("rank")
     ranked = (select(Evaluation.id, rank)
               .join(Entry, Entry.id == Evaluation.entry_id)
-              .where(Evaluation.state == "published", Evaluation.deleted_at.is_(None),
+              .where(*published_sheet_conditions(),
                      Entry.moderation == "published", Entry.deleted_at.is_(None))
               .subquery())
     latest = select(ranked.c.id).where(ranked.c.rank == 1)
