@@ -57,7 +57,10 @@ def from_environment() -> dict[str, Any]:
         "LANGUAGES": ("fr", "en"),
         # Interface strings are English msgids; translations/fr holds the French.
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Times in JSON built by PostgreSQL follow the session's time zone: UTC
+        # everywhere, as in the features the database stores (migration 0007).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                      "connect_args": {"options": "-c timezone=UTC"}},
         "JSON_SORT_KEYS": False,
         # Exports and sync: the licence of our own data (an export that holds data from
         # an ODbL source is ODbL whatever this says), who publishes it, the public

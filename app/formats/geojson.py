@@ -4,17 +4,23 @@ Positions are WGS 84 longitude, latitude; there is no `crs` member; the entry's
 UUID is the feature id; an entry without a place has a null geometry, as RFC 7946
 allows. Properties are the public fields of `app.formats.public`, less the id and
 the position, which the feature carries itself.
+
+Each entry's feature is also kept, built by PostgreSQL at write time (table
+`entry_features`, migration 0007): pages and feeds read the stored text instead of
+building a thousand JSON objects per request. `computed_feature_json` is the one
+definition; the stored copy is made from it (`refresh_function_sql`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, literal
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSON
 
 from ..extensions import db
-from ..models import Entry
+from ..models import Entry, entry_features
 from .public import public_json
 
 MEDIA_TYPE = "application/geo+json"
@@ -28,7 +34,7 @@ def geometry_json() -> ColumnElement:
     return cast(func.ST_AsGeoJSON(Entry.geom, COORD_DECIMALS), JSON)
 
 
-def feature_json() -> ColumnElement:
+def computed_feature_json() -> ColumnElement:
     """One entry as a GeoJSON Feature, as JSON text (never parsed in Python)."""
     return cast(func.json_build_object(
         literal("type"), literal("Feature"),
@@ -36,6 +42,45 @@ def feature_json() -> ColumnElement:
         literal("geometry"), geometry_json(),
         literal("properties"), public_json(exclude=OUTSIDE_PROPERTIES),
     ), Text)
+
+
+def stored_feature_json() -> ColumnElement:
+    """The feature kept for the entry (NULL if none is)."""
+    return (select(entry_features.c.feature)
+            .where(entry_features.c.entry_id == Entry.id)
+            .correlate(Entry).scalar_subquery())
+
+
+def feature_json() -> ColumnElement:
+    """The entry's feature as JSON text: the stored one, or built now if none is stored.
+
+    COALESCE evaluates its second argument only for a row whose first is NULL, so
+    the fallback costs nothing while the stored copies are complete.
+    """
+    return func.coalesce(stored_feature_json(), computed_feature_json(), type_=Text)
+
+
+REFRESH_FUNCTION = "atlas_refresh_features"
+
+
+def refresh_function_sql() -> str:
+    """CREATE OR REPLACE of the SQL function that (re)stores the features of some entries.
+
+    Its body is `computed_feature_json` compiled now: a migration that changes the
+    public fields runs this again and refreshes every entry (a test checks that the
+    database's function is the one this code would create).
+    """
+    compiled = str(select(Entry.id, computed_feature_json()).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    select_sql = "\n".join(line.rstrip() for line in compiled.splitlines())
+    return f"""CREATE OR REPLACE FUNCTION public.{REFRESH_FUNCTION}(ids uuid[])
+RETURNS void LANGUAGE sql SET "TimeZone" TO 'UTC' AS $function$
+INSERT INTO entry_features AS stored (entry_id, feature)
+{select_sql}
+WHERE entries.id = ANY(ids)
+ON CONFLICT (entry_id) DO UPDATE SET feature = EXCLUDED.feature
+WHERE stored.feature IS DISTINCT FROM EXCLUDED.feature
+$function$"""
 
 
 def stream_features(stmt: Select, head: str, tail: str) -> Iterator[str]:

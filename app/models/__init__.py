@@ -2,6 +2,7 @@
 
 from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
+from .feature import entry_features
 from .import_run import ImportRun
 from .proposal import Proposal
 from .relation import Relation
@@ -26,5 +27,6 @@ __all__ = [
     "SyncState",
     "Tag",
     "User",
+    "entry_features",
     "entry_tags",
 ]
