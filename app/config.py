@@ -62,6 +62,8 @@ def from_environment() -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
                                       "connect_args": {"options": "-c timezone=UTC"}},
         "JSON_SORT_KEYS": False,
+        # Recent JSON answers kept per worker, by data state and URL (0: none).
+        "RESPONSE_CACHE_MB": float(os.environ.get("ATLAS_RESPONSE_CACHE_MB", "64")),
         # Exports and sync: the licence of our own data (an export that holds data from
         # an ODbL source is ODbL whatever this says), who publishes it, the public
         # address used in exports made outside a request, and this instance's name

@@ -9,7 +9,7 @@ import re
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.formats.geojson import computed_feature_json, refresh_function_sql
+from app.formats.geojson import computed_feature_json, feature_functions_sql
 from app.models import Entry, Tag, entry_features
 from app.services.entries import SourceRef, create_entries, delete_entry, save_entry
 from app.services.revisions import Author
@@ -37,13 +37,15 @@ def demo_entry(session, slug: str | None = None) -> Entry:
     return session.scalar(select(Entry).where(Entry.slug == slug))
 
 
-def test_the_database_function_is_the_one_this_code_defines(session):
-    """A change of the public fields without a migration that replaces the function
+def test_the_database_functions_are_the_ones_this_code_defines(session):
+    """A change of the public fields without a migration that replaces the functions
     fails here (the stored features would keep the old fields)."""
-    in_database = session.scalar(text(
-        "SELECT prosrc FROM pg_proc WHERE proname = 'atlas_refresh_features'"))
-    ours = refresh_function_sql().split("$function$")[1]
-    assert " ".join(in_database.split()) == " ".join(ours.split())
+    for sql in feature_functions_sql():
+        name = re.search(r"FUNCTION public\.(\w+)\(", sql).group(1)
+        in_database = session.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = :n"),
+                                     {"n": name})
+        ours = sql.split("$function$")[1]
+        assert " ".join(in_database.split()) == " ".join(ours.split())
 
 
 def test_every_demo_entry_has_its_feature_stored(session):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
 from flask_cors import CORS
 
@@ -29,27 +31,84 @@ EXTRA_COMPRESSED_TYPES = (
 compress = Compress()
 
 
+class ResponseCache:
+    """Bodies of recent JSON answers, by ETag and address: the same URL on the same data
+    state is the same answer, so a popular page (a map's first page of features) is
+    built once per change of the data rather than once per client.
+
+    Only JSON (never HTML, whose page shows who is logged in), only whole bodies (no
+    streams), at most `max_bytes` in all (least recently used first out); 0 turns it
+    off. Per process: each worker keeps its own.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.used = 0
+        self.items: OrderedDict[tuple[str, str], tuple[int, list, bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Response | None:
+        with self.lock:
+            item = self.items.get(key)
+            if item is None:
+                return None
+            self.items.move_to_end(key)
+        status, headers, body = item
+        return Response(body, status=status, headers=headers)
+
+    def put(self, key: tuple[str, str], response: Response) -> None:
+        if (self.max_bytes <= 0 or response.is_streamed or not response.is_json
+                or "Set-Cookie" in response.headers):
+            return
+        body = response.get_data()
+        if len(body) > self.max_bytes // 4:
+            return
+        item = (response.status_code, list(response.headers.items()), body)
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = item
+            self.used += len(body)
+            while self.used > self.max_bytes:
+                _, (_, _, old) = self.items.popitem(last=False)
+                self.used -= len(old)
+
+
+def response_cache() -> ResponseCache:
+    cache = current_app.extensions.get("atlas_response_cache")
+    if cache is None:
+        megabytes = float(current_app.config.get("RESPONSE_CACHE_MB", 64))
+        cache = current_app.extensions["atlas_response_cache"] = ResponseCache(
+            int(megabytes * 1024 * 1024))
+    return cache
+
+
 def conditional(negotiate: Callable[[], str] | None = None) -> Callable[..., Any]:
     """Answer 304 when the client's copy is current; otherwise add ETag and Last-Modified.
 
     The ETag covers the data, the full URL and the representation that `negotiate`
     picks (for views that choose a format from Accept), so it changes whenever the
-    answer could.
+    answer could. A JSON answer already built for this ETag and address (links carry
+    the host) comes from the ResponseCache.
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            state = data_state()
+            state = g.data_state = data_state()
             representation = negotiate() if negotiate is not None else ""
             etag = hashlib.sha256(f"{state.token}|{request.full_path}|{representation}"
                                   .encode()).hexdigest()[:32]
             if _not_modified(etag, state.last_modified):
                 response = Response(status=304)
             else:
-                response = view(*args, **kwargs)
-                if not isinstance(response, Response) or response.status_code != 200:
-                    return response
+                cache, key = response_cache(), (etag, request.url)
+                response = cache.get(key)
+                if response is None:
+                    response = view(*args, **kwargs)
+                    if not isinstance(response, Response) or response.status_code != 200:
+                        return response
+                    cache.put(key, response)
             response.set_etag(etag, weak=True)
             if state.last_modified is not None:
                 response.last_modified = state.last_modified

@@ -13,6 +13,7 @@ definition; the stored copy is made from it (`refresh_function_sql`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, select
@@ -34,6 +35,7 @@ def geometry_json() -> ColumnElement:
     return cast(func.ST_AsGeoJSON(Entry.geom, COORD_DECIMALS), JSON)
 
 
+@functools.cache  # one expression, built once: it is the same for every query
 def computed_feature_json() -> ColumnElement:
     """One entry as a GeoJSON Feature, as JSON text (never parsed in Python)."""
     return cast(func.json_build_object(
@@ -51,36 +53,17 @@ def stored_feature_json() -> ColumnElement:
             .correlate(Entry).scalar_subquery())
 
 
+@functools.cache
 def feature_json() -> ColumnElement:
     """The entry's feature as JSON text: the stored one, or built now if none is stored.
 
-    COALESCE evaluates its second argument only for a row whose first is NULL, so
-    the fallback costs nothing while the stored copies are complete.
+    COALESCE calls its second argument only for a row whose first is NULL, so the
+    fallback costs nothing while the stored copies are complete; it is a function
+    of the database (`atlas_feature`), not the whole expression, so that planning a
+    page stays cheap.
     """
-    return func.coalesce(stored_feature_json(), computed_feature_json(), type_=Text)
-
-
-REFRESH_FUNCTION = "atlas_refresh_features"
-
-
-def refresh_function_sql() -> str:
-    """CREATE OR REPLACE of the SQL function that (re)stores the features of some entries.
-
-    Its body is `computed_feature_json` compiled now: a migration that changes the
-    public fields runs this again and refreshes every entry (a test checks that the
-    database's function is the one this code would create).
-    """
-    compiled = str(select(Entry.id, computed_feature_json()).compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-    select_sql = "\n".join(line.rstrip() for line in compiled.splitlines())
-    return f"""CREATE OR REPLACE FUNCTION public.{REFRESH_FUNCTION}(ids uuid[])
-RETURNS void LANGUAGE sql SET "TimeZone" TO 'UTC' AS $function$
-INSERT INTO entry_features AS stored (entry_id, feature)
-{select_sql}
-WHERE entries.id = ANY(ids)
-ON CONFLICT (entry_id) DO UPDATE SET feature = EXCLUDED.feature
-WHERE stored.feature IS DISTINCT FROM EXCLUDED.feature
-$function$"""
+    return func.coalesce(stored_feature_json(), getattr(func, FEATURE_FUNCTION)(Entry.id),
+                         type_=Text)
 
 
 def stream_features(stmt: Select, head: str, tail: str) -> Iterator[str]:
@@ -105,3 +88,37 @@ def stream_features(stmt: Select, head: str, tail: str) -> Iterator[str]:
 def collection_head(extra_members: str = "") -> str:
     """The start of a FeatureCollection; `extra_members` is JSON text like `"a":1,`."""
     return '{"type":"FeatureCollection",' + extra_members + '"features":['
+
+
+REFRESH_FUNCTION = "atlas_refresh_features"
+FEATURE_FUNCTION = "atlas_feature"
+
+
+def _computed_select_sql() -> str:
+    compiled = str(select(Entry.id, computed_feature_json()).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    return "\n".join(line.rstrip() for line in compiled.splitlines())
+
+
+def feature_functions_sql() -> list[str]:
+    """CREATE OR REPLACE of the database's two feature functions, from `computed_feature_json`.
+
+    `atlas_refresh_features(ids)` (re)stores the features of some entries, set-based;
+    `atlas_feature(id)` builds one entry's feature. A migration that changes the
+    public fields runs these again and refreshes every entry (a test checks that the
+    database's functions are the ones this code would create).
+    """
+    select_sql = _computed_select_sql()
+    one = select_sql.removeprefix("SELECT entries.id, ")
+    return [f"""CREATE OR REPLACE FUNCTION public.{REFRESH_FUNCTION}(ids uuid[])
+RETURNS void LANGUAGE sql SET "TimeZone" TO 'UTC' AS $function$
+INSERT INTO entry_features AS stored (entry_id, feature)
+{select_sql}
+WHERE entries.id = ANY($1)
+ON CONFLICT (entry_id) DO UPDATE SET feature = EXCLUDED.feature
+WHERE stored.feature IS DISTINCT FROM EXCLUDED.feature
+$function$""", f"""CREATE OR REPLACE FUNCTION public.{FEATURE_FUNCTION}(entry_id uuid)
+RETURNS text LANGUAGE sql STABLE SET "TimeZone" TO 'UTC' AS $function$
+SELECT {one}
+WHERE entries.id = $1
+$function$"""]

@@ -7,7 +7,9 @@ pages `app.query.paging`'s keyset pages in id order.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -81,13 +83,52 @@ COUNT_BUDGET_MS = 25
 COUNT_MAX_ESTIMATE = 20_000
 
 
-def number_matched(f: EntryFilter, budget_ms: int = COUNT_BUDGET_MS) -> int | None:
+class _Counts:
+    """numberMatched answers of recent first pages, per data state: the same filter on
+    the same data has the same count, and even deciding not to count costs a plan."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.answers: OrderedDict[tuple[str, EntryFilter], int | None] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, EntryFilter]) -> tuple[bool, int | None]:
+        with self.lock:
+            if key not in self.answers:
+                return False, None
+            self.answers.move_to_end(key)
+            return True, self.answers[key]
+
+    def put(self, key: tuple[str, EntryFilter], value: int | None) -> None:
+        with self.lock:
+            self.answers[key] = value
+            while len(self.answers) > self.size:
+                self.answers.popitem(last=False)
+
+
+_counts = _Counts()
+
+
+def number_matched(f: EntryFilter, state_token: str | None = None,
+                   budget_ms: int = COUNT_BUDGET_MS) -> int | None:
     """The exact number of matching entries, or None when counting would not be cheap.
 
     When the planner expects many rows the count is not tried; otherwise it runs in a
     savepoint under a statement timeout: a filter that matches a large part of a large
-    base answers without numberMatched rather than slowly.
+    base answers without numberMatched rather than slowly. With the data state's
+    token, the answer is remembered until the data changes.
     """
+    if state_token is None:
+        return _count(f, budget_ms)
+    key = (state_token, f)
+    known, value = _counts.get(key)
+    if not known:
+        value = _count(f, budget_ms)
+        _counts.put(key, value)
+    return value
+
+
+def _count(f: EntryFilter, budget_ms: int) -> int | None:
     estimate = _estimated_rows(select(Entry.id).where(*conditions(f)))
     if estimate > COUNT_MAX_ESTIMATE:
         return None

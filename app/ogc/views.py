@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request, url_for
 
 from ..api.http import DOC_CACHE_CONTROL, conditional
 from ..api.json import json_response, raw_json_response
@@ -201,7 +201,7 @@ def items(collection_id: str):
                                 page.prev.encode()))
     members: dict[str, Any] = {"numberReturned": len(page.rows)}
     if raw_cursor is None:  # on the first page, when exact and cheap
-        matched = provider.number_matched(f)
+        matched = provider.number_matched(f, g.data_state.token)
         if matched is not None:
             members["numberMatched"] = matched
     members["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds")

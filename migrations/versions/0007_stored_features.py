@@ -21,9 +21,9 @@ branch_labels = None
 depends_on = None
 
 REFRESH_FUNCTION = "atlas_refresh_features"
-# app.formats.geojson.refresh_function_sql() as it was at this revision, frozen here
+# app.formats.geojson.feature_functions_sql() as it was at this revision, frozen here
 # (a later change of the public fields needs a migration of its own that replaces
-# the function; tests/test_stored_features.py fails until there is one).
+# the functions; tests/test_stored_features.py fails until there is one).
 REFRESH_SQL = """CREATE OR REPLACE FUNCTION public.atlas_refresh_features(ids uuid[])
 RETURNS void LANGUAGE sql SET "TimeZone" TO 'UTC' AS $function$
 INSERT INTO entry_features AS stored (entry_id, feature)
@@ -31,9 +31,17 @@ SELECT entries.id, CAST(json_build_object('type', 'Feature', 'id', CAST(entries.
 FROM entry_tags JOIN tags ON tags.id = entry_tags.tag_id
 WHERE entry_tags.entry_id = entries.id), 'created_at', entries.created_at, 'updated_at', entries.updated_at, 'version', entries.version)) AS TEXT) AS json_build_object_1
 FROM entries
-WHERE entries.id = ANY(ids)
+WHERE entries.id = ANY($1)
 ON CONFLICT (entry_id) DO UPDATE SET feature = EXCLUDED.feature
 WHERE stored.feature IS DISTINCT FROM EXCLUDED.feature
+$function$"""
+FEATURE_SQL = """CREATE OR REPLACE FUNCTION public.atlas_feature(entry_id uuid)
+RETURNS text LANGUAGE sql STABLE SET "TimeZone" TO 'UTC' AS $function$
+SELECT CAST(json_build_object('type', 'Feature', 'id', CAST(entries.id AS TEXT), 'geometry', CAST(ST_AsGeoJSON(entries.geom, 7) AS JSON), 'properties', json_build_object('slug', entries.slug, 'kind', entries.kind, 'name', entries.name, 'summary', entries.summary, 'description', entries.description, 'status', entries.status, 'street', entries.street, 'postcode', entries.postcode, 'city', entries.city, 'country', entries.country, 'website', entries.website, 'email', entries.email, 'phone', entries.phone, 'opening_hours', entries.opening_hours, 'licence', entries.licence, 'founded', entries.founded, 'tags', (SELECT coalesce(array_agg(tags.slug ORDER BY tags.slug), ARRAY[]::TEXT[]) AS coalesce_1
+FROM entry_tags JOIN tags ON tags.id = entry_tags.tag_id
+WHERE entry_tags.entry_id = entries.id), 'created_at', entries.created_at, 'updated_at', entries.updated_at, 'version', entries.version)) AS TEXT) AS json_build_object_1
+FROM entries
+WHERE entries.id = $1
 $function$"""
 
 REFRESH_FROM = """
@@ -73,6 +81,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("entry_id", name="pk_entry_features"),
     )
     op.execute(REFRESH_SQL)
+    op.execute(FEATURE_SQL)
     for name, ids in TRIGGER_FUNCTIONS.items():
         op.execute(REFRESH_FROM.format(name=name, refresh=REFRESH_FUNCTION, ids=ids))
     for trigger, table, event, transition, function in TRIGGERS:
@@ -88,4 +97,5 @@ def downgrade() -> None:
     for name in TRIGGER_FUNCTIONS:
         op.execute(f"DROP FUNCTION public.{name}()")
     op.execute(f"DROP FUNCTION public.{REFRESH_FUNCTION}(uuid[])")
+    op.execute("DROP FUNCTION public.atlas_feature(uuid)")
     op.drop_table("entry_features")
