@@ -77,9 +77,9 @@ def timed(label: str, rows: int, work) -> float:
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    from importers.csv_reader import read_csv
     from importers.mapping import load_csv_mapping
     from importers.pipeline import Pipeline, RunOptions
+    from importers.sources import CsvFile
 
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     firsts, seconds, updates = [], [], []
@@ -94,11 +94,11 @@ def main() -> None:
             with bench_app(f"bench_csv_{repeat}"):
                 print(f"repeat {repeat + 1}:")
                 firsts.append(timed("first import (created)", rows, lambda: Pipeline(
-                    mapping, RunOptions()).run(read_csv(path, mapping))))
+                    mapping, RunOptions()).run(CsvFile(path, mapping))))
                 seconds.append(timed("second import (unchanged)", rows, lambda: Pipeline(
-                    mapping, RunOptions()).run(read_csv(path, mapping))))
+                    mapping, RunOptions()).run(CsvFile(path, mapping))))
                 start = time.perf_counter()
-                result = Pipeline(mapping, RunOptions()).run(read_csv(edited, mapping))
+                result = Pipeline(mapping, RunOptions()).run(CsvFile(edited, mapping))
                 wall = time.perf_counter() - start
                 updates.append(rows / wall)
                 print(f"  third import ({changed:,} of the rows changed): {rows:,} rows in "

@@ -19,6 +19,7 @@ its counts and report.
 
 from __future__ import annotations
 
+import gc
 import math
 import queue
 import re
@@ -27,7 +28,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,25 +42,24 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
 from app.models.entry import WEBSITE_KEY_PATTERN
-from app.models.vocab import LOCATED_KINDS
 from app.services.entries import (
-    COORD_DIGITS,
     SourceRef,
     create_entries,
     save_entry,
     snapshot,
-    validate_entry,
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
 
 from .mapping import BaseMapping
+from .prepare import Prepared, message_text, prepare_batch, read_batches
+from .reader_process import in_child, prepared_in_child
 from .records import Candidate, Problem
+from .sources import FileSource, Item
 
 DUPLICATE_RADIUS_M = 50
 NAME_SIMILARITY = 0.3
 BATCH_SIZE = 1000
-REQUIRED = ("kind", "name")
 WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
 
 # Twins of many candidates at once: the nearest similar name within the radius
@@ -125,15 +125,9 @@ class RunOptions:
     user: User | None = None
     radius_m: float = DUPLICATE_RADIUS_M
     similarity: float = NAME_SIMILARITY
-
-
-@dataclass
-class Prepared:
-    """A batch once validated: the candidates to write and the problems to report."""
-
-    size: int
-    candidates: list[Candidate] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    # Where a FileSource is read and validated: "process" (a child process), "thread",
+    # or "auto" (a child process for files from reader_process.PROCESS_MIN_BYTES on).
+    reader: str = "auto"
 
 
 @dataclass
@@ -160,10 +154,14 @@ COUNTS = ("created", "updated", "unchanged", "conflicts", "duplicates", "rejecte
 
 class Pipeline:
     def __init__(self, mapping: BaseMapping, options: RunOptions | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        """`progress` gets the progress of each batch (in the source's unit: rows, or
+        bytes of a CSV file), `notify` what the reader has to say."""
         self.mapping = mapping
         self.options = options or RunOptions()
         self.progress = progress or (lambda _n: None)
+        self.notify = notify or (lambda _message: None)
         self.author = Author(user=self.options.user, label=mapping.author)
         self.counts = dict.fromkeys(COUNTS, 0)
         self.report: list[dict[str, Any]] = []
@@ -172,15 +170,19 @@ class Pipeline:
 
     # -- the run -------------------------------------------------------------------
 
-    def run(self, items: Iterable[Candidate | Problem]) -> RunResult:
-        """Import everything in one transaction; record the ImportRun; return the result."""
+    def run(self, items: Iterable[Item] | FileSource) -> RunResult:
+        """Import everything in one transaction; record the ImportRun; return the result.
+
+        `items` is a reader's iterable, or a FileSource (a file and its mapping), which
+        a big file has read and validated in a child process.
+        """
         session = db.session
         try:
             # clock_timestamp(), not now(): two runs in one transaction (tests) differ.
             self.started = session.scalar(select(func.clock_timestamp()))
             self.tags_created = ensure_tags(self.mapping.tags)
-            with closing(self._prepared(items)) as batches:  # stops the reading thread
-                for prepared in batches:
+            with _bulk_collector(), closing(self._prepared(items)) as batches:
+                for prepared in batches:  # closing() stops the reading thread or process
                     self._batch(prepared)
             if self.options.full:
                 self._missing()
@@ -225,33 +227,19 @@ class Pipeline:
 
     # -- one batch -----------------------------------------------------------------
 
-    def _prepare(self, items: list[Candidate | Problem]) -> Prepared:
-        """Validate a batch: pure Python, no database (runs in the reading thread)."""
-        prepared = Prepared(size=len(items))
-        in_batch: dict[str, Candidate] = {}
-        for item in items:
-            if isinstance(item, Problem):
-                prepared.problems.append(item)
-                continue
-            prepared.problems.extend(item.notes)
-            if not self._validate(item, prepared.problems):
-                continue
-            if item.external_id in in_batch:
-                prepared.problems.append(Problem(
-                    "rejected", f"the key {item.external_id!r} appears again (first at "
-                    f"{in_batch[item.external_id].label})", row=item.row,
-                    external_id=item.external_id))
-                continue
-            in_batch[item.external_id] = item
-            prepared.candidates.append(item)
-        return prepared
+    def _prepared(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
+        """Batches read and validated away from the writer: in a child process for a
+        file source (big enough to be worth starting one), else in a thread."""
+        if in_child(items, self.options.reader):
+            return prepared_in_child(items, self.options.batch_size)
+        return self._prepared_in_thread(items)
 
-    def _prepared(self, items: Iterable[Candidate | Problem]) -> Iterator[Prepared]:
+    def _prepared_in_thread(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
         """Batches read and validated in a background thread.
 
-        Reading, mapping and validating are Python; writing is mostly waiting for
-        PostgreSQL, which releases the GIL: the next batch is prepared meanwhile.
-        The queue holds two batches at most, so memory stays flat.
+        Writing is mostly waiting for PostgreSQL, which releases the GIL: the next
+        batch is prepared meanwhile (partly: both sides are Python). The queue holds
+        two batches at most, so memory stays flat.
         """
         done = object()
         ready: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -267,10 +255,10 @@ class Pipeline:
 
         def produce() -> None:
             try:
-                for batch in _batches(items, self.options.batch_size):
+                for batch, advanced in read_batches(items, self.options.batch_size):
                     if stop.is_set():
                         return
-                    put(self._prepare(batch))
+                    put(prepare_batch(batch, advanced))
                 put(done)
             except BaseException as exc:  # handed to the writing thread, raised there
                 put(exc)
@@ -292,8 +280,10 @@ class Pipeline:
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
             self._note(problem)
+        for message in prepared.notices:
+            self.notify(message)
         candidates = prepared.candidates
-        self.progress(prepared.size)
+        self.progress(prepared.advanced)
         if not candidates:
             return
         ids = [c.external_id for c in candidates]
@@ -333,48 +323,6 @@ class Pipeline:
         if matched:
             db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
                                            "started": self.started})
-
-    def _validate(self, candidate: Candidate, problems: list[Problem]) -> bool:
-        """Clean `candidate.data` with the entry schema; False (reported) if refused."""
-        data = dict(candidate.data)
-        for _attempt in range(3):
-            try:
-                clean = validate_entry(data)
-                break
-            except WriteValidationError as exc:
-                errors = exc.messages
-                fatal = [f for f in errors if f in REQUIRED or f == "tags"
-                         or (f in ("lon", "lat") and data.get("kind") in LOCATED_KINDS)]
-                if fatal:
-                    name = fatal[0]
-                    problems.append(Problem("rejected", _message(errors[name]),
-                                            row=candidate.row,
-                                            external_id=candidate.external_id, field=name))
-                    return False
-                for name, message in errors.items():
-                    problems.append(Problem(
-                        "warning", f"{_message(message)} The value "
-                        f"{str(data.get(name))[:80]!r} was left out.", row=candidate.row,
-                        external_id=candidate.external_id, field=name))
-                    data.pop(name, None)
-                    if name in ("lon", "lat"):
-                        data.pop("lon", None)
-                        data.pop("lat", None)
-        else:  # pragma: no cover - each attempt removes at least one field
-            return False
-        if clean.data.get("kind") in LOCATED_KINDS and clean.data.get("lon") is None:
-            problems.append(Problem(
-                "rejected", "A third place needs a position (lon and lat); this record has "
-                "none.", row=candidate.row, external_id=candidate.external_id, field="lon"))
-            return False
-        cleaned = {k: v for k, v in clean.data.items() if k in data}
-        if cleaned.get("lon") is not None:
-            cleaned["lon"] = round(cleaned["lon"], COORD_DIGITS)
-            cleaned["lat"] = round(cleaned["lat"], COORD_DIGITS)
-        cleaned["tags"] = sorted(set(cleaned.get("tags", [])))
-        candidate.data = cleaned
-        candidate.clean = clean
-        return True
 
     def _mapped(self, candidate: Candidate) -> dict[str, Any]:
         return {**candidate.data, **({"extra": candidate.extra} if candidate.extra else {})}
@@ -502,7 +450,7 @@ class Pipeline:
                                    seen_at=self.started)
                 except WriteValidationError as exc:
                     for key, messages in exc.messages.items():
-                        self._note(Problem("rejected", _message(messages), row=candidate.row,
+                        self._note(Problem("rejected", message_text(messages), row=candidate.row,
                                            external_id=candidate.external_id,
                                            field=key.split(".", 1)[-1]))
                     continue
@@ -529,6 +477,26 @@ class Pipeline:
 
 # -- helpers ---------------------------------------------------------------------------
 
+@contextmanager
+def _bulk_collector() -> Iterator[None]:
+    """Python's cycle collector, tuned for the run (process-wide, restored after).
+
+    A batch allocates tens of thousands of short-lived objects, which trigger
+    collections that scan everything the application holds (modules, the ORM):
+    that was a third of the writer's CPU. What exists before the run is frozen
+    (left out of collections; a forked reader also shares those pages unchanged),
+    and the youngest generation is collected less often.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], 10_000), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
     """Create the mapping's tags that do not exist yet; existing ones are left as they are."""
     if not specs:
@@ -544,26 +512,6 @@ def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
 def website_key(url: str | None) -> str | None:
     """The key of ix_entries_website_key: no scheme, no www., no trailing slash."""
     return WEBSITE_KEY.sub("", url.lower()) if url else None
-
-
-def _message(messages: Any) -> str:
-    if isinstance(messages, list):
-        return " ".join(_message(m) for m in messages)
-    if isinstance(messages, dict):
-        return "; ".join(f"{k}: {_message(v)}" for k, v in messages.items())
-    return str(messages)
-
-
-def _batches(items: Iterable[Candidate | Problem], size: int
-             ) -> Iterator[list[Candidate | Problem]]:
-    batch: list[Candidate | Problem] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def trigrams(name: str) -> set[str]:

@@ -15,6 +15,8 @@ import orjson
 from ..extensions import db
 
 _SPECIAL = re.compile(r"[\\\t\n\r]")
+# Characters handed to psycopg2 per read of the buffer: a batch in a few reads.
+COPY_CHUNK = 1 << 20
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -45,13 +47,19 @@ def _text(value: Any) -> str:
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """COPY `rows` (tuples in `columns` order) into `table`; names are ours, never input."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_text(v) for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
+    """COPY `rows` (tuples in `columns` order) into `table`; names are ours, never input.
+
+    Most values are text with nothing to escape: those are taken as they are, inline
+    (a function call per value was most of the cost); the rest go through _text.
+    """
+    search = _SPECIAL.search
+    lines = ["\t".join([v if type(v) is str and search(v) is None else _text(v)
+                        for v in row]) for row in rows]
+    if not lines:
+        return
+    lines.append("")
+    buffer = io.StringIO("\n".join(lines))
     quoted = ", ".join(f'"{c}"' for c in columns)
     raw = db.session.connection().connection
     with raw.cursor() as cursor:
-        cursor.copy_expert(f'COPY "{table}" ({quoted}) FROM STDIN', buffer)
+        cursor.copy_expert(f'COPY "{table}" ({quoted}) FROM STDIN', buffer, size=COPY_CHUNK)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Literal
 
 import psycopg2
@@ -47,6 +48,9 @@ CONSTRAINT_FIELDS = {
 }
 
 Action = Literal["created", "updated", "unchanged"]
+
+# The ENTRY_FIELDS of a state, as a tuple (in C: create_entries calls it per row).
+_entry_values = itemgetter(*ENTRY_FIELDS)
 
 # Building a schema deep-copies its fields (more than a load costs): one is kept;
 # a schema holds no state between loads (`partial` is an argument of load()).
@@ -239,22 +243,26 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     entry_columns = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
     entry_rows, tag_rows, source_rows, revision_rows = [], [], [], []
     ids = []
-    author_id = author.user.id if author.user else None
+    # Rows of COPY text: each value rendered once here (the id, the tag ids, the
+    # timestamps) rather than once per table and row.
+    author_id = str(author.user.id) if author.user else None
     comment = (comment or None) and comment[:500]
     seen = (seen_at or now).isoformat()
-    now = now.isoformat()  # rendered once for every row of the batch
+    now = now.isoformat()
+    tag_keys = {slug: str(tag_id) for slug, tag_id in tag_ids.items()}
     for state, (_data, source) in zip(states, items, strict=True):
         entry_id = uuid.uuid4()
+        key = str(entry_id)
         ids.append(entry_id)
         geom = (None if state["lon"] is None
                 else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
-        entry_rows.append((entry_id, *(state[name] for name in ENTRY_FIELDS), geom, 1, now,
-                           now))
-        tag_rows += [(entry_id, tag_ids[s]) for s in state["tags"]]
-        source_rows.append((entry_id, source.origin, source.external_id, source.licence,
+        entry_rows.append((key, *_entry_values(state), geom, "1", now, now))
+        for slug in state["tags"]:
+            tag_rows.append((key, tag_keys[slug]))
+        source_rows.append((key, source.origin, source.external_id, source.licence,
                             dict(source.attributes), seen, seen))
-        revision_rows.append(("entry", entry_id, 1, "create", author_id, author.label,
-                              comment, now, _state_snapshot(entry_id, state)))
+        revision_rows.append(("entry", key, "1", "create", author_id, author.label,
+                              comment, now, _state_snapshot(key, state)))
     # No savepoint per batch: past 64 subtransactions PostgreSQL's visibility checks
     # slow down for the rest of the transaction, and an import is one transaction.
     # A refusal by the database here (a race on a slug or a source) aborts it.
@@ -273,9 +281,9 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     return ids
 
 
-def _state_snapshot(entry_id: uuid.UUID, state: dict[str, Any]) -> dict[str, Any]:
+def _state_snapshot(entry_id: str, state: dict[str, Any]) -> dict[str, Any]:
     """What snapshot(entry) gives for an entry just created from `state`."""
-    return {"id": str(entry_id), **{name: state[name] for name in ENTRY_FIELDS},
+    return {"id": entry_id, **{name: state[name] for name in ENTRY_FIELDS},
             "lon": state["lon"], "lat": state["lat"], "tags": list(state["tags"]),
             "relations": [], "deleted_at": None}
 
