@@ -228,54 +228,18 @@ class Pipeline:
     # -- one batch -----------------------------------------------------------------
 
     def _prepared(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
-        """Batches read and validated away from the writer: in a child process for a
-        file source (big enough to be worth starting one), else in a thread."""
-        if in_child(items, self.options.reader):
-            return prepared_in_child(items, self.options.batch_size)
-        return self._prepared_in_thread(items)
+        """Batches read and validated away from the writer, handed over by a thread.
 
-    def _prepared_in_thread(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
-        """Batches read and validated in a background thread.
-
-        Writing is mostly waiting for PostgreSQL, which releases the GIL: the next
-        batch is prepared meanwhile (partly: both sides are Python). The queue holds
-        two batches at most, so memory stays flat.
+        A file source big enough to be worth it is read and validated in a child
+        process; the thread only receives its batches (unpickling them while this
+        thread waits for PostgreSQL). Otherwise the thread reads and validates,
+        which overlaps with the writer only partly (both sides are Python).
         """
-        done = object()
-        ready: queue.Queue[Any] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def put(value: Any) -> None:
-            while not stop.is_set():
-                try:
-                    ready.put(value, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
-
-        def produce() -> None:
-            try:
-                for batch, advanced in read_batches(items, self.options.batch_size):
-                    if stop.is_set():
-                        return
-                    put(prepare_batch(batch, advanced))
-                put(done)
-            except BaseException as exc:  # handed to the writing thread, raised there
-                put(exc)
-
-        thread = threading.Thread(target=produce, name="import-reader", daemon=True)
-        thread.start()
-        try:
-            while True:
-                value = ready.get()
-                if value is done:
-                    return
-                if isinstance(value, BaseException):
-                    raise value
-                yield value
-        finally:
-            stop.set()
-            thread.join(timeout=10)
+        size = self.options.batch_size
+        if in_child(items, self.options.reader):
+            return _in_background(prepared_in_child(items, size))
+        return _in_background(prepare_batch(batch, advanced)
+                              for batch, advanced in read_batches(items, size))
 
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
@@ -476,6 +440,51 @@ class Pipeline:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
+    """`batches` consumed by a background thread, handed over through a queue of two
+    (memory stays flat); its errors are raised here. Closing this generator stops
+    the thread, which closes `batches`."""
+    done = object()
+    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for value in batches:
+                if not put(value):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the writing thread, raised there
+            put(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            value = ready.get()
+            if value is done:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
 
 @contextmanager
 def _bulk_collector() -> Iterator[None]:

@@ -74,11 +74,12 @@ def warm_up() -> None:
 
 
 def prepared_in_child(source: FileSource, batch_size: int, method: str | None = None
-                      ) -> Iterator[Prepared]:
-    """The batches of `source`, read and validated by a child process, in order.
+                      ) -> ChildReader:
+    """The batches of `source`, read and validated by a child process started now.
 
-    `method` is how the child starts (default: start_method()). Closing the
-    generator (or an exception in the consumer) stops the child.
+    `method` is how the child starts (default: start_method(), decided here, in the
+    caller's thread). Iterate the result for the batches, in order; close it (done
+    by the end of the iteration, an error in it, or its close()) to stop the child.
     """
     context = _context(method or start_method())
     out = context.Queue(maxsize=QUEUE_BATCHES)
@@ -86,27 +87,43 @@ def prepared_in_child(source: FileSource, batch_size: int, method: str | None = 
     child = context.Process(target=_child_main, args=(source, batch_size, out, stop),
                             name="import-reader", daemon=True)
     child.start()
-    try:
-        while True:
-            try:
-                kind, value = out.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if child.is_alive():
-                    continue
-                try:  # its last message may have arrived just as it exited
-                    kind, value = out.get(timeout=POLL_SECONDS)
+    return ChildReader(child, out, stop)
+
+
+class ChildReader:
+    """The receiving end: batches as they come, the child stopped on close()."""
+
+    def __init__(self, child: BaseProcess, out: Any, stop: Any) -> None:
+        self.child, self.out, self.stop = child, out, stop
+        self.closed = False
+
+    def __iter__(self) -> Iterator[Prepared]:
+        try:
+            while True:
+                try:
+                    kind, value = self.out.get(timeout=POLL_SECONDS)
                 except queue.Empty:
-                    raise RuntimeError(f"the reading process ended unexpectedly (exit "
-                                       f"code {child.exitcode})") from None
-            if kind == "batch":
-                yield value
-            elif kind == "done":
-                return
-            else:
-                raise value
-    finally:
-        stop.set()
-        _stop(child, out)
+                    if self.child.is_alive():
+                        continue
+                    try:  # its last message may have arrived just as it exited
+                        kind, value = self.out.get(timeout=POLL_SECONDS)
+                    except queue.Empty:
+                        raise RuntimeError(f"the reading process ended unexpectedly (exit "
+                                           f"code {self.child.exitcode})") from None
+                if kind == "batch":
+                    yield value
+                elif kind == "done":
+                    return
+                else:
+                    raise value
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.stop.set()
+            _stop(self.child, self.out)
 
 
 def _stop(child: BaseProcess, out: Any) -> None:

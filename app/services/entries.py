@@ -56,6 +56,10 @@ _entry_values = itemgetter(*ENTRY_FIELDS)
 # a schema holds no state between loads (`partial` is an argument of load()).
 _SCHEMA = EntryInputSchema()
 
+# Which of many slugs are taken: one array parameter (an IN list of a thousand bound
+# values costs more to build and to parse).
+_TAKEN_SLUGS = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
+
 # Slugs "<base>-<anything>" for many bases at once; the pattern operators use the
 # text_pattern_ops index on slug whatever the database's collation.
 _SUFFIXED_SLUGS = text(
@@ -190,14 +194,23 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
 
 @dataclass(frozen=True)
 class CleanEntry:
-    """Entry input already loaded by EntryInputSchema (through validate_entry)."""
+    """Entry input already loaded by EntryInputSchema (through validate_entry), and the
+    base of its slug when it gives none (pure work, done wherever validation runs:
+    an importer's reading process)."""
 
     data: dict[str, Any]
+    slug_base: str | None = None
 
 
 def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
     """Validate new-entry input as create_entries will; WriteValidationError per field."""
-    return CleanEntry(_load(data, partial=False))
+    clean = _load(data, partial=False)
+    return CleanEntry(clean, None if clean.get("slug") else slug_base(clean["name"]))
+
+
+def slug_base(name: str) -> str:
+    """The slug an entry named `name` gets when it is free (else "<base>-2", "-3"…)."""
+    return slugify(name, max_length=100, word_boundary=True) or "entry"
 
 
 def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]], *,
@@ -216,10 +229,11 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     """
     if not items:
         return []
-    states, errors = [], {}
+    states, errors, bases = [], {}, []
     for index, (data, _source) in enumerate(items):
         try:
-            clean = data.data if isinstance(data, CleanEntry) else validate_entry(data).data
+            loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
+            clean = loaded.data
             if clean.get("relations"):
                 raise WriteValidationError({"relations": ["Not taken by create_entries."]})
             state = _desired_state(None, clean)
@@ -228,6 +242,7 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
             errors.update({f"{index}.{k}": v for k, v in exc.messages.items()})
             continue
         states.append(state)
+        bases.append(None if state["slug"] else loaded.slug_base or slug_base(state["name"]))
     if errors:
         raise WriteValidationError(errors)
 
@@ -237,7 +252,7 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     unknown = [s for s in wanted_tags if s not in tag_ids]
     if unknown:
         raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
-    _assign_slugs(states)
+    _assign_slugs(states, bases)
 
     now = datetime.now(UTC)
     entry_columns = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
@@ -288,34 +303,32 @@ def _state_snapshot(entry_id: str, state: dict[str, Any]) -> dict[str, Any]:
             "relations": [], "deleted_at": None}
 
 
-def _assign_slugs(states: list[dict[str, Any]]) -> None:
-    """The slug rule of save_entry for a whole batch: one query for every base."""
-    bases = {}
-    for state in states:
-        if not state["slug"]:
-            bases[id(state)] = slugify(state["name"], max_length=100,
-                                       word_boundary=True) or "entry"
+def _assign_slugs(states: list[dict[str, Any]], bases: list[str | None]) -> None:
+    """The slug rule of save_entry for a whole batch: one query for every base.
+
+    `bases` holds, for each state without a slug, the base of its slug.
+    """
     given = [s["slug"] for s in states if s["slug"]]
-    wanted = sorted(set(bases.values()))
+    wanted = sorted({b for b in bases if b is not None})
     taken: set[str] = set()
     if given:
-        clash = list(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(given))))
+        clash = list(db.session.scalars(_TAKEN_SLUGS, {"slugs": given}))
         if clash or len(set(given)) != len(given):
             raise WriteValidationError({"slug": [
                 f"The slug {s!r} is already used by another entry." for s in
                 sorted(set(clash) | {g for g in given if given.count(g) > 1})]})
         taken.update(given)
     if wanted:
-        taken.update(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(wanted))))
+        taken.update(db.session.scalars(_TAKEN_SLUGS, {"slugs": wanted}))
         # Only a base already taken, or wanted twice, needs its "-N" slugs looked up.
-        uses = Counter(bases.values())
+        uses = Counter(bases)
         repeated = [b for b in wanted if b in taken or uses[b] > 1]
         if repeated:
             taken.update(db.session.execute(_SUFFIXED_SLUGS, {"bases": repeated}).scalars())
-    for state in states:
+    for state, base in zip(states, bases, strict=True):
         if state["slug"]:
             continue
-        slug = candidate = bases[id(state)]
+        slug = candidate = base
         n = 2
         while slug in taken:
             slug = f"{candidate}-{n}"
@@ -499,7 +512,7 @@ def _attach_source(entry: Entry, ref: SourceRef) -> Source:
 
 
 def _unique_slug(name: str) -> str:
-    base = slugify(name, max_length=100, word_boundary=True) or "entry"
+    base = slug_base(name)
     taken = set(db.session.scalars(select(Entry.slug).where(
         (Entry.slug == base) | Entry.slug.like(f"{base}-%"))))
     if base not in taken:
