@@ -338,10 +338,12 @@ class Pipeline:
         if conflicts:
             self.counts["conflicts"] += 1
         try:
+            # No savepoint: the run is one transaction that fails as a whole, and a
+            # refusal (validation, tags, slug) is found before anything is written.
             result = save_entry(entry, changes, author=self.author,
                                 expected_version=entry.version, partial=True,
                                 source=self._source(candidate), commit=False,
-                                comment=f"Import {self.mapping.origin}")
+                                comment=f"Import {self.mapping.origin}", savepoint=False)
         except (WriteValidationError, ConflictError) as exc:
             self._note(Problem("rejected", str(exc), row=candidate.row,
                                external_id=candidate.external_id, entry=entry.slug))
@@ -434,7 +436,8 @@ class Pipeline:
                 entry = db.session.get(Entry, row.entry_id)
                 save_entry(entry, {"status": "closed"}, author=self.author,
                            expected_version=entry.version, partial=True, commit=False,
-                           comment=f"Closed: no longer in {self.mapping.origin}")
+                           comment=f"Closed: no longer in {self.mapping.origin}",
+                           savepoint=False)
                 self._note(Problem("closed", "closed: no longer in the source",
                                    external_id=row.external_id, entry=row.slug))
 

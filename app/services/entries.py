@@ -146,10 +146,15 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
                expected_version: int | None, comment: str | None = None,
                source: SourceRef | None = None, partial: bool = True,
                commit: bool = True, action: str | None = None,
-               entry_id: uuid.UUID | None = None) -> WriteResult:
+               entry_id: uuid.UUID | None = None, savepoint: bool = True) -> WriteResult:
     """Create (entry None) or update; the single place where entries are written.
 
     `entry_id` gives a new entry its UUID (mirrors keep the ids of their source).
+    Every check that can refuse the write runs before anything is written, so a
+    refusal leaves the session as it was. `savepoint=False` is for a writer whose
+    whole transaction fails as one (an import): no savepoint per write (past 64 in
+    one transaction PostgreSQL's visibility checks slow down), and a refusal by the
+    database itself (a race) then loses the transaction instead of this write only.
     """
     creating = entry is None
     clean = _load(data, partial=partial and not creating)
@@ -165,9 +170,12 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
             _finish(commit)
         return WriteResult(entry, "unchanged")
 
+    tags = _tags(desired["tags"])
     if creating:
         entry = Entry(id=entry_id or uuid.uuid4())
-    with guarded_write("entry", entry, expected_version, _integrity_to_validation):
+    found = _owned_source(entry.id, source) if source is not None else None
+    with guarded_write("entry", entry, expected_version, _integrity_to_validation,
+                       savepoint=savepoint):
         if creating:
             desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
             if _slug_taken(desired["slug"], None):
@@ -180,10 +188,10 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
         # One flush, one UPDATE, one version bump: no autoflush half-way.
         with db.session.no_autoflush:
             entry.updated_at = datetime.now(UTC)
-            _apply(entry, desired)
+            _apply(entry, desired, tags)
         db.session.flush()
         if source is not None:
-            _attach_source(entry, source)
+            _attach_source(entry, source, found)
         record_revision("entry", entry.id, entry.version,
                         action or ("create" if creating else "update"),
                         snapshot(entry), author, comment)
@@ -447,7 +455,7 @@ def _check_located(state: dict[str, Any]) -> None:
         raise WriteValidationError({"lon": ["A third place needs a position (lon and lat)."]})
 
 
-def _apply(entry: Entry, state: dict[str, Any]) -> None:
+def _apply(entry: Entry, state: dict[str, Any], tags: list[Tag]) -> None:
     for name in ENTRY_FIELDS:
         if getattr(entry, name) != state[name]:
             setattr(entry, name, state[name])
@@ -455,17 +463,18 @@ def _apply(entry: Entry, state: dict[str, Any]) -> None:
         entry.geom = None
     else:
         entry.geom = from_shape(Point(state["lon"], state["lat"]), srid=4326)
-    _apply_tags(entry, state["tags"])
+    if sorted(t.slug for t in entry.tags) != sorted(t.slug for t in tags):
+        entry.tags = sorted(tags, key=lambda t: t.slug)
     _apply_relations(entry, state["relations"])
 
 
-def _apply_tags(entry: Entry, slugs: list[str]) -> None:
+def _tags(slugs: list[str]) -> list[Tag]:
+    """The Tag of each slug; WriteValidationError (before any write) for unknown ones."""
     tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs)))) if slugs else []
     unknown = sorted(set(slugs) - {t.slug for t in tags})
     if unknown:
         raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
-    if sorted(t.slug for t in entry.tags) != sorted(slugs):
-        entry.tags = sorted(tags, key=lambda t: t.slug)
+    return tags
 
 
 def _apply_relations(entry: Entry, wanted: list[dict[str, str]]) -> None:
@@ -486,9 +495,23 @@ def _set_deleted(entry: Entry, when: datetime | None, action: str,
                          on_integrity=_integrity_to_validation, commit=commit)
 
 
-def _attach_source(entry: Entry, ref: SourceRef) -> Source:
+def _owned_source(entry_id: uuid.UUID, ref: SourceRef) -> Source | None:
+    """The Source of `ref` if it exists; WriteValidationError if another entry has it."""
     source = db.session.scalar(select(Source).where(
         Source.origin == ref.origin, Source.external_id == ref.external_id))
+    if source is not None and source.entry_id != entry_id:
+        raise WriteValidationError({"source": [
+            f"{ref.origin} {ref.external_id} already belongs to another entry."]})
+    return source
+
+
+_LOOK_UP = object()
+
+
+def _attach_source(entry: Entry, ref: SourceRef, source: Any = _LOOK_UP) -> Source:
+    """Record `ref` on `entry`; `source` is its Source as _owned_source found it."""
+    if source is _LOOK_UP:
+        source = _owned_source(entry.id, ref)
     now = datetime.now(UTC)
     if source is None:
         # By id, not through entry.sources: a collection change would bump the entry's
@@ -499,9 +522,6 @@ def _attach_source(entry: Entry, ref: SourceRef) -> Source:
         db.session.add(source)
         db.session.flush()
         db.session.expire(entry, ["sources"])
-    elif source.entry_id != entry.id:
-        raise WriteValidationError({"source": [
-            f"{ref.origin} {ref.external_id} already belongs to another entry."]})
     else:
         if source.attributes != dict(ref.attributes):
             source.attributes = dict(ref.attributes)
