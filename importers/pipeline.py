@@ -52,7 +52,7 @@ from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
 
 from .mapping import BaseMapping
-from .prepare import Prepared, message_text, prepare_batch, read_batches
+from .prepare import Prepared, mapped, message_text, prepare_batch, read_batches, source_ref
 from .reader_process import in_child, prepared_in_child
 from .records import Candidate, Problem
 from .sources import FileSource, Item
@@ -238,7 +238,7 @@ class Pipeline:
         size = self.options.batch_size
         if in_child(items, self.options.reader):
             return _in_background(prepared_in_child(items, size))
-        return _in_background(prepare_batch(batch, advanced)
+        return _in_background(prepare_batch(batch, advanced, self.mapping)
                               for batch, advanced in read_batches(items, size))
 
     def _batch(self, prepared: Prepared) -> None:
@@ -262,7 +262,8 @@ class Pipeline:
         # held here, as the session only keeps weak references.
         preloaded = db.session.scalars(
             select(Entry).where(Entry.id.in_(changed))
-            .options(selectinload(Entry.relations_out))).all() if changed else []
+            .options(selectinload(Entry.relations_out), selectinload(Entry.tags))
+        ).all() if changed else []
         new = []
         for candidate in candidates:
             row = known.get(candidate.external_id)
@@ -289,14 +290,10 @@ class Pipeline:
                                            "started": self.started})
 
     def _mapped(self, candidate: Candidate) -> dict[str, Any]:
-        return {**candidate.data, **({"extra": candidate.extra} if candidate.extra else {})}
+        return mapped(candidate)
 
     def _source(self, candidate: Candidate) -> SourceRef:
-        attributes: dict[str, Any] = {"raw": candidate.raw, "mapped": self._mapped(candidate)}
-        if candidate.row is not None:
-            attributes["row"] = candidate.row
-        return SourceRef(self.mapping.origin, candidate.external_id, attributes,
-                         self.mapping.licence)
+        return source_ref(self.mapping, candidate)
 
     # -- matched records -------------------------------------------------------------
 
@@ -401,7 +398,8 @@ class Pipeline:
     def _create(self, candidates: list[Candidate]) -> None:
         if not candidates:
             return
-        items = [(c.clean or c.data, self._source(c)) for c in candidates]
+        items = [c.plan if c.plan is not None else (c.clean or c.data, self._source(c))
+                 for c in candidates]
         try:
             create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",
                            seen_at=self.started)

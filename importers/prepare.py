@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.models.vocab import LOCATED_KINDS
-from app.services.entries import COORD_DIGITS, validate_entry
+from app.services.entries import COORD_DIGITS, SourceRef, new_entry, validate_entry
 from app.services.errors import WriteValidationError
 
+from .mapping import BaseMapping
 from .records import Candidate, Problem
 from .sources import FileSource, Item, Notice
 
@@ -53,8 +54,14 @@ def read_batches(items: Iterable[Item] | FileSource, size: int
         yield batch, done
 
 
-def prepare_batch(items: list[Item], advanced: int) -> Prepared:
-    """Validate a batch; a key seen twice in it is refused the second time."""
+def prepare_batch(items: list[Item], advanced: int, mapping: BaseMapping | None = None
+                  ) -> Prepared:
+    """Validate a batch; a key seen twice in it is refused the second time.
+
+    With the `mapping`, each candidate also gets the rows that create it, rendered
+    (`plan`: app.services.entries.new_entry), should it turn out to be new: work
+    taken off the writer, which then only adds what the database knows.
+    """
     prepared = Prepared(size=0, advanced=advanced)
     in_batch: dict[str, Candidate] = {}
     for item in items:
@@ -74,9 +81,36 @@ def prepare_batch(items: list[Item], advanced: int) -> Prepared:
                 f"{in_batch[item.external_id].label})", row=item.row,
                 external_id=item.external_id))
             continue
+        if mapping is not None and not _plan(item, mapping, prepared.problems):
+            continue
         in_batch[item.external_id] = item
         prepared.candidates.append(item)
     return prepared
+
+
+def _plan(candidate: Candidate, mapping: BaseMapping, problems: list[Problem]) -> bool:
+    try:
+        candidate.plan = new_entry(candidate.clean, source_ref(mapping, candidate))
+    except WriteValidationError as exc:
+        name, messages = next(iter(exc.messages.items()))
+        problems.append(Problem("rejected", message_text(messages), row=candidate.row,
+                                external_id=candidate.external_id, field=name))
+        return False
+    candidate.clean = None  # in the plan now: not sent twice
+    return True
+
+
+def mapped(candidate: Candidate) -> dict[str, Any]:
+    """The mapped values a source keeps, compared by the next import."""
+    return {**candidate.data, **({"extra": candidate.extra} if candidate.extra else {})}
+
+
+def source_ref(mapping: BaseMapping, candidate: Candidate) -> SourceRef:
+    """The Source of a candidate: its raw cells or tags, its mapped values, its row."""
+    attributes: dict[str, Any] = {"raw": candidate.raw, "mapped": mapped(candidate)}
+    if candidate.row is not None:
+        attributes["row"] = candidate.row
+    return SourceRef(mapping.origin, candidate.external_id, attributes, mapping.licence)
 
 
 def validate_candidate(candidate: Candidate, problems: list[Problem]) -> bool:

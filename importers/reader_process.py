@@ -166,7 +166,7 @@ def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any) -> Non
 
     try:
         for batch, advanced in read_batches(source, batch_size):
-            if not put(("batch", prepare_batch(batch, advanced))):
+            if not put(("batch", prepare_batch(batch, advanced, source.mapping))):
                 return
         put(("done", None))
     except BaseException as exc:  # raised again in the parent

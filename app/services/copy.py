@@ -20,7 +20,7 @@ COPY_CHUNK = 1 << 20
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     # Most values have nothing to escape: one regex search, no copy.
     if _SPECIAL.search(text) is None:
         return text
@@ -32,33 +32,40 @@ def _text(value: Any) -> str:
     if value is None:
         return "\\N"
     if type(value) is str:
-        return _escape(value)
+        return escape(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, str):
-        return _escape(value)
+        return escape(value)
     if isinstance(value, int | float | uuid.UUID):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return _escape(orjson.dumps(value).decode())
+        return escape(orjson.dumps(value).decode())
     raise TypeError(f"No COPY text form for {type(value).__name__}")
 
 
-def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """COPY `rows` (tuples in `columns` order) into `table`; names are ours, never input.
+def copy_line(row: Sequence[Any]) -> str:
+    """One row (values in column order) as a line of COPY text, without its newline.
 
     Most values are text with nothing to escape: those are taken as they are, inline
     (a function call per value was most of the cost); the rest go through _text.
     """
     search = _SPECIAL.search
-    lines = ["\t".join([v if type(v) is str and search(v) is None else _text(v)
-                        for v in row]) for row in rows]
+    return "\t".join([v if type(v) is str and search(v) is None else _text(v) for v in row])
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY `rows` (tuples in `columns` order) into `table`; names are ours, never input."""
+    copy_lines(table, columns, [copy_line(row) for row in rows])
+
+
+def copy_lines(table: str, columns: Sequence[str], lines: list[str]) -> None:
+    """COPY `lines` (from copy_line) into `table`; names are ours, never input."""
     if not lines:
         return
-    lines.append("")
-    buffer = io.StringIO("\n".join(lines))
+    buffer = io.StringIO("\n".join(lines) + "\n")
     quoted = ", ".join(f'"{c}"' for c in columns)
     raw = db.session.connection().connection
     with raw.cursor() as cursor:

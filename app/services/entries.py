@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, Literal
 
+import orjson
 import psycopg2
 from geoalchemy2.shape import from_shape
 from marshmallow import ValidationError
@@ -27,7 +28,7 @@ from ..extensions import db
 from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
-from .copy import copy_rows
+from .copy import copy_line, copy_lines, escape
 from .errors import ConflictError, NotFoundError, WriteValidationError
 from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
@@ -221,87 +222,125 @@ def slug_base(name: str) -> str:
     return slugify(name, max_length=100, word_boundary=True) or "entry"
 
 
-def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]], *,
+@dataclass(frozen=True)
+class NewEntry:
+    """A new entry checked and rendered as create_entries' COPY text, but for what only
+    the write can know: its slug when it gives none (slug_base is then the base), the
+    ids of its tags, the timestamps, the author. Pure work (new_entry()), done
+    wherever validation runs: an importer's reading process."""
+
+    id: str
+    slug: str | None
+    slug_base: str | None
+    tags: tuple[str, ...]
+    # COPY text of the entry's columns from `kind` to `version` (ENTRY_COLUMNS).
+    entry_text: str
+    # COPY text of the source's origin, external id, licence and attributes.
+    source_text: str
+    # The revision's snapshot as JSON without its slug and closing brace, COPY-escaped.
+    snapshot_text: str
+
+
+def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef) -> NewEntry:
+    """Check new-entry input as save_entry would (schema, located check) and render it
+    for create_entries; WriteValidationError per field."""
+    loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
+    clean = loaded.data
+    if clean.get("relations"):
+        raise WriteValidationError({"relations": ["Not taken by create_entries."]})
+    state = _desired_state(None, clean)
+    _check_located(state)
+    key = str(uuid.uuid4())
+    geom = (None if state["lon"] is None
+            else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
+    shot = _state_snapshot(key, state)
+    del shot["slug"]
+    return NewEntry(
+        id=key, slug=state["slug"],
+        slug_base=None if state["slug"] else loaded.slug_base or slug_base(state["name"]),
+        tags=tuple(state["tags"]),
+        entry_text=copy_line((*_entry_values(state)[1:], geom, 1)),
+        source_text=copy_line((source.origin, source.external_id, source.licence,
+                               dict(source.attributes))),
+        snapshot_text=copy_line((shot,))[:-1])
+
+
+ENTRY_COLUMNS = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
+SOURCE_COLUMNS = ("entry_id", "origin", "external_id", "licence", "attributes",
+                  "first_seen_at", "last_seen_at")
+REVISION_COLUMNS = ("entity_type", "entity_id", "version", "action", "author_id",
+                    "author_label", "comment", "created_at", "snapshot")
+
+
+def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]
+                                   | NewEntry], *,
                    author: Author, comment: str | None = None,
                    seen_at: datetime | None = None) -> list[uuid.UUID]:
     """Create many entries at once: the importers' path for new records.
 
     The same rules as save_entry (EntryInputSchema, the located check, the slug
-    rule, a revision with the full snapshot, the source), written set-based: a
-    few multi-row INSERTs per batch instead of a dozen statements per entry.
-    Input is raw (validated here) or a CleanEntry from validate_entry (validated
-    once). Relations are not taken here. Invalid input raises WriteValidationError
-    keyed `<index>.<field>` before anything is written; a refusal by the database
-    raises WriteValidationError after rolling the session back. `seen_at` stamps
-    the sources (an import stamps everything it saw with its start).
+    rule, a revision with the full snapshot, the source), written set-based: one
+    COPY per table and batch instead of a dozen statements per entry.
+    Input is raw (validated here), a CleanEntry from validate_entry (validated
+    once), each with its source, or a NewEntry from new_entry (validated and
+    rendered once). Relations are not taken here. Invalid input raises
+    WriteValidationError keyed `<index>.<field>` before anything is written; a
+    refusal by the database raises WriteValidationError after rolling the session
+    back. `seen_at` stamps the sources (an import stamps everything it saw with its
+    start).
     """
     if not items:
         return []
-    states, errors, bases = [], {}, []
-    for index, (data, _source) in enumerate(items):
+    planned, errors = [], {}
+    for index, item in enumerate(items):
         try:
-            loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
-            clean = loaded.data
-            if clean.get("relations"):
-                raise WriteValidationError({"relations": ["Not taken by create_entries."]})
-            state = _desired_state(None, clean)
-            _check_located(state)
+            planned.append(item if isinstance(item, NewEntry) else new_entry(*item))
         except WriteValidationError as exc:
             errors.update({f"{index}.{k}": v for k, v in exc.messages.items()})
-            continue
-        states.append(state)
-        bases.append(None if state["slug"] else loaded.slug_base or slug_base(state["name"]))
     if errors:
         raise WriteValidationError(errors)
 
-    wanted_tags = sorted({slug for state in states for slug in state["tags"]})
+    wanted_tags = sorted({slug for plan in planned for slug in plan.tags})
     tag_ids = dict(db.session.execute(
         select(Tag.slug, Tag.id).where(Tag.slug.in_(wanted_tags))).all()) if wanted_tags else {}
     unknown = [s for s in wanted_tags if s not in tag_ids]
     if unknown:
         raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
-    _assign_slugs(states, bases)
+    slugs = _assign_slugs([p.slug for p in planned], [p.slug_base for p in planned])
 
+    # What only the write knows, rendered once for the batch.
     now = datetime.now(UTC)
-    entry_columns = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
-    entry_rows, tag_rows, source_rows, revision_rows = [], [], [], []
-    ids = []
-    # Rows of COPY text: each value rendered once here (the id, the tag ids, the
-    # timestamps) rather than once per table and row.
-    author_id = str(author.user.id) if author.user else None
-    comment = (comment or None) and comment[:500]
     seen = (seen_at or now).isoformat()
     now = now.isoformat()
+    author_text = copy_line((author.user.id if author.user else None, author.label,
+                             (comment or None) and comment[:500]))
     tag_keys = {slug: str(tag_id) for slug, tag_id in tag_ids.items()}
-    for state, (_data, source) in zip(states, items, strict=True):
-        entry_id = uuid.uuid4()
-        key = str(entry_id)
-        ids.append(entry_id)
-        geom = (None if state["lon"] is None
-                else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
-        entry_rows.append((key, *_entry_values(state), geom, "1", now, now))
-        for slug in state["tags"]:
-            tag_rows.append((key, tag_keys[slug]))
-        source_rows.append((key, source.origin, source.external_id, source.licence,
-                            dict(source.attributes), seen, seen))
-        revision_rows.append(("entry", key, "1", "create", author_id, author.label,
-                              comment, now, _state_snapshot(key, state)))
+    entry_lines, tag_lines, source_lines, revision_lines = [], [], [], []
+    for plan, slug in zip(planned, slugs, strict=True):
+        key, slug_text = plan.id, escape(slug)
+        entry_lines.append(f"{key}\t{slug_text}\t{plan.entry_text}\t{now}\t{now}")
+        for tag in plan.tags:
+            tag_lines.append(f"{key}\t{tag_keys[tag]}")
+        source_lines.append(f"{key}\t{plan.source_text}\t{seen}\t{seen}")
+        revision_lines.append(f"entry\t{key}\t1\tcreate\t{author_text}\t{now}\t"
+                              f"{plan.snapshot_text},\"slug\":{escape(_json(slug))}}}")
     # No savepoint per batch: past 64 subtransactions PostgreSQL's visibility checks
     # slow down for the rest of the transaction, and an import is one transaction.
     # A refusal by the database here (a race on a slug or a source) aborts it.
     try:
-        copy_rows("entries", entry_columns, entry_rows)
-        copy_rows("entry_tags", ("entry_id", "tag_id"), tag_rows)
-        copy_rows("sources", ("entry_id", "origin", "external_id", "licence", "attributes",
-                              "first_seen_at", "last_seen_at"), source_rows)
-        copy_rows("revisions", ("entity_type", "entity_id", "version", "action", "author_id",
-                                "author_label", "comment", "created_at", "snapshot"),
-                  revision_rows)
+        copy_lines("entries", ENTRY_COLUMNS, entry_lines)
+        copy_lines("entry_tags", ("entry_id", "tag_id"), tag_lines)
+        copy_lines("sources", SOURCE_COLUMNS, source_lines)
+        copy_lines("revisions", REVISION_COLUMNS, revision_lines)
     except psycopg2.IntegrityError as exc:
         db.session.rollback()
         raise WriteValidationError({"entry": [f"Refused by the database: {exc.pgerror}"]}
                                    ) from exc
-    return ids
+    return [uuid.UUID(plan.id) for plan in planned]
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _state_snapshot(entry_id: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -311,38 +350,39 @@ def _state_snapshot(entry_id: str, state: dict[str, Any]) -> dict[str, Any]:
             "relations": [], "deleted_at": None}
 
 
-def _assign_slugs(states: list[dict[str, Any]], bases: list[str | None]) -> None:
+def _assign_slugs(given: list[str | None], bases: list[str | None]) -> list[str]:
     """The slug rule of save_entry for a whole batch: one query for every base.
 
-    `bases` holds, for each state without a slug, the base of its slug.
+    For each entry, its own slug (`given`), else the first free of `base`,
+    `base-2`, `base-3`… (`bases`).
     """
-    given = [s["slug"] for s in states if s["slug"]]
-    wanted = sorted({b for b in bases if b is not None})
+    own = [g for g in given if g]
+    wanted = sorted({b for b, g in zip(bases, given, strict=True) if not g})
     taken: set[str] = set()
-    if given:
-        clash = list(db.session.scalars(_TAKEN_SLUGS, {"slugs": given}))
-        if clash or len(set(given)) != len(given):
+    if own:
+        clash = list(db.session.scalars(_TAKEN_SLUGS, {"slugs": own}))
+        if clash or len(set(own)) != len(own):
             raise WriteValidationError({"slug": [
                 f"The slug {s!r} is already used by another entry." for s in
-                sorted(set(clash) | {g for g in given if given.count(g) > 1})]})
-        taken.update(given)
+                sorted(set(clash) | {g for g in own if own.count(g) > 1})]})
+        taken.update(own)
     if wanted:
         taken.update(db.session.scalars(_TAKEN_SLUGS, {"slugs": wanted}))
         # Only a base already taken, or wanted twice, needs its "-N" slugs looked up.
-        uses = Counter(bases)
+        uses = Counter(b for b, g in zip(bases, given, strict=True) if not g)
         repeated = [b for b in wanted if b in taken or uses[b] > 1]
         if repeated:
             taken.update(db.session.execute(_SUFFIXED_SLUGS, {"bases": repeated}).scalars())
-    for state, base in zip(states, bases, strict=True):
-        if state["slug"]:
-            continue
-        slug = candidate = base
-        n = 2
-        while slug in taken:
-            slug = f"{candidate}-{n}"
-            n += 1
-        taken.add(slug)
-        state["slug"] = slug
+    slugs = []
+    for slug, base in zip(given, bases, strict=True):
+        if not slug:
+            slug, n = base, 2
+            while slug in taken:
+                slug = f"{base}-{n}"
+                n += 1
+            taken.add(slug)
+        slugs.append(slug)
+    return slugs
 
 
 def plan_entry(entry: Entry | None, data: Mapping[str, Any], *,
