@@ -167,6 +167,9 @@ class Pipeline:
         self.report: list[dict[str, Any]] = []
         self.started: datetime | None = None
         self.tags_created: list[str] = []
+        # Set while most candidates are new: the reader then renders the rows that
+        # would create them (wasted work for a re-import, where most are known).
+        self._plan_new: Any = threading.Event()
 
     # -- the run -------------------------------------------------------------------
 
@@ -237,9 +240,15 @@ class Pipeline:
         """
         size = self.options.batch_size
         if in_child(items, self.options.reader):
-            return _in_background(prepared_in_child(items, size))
-        return _in_background(prepare_batch(batch, advanced, self.mapping)
-                              for batch, advanced in read_batches(items, size))
+            reader = prepared_in_child(items, size)
+            self._plan_new = reader.plan_new
+            return _in_background(reader)
+        self._plan_new = threading.Event()
+        self._plan_new.set()
+        return _in_background(
+            prepare_batch(batch, advanced,
+                          self.mapping if self._plan_new.is_set() else None)
+            for batch, advanced in read_batches(items, size))
 
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
@@ -262,7 +271,8 @@ class Pipeline:
         # held here, as the session only keeps weak references.
         preloaded = db.session.scalars(
             select(Entry).where(Entry.id.in_(changed))
-            .options(selectinload(Entry.relations_out), selectinload(Entry.tags))
+            .options(selectinload(Entry.relations_out), selectinload(Entry.tags),
+                     selectinload(Entry.sources))
         ).all() if changed else []
         new = []
         for candidate in candidates:
@@ -282,6 +292,10 @@ class Pipeline:
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
         del preloaded
+        if 2 * len(new) >= len(candidates):
+            self._plan_new.set()
+        else:
+            self._plan_new.clear()
         creatable = self._without_twins(new)
         self._create(creatable)  # stamps its sources with self.started
         matched = [i for i in ids if i in known]

@@ -83,18 +83,24 @@ def prepared_in_child(source: FileSource, batch_size: int, method: str | None = 
     """
     context = _context(method or start_method())
     out = context.Queue(maxsize=QUEUE_BATCHES)
-    stop = context.Event()
-    child = context.Process(target=_child_main, args=(source, batch_size, out, stop),
+    stop, plan_new = context.Event(), context.Event()
+    plan_new.set()
+    child = context.Process(target=_child_main,
+                            args=(source, batch_size, out, stop, plan_new),
                             name="import-reader", daemon=True)
     child.start()
-    return ChildReader(child, out, stop)
+    return ChildReader(child, out, stop, plan_new)
 
 
 class ChildReader:
-    """The receiving end: batches as they come, the child stopped on close()."""
+    """The receiving end: batches as they come, the child stopped on close().
 
-    def __init__(self, child: BaseProcess, out: Any, stop: Any) -> None:
-        self.child, self.out, self.stop = child, out, stop
+    `plan_new`, an event the child reads before each batch: whether to render the
+    rows of new entries (prepare_batch with the mapping).
+    """
+
+    def __init__(self, child: BaseProcess, out: Any, stop: Any, plan_new: Any) -> None:
+        self.child, self.out, self.stop, self.plan_new = child, out, stop, plan_new
         self.closed = False
 
     def __iter__(self) -> Iterator[Prepared]:
@@ -146,7 +152,8 @@ def _stop(child: BaseProcess, out: Any) -> None:
     child.close()
 
 
-def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any) -> None:
+def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any,
+                plan_new: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from .prepare import prepare_batch, read_batches
 
@@ -166,7 +173,8 @@ def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any) -> Non
 
     try:
         for batch, advanced in read_batches(source, batch_size):
-            if not put(("batch", prepare_batch(batch, advanced, source.mapping))):
+            mapping = source.mapping if plan_new.is_set() else None
+            if not put(("batch", prepare_batch(batch, advanced, mapping))):
                 return
         put(("done", None))
     except BaseException as exc:  # raised again in the parent
