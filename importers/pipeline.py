@@ -12,6 +12,9 @@ For each batch of candidates:
    unaccented name by pg_trgm, or the same website) in one set-based query, and
    among the batch itself; a twin is flagged for an editor, not created;
 4. create the rest through the write service, set-based (create_entries).
+Step 1 (importers.prepare: reading, validation, and the rows of new entries
+rendered) runs away from the writer: in a child process for a file
+(importers.reader_process), else in a thread.
 A run is one transaction: a failure or an interruption leaves the base as it
 was; --dry-run does everything and rolls it back. Each run is an ImportRun with
 its counts and report.
