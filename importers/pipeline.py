@@ -100,11 +100,16 @@ FROM c CROSS JOIN LATERAL (
 
 NO_JIT = text("SET LOCAL jit = off")
 
+# The sources of a batch's keys, probed one by one on the (origin, external_id) unique
+# index: during a first import the statistics still say the origin is rare, and a
+# plain `external_id = ANY(…)` then scanned every source of the origin per batch.
 SOURCES_SQL = text("""
 SELECT s.external_id, s.entry_id, s.attributes -> 'mapped' AS mapped,
        s.last_seen_at >= :started AS seen, e.deleted_at IS NOT NULL AS deleted
-FROM sources s JOIN entries e ON e.id = s.entry_id
-WHERE s.origin = :origin AND s.external_id = ANY(CAST(:ids AS text[]))
+FROM unnest(CAST(:ids AS text[])) AS k(external_id)
+CROSS JOIN LATERAL (SELECT * FROM sources
+                    WHERE origin = :origin AND external_id = k.external_id LIMIT 1) s
+JOIN entries e ON e.id = s.entry_id
 """)
 
 TOUCH_SQL = text("""
