@@ -100,17 +100,18 @@ FROM c CROSS JOIN LATERAL (
 
 NO_JIT = text("SET LOCAL jit = off")
 
-# The sources of a batch's keys, probed one by one on the (origin, external_id) unique
-# index: during a first import the statistics still say the origin is rare, and a
-# plain `external_id = ANY(…)` then scanned every source of the origin per batch.
 SOURCES_SQL = text("""
 SELECT s.external_id, s.entry_id, s.attributes -> 'mapped' AS mapped,
        s.last_seen_at >= :started AS seen, e.deleted_at IS NOT NULL AS deleted
-FROM unnest(CAST(:ids AS text[])) AS k(external_id)
-CROSS JOIN LATERAL (SELECT * FROM sources
-                    WHERE origin = :origin AND external_id = k.external_id LIMIT 1) s
-JOIN entries e ON e.id = s.entry_id
+FROM sources s JOIN entries e ON e.id = s.entry_id
+WHERE s.origin = :origin AND s.external_id = ANY(CAST(:ids AS text[]))
 """)
+
+# Statistics of sources as they are now, this run's own rows included (ANALYZE in a
+# transaction samples them). With the statistics of before a first import the
+# origin looks rare, and SOURCES_SQL then scanned every source of the origin per
+# batch instead of probing the unique (origin, external_id) index.
+ANALYZE_SOURCES = text("ANALYZE sources")
 
 TOUCH_SQL = text("""
 UPDATE sources SET last_seen_at = :started
@@ -197,10 +198,13 @@ class Pipeline:
             # costed above jit_above_cost but run in milliseconds: compiling them took
             # about 10 ms each, a third of the twins query. Off for this transaction.
             session.execute(NO_JIT)
+            session.execute(ANALYZE_SOURCES)
             self.tags_created = ensure_tags(self.mapping.tags)
             with _bulk_collector(), closing(self._prepared(items)) as batches:
-                for prepared in batches:  # closing() stops the reading thread or process
+                for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
+                    if number == 0 and self.counts["created"]:
+                        session.execute(ANALYZE_SOURCES)  # the origin is no longer rare
             if self.options.full:
                 self._missing()
             if self.options.dry_run:
