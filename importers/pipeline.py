@@ -107,11 +107,13 @@ FROM sources s JOIN entries e ON e.id = s.entry_id
 WHERE s.origin = :origin AND s.external_id = ANY(CAST(:ids AS text[]))
 """)
 
-# Statistics of sources as they are now, this run's own rows included (ANALYZE in a
-# transaction samples them). With the statistics of before a first import the
-# origin looks rare, and SOURCES_SQL then scanned every source of the origin per
-# batch instead of probing the unique (origin, external_id) index.
-ANALYZE_SOURCES = text("ANALYZE sources")
+# Statistics of the tables a batch reads, as they are now, this run's own rows
+# included (ANALYZE in a transaction samples them). Left to autovacuum, they lag
+# behind a big import, or one run just before (a dry run…): the planner then took the
+# origin of a first import for a rare one and scanned all its sources per batch
+# instead of probing the unique (origin, external_id) index, or joined a batch's
+# sources to every entry.
+ANALYZE_SOURCES = text("ANALYZE sources, entries, entry_tags")
 
 TOUCH_SQL = text("""
 UPDATE sources SET last_seen_at = :started
