@@ -113,7 +113,7 @@ WHERE s.origin = :origin AND s.external_id = ANY(CAST(:ids AS text[]))
 # origin of a first import for a rare one and scanned all its sources per batch
 # instead of probing the unique (origin, external_id) index, or joined a batch's
 # sources to every entry.
-ANALYZE_SOURCES = text("ANALYZE sources, entries, entry_tags")
+ANALYZE_TABLES = text("ANALYZE sources, entries, entry_tags")
 
 TOUCH_SQL = text("""
 UPDATE sources SET last_seen_at = :started
@@ -200,13 +200,13 @@ class Pipeline:
             # costed above jit_above_cost but run in milliseconds: compiling them took
             # about 10 ms each, a third of the twins query. Off for this transaction.
             session.execute(NO_JIT)
-            session.execute(ANALYZE_SOURCES)
+            session.execute(ANALYZE_TABLES)
             self.tags_created = ensure_tags(self.mapping.tags)
             with _bulk_collector(), closing(self._prepared(items)) as batches:
                 for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
                     if number == 0 and self.counts["created"]:
-                        session.execute(ANALYZE_SOURCES)  # the origin is no longer rare
+                        session.execute(ANALYZE_TABLES)  # now with this origin in them
             if self.options.full:
                 self._missing()
             if self.options.dry_run:
