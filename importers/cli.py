@@ -25,9 +25,20 @@ _common_options = [
     click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
                  help="Write the report to FILE (.json or .csv)."),
     click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1)),
+    click.option("--reader", type=click.Choice(["auto", "process", "thread"]), default="auto",
+                 show_default=True,
+                 help="Where a file is read and validated while the import writes: a child "
+                      "process (auto: for files from 1 MiB on) or a thread."),
     click.option("--progress/--no-progress", default=None,
                  help="Show a progress bar (default: when stderr is a terminal)."),
 ]
+
+
+def _bar(**kwargs: Any) -> tqdm:
+    """A progress bar on stderr, without tqdm's monitor thread: with one thread only,
+    the reading process starts as a fork (importers.reader_process)."""
+    tqdm.monitor_interval = 0
+    return tqdm(file=sys.stderr, dynamic_ncols=True, **kwargs)
 
 
 def common_options(func: Any) -> Any:
@@ -59,19 +70,21 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
                mapping_file: Path | None, **options: Any) -> None:
     """Import an OSM file (.osm, .osm.gz, .osm.bz2, .osm.pbf, Overpass .json) or --overpass."""
     from .mapping import DEFAULT_OSM_MAPPING, MappingError, load_osm_mapping
-    from .osm_files import ScanStats, read_osm_file
+    from .osm_files import check_path
     from .osm_overpass import (
         DEFAULT_ENDPOINT,
         OverpassError,
         build_query,
         default_area,
         fetch,
-        load_json,
         read_overpass,
     )
+    from .sources import OsmFile
 
     if overpass == (path is not None):
         raise click.UsageError("Give either a PATH or --overpass.")
+    if path is not None:
+        _warm_up(OsmFile(path, None), options)
     try:
         mapping = load_osm_mapping(mapping_file or DEFAULT_OSM_MAPPING)
         # The area: --area, else the mapping's territory, else the Lille metropolitan area.
@@ -80,34 +93,30 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
     except (MappingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
-    try:
-        if overpass:
-            url = endpoint or DEFAULT_ENDPOINT
-            click.echo(f"Querying Overpass at {url} for {territory} …", err=True)
+    if overpass:
+        url = endpoint or DEFAULT_ENDPOINT
+        click.echo(f"Querying Overpass at {url} for {territory} …", err=True)
+        try:
             answer = fetch(build_query(mapping, territory, timeout), url, timeout=timeout,
                            retries=retries)
             if save_answer:
                 import json
 
                 save_answer.write_text(json.dumps(answer), encoding="utf-8")
-            items = list(read_overpass(answer, mapping))
-            location = url
-        elif path.name.lower().endswith(".json"):
-            items = list(read_overpass(load_json(path), mapping))
-            location = str(path)
-        else:
-            stats = ScanStats()
-            items = list(read_osm_file(path, mapping, stats))
-            location = str(path)
-            click.echo(f"{path.name}: {stats.objects} objects passed the tag filter, "
-                       f"{stats.selected} selected; {stats.missing_nodes} node references "
-                       f"missing from the file, {stats.skipped_ways} ways and "
-                       f"{stats.skipped_relations} relations skipped.", err=True)
-    except (OverpassError, OSError, ValueError, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from None
-
-    bar = tqdm(total=len(items), unit="obj", desc="osm",
-               disable=_disabled(options["progress"]), file=sys.stderr, dynamic_ncols=True)
+            items: Any = list(read_overpass(answer, mapping))
+        except (OverpassError, OSError, ValueError, RuntimeError) as exc:
+            raise click.ClickException(str(exc)) from None
+        location, total = url, len(items)
+    else:
+        if not path.name.lower().endswith(".json"):
+            try:
+                check_path(path)
+            except (OSError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from None
+        # Read and validated while the pipeline writes (in a child process for a big
+        # file); the count is known once the file is read.
+        items, location, total = OsmFile(path, mapping), str(path), None
+    bar = _bar(total=total, unit="obj", desc="osm", disable=_disabled(options["progress"]))
     _run(mapping, items, location, bar, options)
 
 
@@ -119,40 +128,51 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
 @common_options
 def import_csv(path: Path, mapping_file: Path, **options: Any) -> None:
     """Import a CSV file (delimiter and encoding detected) through a mapping file."""
-    from .csv_reader import CsvFileError, read_csv
     from .mapping import MappingError, load_csv_mapping
+    from .sources import CsvFile
 
+    _warm_up(CsvFile(path, None), options)
     try:
         mapping = load_csv_mapping(mapping_file)
     except MappingError as exc:
         raise click.ClickException(str(exc)) from None
-    bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name,
-               disable=_disabled(options["progress"]), file=sys.stderr, dynamic_ncols=True)
-    rows = read_csv(path, mapping, on_bytes=bar.update)
-    try:
-        _run(mapping, rows, str(path), None, options, bar_to_close=bar)
-    except CsvFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    # Read and validated while the pipeline writes (in a child process for a big file).
+    source = CsvFile(path, mapping)
+    bar = _bar(total=source.total(), unit="B", unit_scale=True, desc=path.name,
+               disable=_disabled(options["progress"]))
+    _run(mapping, source, str(path), bar, options)
+
+
+def _warm_up(source: Any, options: dict[str, Any]) -> None:
+    """Start the reading process's server now, while the mapping loads, if it will be used."""
+    from .reader_process import in_child, warm_up
+
+    if in_child(source, options["reader"]):
+        warm_up()
 
 
 def _disabled(progress: bool | None) -> bool | None:
     return None if progress is None else not progress
 
 
-def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm | None,
-         options: dict[str, Any], bar_to_close: tqdm | None = None) -> None:
+def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
+         options: dict[str, Any]) -> None:
     from .csv_reader import CsvFileError
     from .pipeline import ImportFailed, Pipeline, RunOptions
     from .report import lines, summary, write_report
 
     run_options = RunOptions(location=location, dry_run=options["dry_run"],
                              full=options["full"], close_missing=options["close_missing"],
-                             batch_size=options["batch_size"])
+                             batch_size=options["batch_size"], reader=options["reader"])
     if run_options.close_missing and not run_options.full:
         raise click.UsageError("--close-missing needs --full.")
-    pipeline = Pipeline(mapping, run_options, progress=bar.update if bar else None)
+    pipeline = Pipeline(mapping, run_options, progress=bar.update,
+                        notify=lambda message: tqdm.write(message, file=sys.stderr))
     try:
         result = pipeline.run(items)
+        if bar.total is None:  # known now: what was read
+            bar.total = bar.n
+            bar.refresh()
     except ImportFailed as exc:
         cause = exc.__cause__
         message = str(cause) if isinstance(cause, CsvFileError) else str(exc)
@@ -163,9 +183,7 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm | None,
             f"{message}\nThe import was rolled back: nothing was written "
             f"(import run {exc.run.id}, status {exc.run.status}).") from None
     finally:
-        for b in (bar, bar_to_close):
-            if b is not None:
-                b.close()
+        bar.close()
     prefix = "Dry run (nothing written)" if run_options.dry_run else "Imported"
     if result.tags_created:
         verb = "to create" if run_options.dry_run else "created"

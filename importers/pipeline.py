@@ -12,6 +12,9 @@ For each batch of candidates:
    unaccented name by pg_trgm, or the same website) in one set-based query, and
    among the batch itself; a twin is flagged for an editor, not created;
 4. create the rest through the write service, set-based (create_entries).
+Step 1 (importers.prepare: reading, validation, and the rows of new entries
+rendered) runs away from the writer: in a child process for a file
+(importers.reader_process), else in a thread.
 A run is one transaction: a failure or an interruption leaves the base as it
 was; --dry-run does everything and rolls it back. Each run is an ImportRun with
 its counts and report.
@@ -19,6 +22,7 @@ its counts and report.
 
 from __future__ import annotations
 
+import gc
 import math
 import queue
 import re
@@ -27,7 +31,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,25 +45,24 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
 from app.models.entry import WEBSITE_KEY_PATTERN
-from app.models.vocab import LOCATED_KINDS
 from app.services.entries import (
-    COORD_DIGITS,
     SourceRef,
     create_entries,
     save_entry,
     snapshot,
-    validate_entry,
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
 
 from .mapping import BaseMapping
+from .prepare import Prepared, mapped, message_text, prepare_batch, read_batches, source_ref
+from .reader_process import in_child, prepared_in_child
 from .records import Candidate, Problem
+from .sources import FileSource, Item
 
 DUPLICATE_RADIUS_M = 50
 NAME_SIMILARITY = 0.3
 BATCH_SIZE = 1000
-REQUIRED = ("kind", "name")
 WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
 
 # Twins of many candidates at once: the nearest similar name within the radius
@@ -95,12 +98,22 @@ FROM c CROSS JOIN LATERAL (
 ) m
 """)
 
+NO_JIT = text("SET LOCAL jit = off")
+
 SOURCES_SQL = text("""
 SELECT s.external_id, s.entry_id, s.attributes -> 'mapped' AS mapped,
        s.last_seen_at >= :started AS seen, e.deleted_at IS NOT NULL AS deleted
 FROM sources s JOIN entries e ON e.id = s.entry_id
 WHERE s.origin = :origin AND s.external_id = ANY(CAST(:ids AS text[]))
 """)
+
+# Statistics of the tables a batch reads, as they are now, this run's own rows
+# included (ANALYZE in a transaction samples them). Left to autovacuum, they lag
+# behind a big import, or one run just before (a dry run…): the planner then took the
+# origin of a first import for a rare one and scanned all its sources per batch
+# instead of probing the unique (origin, external_id) index, or joined a batch's
+# sources to every entry.
+ANALYZE_TABLES = text("ANALYZE sources, entries, entry_tags")
 
 TOUCH_SQL = text("""
 UPDATE sources SET last_seen_at = :started
@@ -125,15 +138,9 @@ class RunOptions:
     user: User | None = None
     radius_m: float = DUPLICATE_RADIUS_M
     similarity: float = NAME_SIMILARITY
-
-
-@dataclass
-class Prepared:
-    """A batch once validated: the candidates to write and the problems to report."""
-
-    size: int
-    candidates: list[Candidate] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    # Where a FileSource is read and validated: "process" (a child process), "thread",
+    # or "auto" (a child process for files from reader_process.PROCESS_MIN_BYTES on).
+    reader: str = "auto"
 
 
 @dataclass
@@ -160,28 +167,46 @@ COUNTS = ("created", "updated", "unchanged", "conflicts", "duplicates", "rejecte
 
 class Pipeline:
     def __init__(self, mapping: BaseMapping, options: RunOptions | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        """`progress` gets the progress of each batch (in the source's unit: rows, or
+        bytes of a CSV file), `notify` what the reader has to say."""
         self.mapping = mapping
         self.options = options or RunOptions()
         self.progress = progress or (lambda _n: None)
+        self.notify = notify or (lambda _message: None)
         self.author = Author(user=self.options.user, label=mapping.author)
         self.counts = dict.fromkeys(COUNTS, 0)
         self.report: list[dict[str, Any]] = []
         self.started: datetime | None = None
         self.tags_created: list[str] = []
+        # Set while most candidates are new: the reader then renders the rows that
+        # would create them (wasted work for a re-import, where most are known).
+        self._plan_new: Any = threading.Event()
 
     # -- the run -------------------------------------------------------------------
 
-    def run(self, items: Iterable[Candidate | Problem]) -> RunResult:
-        """Import everything in one transaction; record the ImportRun; return the result."""
+    def run(self, items: Iterable[Item] | FileSource) -> RunResult:
+        """Import everything in one transaction; record the ImportRun; return the result.
+
+        `items` is a reader's iterable, or a FileSource (a file and its mapping), which
+        a big file has read and validated in a child process.
+        """
         session = db.session
         try:
             # clock_timestamp(), not now(): two runs in one transaction (tests) differ.
             self.started = session.scalar(select(func.clock_timestamp()))
+            # The batch statements (twins of a thousand candidates, sources by key) are
+            # costed above jit_above_cost but run in milliseconds: compiling them took
+            # about 10 ms each, a third of the twins query. Off for this transaction.
+            session.execute(NO_JIT)
+            session.execute(ANALYZE_TABLES)
             self.tags_created = ensure_tags(self.mapping.tags)
-            with closing(self._prepared(items)) as batches:  # stops the reading thread
-                for prepared in batches:
+            with _bulk_collector(), closing(self._prepared(items)) as batches:
+                for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
+                    if number == 0 and self.counts["created"]:
+                        session.execute(ANALYZE_TABLES)  # now with this origin in them
             if self.options.full:
                 self._missing()
             if self.options.dry_run:
@@ -225,75 +250,33 @@ class Pipeline:
 
     # -- one batch -----------------------------------------------------------------
 
-    def _prepare(self, items: list[Candidate | Problem]) -> Prepared:
-        """Validate a batch: pure Python, no database (runs in the reading thread)."""
-        prepared = Prepared(size=len(items))
-        in_batch: dict[str, Candidate] = {}
-        for item in items:
-            if isinstance(item, Problem):
-                prepared.problems.append(item)
-                continue
-            prepared.problems.extend(item.notes)
-            if not self._validate(item, prepared.problems):
-                continue
-            if item.external_id in in_batch:
-                prepared.problems.append(Problem(
-                    "rejected", f"the key {item.external_id!r} appears again (first at "
-                    f"{in_batch[item.external_id].label})", row=item.row,
-                    external_id=item.external_id))
-                continue
-            in_batch[item.external_id] = item
-            prepared.candidates.append(item)
-        return prepared
+    def _prepared(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
+        """Batches read and validated away from the writer, handed over by a thread.
 
-    def _prepared(self, items: Iterable[Candidate | Problem]) -> Iterator[Prepared]:
-        """Batches read and validated in a background thread.
-
-        Reading, mapping and validating are Python; writing is mostly waiting for
-        PostgreSQL, which releases the GIL: the next batch is prepared meanwhile.
-        The queue holds two batches at most, so memory stays flat.
+        A file source big enough to be worth it is read and validated in a child
+        process; the thread only receives its batches (unpickling them while this
+        thread waits for PostgreSQL). Otherwise the thread reads and validates,
+        which overlaps with the writer only partly (both sides are Python).
         """
-        done = object()
-        ready: queue.Queue[Any] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def put(value: Any) -> None:
-            while not stop.is_set():
-                try:
-                    ready.put(value, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
-
-        def produce() -> None:
-            try:
-                for batch in _batches(items, self.options.batch_size):
-                    if stop.is_set():
-                        return
-                    put(self._prepare(batch))
-                put(done)
-            except BaseException as exc:  # handed to the writing thread, raised there
-                put(exc)
-
-        thread = threading.Thread(target=produce, name="import-reader", daemon=True)
-        thread.start()
-        try:
-            while True:
-                value = ready.get()
-                if value is done:
-                    return
-                if isinstance(value, BaseException):
-                    raise value
-                yield value
-        finally:
-            stop.set()
-            thread.join(timeout=10)
+        size = self.options.batch_size
+        if in_child(items, self.options.reader):
+            reader = prepared_in_child(items, size)
+            self._plan_new = reader.plan_new
+            return _in_background(reader)
+        self._plan_new = threading.Event()
+        self._plan_new.set()
+        return _in_background(
+            prepare_batch(batch, advanced,
+                          self.mapping if self._plan_new.is_set() else None)
+            for batch, advanced in read_batches(items, size))
 
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
             self._note(problem)
+        for message in prepared.notices:
+            self.notify(message)
         candidates = prepared.candidates
-        self.progress(prepared.size)
+        self.progress(prepared.advanced)
         if not candidates:
             return
         ids = [c.external_id for c in candidates]
@@ -308,7 +291,9 @@ class Pipeline:
         # held here, as the session only keeps weak references.
         preloaded = db.session.scalars(
             select(Entry).where(Entry.id.in_(changed))
-            .options(selectinload(Entry.relations_out))).all() if changed else []
+            .options(selectinload(Entry.relations_out), selectinload(Entry.tags),
+                     selectinload(Entry.sources))
+        ).all() if changed else []
         new = []
         for candidate in candidates:
             row = known.get(candidate.external_id)
@@ -327,6 +312,10 @@ class Pipeline:
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
         del preloaded
+        if 2 * len(new) >= len(candidates):
+            self._plan_new.set()
+        else:
+            self._plan_new.clear()
         creatable = self._without_twins(new)
         self._create(creatable)  # stamps its sources with self.started
         matched = [i for i in ids if i in known]
@@ -334,57 +323,11 @@ class Pipeline:
             db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
                                            "started": self.started})
 
-    def _validate(self, candidate: Candidate, problems: list[Problem]) -> bool:
-        """Clean `candidate.data` with the entry schema; False (reported) if refused."""
-        data = dict(candidate.data)
-        for _attempt in range(3):
-            try:
-                clean = validate_entry(data)
-                break
-            except WriteValidationError as exc:
-                errors = exc.messages
-                fatal = [f for f in errors if f in REQUIRED or f == "tags"
-                         or (f in ("lon", "lat") and data.get("kind") in LOCATED_KINDS)]
-                if fatal:
-                    name = fatal[0]
-                    problems.append(Problem("rejected", _message(errors[name]),
-                                            row=candidate.row,
-                                            external_id=candidate.external_id, field=name))
-                    return False
-                for name, message in errors.items():
-                    problems.append(Problem(
-                        "warning", f"{_message(message)} The value "
-                        f"{str(data.get(name))[:80]!r} was left out.", row=candidate.row,
-                        external_id=candidate.external_id, field=name))
-                    data.pop(name, None)
-                    if name in ("lon", "lat"):
-                        data.pop("lon", None)
-                        data.pop("lat", None)
-        else:  # pragma: no cover - each attempt removes at least one field
-            return False
-        if clean.data.get("kind") in LOCATED_KINDS and clean.data.get("lon") is None:
-            problems.append(Problem(
-                "rejected", "A third place needs a position (lon and lat); this record has "
-                "none.", row=candidate.row, external_id=candidate.external_id, field="lon"))
-            return False
-        cleaned = {k: v for k, v in clean.data.items() if k in data}
-        if cleaned.get("lon") is not None:
-            cleaned["lon"] = round(cleaned["lon"], COORD_DIGITS)
-            cleaned["lat"] = round(cleaned["lat"], COORD_DIGITS)
-        cleaned["tags"] = sorted(set(cleaned.get("tags", [])))
-        candidate.data = cleaned
-        candidate.clean = clean
-        return True
-
     def _mapped(self, candidate: Candidate) -> dict[str, Any]:
-        return {**candidate.data, **({"extra": candidate.extra} if candidate.extra else {})}
+        return mapped(candidate)
 
     def _source(self, candidate: Candidate) -> SourceRef:
-        attributes: dict[str, Any] = {"raw": candidate.raw, "mapped": self._mapped(candidate)}
-        if candidate.row is not None:
-            attributes["row"] = candidate.row
-        return SourceRef(self.mapping.origin, candidate.external_id, attributes,
-                         self.mapping.licence)
+        return source_ref(self.mapping, candidate)
 
     # -- matched records -------------------------------------------------------------
 
@@ -426,10 +369,12 @@ class Pipeline:
         if conflicts:
             self.counts["conflicts"] += 1
         try:
+            # No savepoint: the run is one transaction that fails as a whole, and a
+            # refusal (validation, tags, slug) is found before anything is written.
             result = save_entry(entry, changes, author=self.author,
                                 expected_version=entry.version, partial=True,
                                 source=self._source(candidate), commit=False,
-                                comment=f"Import {self.mapping.origin}")
+                                comment=f"Import {self.mapping.origin}", savepoint=False)
         except (WriteValidationError, ConflictError) as exc:
             self._note(Problem("rejected", str(exc), row=candidate.row,
                                external_id=candidate.external_id, entry=entry.slug))
@@ -487,7 +432,8 @@ class Pipeline:
     def _create(self, candidates: list[Candidate]) -> None:
         if not candidates:
             return
-        items = [(c.clean or c.data, self._source(c)) for c in candidates]
+        items = [c.plan if c.plan is not None else (c.clean or c.data, self._source(c))
+                 for c in candidates]
         try:
             create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",
                            seen_at=self.started)
@@ -502,7 +448,7 @@ class Pipeline:
                                    seen_at=self.started)
                 except WriteValidationError as exc:
                     for key, messages in exc.messages.items():
-                        self._note(Problem("rejected", _message(messages), row=candidate.row,
+                        self._note(Problem("rejected", message_text(messages), row=candidate.row,
                                            external_id=candidate.external_id,
                                            field=key.split(".", 1)[-1]))
                     continue
@@ -522,12 +468,78 @@ class Pipeline:
                 entry = db.session.get(Entry, row.entry_id)
                 save_entry(entry, {"status": "closed"}, author=self.author,
                            expected_version=entry.version, partial=True, commit=False,
-                           comment=f"Closed: no longer in {self.mapping.origin}")
+                           comment=f"Closed: no longer in {self.mapping.origin}",
+                           savepoint=False)
                 self._note(Problem("closed", "closed: no longer in the source",
                                    external_id=row.external_id, entry=row.slug))
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
+    """`batches` consumed by a background thread, handed over through a queue of two
+    (memory stays flat); its errors are raised here. Closing this generator stops
+    the thread, which closes `batches`."""
+    done = object()
+    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for value in batches:
+                if not put(value):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the writing thread, raised there
+            put(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            value = ready.get()
+            if value is done:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def _bulk_collector() -> Iterator[None]:
+    """Python's cycle collector, tuned for the run (process-wide, restored after).
+
+    A batch allocates tens of thousands of short-lived objects, which trigger
+    collections that scan everything the application holds (modules, the ORM):
+    that was a third of the writer's CPU. What exists before the run is frozen
+    (left out of collections; a forked reader also shares those pages unchanged),
+    and the youngest generation is collected less often.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], 10_000), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
 
 def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
     """Create the mapping's tags that do not exist yet; existing ones are left as they are."""
@@ -544,26 +556,6 @@ def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
 def website_key(url: str | None) -> str | None:
     """The key of ix_entries_website_key: no scheme, no www., no trailing slash."""
     return WEBSITE_KEY.sub("", url.lower()) if url else None
-
-
-def _message(messages: Any) -> str:
-    if isinstance(messages, list):
-        return " ".join(_message(m) for m in messages)
-    if isinstance(messages, dict):
-        return "; ".join(f"{k}: {_message(v)}" for k, v in messages.items())
-    return str(messages)
-
-
-def _batches(items: Iterable[Candidate | Problem], size: int
-             ) -> Iterator[list[Candidate | Problem]]:
-    batch: list[Candidate | Problem] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def trigrams(name: str) -> set[str]:

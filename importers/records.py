@@ -39,8 +39,10 @@ class Candidate:
     extra: dict[str, Any] = field(default_factory=dict)
     row: int | None = None
     notes: list[Problem] = field(default_factory=list)
-    # Set by the pipeline once the entry schema accepted `data`.
+    # Set by the pipeline once the entry schema accepted `data`: the loaded input, or
+    # the rows that would create the entry (app.services.entries.NewEntry).
     clean: Any = None
+    plan: Any = None
 
     @property
     def label(self) -> str:

@@ -271,9 +271,10 @@ def test_a_100000_row_file_is_imported_in_flat_memory(databases, tmp_path):
     """Importing 100,000 rows raises the peak memory no more than 10,000 rows did.
 
     In a fresh process (tests.memory_probe) on a database of its own: the peak
-    (ru_maxrss) after a dry-run warm-up, after 10,000 rows, then after 100,000 more.
-    Rows are streamed in batches; if they (or their reports, ORM objects…) piled up,
-    the second import would raise the peak by about ten times what the first did.
+    (ru_maxrss) after a dry-run warm-up, after 10,000 rows, then after 100,000 more,
+    of the writing process and of its reading processes. Rows are streamed in
+    batches; if they (or their reports, ORM objects…) piled up, the second import
+    would raise the peak by about ten times what the first did.
     """
     url = databases.create("memory")
     app = make_app(url)
@@ -306,3 +307,6 @@ def test_a_100000_row_file_is_imported_in_flat_memory(databases, tmp_path):
     # 90,000 more rows: less than 16 MiB more peak (a pile-up of ~1 KiB per row
     # would be about 90 MiB).
     assert grew_big < 16 * 1024, (warm, grew_small, grew_big)
+    child_warm, child_small, child_big = out["child_peaks_kib"]
+    assert child_warm > 0  # the files were read in child processes
+    assert child_big - child_small < 16 * 1024, out["child_peaks_kib"]

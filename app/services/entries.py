@@ -12,13 +12,16 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Literal
 
+import orjson
 import psycopg2
 from geoalchemy2.shape import from_shape
 from marshmallow import ValidationError
 from shapely.geometry import Point
 from slugify import slugify
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -26,7 +29,7 @@ from ..extensions import db
 from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
-from .copy import copy_rows
+from .copy import copy_line, copy_lines, escape
 from .errors import ConflictError, NotFoundError, WriteValidationError
 from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
@@ -48,9 +51,16 @@ CONSTRAINT_FIELDS = {
 
 Action = Literal["created", "updated", "unchanged"]
 
+# The ENTRY_FIELDS of a state, as a tuple (in C: create_entries calls it per row).
+_entry_values = itemgetter(*ENTRY_FIELDS)
+
 # Building a schema deep-copies its fields (more than a load costs): one is kept;
 # a schema holds no state between loads (`partial` is an argument of load()).
 _SCHEMA = EntryInputSchema()
+
+# Which of many slugs are taken: one array parameter (an IN list of a thousand bound
+# values costs more to build and to parse).
+_TAKEN_SLUGS = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
 
 # Slugs "<base>-<anything>" for many bases at once; the pattern operators use the
 # text_pattern_ops index on slug whatever the database's collation.
@@ -138,10 +148,15 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
                expected_version: int | None, comment: str | None = None,
                source: SourceRef | None = None, partial: bool = True,
                commit: bool = True, action: str | None = None,
-               entry_id: uuid.UUID | None = None) -> WriteResult:
+               entry_id: uuid.UUID | None = None, savepoint: bool = True) -> WriteResult:
     """Create (entry None) or update; the single place where entries are written.
 
     `entry_id` gives a new entry its UUID (mirrors keep the ids of their source).
+    Every check that can refuse the write runs before anything is written, so a
+    refusal leaves the session as it was. `savepoint=False` is for a writer whose
+    whole transaction fails as one (an import): no savepoint per write (past 64 in
+    one transaction PostgreSQL's visibility checks slow down), and a refusal by the
+    database itself (a race) then loses the transaction instead of this write only.
     """
     creating = entry is None
     clean = _load(data, partial=partial and not creating)
@@ -157,9 +172,13 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
             _finish(commit)
         return WriteResult(entry, "unchanged")
 
+    tags = _tags(desired["tags"])
     if creating:
         entry = Entry(id=entry_id or uuid.uuid4())
-    with guarded_write("entry", entry, expected_version, _integrity_to_validation):
+    found = (_owned_source(entry, source, creating=creating) if source is not None
+             else None)
+    with guarded_write("entry", entry, expected_version, _integrity_to_validation,
+                       savepoint=savepoint):
         if creating:
             desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
             if _slug_taken(desired["slug"], None):
@@ -172,10 +191,10 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
         # One flush, one UPDATE, one version bump: no autoflush half-way.
         with db.session.no_autoflush:
             entry.updated_at = datetime.now(UTC)
-            _apply(entry, desired)
+            _apply(entry, desired, tags)
         db.session.flush()
         if source is not None:
-            _attach_source(entry, source)
+            _attach_source(entry, source, found)
         record_revision("entry", entry.id, entry.version,
                         action or ("create" if creating else "update"),
                         snapshot(entry), author, comment)
@@ -186,75 +205,127 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
 
 @dataclass(frozen=True)
 class CleanEntry:
-    """Entry input already loaded by EntryInputSchema (through validate_entry)."""
+    """Entry input already loaded by EntryInputSchema (through validate_entry), and the
+    base of its slug when it gives none (pure work, done wherever validation runs:
+    an importer's reading process)."""
 
     data: dict[str, Any]
+    slug_base: str | None = None
 
 
 def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
     """Validate new-entry input as create_entries will; WriteValidationError per field."""
-    return CleanEntry(_load(data, partial=False))
+    clean = _load(data, partial=False)
+    return CleanEntry(clean, None if clean.get("slug") else slug_base(clean["name"]))
 
 
-def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]], *,
+def slug_base(name: str) -> str:
+    """The slug an entry named `name` gets when it is free (else "<base>-2", "-3"…)."""
+    return slugify(name, max_length=100, word_boundary=True) or "entry"
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A new entry checked and rendered as create_entries' COPY text, but for what only
+    the write can know: its slug when it gives none (slug_base is then the base), the
+    ids of its tags, the timestamps, the author. Pure work (new_entry()), done
+    wherever validation runs: an importer's reading process."""
+
+    id: str
+    slug: str | None
+    slug_base: str | None
+    tags: tuple[str, ...]
+    # COPY text of the entry's columns from `kind` to `version` (ENTRY_COLUMNS).
+    entry_text: str
+    # COPY text of the source's origin, external id, licence and attributes.
+    source_text: str
+    # The revision's snapshot as JSON without its slug and closing brace, COPY-escaped.
+    snapshot_text: str
+
+
+def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef) -> NewEntry:
+    """Check new-entry input as save_entry would (schema, located check) and render it
+    for create_entries; WriteValidationError per field."""
+    loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
+    clean = loaded.data
+    if clean.get("relations"):
+        raise WriteValidationError({"relations": ["Not taken by create_entries."]})
+    state = _desired_state(None, clean)
+    _check_located(state)
+    key = str(uuid.uuid4())
+    geom = (None if state["lon"] is None
+            else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
+    shot = _state_snapshot(key, state)
+    del shot["slug"]
+    return NewEntry(
+        id=key, slug=state["slug"],
+        slug_base=None if state["slug"] else loaded.slug_base or slug_base(state["name"]),
+        tags=tuple(state["tags"]),
+        entry_text=copy_line((*_entry_values(state)[1:], geom, 1)),
+        source_text=copy_line((source.origin, source.external_id, source.licence,
+                               dict(source.attributes))),
+        snapshot_text=copy_line((shot,))[:-1])
+
+
+ENTRY_COLUMNS = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
+SOURCE_COLUMNS = ("entry_id", "origin", "external_id", "licence", "attributes",
+                  "first_seen_at", "last_seen_at")
+REVISION_COLUMNS = ("entity_type", "entity_id", "version", "action", "author_id",
+                    "author_label", "comment", "created_at", "snapshot")
+
+
+def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceRef]
+                                   | NewEntry], *,
                    author: Author, comment: str | None = None,
                    seen_at: datetime | None = None) -> list[uuid.UUID]:
     """Create many entries at once: the importers' path for new records.
 
     The same rules as save_entry (EntryInputSchema, the located check, the slug
-    rule, a revision with the full snapshot, the source), written set-based: a
-    few multi-row INSERTs per batch instead of a dozen statements per entry.
-    Input is raw (validated here) or a CleanEntry from validate_entry (validated
-    once). Relations are not taken here. Invalid input raises WriteValidationError
-    keyed `<index>.<field>` before anything is written; a refusal by the database
-    raises WriteValidationError after rolling the session back. `seen_at` stamps
-    the sources (an import stamps everything it saw with its start).
+    rule, a revision with the full snapshot, the source), written set-based: one
+    COPY per table and batch instead of a dozen statements per entry.
+    Input is raw (validated here), a CleanEntry from validate_entry (validated
+    once), each with its source, or a NewEntry from new_entry (validated and
+    rendered once). Relations are not taken here. Invalid input raises
+    WriteValidationError keyed `<index>.<field>` before anything is written; a
+    refusal by the database raises WriteValidationError after rolling the session
+    back. `seen_at` stamps the sources (an import stamps everything it saw with its
+    start).
     """
     if not items:
         return []
-    states, errors = [], {}
-    for index, (data, _source) in enumerate(items):
+    planned, errors = [], {}
+    for index, item in enumerate(items):
         try:
-            clean = data.data if isinstance(data, CleanEntry) else validate_entry(data).data
-            if clean.get("relations"):
-                raise WriteValidationError({"relations": ["Not taken by create_entries."]})
-            state = _desired_state(None, clean)
-            _check_located(state)
+            planned.append(item if isinstance(item, NewEntry) else new_entry(*item))
         except WriteValidationError as exc:
             errors.update({f"{index}.{k}": v for k, v in exc.messages.items()})
-            continue
-        states.append(state)
     if errors:
         raise WriteValidationError(errors)
 
-    wanted_tags = sorted({slug for state in states for slug in state["tags"]})
+    wanted_tags = sorted({slug for plan in planned for slug in plan.tags})
     tag_ids = dict(db.session.execute(
         select(Tag.slug, Tag.id).where(Tag.slug.in_(wanted_tags))).all()) if wanted_tags else {}
     unknown = [s for s in wanted_tags if s not in tag_ids]
     if unknown:
         raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
-    _assign_slugs(states)
+    slugs = _assign_slugs([p.slug for p in planned], [p.slug_base for p in planned])
 
+    # What only the write knows, rendered once for the batch.
     now = datetime.now(UTC)
-    entry_columns = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
-    entry_rows, tag_rows, source_rows, revision_rows = [], [], [], []
-    ids = []
-    author_id = author.user.id if author.user else None
-    comment = (comment or None) and comment[:500]
     seen = (seen_at or now).isoformat()
-    now = now.isoformat()  # rendered once for every row of the batch
-    for state, (_data, source) in zip(states, items, strict=True):
-        entry_id = uuid.uuid4()
-        ids.append(entry_id)
-        geom = (None if state["lon"] is None
-                else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
-        entry_rows.append((entry_id, *(state[name] for name in ENTRY_FIELDS), geom, 1, now,
-                           now))
-        tag_rows += [(entry_id, tag_ids[s]) for s in state["tags"]]
-        source_rows.append((entry_id, source.origin, source.external_id, source.licence,
-                            dict(source.attributes), seen, seen))
-        revision_rows.append(("entry", entry_id, 1, "create", author_id, author.label,
-                              comment, now, _state_snapshot(entry_id, state)))
+    now = now.isoformat()
+    author_text = copy_line((author.user.id if author.user else None, author.label,
+                             (comment or None) and comment[:500]))
+    tag_keys = {slug: str(tag_id) for slug, tag_id in tag_ids.items()}
+    entry_lines, tag_lines, source_lines, revision_lines = [], [], [], []
+    for plan, slug in zip(planned, slugs, strict=True):
+        key, slug_text = plan.id, escape(slug)
+        entry_lines.append(f"{key}\t{slug_text}\t{plan.entry_text}\t{now}\t{now}")
+        for tag in plan.tags:
+            tag_lines.append(f"{key}\t{tag_keys[tag]}")
+        source_lines.append(f"{key}\t{plan.source_text}\t{seen}\t{seen}")
+        revision_lines.append(f"entry\t{key}\t1\tcreate\t{author_text}\t{now}\t"
+                              f"{plan.snapshot_text},\"slug\":{escape(_json(slug))}}}")
     # No savepoint per batch: past 64 subtransactions PostgreSQL's visibility checks
     # slow down for the rest of the transaction, and an import is one transaction.
     # A refusal by the database here (a race on a slug or a source) aborts it.
@@ -262,67 +333,67 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
         # The stored features (migration 0007) once for the batch, after its tags,
         # rather than by the triggers of each COPY (entries, then tags again).
         db.session.execute(_DEFER_FEATURES, {"on": "on"})
-        copy_rows("entries", entry_columns, entry_rows)
-        copy_rows("entry_tags", ("entry_id", "tag_id"), tag_rows)
+        copy_lines("entries", ENTRY_COLUMNS, entry_lines)
+        copy_lines("entry_tags", ("entry_id", "tag_id"), tag_lines)
         db.session.execute(_DEFER_FEATURES, {"on": "off"})
-        db.session.execute(_REFRESH_FEATURES, {"ids": [str(i) for i in ids]})
-        copy_rows("sources", ("entry_id", "origin", "external_id", "licence", "attributes",
-                              "first_seen_at", "last_seen_at"), source_rows)
-        copy_rows("revisions", ("entity_type", "entity_id", "version", "action", "author_id",
-                                "author_label", "comment", "created_at", "snapshot"),
-                  revision_rows)
+        db.session.execute(_REFRESH_FEATURES, {"ids": [plan.id for plan in planned]})
+        copy_lines("sources", SOURCE_COLUMNS, source_lines)
+        copy_lines("revisions", REVISION_COLUMNS, revision_lines)
     except psycopg2.IntegrityError as exc:
         db.session.rollback()
         raise WriteValidationError({"entry": [f"Refused by the database: {exc.pgerror}"]}
                                    ) from exc
-    return ids
+    return [uuid.UUID(plan.id) for plan in planned]
 
 
 _DEFER_FEATURES = text("SELECT set_config('atlas.defer_features', :on, true)")
 _REFRESH_FEATURES = text("SELECT public.atlas_refresh_features(CAST(:ids AS uuid[]))")
 
 
-def _state_snapshot(entry_id: uuid.UUID, state: dict[str, Any]) -> dict[str, Any]:
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _state_snapshot(entry_id: str, state: dict[str, Any]) -> dict[str, Any]:
     """What snapshot(entry) gives for an entry just created from `state`."""
-    return {"id": str(entry_id), **{name: state[name] for name in ENTRY_FIELDS},
+    return {"id": entry_id, **{name: state[name] for name in ENTRY_FIELDS},
             "lon": state["lon"], "lat": state["lat"], "tags": list(state["tags"]),
             "relations": [], "deleted_at": None}
 
 
-def _assign_slugs(states: list[dict[str, Any]]) -> None:
-    """The slug rule of save_entry for a whole batch: one query for every base."""
-    bases = {}
-    for state in states:
-        if not state["slug"]:
-            bases[id(state)] = slugify(state["name"], max_length=100,
-                                       word_boundary=True) or "entry"
-    given = [s["slug"] for s in states if s["slug"]]
-    wanted = sorted(set(bases.values()))
+def _assign_slugs(given: list[str | None], bases: list[str | None]) -> list[str]:
+    """The slug rule of save_entry for a whole batch: one query for every base.
+
+    For each entry, its own slug (`given`), else the first free of `base`,
+    `base-2`, `base-3`… (`bases`).
+    """
+    own = [g for g in given if g]
+    wanted = sorted({b for b, g in zip(bases, given, strict=True) if not g})
     taken: set[str] = set()
-    if given:
-        clash = list(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(given))))
-        if clash or len(set(given)) != len(given):
+    if own:
+        clash = list(db.session.scalars(_TAKEN_SLUGS, {"slugs": own}))
+        if clash or len(set(own)) != len(own):
             raise WriteValidationError({"slug": [
                 f"The slug {s!r} is already used by another entry." for s in
-                sorted(set(clash) | {g for g in given if given.count(g) > 1})]})
-        taken.update(given)
+                sorted(set(clash) | {g for g in own if own.count(g) > 1})]})
+        taken.update(own)
     if wanted:
-        taken.update(db.session.scalars(select(Entry.slug).where(Entry.slug.in_(wanted))))
+        taken.update(db.session.scalars(_TAKEN_SLUGS, {"slugs": wanted}))
         # Only a base already taken, or wanted twice, needs its "-N" slugs looked up.
-        uses = Counter(bases.values())
+        uses = Counter(b for b, g in zip(bases, given, strict=True) if not g)
         repeated = [b for b in wanted if b in taken or uses[b] > 1]
         if repeated:
             taken.update(db.session.execute(_SUFFIXED_SLUGS, {"bases": repeated}).scalars())
-    for state in states:
-        if state["slug"]:
-            continue
-        slug = candidate = bases[id(state)]
-        n = 2
-        while slug in taken:
-            slug = f"{candidate}-{n}"
-            n += 1
-        taken.add(slug)
-        state["slug"] = slug
+    slugs = []
+    for slug, base in zip(given, bases, strict=True):
+        if not slug:
+            slug, n = base, 2
+            while slug in taken:
+                slug = f"{base}-{n}"
+                n += 1
+            taken.add(slug)
+        slugs.append(slug)
+    return slugs
 
 
 def plan_entry(entry: Entry | None, data: Mapping[str, Any], *,
@@ -435,7 +506,7 @@ def _check_located(state: dict[str, Any]) -> None:
         raise WriteValidationError({"lon": ["A third place needs a position (lon and lat)."]})
 
 
-def _apply(entry: Entry, state: dict[str, Any]) -> None:
+def _apply(entry: Entry, state: dict[str, Any], tags: list[Tag]) -> None:
     for name in ENTRY_FIELDS:
         if getattr(entry, name) != state[name]:
             setattr(entry, name, state[name])
@@ -443,17 +514,18 @@ def _apply(entry: Entry, state: dict[str, Any]) -> None:
         entry.geom = None
     else:
         entry.geom = from_shape(Point(state["lon"], state["lat"]), srid=4326)
-    _apply_tags(entry, state["tags"])
+    if sorted(t.slug for t in entry.tags) != sorted(t.slug for t in tags):
+        entry.tags = sorted(tags, key=lambda t: t.slug)
     _apply_relations(entry, state["relations"])
 
 
-def _apply_tags(entry: Entry, slugs: list[str]) -> None:
+def _tags(slugs: list[str]) -> list[Tag]:
+    """The Tag of each slug; WriteValidationError (before any write) for unknown ones."""
     tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs)))) if slugs else []
     unknown = sorted(set(slugs) - {t.slug for t in tags})
     if unknown:
         raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
-    if sorted(t.slug for t in entry.tags) != sorted(slugs):
-        entry.tags = sorted(tags, key=lambda t: t.slug)
+    return tags
 
 
 def _apply_relations(entry: Entry, wanted: list[dict[str, str]]) -> None:
@@ -474,9 +546,32 @@ def _set_deleted(entry: Entry, when: datetime | None, action: str,
                          on_integrity=_integrity_to_validation, commit=commit)
 
 
-def _attach_source(entry: Entry, ref: SourceRef) -> Source:
+def _owned_source(entry: Entry, ref: SourceRef, *, creating: bool = False) -> Source | None:
+    """The Source of `ref` if it exists; WriteValidationError if another entry has it.
+
+    Found among the entry's sources when they are loaded (an import preloads them
+    for a batch): no query per write.
+    """
+    if not creating and "sources" not in sa_inspect(entry).unloaded:
+        for source in entry.sources:
+            if (source.origin, source.external_id) == (ref.origin, ref.external_id) \
+                    and source.entry_id == entry.id:
+                return source
     source = db.session.scalar(select(Source).where(
         Source.origin == ref.origin, Source.external_id == ref.external_id))
+    if source is not None and source.entry_id != entry.id:
+        raise WriteValidationError({"source": [
+            f"{ref.origin} {ref.external_id} already belongs to another entry."]})
+    return source
+
+
+_LOOK_UP = object()
+
+
+def _attach_source(entry: Entry, ref: SourceRef, source: Any = _LOOK_UP) -> Source:
+    """Record `ref` on `entry`; `source` is its Source as _owned_source found it."""
+    if source is _LOOK_UP:
+        source = _owned_source(entry, ref)
     now = datetime.now(UTC)
     if source is None:
         # By id, not through entry.sources: a collection change would bump the entry's
@@ -487,9 +582,6 @@ def _attach_source(entry: Entry, ref: SourceRef) -> Source:
         db.session.add(source)
         db.session.flush()
         db.session.expire(entry, ["sources"])
-    elif source.entry_id != entry.id:
-        raise WriteValidationError({"source": [
-            f"{ref.origin} {ref.external_id} already belongs to another entry."]})
     else:
         if source.attributes != dict(ref.attributes):
             source.attributes = dict(ref.attributes)
@@ -500,7 +592,7 @@ def _attach_source(entry: Entry, ref: SourceRef) -> Source:
 
 
 def _unique_slug(name: str) -> str:
-    base = slugify(name, max_length=100, word_boundary=True) or "entry"
+    base = slug_base(name)
     taken = set(db.session.scalars(select(Entry.slug).where(
         (Entry.slug == base) | Entry.slug.like(f"{base}-%"))))
     if base not in taken:

@@ -17,13 +17,18 @@ from .revisions import Author, record_revision
 
 @contextmanager
 def guarded_write(entity: str, obj: Any, expected_version: int | None,
-                  on_integrity: Callable[[IntegrityError], WriteValidationError]
-                  ) -> Iterator[None]:
+                  on_integrity: Callable[[IntegrityError], WriteValidationError],
+                  savepoint: bool = True) -> Iterator[None]:
     """Run a write in a savepoint: on failure only this write is undone.
 
     A concurrent writer that committed first makes the versioned UPDATE match no
     row (StaleDataError): that becomes a ConflictError with the current version.
+    Without a savepoint (a bulk writer whose whole transaction fails as one), the
+    database's refusals are left as they are: the transaction is lost with them.
     """
+    if not savepoint:
+        yield
+        return
     try:
         with db.session.begin_nested():
             yield
