@@ -145,7 +145,7 @@ def fetch_page(stmt: Select, keys: Sequence[SortKey], sort: str, limit: int,
         stmt = stmt.where(keyset_condition(keys, cursor.values, backwards))
     ordering = [k.expr.desc() if k.descending != backwards else k.expr.asc() for k in keys]
     # Core, not the ORM: the rows are columns, and a page may have a thousand.
-    rows = list(db.session.connection().execute(stmt.order_by(*ordering).limit(limit + 1)))
+    rows = db.session.connection().execute(stmt.order_by(*ordering).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
