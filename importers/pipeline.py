@@ -46,7 +46,6 @@ from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
 from app.models.entry import WEBSITE_KEY_PATTERN
 from app.services.entries import (
-    SourceRef,
     create_entries,
     save_entry,
     snapshot,
@@ -285,7 +284,7 @@ class Pipeline:
         changed = [known[c.external_id].entry_id for c in candidates
                    if c.external_id in known and not known[c.external_id].seen
                    and not known[c.external_id].deleted
-                   and known[c.external_id].mapped != self._mapped(c)]
+                   and known[c.external_id].mapped != mapped(c)]
         # The entries to update, with their links, in a few queries for the batch (the
         # write path then finds them in the session instead of loading them one by one);
         # held here, as the session only keeps weak references.
@@ -307,7 +306,7 @@ class Pipeline:
                 self._note(Problem("skipped", "the entry was deleted by an editor; it is "
                                    "not restored", row=candidate.row,
                                    external_id=candidate.external_id, entry=str(row.entry_id)))
-            elif row.mapped == self._mapped(candidate):
+            elif row.mapped == mapped(candidate):
                 self.counts["unchanged"] += 1
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
@@ -322,12 +321,6 @@ class Pipeline:
         if matched:
             db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
                                            "started": self.started})
-
-    def _mapped(self, candidate: Candidate) -> dict[str, Any]:
-        return mapped(candidate)
-
-    def _source(self, candidate: Candidate) -> SourceRef:
-        return source_ref(self.mapping, candidate)
 
     # -- matched records -------------------------------------------------------------
 
@@ -373,7 +366,7 @@ class Pipeline:
             # refusal (validation, tags, slug) is found before anything is written.
             result = save_entry(entry, changes, author=self.author,
                                 expected_version=entry.version, partial=True,
-                                source=self._source(candidate), commit=False,
+                                source=source_ref(self.mapping, candidate), commit=False,
                                 comment=f"Import {self.mapping.origin}", savepoint=False)
         except (WriteValidationError, ConflictError) as exc:
             self._note(Problem("rejected", str(exc), row=candidate.row,
@@ -432,7 +425,7 @@ class Pipeline:
     def _create(self, candidates: list[Candidate]) -> None:
         if not candidates:
             return
-        items = [c.plan if c.plan is not None else (c.clean or c.data, self._source(c))
+        items = [c.plan if c.plan is not None else (c.clean or c.data, source_ref(self.mapping, c))
                  for c in candidates]
         try:
             create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",

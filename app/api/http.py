@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
 from flask_cors import CORS
 
+from ..lru import Lru
 from ..query.state import data_state
 
 DATA_CACHE_CONTROL = "public, no-cache"
@@ -37,22 +36,24 @@ class ResponseCache:
     built once per change of the data rather than once per client.
 
     Only JSON (never HTML, whose page shows who is logged in), only whole bodies (no
-    streams), at most `max_bytes` in all (least recently used first out); 0 turns it
-    off. Per process: each worker keeps its own.
+    streams), none over a quarter of `max_bytes`, at most `max_bytes` in all (least
+    recently used first out); 0 turns it off. Per process: each worker keeps its own.
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.used = 0
-        self.items: OrderedDict[tuple[str, str], tuple[int, list, bytes]] = OrderedDict()
-        self.lock = threading.Lock()
+        self.store = Lru(max_bytes, weight=lambda item: len(item[2]))
+        # (etag, url) -> (status, headers, body)
+        self.items = self.store.items
+
+    @property
+    def used(self) -> int:
+        return self.store.used
 
     def get(self, key: tuple[str, str]) -> Response | None:
-        with self.lock:
-            item = self.items.get(key)
-            if item is None:
-                return None
-            self.items.move_to_end(key)
+        item = self.store.get(key, None)
+        if item is None:
+            return None
         status, headers, body = item
         return Response(body, status=status, headers=headers)
 
@@ -61,17 +62,8 @@ class ResponseCache:
                 or "Set-Cookie" in response.headers):
             return
         body = response.get_data()
-        if len(body) > self.max_bytes // 4:
-            return
-        item = (response.status_code, list(response.headers.items()), body)
-        with self.lock:
-            if key in self.items:
-                return
-            self.items[key] = item
-            self.used += len(body)
-            while self.used > self.max_bytes:
-                _, (_, _, old) = self.items.popitem(last=False)
-                self.used -= len(old)
+        if len(body) <= self.max_bytes // 4:
+            self.store.put(key, (response.status_code, list(response.headers.items()), body))
 
 
 def response_cache() -> ResponseCache:

@@ -7,9 +7,7 @@ pages `app.query.paging`'s keyset pages in id order.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -19,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..formats.geojson import feature_json
+from ..lru import MISSING, Lru
 from ..models import Entry
 from ..query import EntryFilter, ParameterError, parse_filter, unknown_tags
 from ..query.entries import conditions
@@ -83,30 +82,9 @@ COUNT_BUDGET_MS = 25
 COUNT_MAX_ESTIMATE = 20_000
 
 
-class _Counts:
-    """numberMatched answers of recent first pages, per data state: the same filter on
-    the same data has the same count, and even deciding not to count costs a plan."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.answers: OrderedDict[tuple[str, EntryFilter], int | None] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[str, EntryFilter]) -> tuple[bool, int | None]:
-        with self.lock:
-            if key not in self.answers:
-                return False, None
-            self.answers.move_to_end(key)
-            return True, self.answers[key]
-
-    def put(self, key: tuple[str, EntryFilter], value: int | None) -> None:
-        with self.lock:
-            self.answers[key] = value
-            while len(self.answers) > self.size:
-                self.answers.popitem(last=False)
-
-
-_counts = _Counts()
+# numberMatched answers of recent first pages, by data state and filter: the same
+# filter on the same data has the same count, and even deciding not to count costs a plan.
+_counts = Lru(256)
 
 
 def number_matched(f: EntryFilter, state_token: str | None = None,
@@ -121,8 +99,8 @@ def number_matched(f: EntryFilter, state_token: str | None = None,
     if state_token is None:
         return _count(f, budget_ms)
     key = (state_token, f)
-    known, value = _counts.get(key)
-    if not known:
+    value = _counts.get(key)
+    if value is MISSING:
         value = _count(f, budget_ms)
         _counts.put(key, value)
     return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -55,11 +55,6 @@ def copy_line(row: Sequence[Any]) -> str:
     search = _SPECIAL.search
     return "\t".join([(v if search(v) is None else escape(v)) if type(v) is str
                       else "\\N" if v is None else _text(v) for v in row])
-
-
-def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """COPY `rows` (tuples in `columns` order) into `table`; names are ours, never input."""
-    copy_lines(table, columns, [copy_line(row) for row in rows])
 
 
 def copy_lines(table: str, columns: Sequence[str], lines: list[str]) -> None:

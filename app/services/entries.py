@@ -168,7 +168,7 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
     _check_located(desired)
     if current is not None and all(desired[k] == current[k] for k in CONTENT_KEYS):
         if source is not None:
-            _attach_source(entry, source)
+            _attach_source(entry, source, _owned_source(entry, source))
             _finish(commit)
         return WriteResult(entry, "unchanged")
 
@@ -565,13 +565,8 @@ def _owned_source(entry: Entry, ref: SourceRef, *, creating: bool = False) -> So
     return source
 
 
-_LOOK_UP = object()
-
-
-def _attach_source(entry: Entry, ref: SourceRef, source: Any = _LOOK_UP) -> Source:
+def _attach_source(entry: Entry, ref: SourceRef, source: Source | None) -> Source:
     """Record `ref` on `entry`; `source` is its Source as _owned_source found it."""
-    if source is _LOOK_UP:
-        source = _owned_source(entry, ref)
     now = datetime.now(UTC)
     if source is None:
         # By id, not through entry.sources: a collection change would bump the entry's
