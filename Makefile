@@ -9,7 +9,7 @@ PORT   ?= 5000
 export FLASK_APP := app
 
 .PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update \
-	bench bench-map bench-open-data bench-exports bench-sync screenshots
+	bench bench-map bench-open-data bench-exports bench-sync bench-fuzz screenshots
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -85,6 +85,11 @@ bench-open-data: database .venv-bench/.installed
 # Every export format on 10,000 then 100,000 synthetic entries: time and peak memory.
 bench-exports: database
 	$(PY) bench/exports.py
+
+# schemathesis, every phase (stateful included), 200 examples per operation, an editor's
+# token on the write API: prints requests, server errors and failed checks.
+bench-fuzz: database
+	$(PY) bench/fuzz_api.py
 
 # Pull and push between three local instances, 5,000 synthetic entries.
 bench-sync: database
