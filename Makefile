@@ -28,9 +28,9 @@ install: $(VENV)/.installed $(CATALOGS)
 
 # After adding interface strings: extract them, merge them into each catalog, translate.
 catalogs-update: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k _lp:1c,2 --sort-output --no-location \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k _lp:1c,2 --sort-output --no-location --width=100 \
 		--ignore-dirs='.* var node_modules' -o translations/messages.pot .
-	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --width=100 \
 		--ignore-obsolete
 
 # The local PostgreSQL + PostGIS under var/ (nothing to do when DATABASE_URL is set).

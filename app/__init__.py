@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    from .licences import data_licence, describe
+
+    app.jinja_env.globals["data_licence"] = lambda: describe(data_licence())
 
     from . import models  # noqa: F401  (registers the tables)
     from .api.health import bp as health_bp

@@ -6,12 +6,14 @@ problem answers of `problems.py`, which the OGC API (/ogc) shares.
 
 from __future__ import annotations
 
+import copy
 from http import HTTPStatus
 
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from ..licences import ODBL, describe
 from . import schemas
 from .http import init_http
 from .problems import MEDIA_TYPE as PROBLEM_TYPE
@@ -34,8 +36,6 @@ API_CONFIG = {
                 "initiatives. Entries (filters, keyset pages), GeoJSON (RFC 7946) of the "
                 "whole base, and a change feed to keep an exact mirror. Errors are "
                 "application/problem+json. The OGC API – Features is under /ogc."),
-            "license": {"name": "ODbL 1.0 (data)",
-                        "url": "https://opendatacommons.org/licenses/odbl/1-0/"},
         },
     },
 }
@@ -66,7 +66,12 @@ def init_api(app: Flask) -> None:
     from . import v1, writes
 
     for key, value in API_CONFIG.items():
-        app.config.setdefault(key, value)
+        app.config.setdefault(key, copy.deepcopy(value))  # each app its own info
+    # The data licence is the instance's (ATLAS_DATA_LICENCE): sync pull reads it here.
+    licence = describe(app.config.get("DATA_LICENCE") or ODBL)
+    info = app.config["API_SPEC_OPTIONS"].setdefault("info", {})
+    info["license"] = {"name": f"{licence.id} (data)",
+                       **({"url": licence.url} if licence.url else {})}
     init_http(app)
     api = AtlasApi(app)
     api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)

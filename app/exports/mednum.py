@@ -24,12 +24,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, exists, func, select
 
+from .. import licences
 from ..models import Entry, Source
 from ..query.entries import conditions
 from .job import ExportJob, Refusal
 from .meta import ODBL, data_licence_expression
 from .stream import batches, snapshot
-from .writers import base_licence
 
 VERSION = "v1.0.2"
 # The schema's fields, in its order (tests compare this with the schema file).
@@ -69,7 +69,7 @@ def query(job: ExportJob) -> Select:
         func.ST_Y(Entry.geom).label("lat"), func.ST_X(Entry.geom).label("lon"), Entry.phone,
         Entry.email, Entry.website, Entry.opening_hours, Entry.summary, Entry.description,
         Entry.updated_at, _from_sources(PIVOT_PATHS).label("pivot"),
-        _from_sources(INSEE_PATHS).label("insee"), data_licence_expression(base_licence()),
+        _from_sources(INSEE_PATHS).label("insee"), data_licence_expression(licences.data_licence()),
         osm.label("osm"))
         .where(*conditions(job.filter)).order_by(Entry.id))
 

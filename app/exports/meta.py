@@ -16,26 +16,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, Connection, case, exists, func, literal, or_, select
 
+from .. import licences, origins
+from ..licences import ODBL
 from ..models import Entry, Source
 from ..query.entries import conditions
 from ..query.filters import EntryFilter
-
-ODBL = "ODbL-1.0"
-# Licence ids we can name and link; anything else is given as written.
-LICENCES = {
-    "ODbL-1.0": ("Open Data Commons Open Database License 1.0",
-                 "https://opendatacommons.org/licenses/odbl/1-0/"),
-    "ODC-By-1.0": ("Open Data Commons Attribution License 1.0",
-                   "https://opendatacommons.org/licenses/by/1-0/"),
-    "PDDL-1.0": ("Open Data Commons Public Domain Dedication and License 1.0",
-                 "https://opendatacommons.org/licenses/pddl/1-0/"),
-    "etalab-2.0": ("Licence Ouverte / Open Licence 2.0",
-                   "https://www.etalab.gouv.fr/licence-ouverte-open-licence"),
-    "CC-BY-4.0": ("Creative Commons Attribution 4.0",
-                  "https://creativecommons.org/licenses/by/4.0/"),
-    "CC0-1.0": ("Creative Commons Zero 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
-}
-OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright"
 
 
 def odbl_source(source: Any = Source) -> ColumnElement[bool]:
@@ -51,20 +36,6 @@ def data_licence_expression(base: str) -> ColumnElement[str]:
     return case((derived, literal(ODBL)), else_=literal(base)).label("data_licence")
 
 
-def source_title(origin: str) -> str:
-    if origin == "osm":
-        return "OpenStreetMap contributors"
-    if origin == "demo":
-        return "Atlas des communs demo data"
-    if origin == "manual":
-        return "Atlas des communs editors"
-    if origin.startswith("csv:"):
-        return f"CSV import {origin[4:]}"
-    if origin.startswith("remote:"):
-        return f"Instance {origin[7:]}"
-    return origin
-
-
 @dataclass(frozen=True)
 class SourceSummary:
     origin: str
@@ -72,10 +43,10 @@ class SourceSummary:
     entries: int
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"title": source_title(self.origin), "origin": self.origin,
+        out: dict[str, Any] = {"title": origins.credit(self.origin), "origin": self.origin,
                                "licence": self.licence, "entries": self.entries}
         if self.origin == "osm":
-            out["path"] = OSM_COPYRIGHT
+            out["path"] = origins.OSM_COPYRIGHT
         return out
 
 
@@ -91,20 +62,20 @@ class ExportMeta:
 
     @property
     def licence_title(self) -> str:
-        return LICENCES.get(self.licence, (self.licence, None))[0]
+        return licences.describe(self.licence).title
 
     @property
     def licence_url(self) -> str | None:
-        return LICENCES.get(self.licence, (None, None))[1]
+        return licences.describe(self.licence).url
 
     @property
     def attribution(self) -> str:
         """One line naming the publisher, the licence and the sources that require credit."""
         parts = [f"{self.publisher} ({self.licence})"]
         for source in self.sources:
-            if source.origin in ("manual", "demo"):
+            if origins.is_ours(source.origin):
                 continue
-            credit = source_title(source.origin)
+            credit = origins.credit(source.origin)
             if source.origin == "osm":
                 credit = "© OpenStreetMap contributors"
             if source.licence and source.origin != "osm":
@@ -141,7 +112,7 @@ def export_meta(conn: Connection, f: EntryFilter,
         .where(*conditions(f))
         .group_by(Source.origin, Source.licence)
         .order_by(Source.origin, Source.licence)).all()
-    base = current_app.config.get("DATA_LICENCE") or ODBL
+    base = licences.data_licence()
     licence = ODBL if any(row[3] for row in rows) else base
     return ExportMeta(
         licence=licence,

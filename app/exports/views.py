@@ -111,7 +111,8 @@ def refused(export: ExportFormat) -> Response:
 
 
 class LicenceSchema(schemas.Strict):
-    name = fields.String(required=True, metadata={"description": "Licence id (ODbL-1.0…)."})
+    name = fields.String(required=True,
+                         metadata={"description": "Licence id (an SPDX id where one fits)."})
     title = fields.String(required=True)
     path = fields.String(metadata={"description": "The licence's text."})
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-from flask import current_app
 from sqlalchemy import Connection, select
 
+from .. import licences
 from ..formats import geojson
 from ..formats.jsonld import CONTEXT, entry_jsonld
 from ..formats.public import PUBLIC_FIELDS, public_columns
@@ -30,19 +30,13 @@ from .stream import batches, snapshot
 from .tables import ENTRIES, PACKAGE_TABLES, Table, cell
 
 
-def base_licence() -> str:
-    return current_app.config.get("DATA_LICENCE") or "ODbL-1.0"
-
-
-# -- CSV --------------------------------------------------------------------------------------
-
 def table_chunks(conn: Connection, table: Table, job: ExportJob, *,
                  count: bool = False) -> Iterator[str]:
     """A table as CSV text (RFC 4180, header row), one chunk per batch of rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.header)
-    for rows in batches(conn, table.query(job.filter, base_licence())):
+    for rows in batches(conn, table.query(job.filter, licences.data_licence())):
         writer.writerows([cell(v) for v in row] for row in rows)
         if count:
             job.written += len(rows)

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import orjson
 from flask import Blueprint, Response, g, render_template, request, url_for
 
+from .. import licences
 from ..api.http import DOC_CACHE_CONTROL, conditional
 from ..api.json import json_response, raw_json_response
 from ..api.problems import add_problem_handlers, problem
@@ -137,6 +138,15 @@ def api():
     return response
 
 
+def licence_links() -> list[dict[str, Any]]:
+    """The instance's data licence (ATLAS_DATA_LICENCE), linked when we know its text."""
+    licence = licences.describe(licences.data_licence())
+    if not licence.url:
+        return []
+    return [{"href": licence.url, "rel": "license", "type": "text/html",
+             "title": licence.title}]
+
+
 def collection_body(collection: provider.Collection) -> dict[str, Any]:
     cid = collection.id
     return {
@@ -154,8 +164,7 @@ def collection_body(collection: provider.Collection) -> dict[str, Any]:
                  f="json"),
             link("ogc.items", "items", "text/html", "Items as HTML", collection_id=cid,
                  f="html"),
-            {"href": "https://opendatacommons.org/licenses/odbl/1-0/", "rel": "license",
-             "type": "text/html", "title": "ODbL 1.0"},
+            *licence_links(),
         ],
     }
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import licences
 from ..extensions import db
 from ..models import Entry, ImportRun, Source, Tag
 from ..models.vocab import TAG_GROUPS
@@ -132,7 +133,7 @@ class Puller:
             name = self.remote.get_json("/api/openapi.json")["info"]["license"]["name"]
         except (RemoteError, KeyError, TypeError):
             return None
-        return "ODbL-1.0" if "odbl" in str(name).lower() else str(name)[:200]
+        return licences.identify(name)
 
     def _sync_tags(self) -> None:
         """Create the remote's tags that are unknown here (labels as the remote has them)."""

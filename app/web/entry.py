@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import abort, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from .. import origins
 from ..extensions import db
 from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
@@ -16,7 +17,7 @@ from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from . import bp
 from .filtering import folded
-from .labels import RELATION_SECTIONS, source_label, source_licence, source_link
+from .labels import RELATION_SECTIONS
 from .pages import locale_code
 from .radar import RadarChart, radar_chart
 from .views import map_config
@@ -77,9 +78,9 @@ def entry_page(ref: str) -> str | Response:
     record = public_record(entry)
     page_url = url_for("web.entry_page", ref=entry.slug, _external=True)
     sheet = latest_sheet(entry)
-    sources = [SourceView(source_label(s.origin), s.external_id,
-                          source_link(s.origin, s.external_id),
-                          source_licence(s.origin, s.licence)) for s in entry.sources]
+    sources = [SourceView(origins.label(s.origin), s.external_id,
+                          origins.record_link(s.origin, s.external_id),
+                          origins.licence_shown(s.origin, s.licence)) for s in entry.sources]
     config = None
     embed_src = None
     if entry.lonlat:

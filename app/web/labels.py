@@ -30,34 +30,3 @@ RELATION_SECTIONS = (
     (("out", "inspired_by"), _l("Inspired by")),
     (("in", "inspired_by"), _l("Has inspired")),
 )
-
-OSM_URL = "https://www.openstreetmap.org/"
-OSM_LICENCE = "© OpenStreetMap contributors, ODbL"
-
-
-def source_label(origin: str) -> str:
-    """A reader's name for where an entry came from."""
-    if origin == "osm":
-        return "OpenStreetMap"
-    if origin == "demo":
-        return str(_l("Atlas des communs demo data"))
-    if origin == "manual":
-        return str(_l("Entered by the editors"))
-    if origin.startswith("csv:"):
-        return str(_l("CSV import “%(name)s”", name=origin[4:]))
-    if origin.startswith("remote:"):
-        return origin[7:]
-    return origin
-
-
-def source_link(origin: str, external_id: str) -> str | None:
-    """A link to the record at its source, where there is a public one."""
-    if origin == "osm" and external_id.split("/")[0] in ("node", "way", "relation"):
-        return OSM_URL + external_id
-    return None
-
-
-def source_licence(origin: str, licence: str | None) -> str | None:
-    if licence:
-        return licence
-    return OSM_LICENCE if origin == "osm" else None
