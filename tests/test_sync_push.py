@@ -182,3 +182,44 @@ def test_a_token_the_target_refuses_stops_the_push_and_nothing_is_lost(lille, hu
     result = push(lille, hub, token_for(hub))  # the cursor did not move
     assert result.exit_code == 0, result.output
     assert hub.state() == lille.state()
+
+
+def test_a_push_waits_for_transactions_running_when_it_starts(lille, hub):
+    """A writer that took its transaction id before an editor's save and commits later (an
+    import, an autovacuum) holds the save back from the feed: the push waits for it rather
+    than leaving the save for a push nobody may run."""
+    import threading
+
+    import psycopg2
+
+    token = token_for(hub)
+    assert push(lille, hub, token).exit_code == 0
+    with lille.context():
+        dsn = lille.app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg2",
+                                                                  "postgresql")
+    early = psycopg2.connect(dsn)
+    with early.cursor() as cur:
+        cur.execute("SELECT pg_current_xact_id()")  # takes its id now, commits later
+    lille.edit("mutualab", summary="Réécrit pendant qu'une autre transaction dure.")
+    threading.Timer(1.0, early.commit).start()
+    try:
+        result = push(lille, hub, token, "--wait", "20")
+        assert result.exit_code == 0, result.output
+        assert counts(result.output)["updated"] == 1
+        hub_summary = hub.sql("SELECT summary FROM entries WHERE slug = 'mutualab'")
+        assert hub_summary == [("Réécrit pendant qu'une autre transaction dure.",)]
+
+        # One that outlasts --wait: the push says which session it waited for.
+        stuck = psycopg2.connect(dsn)
+        with stuck.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()")
+        lille.edit("mutualab", summary="Encore réécrit.")
+        result = push(lille, hub, token, "--wait", "0.3")
+        assert result.exit_code == 0, result.output
+        assert counts(result.output)["updated"] == 0
+        assert f"session {stuck.get_backend_pid()}" in result.output
+        stuck.rollback()
+        stuck.close()
+        assert counts(push(lille, hub, token).output)["updated"] == 1
+    finally:
+        early.close()

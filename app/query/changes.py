@@ -11,10 +11,22 @@ publication appears as a deletion.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, case, cast, func, literal, literal_column, select, tuple_
+from sqlalchemy import (
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
@@ -29,6 +41,37 @@ FEED_SORT = "changes"
 FEED_KEYS = (SortKey(Entry.change_xid), SortKey(Entry.id))
 # Every transaction below this one has finished (committed or rolled back).
 HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())", type_=XID8())
+
+
+_NEXT_XID = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+_OLDEST_RUNNING = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+_WRITERS = text(
+    "SELECT pid, datname, state, now() - xact_start AS running FROM pg_stat_activity "
+    "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start")
+
+
+def wait_for_horizon(timeout: float, poll: float = 0.05) -> list[str]:
+    """Wait until every transaction running now has ended, so the feed holds all that was
+    committed before the call (a push right after an import sends the import).
+
+    Returns [] once they have, else, after `timeout` seconds, a line per session that
+    still holds the horizon back (any database of the server: transaction ids are the
+    server's), so the caller can say why some changes wait for the next run.
+    """
+    target = int(db.session.execute(_NEXT_XID).scalar_one())
+    db.session.commit()
+    deadline = time.monotonic() + timeout
+    while True:
+        oldest = int(db.session.execute(_OLDEST_RUNNING).scalar_one())
+        db.session.commit()
+        if oldest >= target:
+            return []
+        if time.monotonic() >= deadline:
+            rows = db.session.execute(_WRITERS).all()
+            db.session.commit()
+            return [f"session {pid} on {datname} ({state}, for {running})"
+                    for pid, datname, state, running in rows]
+        time.sleep(poll)
 
 
 @dataclass

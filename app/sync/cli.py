@@ -90,9 +90,12 @@ def pull(url: str, name: str | None, licence: str | None, page_size: int, retrie
               help="Our name there: its sources read remote:<name> (default: "
                    "ATLAS_INSTANCE_NAME).")
 @click.option("--name", default=None, help="The target's name here (default: host-port).")
+@click.option("--wait", default=30.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait for transactions running at the start (an import) to "
+                   "end, so that the push sends what they write.")
 @network_options
-def push(url: str, token: str, as_name: str | None, name: str | None, retries: int,
-         backoff: float, timeout: float) -> None:
+def push(url: str, token: str, as_name: str | None, name: str | None, wait: float,
+         retries: int, backoff: float, timeout: float) -> None:
     """Send what changed here since the last push to another instance's write API."""
     from .client import Remote
     from .push import Pusher, PushFailed
@@ -104,7 +107,7 @@ def push(url: str, token: str, as_name: str | None, name: str | None, retries: i
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as") from None
     remote = Remote(url, token=token, retries=retries, backoff=backoff, timeout=timeout)
-    pusher = Pusher(remote, as_name=as_name, name=_name(name, url))
+    pusher = Pusher(remote, as_name=as_name, name=_name(name, url), wait=wait)
     try:
         result = pusher.run()
     except ValueError as exc:  # the URL is known here under another name

@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from ..extensions import db
 from ..models import Entry, PushedEntry
 from ..models.entry import XID8
-from ..query.changes import FEED_SORT, HORIZON, change_json, decode_cursor
+from ..query.changes import FEED_SORT, HORIZON, change_json, decode_cursor, wait_for_horizon
 from ..query.paging import Cursor
 from . import content as C
 from .client import Remote, RemoteError, problem_detail
@@ -87,8 +87,9 @@ def body_of(record: dict[str, Any], relations: list[dict[str, str]]) -> dict[str
 
 class Pusher:
     def __init__(self, remote: Remote, *, as_name: str, name: str,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, wait: float = 30.0) -> None:
         self.remote = remote
+        self.wait = wait
         self.as_name = as_name
         self.name = name
         self.progress = progress or (lambda _n: None)
@@ -98,7 +99,10 @@ class Pusher:
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> PushResult:
-        self.state = sync_state("push", self.remote.base_url, self.name)
+        self.state = sync_state("push", self.remote.base_url, self.name)  # commits
+        for blocker in wait_for_horizon(self.wait):
+            self.report.append(f"waiting: {blocker} is older than this push; the changes "
+                               "committed after it start go with the next push")
         try:
             self._retry_refused()
             cursor = decode_cursor(self.state.cursor) if self.state.cursor else None
