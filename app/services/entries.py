@@ -219,6 +219,12 @@ def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
     return CleanEntry(clean, None if clean.get("slug") else slug_base(clean["name"]))
 
 
+def as_snapshot(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What `data` would store on a new entry, in the form of `snapshot` (validated,
+    normalised, relations resolved to ids): what the three-way rule compares."""
+    return _desired_state(None, _load(data, partial=True))
+
+
 def slug_base(name: str) -> str:
     """The slug an entry named `name` gets when it is free (else "<base>-2", "-3"…)."""
     return slugify(name, max_length=100, word_boundary=True) or "entry"

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ..extensions import db
 from ..models import Revision, User
@@ -46,3 +46,37 @@ def revision_at(entity_type: str, entity_id: uuid.UUID, version: int) -> Revisio
     return db.session.scalar(select(Revision).where(
         Revision.entity_type == entity_type, Revision.entity_id == entity_id,
         Revision.version == version))
+
+
+def _entity_type(entity: Any) -> str:
+    return "evaluation" if type(entity).__name__ == "Evaluation" else "entry"
+
+
+def _written_by(author: Author) -> Any:
+    if author.user is not None:
+        return Revision.author_id == author.user.id
+    return and_(Revision.author_id.is_(None), Revision.author_label == author.label)
+
+
+def last_written_by(entity: Any, author: Author) -> dict[str, Any]:
+    """The snapshot of the latest revision `author` wrote of an entry or a sheet ({} if
+    none): what a source last wrote, for the three-way rule."""
+    snapshot = db.session.scalar(
+        select(Revision.snapshot)
+        .where(Revision.entity_type == _entity_type(entity), Revision.entity_id == entity.id,
+               _written_by(author))
+        .order_by(Revision.version.desc()).limit(1))
+    return snapshot or {}
+
+
+def edited_since(entity: Any, author: Author) -> bool:
+    """Whether someone other than `author` wrote the entry or sheet last."""
+    latest = db.session.execute(
+        select(Revision.author_id, Revision.author_label)
+        .where(Revision.entity_type == _entity_type(entity), Revision.entity_id == entity.id)
+        .order_by(Revision.version.desc()).limit(1)).first()
+    if latest is None:
+        return False
+    if author.user is not None:
+        return latest.author_id != author.user.id
+    return latest.author_id is not None or latest.author_label != author.label
