@@ -35,6 +35,7 @@ from ..services.policy import (
     can_edit_entry,
     can_view_entry,
     visible_entries_clause,
+    visible_revisions,
     visible_sheets_clause,
     writes_directly,
 )
@@ -293,8 +294,8 @@ def conflict_view(entry: Entry, data: dict[str, Any], form: EntryForm, *,
             if key not in ("tags", "relations") else None,
             "both": mine is not None and base is not None and yours != base.get(key),
         })
-    since = [r for r in revisions_of("entry", entry.id) if opened_at is None
-             or r.version > opened_at]
+    since = [r for r in visible_revisions(me(), revisions_of("entry", entry.id), entry)
+             if opened_at is None or r.version > opened_at]
     form.version = entry.version
     conflict = {"rows": rows, "revisions": since, "opened_at": opened_at}
     return render_entry_form(entry, form, status=409, conflict=conflict, proposal=proposal,
