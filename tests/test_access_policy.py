@@ -12,6 +12,7 @@ policy says no (app.services.policy).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Entry, Evaluation, Proposal, User
+from app.services import policy
 from app.services.entries import create_entry, delete_entry, save_entry
 from app.services.evaluations import save_evaluation
 from app.services.proposals import accept, propose_entry
@@ -303,3 +305,24 @@ def test_api_writes_do_not_reveal_what_the_token_may_not_see(client, world, acco
     assert response.status_code == 200, response.get_data(as_text=True)
     db.session.expire_all()
     assert (entry.summary, entry.moderation) == ("Corrigé", "pending")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_predicate_and_its_sql_condition_agree(world, accounts, role):
+    """A list shows exactly what its pages show: for every entry, sheet and proposal of the
+    database, `can_view_*(user, x)` is true exactly when `visible_*_clause(user)` keeps x."""
+    user = {ANON: None, OWNER: accounts["contributor"], EDITOR: accounts["editor"],
+            ADMIN: accounts["admin"],
+            OTHER: db.session.scalar(select(User).where(User.email == OTHER_EMAIL))}[role]
+    for model, predicate, clause in (
+            (Entry, policy.can_view_entry, policy.visible_entries_clause),
+            (Evaluation, policy.can_view_sheet, policy.visible_sheets_clause),
+            (Proposal, policy.can_view_proposal, policy.visible_proposals_clause)):
+        everything = db.session.scalars(select(model)).all()
+        listed = set(db.session.scalars(select(model.id).where(clause(user))))
+        seen = {x.id for x in everything if predicate(user, x)}
+        assert listed == seen, (model.__name__, role)
+    # And the table's objects are on the right side of the line.
+    ids = set(db.session.scalars(select(Entry.id).where(policy.visible_entries_clause(user))))
+    for key in ENTRY_OBJECTS:
+        assert (uuid.UUID(world[key].entry_id) in ids) == (role in SEES[key]), key

@@ -22,11 +22,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
-from ..auth.roles import has_role
 from ..extensions import db
 from ..models import Entry, Evaluation, Proposal, Revision
 
 # -- who -------------------------------------------------------------------------------------
+
+ROLE_RANK = {"contributor": 1, "editor": 2, "admin": 3}
+
+
+def has_role(user: Any, minimum: str) -> bool:
+    """True when `user` is logged in, active, and at least `minimum`."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_active) and ROLE_RANK.get(user.role, 0) >= ROLE_RANK[minimum]
 
 
 def is_editor(user: Any) -> bool:
@@ -183,18 +191,7 @@ def visible_proposals_clause(user: Any) -> ColumnElement[bool]:
 def can_view_revision(user: Any, revision: Revision, subject: Entry | Evaluation) -> bool:
     """A version of `subject`: seen by whoever sees `subject` and would have seen it as this
     version left it (the pending or draft versions stay with editors and the owner)."""
-    if is_editor(user):
-        return True
-    snap = revision.snapshot or {}
-    if isinstance(subject, Entry):
-        if not can_view_entry(user, subject):
-            return False
-        if owns_entry(user, subject):
-            return True
-        return snap.get("moderation") == "published" and not snap.get("deleted_at")
-    if not can_view_sheet(user, subject):
-        return False
-    return snap.get("state") == "published" and not snap.get("deleted_at")
+    return bool(visible_revisions(user, [revision], subject))
 
 
 def visible_revisions(user: Any, revisions: list[Revision],
@@ -202,7 +199,19 @@ def visible_revisions(user: Any, revisions: list[Revision],
     """The versions of one subject that `user` may read, in the given order."""
     if is_editor(user):
         return list(revisions)
-    return [r for r in revisions if can_view_revision(user, r, subject)]
+    if isinstance(subject, Entry):
+        if not can_view_entry(user, subject):
+            return []
+        if owns_entry(user, subject):
+            return list(revisions)
+        public = "moderation", "published"
+    else:
+        if not can_view_sheet(user, subject):
+            return []
+        public = "state", "published"
+    key, value = public
+    return [r for r in revisions
+            if (r.snapshot or {}).get(key) == value and not (r.snapshot or {}).get("deleted_at")]
 
 
 def can_revert(user: Any, subject: Entry | Evaluation) -> bool:
