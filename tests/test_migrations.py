@@ -10,7 +10,7 @@ from tests.conftest import make_app
 
 TABLES = {"entries", "tags", "entry_tags", "relations", "evaluation_keys", "evaluations",
           "answers", "revisions", "sources", "users", "api_tokens", "import_runs",
-          "sync_states", "sync_pushed", "proposals"}
+          "sync_states", "sync_pushed", "proposals", "user_sessions"}
 
 
 def test_up_down_up_and_models_match(databases):

@@ -32,6 +32,7 @@ from ..services.entries import (
     save_entry,
 )
 from ..services.errors import ConflictError, WriteValidationError
+from ..services.policy import can_edit_entry, can_view_entry, shows_as_gone, writes_directly
 from ..services.proposals import propose_edit, propose_entry
 from ..services.revisions import Author
 from .http import CODED_ENTRY_ETAG
@@ -65,6 +66,17 @@ class ProposalSchema(Strict):
     proposal = fields.Integer(required=True)
     state = fields.String(required=True)
     entry_id = fields.UUID(required=True)
+
+
+def unseen_answer(entry: Entry, ref: str) -> Response | None:
+    """What the API answers about an entry the token's user may not see: what the public
+    gets (404, or 410 for a deleted published entry), so that nothing of it shows."""
+    if can_view_entry(user(), entry):
+        return None
+    if shows_as_gone(user(), entry):
+        return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
+                       deleted_at=entry.deleted_at.isoformat())
+    return problem(404, "Not Found", f"No entry {ref!r}.")
 
 
 def etag_of(entry: Entry) -> str:
@@ -278,12 +290,19 @@ def _write(ref: str, *, partial: bool) -> Response:
                 return invalid({"id": ["The id of the body differs from the URL's."]})
             return _create(body, new_id)
         return problem(404, "Not Found", f"No entry {ref!r}.")
+    unseen = unseen_answer(entry, ref)
+    if unseen is not None:
+        return unseen
     if request.if_none_match.star_tag:
         return problem(412, "Precondition Failed", "If-None-Match: * but the entry exists.",
                        headers={"ETag": etag_of(entry)})
     if entry.deleted_at is not None:
         return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
                        deleted_at=entry.deleted_at.isoformat())
+    if not can_edit_entry(user(), entry):
+        return problem(403, "Forbidden", "A contributor may only propose changes to "
+                                         "published entries, or correct their own entry "
+                                         "while it waits for review.")
     refused = if_match(entry)
     if refused is not None:
         return refused
@@ -301,9 +320,9 @@ def _write(ref: str, *, partial: bool) -> Response:
             body["lon"] = body["lat"] = None
     source = source_ref()
     if not publishes(user()):
-        if entry.moderation != "published":
-            return problem(403, "Forbidden", "A contributor may only propose changes to "
-                                             "published entries.")
+        # Moderation and the page address are the editors' (as in the forms).
+        body["moderation"], body["slug"] = entry.moderation, entry.slug
+    if not writes_directly(user(), entry):
         body.pop("moderation", None)
         proposal = propose_edit(entry, body, author=author(), base_version=expected,
                                 partial=partial)

@@ -1,8 +1,9 @@
 """Accounts on the web: login and logout, sessions (Flask-Login), CSRF (Flask-WTF), limits.
 
 `init_auth(app)` attaches them. Sessions are signed cookies (HttpOnly, SameSite=Lax,
-Secure behind HTTPS: see config); every form carries a CSRF token; failed logins
-are rate-limited per address and email.
+Secure behind HTTPS: see config) holding the key of a server-side session record
+(app.services.sessions), so that logout really ends them; every form carries a
+CSRF token; failed logins are rate-limited per address and email.
 """
 
 from __future__ import annotations
@@ -11,23 +12,18 @@ from flask import Blueprint, Flask, Response, g, redirect, render_template, requ
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
-from ..extensions import csrf, db, limiter, login_manager
+from ..extensions import csrf, limiter, login_manager
 from ..models import User
+from ..services.sessions import session_user
 from ..web.pages import fresh_locale, page_headers
 
 bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """The session's user, if the account is still active and its password unchanged."""
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_fingerprint != fingerprint:
-        return None
-    return user
+def load_user(session_key: str) -> User | None:
+    """The session's user, while its server-side record lives (app.services.sessions)."""
+    return session_user(session_key)
 
 
 @login_manager.unauthorized_handler

@@ -11,15 +11,9 @@ from flask_login import current_user
 
 from ..extensions import login_manager
 from ..models import User
+from ..services.policy import ROLE_RANK, has_role
 
-ROLE_RANK = {"contributor": 1, "editor": 2, "admin": 3}
-
-
-def has_role(user: Any, minimum: str) -> bool:
-    """True when `user` is logged in, active, and at least `minimum`."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_active) and ROLE_RANK.get(user.role, 0) >= ROLE_RANK[minimum]
+__all__ = ["ROLE_RANK", "has_role", "publishes", "role_required"]
 
 
 def publishes(user: User) -> bool:

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import limiter
 from ..models import User
+from ..services.sessions import end_session, open_session
 from ..services.users import find_user, hash_password, record_login, verify_password
 from . import bp
 
@@ -66,6 +67,7 @@ def login() -> Response | tuple[str, int]:
     if not verify_password(user, password):
         return login_page(error=True), 422
     session.clear()  # no session fixation: a fresh session for the logged-in user
+    open_session(user)
     login_user(user)
     session.permanent = True
     record_login(user)
@@ -75,6 +77,8 @@ def login() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        end_session(current_user.session_key)
     logout_user()
     session.clear()
     return redirect(url_for("web.index"), 303)

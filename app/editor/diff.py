@@ -59,7 +59,9 @@ def inline_diff(old: str, new: str) -> Markup:
 class Describer:
     """Turns stored values into words, looking names up once for a whole diff."""
 
-    def __init__(self, snapshots: Iterable[dict[str, Any] | None], locale: str) -> None:
+    def __init__(self, snapshots: Iterable[dict[str, Any] | None], locale: str,
+                 viewer: Any = None) -> None:
+        """`viewer` names only the related entries they may see (None: the public's)."""
         self.locale = locale
         tags: set[str] = set()
         targets: set[uuid.UUID] = set()
@@ -70,7 +72,7 @@ class Describer:
             targets.update(uuid.UUID(r["target"]) for r in snap.get("relations") or [])
         self.tags = {t.slug: t.label(locale) for t in db.session.scalars(
             select(Tag).where(Tag.slug.in_(tags)))} if tags else {}
-        self.entries = entries_named(sorted(targets))
+        self.entries = entries_named(sorted(targets), viewer)
 
     def value(self, key: str, value: Any) -> str:
         if value is None or value == "" or value == []:
@@ -110,9 +112,10 @@ def _change(describer: Describer, key: str, label: str, old: Any, new: Any,
 
 
 def entry_changes(old: dict[str, Any] | None, new: dict[str, Any], locale: str,
-                  keys: Sequence[str] = ENTRY_DIFF_KEYS) -> list[FieldChange]:
+                  keys: Sequence[str] = ENTRY_DIFF_KEYS, *, viewer: Any = None
+                  ) -> list[FieldChange]:
     """The fields of an entry that differ from `old` to `new` (None: everything is new)."""
-    describer = Describer([old, new], locale)
+    describer = Describer([old, new], locale, viewer)
     changes = []
     for key in keys:
         before = old.get(key) if old else None

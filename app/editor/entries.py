@@ -27,9 +27,18 @@ from ..models.vocab import (
     RELATION_TYPES,
     TAG_GROUPS,
 )
-from ..query import EntryFilter, search_entries
+from ..query import EntryFilter
+from ..query.entries import entry_select
 from ..services.entries import CONTENT_KEYS, plan_entry, save_entry, snapshot
 from ..services.errors import ConflictError, WriteValidationError
+from ..services.policy import (
+    can_edit_entry,
+    can_view_entry,
+    visible_entries_clause,
+    visible_revisions,
+    visible_sheets_clause,
+    writes_directly,
+)
 from ..services.proposals import (
     close,
     pending_count,
@@ -44,6 +53,7 @@ from ..services.revisions import Author, revision_at, revisions_of
 from ..web.filtering import folded
 from ..web.pages import locale_code
 from . import bp
+from .access import entry_or_404, refuse_entry
 from .diff import Describer
 from .forms import EntryForm, entry_form_from_entry, read_entry_form
 from .messages import field_errors
@@ -97,7 +107,8 @@ def render_entry_form(entry: Entry | None, form: EntryForm, *, status: int = 200
     if entry is not None:
         sheets = db.session.scalars(
             select(Evaluation).where(Evaluation.entry_id == entry.id,
-                                     Evaluation.deleted_at.is_(None))
+                                     Evaluation.deleted_at.is_(None),
+                                     visible_sheets_clause(me()))
             .order_by(Evaluation.held_on.desc())).all()
     return render_template(
         "editor/entry_form.html", entry=entry, form=form, conflict=conflict,
@@ -114,7 +125,9 @@ def render_entry_form(entry: Entry | None, form: EntryForm, *, status: int = 200
 def dashboard() -> str:
     q = request.args.get("q", "").strip()[:200]
     f = EntryFilter(text=q or None, moderation=MODERATION_STATES)
-    entries = search_entries(f, sort="relevance" if q else "-updated", limit=DASHBOARD_LIMIT)
+    stmt = entry_select(f, "relevance" if q else "-updated").where(
+        visible_entries_clause(me())).limit(DASHBOARD_LIMIT)
+    entries = db.session.scalars(stmt).all()
     return render_template(
         "editor/dashboard.html", q=q, entries=entries,
         pending=pending_count() if publishes(current_user) else None,
@@ -128,7 +141,9 @@ def search_json() -> dict[str, Any]:
     q = request.args.get("q", "").strip()[:200]
     if len(q) < 2:
         return {"items": []}
-    found = search_entries(EntryFilter(text=q), sort="relevance", limit=SEARCH_LIMIT)
+    stmt = entry_select(EntryFilter(text=q), "relevance").where(
+        visible_entries_clause(me())).limit(SEARCH_LIMIT)
+    found = db.session.scalars(stmt).all()
     return {"items": [{"slug": e.slug, "name": e.name, "kind": e.kind, "city": e.city}
                       for e in found]}
 
@@ -171,19 +186,6 @@ def new_entry() -> Response | tuple[str, int]:
 
 # -- edit ---------------------------------------------------------------------------------------
 
-def _entry_or_404(entry_id: uuid.UUID) -> Entry:
-    entry = db.session.get(Entry, entry_id)
-    if entry is None:
-        abort(404)
-    return entry
-
-
-def _own_pending_creation(entry: Entry) -> Proposal | None:
-    return db.session.scalar(select(Proposal).where(
-        Proposal.entry_id == entry.id, Proposal.action == "create",
-        Proposal.state == "pending", Proposal.author_id == current_user.id))
-
-
 def _reviewed_proposal(entry: Entry) -> Proposal | None:
     """The proposal an editor is publishing through the form (?proposal=<id>)."""
     raw = request.values.get("proposal", "")
@@ -198,13 +200,14 @@ def _reviewed_proposal(entry: Entry) -> Proposal | None:
 @bp.route("/editor/entries/<uuid:entry_id>/edit", methods=["GET", "POST"])
 @role_required("contributor")
 def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
-    entry = _entry_or_404(entry_id)
-    editor = publishes(current_user)
-    if entry.deleted_at is not None:
+    entry = entry_or_404(entry_id)
+    user = me()
+    editor = publishes(user)
+    if entry.deleted_at is not None and can_view_entry(user, entry):
         return render_template("editor/deleted.html", entry=entry), 410
-    own_creation = None if editor else _own_pending_creation(entry)
-    if not editor and entry.moderation != "published" and own_creation is None:
-        abort(403)
+    if not can_edit_entry(user, entry):
+        refuse_entry(entry)
+    direct = writes_directly(user, entry)
     proposal = _reviewed_proposal(entry) if editor else None
     own_proposal = pending_for(entry, current_user) if not editor else None
 
@@ -216,7 +219,7 @@ def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
             state = review(own_proposal).proposed
         else:
             state = snapshot(entry)
-        form = entry_form_from_entry(entry, state)
+        form = entry_form_from_entry(entry, state, user)
         return render_entry_form(entry, form, proposal=proposal, own_proposal=own_proposal)
 
     data, form = read_entry_form(request.form, editor=editor)
@@ -224,7 +227,7 @@ def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
         abort(400)
     comment = form.comment.strip() or None
     try:
-        if editor or own_creation is not None:
+        if direct:
             result = save_entry(entry, data, author=author(), expected_version=form.version,
                                 comment=comment, partial=True, commit=False)
             if proposal is not None:
@@ -273,7 +276,7 @@ def conflict_view(entry: Entry, data: dict[str, Any], form: EntryForm, *,
     except WriteValidationError as exc:
         mine = None
         form.errors = field_errors(exc.messages)
-    describer = Describer([current, mine, base], locale_code())
+    describer = Describer([current, mine, base], locale_code(), me())
     rows = []
     for key in CONTENT_KEYS:
         if base is not None and current[key] == base.get(key):
@@ -291,8 +294,8 @@ def conflict_view(entry: Entry, data: dict[str, Any], form: EntryForm, *,
             if key not in ("tags", "relations") else None,
             "both": mine is not None and base is not None and yours != base.get(key),
         })
-    since = [r for r in revisions_of("entry", entry.id) if opened_at is None
-             or r.version > opened_at]
+    since = [r for r in visible_revisions(me(), revisions_of("entry", entry.id), entry)
+             if opened_at is None or r.version > opened_at]
     form.version = entry.version
     conflict = {"rows": rows, "revisions": since, "opened_at": opened_at}
     return render_entry_form(entry, form, status=409, conflict=conflict, proposal=proposal,
@@ -306,7 +309,7 @@ def conflict_view(entry: Entry, data: dict[str, Any], form: EntryForm, *,
 def delete_entry_view(entry_id: uuid.UUID) -> Response:
     from ..services.entries import delete_entry
 
-    entry = _entry_or_404(entry_id)
+    entry = entry_or_404(entry_id)
     version = request.form.get("version", "")
     if not version.isdigit():
         abort(400)

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import Entry, Evaluation, EvaluationKey
 from ..query.entries import unaccent_lower
 from ..services.evaluations import ANSWER_FIELDS
+from ..services.policy import visible_entries_clause
 
 ENTRY_TEXT_FIELDS = (
     "name", "kind", "slug", "summary", "description", "street", "postcode", "city", "country",
@@ -66,22 +67,22 @@ def _number(raw: str | None) -> str | None:
     return raw or None
 
 
-def entry_form_from_entry(entry: Entry, snapshot: dict[str, Any]) -> EntryForm:
-    """The form of a stored entry (or of a proposal's content, as a snapshot)."""
+def entry_form_from_entry(entry: Entry, snapshot: dict[str, Any], viewer: Any) -> EntryForm:
+    """The form of a stored entry (or of a proposal's content, as a snapshot), as `viewer`
+    may see it."""
     values = {name: "" if snapshot.get(name) is None else str(snapshot[name])
               for name in ENTRY_TEXT_FIELDS}
     for name in ("lon", "lat"):
         values[name] = "" if snapshot.get(name) is None else repr(float(snapshot[name]))
     return EntryForm(values=values, tags=list(snapshot.get("tags", [])),
-                     relations=relation_rows(snapshot.get("relations", [])),
+                     relations=relation_rows(snapshot.get("relations", []), viewer),
                      version=entry.version if entry is not None else None)
 
 
-def relation_rows(relations: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Stored relations (target UUIDs) as form rows (target slugs and names)."""
-    ids = [uuid.UUID(r["target"]) for r in relations]
-    found = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids)))} \
-        if ids else {}
+def relation_rows(relations: list[dict[str, str]], viewer: Any) -> list[dict[str, str]]:
+    """Stored relations (target UUIDs) as form rows (target slugs and names); a target
+    `viewer` may not see stays a bare UUID (saving the form keeps it)."""
+    found = entries_named([uuid.UUID(r["target"]) for r in relations], viewer)
     rows = []
     for relation in relations:
         target = found.get(uuid.UUID(relation["target"]))
@@ -185,7 +186,9 @@ def read_sheet_form(form: MultiDict, keys: list[EvaluationKey]) -> tuple[dict[st
                            comment=form.get("comment", ""))
 
 
-def entries_named(ids: list[uuid.UUID]) -> dict[uuid.UUID, Entry]:
+def entries_named(ids: list[uuid.UUID], viewer: Any) -> dict[uuid.UUID, Entry]:
+    """The entries of `ids` that `viewer` may see (app.services.policy), by id."""
     if not ids:
         return {}
-    return {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids)))}
+    return {e.id: e for e in db.session.scalars(
+        select(Entry).where(Entry.id.in_(ids), visible_entries_clause(viewer)))}

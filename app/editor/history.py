@@ -20,9 +20,11 @@ from ..models import Entry, Evaluation, Revision
 from ..services.entries import restore_entry, revert_entry
 from ..services.errors import ConflictError, NotFoundError, WriteValidationError
 from ..services.evaluations import restore_evaluation, revert_evaluation
+from ..services.policy import visible_revisions
 from ..services.revisions import revisions_of
 from ..web.pages import locale_code
 from . import bp
+from .access import viewable_entry, viewable_sheet, viewer
 from .diff import entry_changes, sheet_changes
 from .entries import author
 
@@ -34,7 +36,9 @@ def _pick(revisions: list[Revision], name: str, default: int | None) -> Revision
 
 
 def _history(kind: str, subject: Any, revisions: list[Revision]) -> str:
-    """The revisions, and the field-by-field changes between two of them (?from=&to=)."""
+    """The revisions the user may read, and the field-by-field changes between two of them
+    (?from=&to=): a version hidden by the policy is neither listed nor compared."""
+    revisions = visible_revisions(viewer(), revisions, subject)
     if not revisions:
         abort(404)
     latest = revisions[-1].version
@@ -44,8 +48,11 @@ def _history(kind: str, subject: Any, revisions: list[Revision]) -> str:
         abort(404)
     if older is not None and older.version > newer.version:
         older, newer = newer, older
-    differ = entry_changes if kind == "entry" else sheet_changes
-    changes = differ(older.snapshot if older else None, newer.snapshot, locale_code())
+    old = older.snapshot if older else None
+    if kind == "entry":
+        changes = entry_changes(old, newer.snapshot, locale_code(), viewer=viewer())
+    else:
+        changes = sheet_changes(old, newer.snapshot, locale_code())
     return render_template("editor/history.html", kind=kind, subject=subject,
                            revisions=list(reversed(revisions)), older=older, newer=newer,
                            changes=changes)
@@ -54,18 +61,14 @@ def _history(kind: str, subject: Any, revisions: list[Revision]) -> str:
 @bp.get("/editor/entries/<uuid:entry_id>/history")
 @role_required("contributor")
 def entry_history(entry_id: uuid.UUID) -> str:
-    entry = db.session.get(Entry, entry_id)
-    if entry is None:
-        abort(404)
+    entry = viewable_entry(entry_id)
     return _history("entry", entry, revisions_of("entry", entry.id))
 
 
 @bp.get("/editor/sheets/<uuid:sheet_id>/history")
 @role_required("contributor")
 def sheet_history(sheet_id: uuid.UUID) -> str:
-    sheet = db.session.get(Evaluation, sheet_id)
-    if sheet is None:
-        abort(404)
+    sheet = viewable_sheet(sheet_id)
     return _history("sheet", sheet, revisions_of("evaluation", sheet.id))
 
 

@@ -37,7 +37,8 @@ def render_review(proposal: Proposal, *, errors: dict[str, list[str]] | None = N
     seen = service.review(proposal) if proposal.state == "pending" else None
     rows = []
     if seen is not None:
-        describer = Describer([seen.base, seen.current, seen.proposed], locale_code())
+        describer = Describer([seen.base, seen.current, seen.proposed], locale_code(),
+                              me())
         for key in seen.changed:
             rows.append({
                 "key": key, "label": FIELD_LABELS.get(key, key),

@@ -10,7 +10,7 @@ from .revision import Revision
 from .source import Source
 from .sync import PushedEntry, SyncState
 from .tag import Tag
-from .user import ApiToken, User
+from .user import ApiToken, User, UserSession
 
 __all__ = [
     "Answer",
@@ -27,6 +27,7 @@ __all__ = [
     "SyncState",
     "Tag",
     "User",
+    "UserSession",
     "entry_features",
     "entry_tags",
 ]

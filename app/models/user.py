@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, func, text
@@ -47,13 +46,16 @@ class User(db.Model):
     def is_active(self) -> bool:
         return self.active
 
-    def get_id(self) -> str:
-        """The session's user id: a new password (or a reset) ends every other session."""
-        return f"{self.id}:{self.session_fingerprint}"
+    # The plaintext key of the server-side session this user object was loaded for (set by
+    # app.services.sessions at login and on each request; never stored).
+    session_key = None
 
-    @property
-    def session_fingerprint(self) -> str:
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookie: the key of a UserSession, not the user's id,
+        so that ending that record (logout, deactivation, new password) ends the session."""
+        if not self.session_key:
+            raise RuntimeError("log in through app.services.sessions.open_session")
+        return self.session_key
 
     @property
     def display_name(self) -> str:
@@ -75,3 +77,24 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(db.Model):
+    """One logged-in browser: the cookie holds a random key, this row its SHA-256.
+
+    Logging out deletes the row; deactivating an account or changing its password
+    deletes all of its rows. A copied cookie is then worth nothing, even if the
+    account comes back.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now())
+
+    user: Mapped[User] = relationship()

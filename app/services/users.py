@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import User
 from ..models.vocab import USER_ROLES
 from .errors import WriteValidationError
+from .sessions import end_sessions_of
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
@@ -70,18 +71,23 @@ def set_role(email: str, role: str) -> User:
 
 
 def set_password(email: str, password: str) -> User:
+    """A new password; every session of the account ends."""
     if len(password) < MIN_PASSWORD:
         raise WriteValidationError({"password": [f"At least {MIN_PASSWORD} characters."]})
     user = _require(email)
     user.password_hash = hash_password(password)
+    end_sessions_of(user, commit=False)  # whoever knew the old password is logged out
     db.session.commit()
     return user
 
 
 def set_active(email: str, active: bool) -> User:
-    """Deactivating keeps the account (its revisions name it) but stops logins and tokens."""
+    """Deactivating keeps the account (its revisions name it) but stops logins and tokens,
+    and ends its sessions."""
     user = _require(email)
     user.active = active
+    if not active:  # for good: reactivating does not revive a copied cookie
+        end_sessions_of(user, commit=False)
     db.session.commit()
     return user
 

@@ -1,7 +1,8 @@
 """Evaluation sheets to read: one sheet (printable on A4), an entry's sheets over the years
 compared two by two, and every commons compared on one key.
 
-The public sees published sheets of published entries; editors also see drafts.
+The public sees published sheets of published entries; editors also see drafts
+(app.services.policy).
 """
 
 from __future__ import annotations
@@ -14,31 +15,31 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from ..auth.roles import has_role
 from ..extensions import db
 from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..models.vocab import LEVEL_MAX
 from ..query.sheets import newest_first, published_sheet_conditions, sheets_of
 from ..services.entries import find_entry
+from ..services.policy import is_editor, public_entry, visible_sheets_clause
 from . import bp
-from .entry import _visible, sheet_chart
+from .entry import sheet_chart
 from .filtering import folded
 from .pages import locale_code
 
 
-def _editor() -> bool:
-    return has_role(current_user, "editor")
-
-
 def _entry(ref: str) -> Entry:
+    """A public entry; editors also read the sheets of one that waits (app.services.policy)."""
     entry = find_entry(ref)
-    if entry is None or not (_visible(entry) or (_editor() and entry.deleted_at is None)):
+    if entry is None or not (public_entry(entry)
+                             or (is_editor(current_user) and entry.deleted_at is None)):
         abort(404)
     return entry
 
 
 def _sheets(entry: Entry) -> list[Evaluation]:
-    return list(db.session.scalars(sheets_of(entry.id, drafts=_editor())))
+    """The sheets the reader may see: published ones, and drafts for editors."""
+    return list(db.session.scalars(sheets_of(entry.id, drafts=True)
+                                   .where(visible_sheets_clause(current_user))))
 
 
 def _sheet(entry: Entry, sheet_id: uuid.UUID) -> Evaluation:
