@@ -6,11 +6,14 @@ from typing import Any
 
 from marshmallow import Schema, fields, pre_load, validate
 
+from ..normalise import clean_text
+
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class InputSchema(Schema):
-    """Strips text and turns blank optional strings into None: forms send ""."""
+    """Normalises and strips text (app/normalise.py), and turns blank optional strings
+    into None: forms send ""."""
 
     @pre_load
     def blank_to_none(self, data: Any, **_: Any) -> Any:
@@ -19,9 +22,7 @@ class InputSchema(Schema):
         cleaned = {}
         for key, value in data.items():
             if isinstance(value, str):
-                value = value.strip()
-                if value == "":
-                    value = None
+                value = clean_text(value)
             cleaned[key] = value
         return cleaned
 

@@ -1,0 +1,81 @@
+"""Normalise the text stored before input was normalised (app/normalise.py).
+
+Forms stored a browser's CRLF line ends as sent, programs decomposed accents and
+trailing blanks: the same words spelt differently, so saving an unchanged form wrote
+a revision and a mirror saw a change. Every input now passes through `clean_text`;
+this applies it to what is already stored, with plain UPDATEs (only of the values it
+changes) and no revision: nobody edited anything. The stored features (migration
+0007's triggers) and the change feed follow the UPDATEs, so mirrors get the text too.
+
+The downgrade leaves the text as it is: the old spelling is not worth restoring.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.normalise import clean_text
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+BATCH = 1_000
+# table, key type, text columns editors type, the ones of them that are required.
+TABLES = (
+    ("entries", "uuid", ("name", "summary", "description", "street", "postcode", "city",
+                         "opening_hours", "licence"), {"name"}),
+    ("evaluations", "uuid", ("title", "authors"), {"title"}),
+    ("answers", "integer", ("strengths", "limits", "stakes"), set()),
+    ("proposals", "integer", ("comment", "review_comment"), set()),
+)
+
+
+def upgrade() -> None:
+    conn = op.get_bind()
+    for table, key_type, columns, required in TABLES:
+        _normalise_table(conn, table, key_type, columns, required)
+
+
+def _normalise_table(conn: sa.Connection, table: str, key_type: str,
+                     columns: tuple[str, ...], required: set[str]) -> None:
+    """Read the rows in key order, a batch at a time; write back what `clean_text`
+    changes, one UPDATE per column and batch (a statement-level trigger runs once)."""
+    listed = ", ".join(columns)
+    after = None
+    while True:
+        rows = conn.execute(sa.text(
+            f"SELECT id, {listed} FROM {table} "  # noqa: S608 (names from TABLES above)
+            + (f"WHERE id > CAST(:after AS {key_type}) " if after is not None else "")
+            + "ORDER BY id LIMIT :limit"), {"after": after, "limit": BATCH}).all()
+        if not rows:
+            return
+        after = str(rows[-1][0])
+        for index, column in enumerate(columns, start=1):
+            ids, values = [], []
+            for row in rows:
+                value = row[index]
+                if value is None:
+                    continue
+                clean = clean_text(value)
+                if clean is None and column in required:
+                    continue  # a required text of blanks only: left for an editor
+                if clean != value:
+                    ids.append(str(row[0]) if key_type == "uuid" else row[0])
+                    values.append(clean)
+            if ids:
+                conn.execute(sa.text(
+                    f"UPDATE {table} AS t SET {column} = u.value "  # noqa: S608
+                    f"FROM unnest(CAST(:ids AS {key_type}[]), CAST(:values AS text[])) "
+                    f"AS u(id, value) WHERE t.id = u.id "
+                    f"AND t.{column} IS DISTINCT FROM u.value"),
+                    {"ids": ids, "values": values})
+
+
+def downgrade() -> None:
+    pass
