@@ -164,6 +164,7 @@ def test_a_csv_import_stores_lf_for_a_crlf_inside_a_quoted_field(session, tmp_pa
 # -- the migration of stored text ----------------------------------------------------------------
 
 def test_migration_0008_normalises_stored_text_without_revisions(databases):
+    """Rows written as sent before 0008 (plain SQL here): normalised, no revision added."""
     app = fresh_app(databases, "normalise_migration")
     with app.app_context():
         downgrade(revision="0007")
@@ -173,6 +174,12 @@ def test_migration_0008_normalises_stored_text_without_revisions(databases):
                 {"d": "Ligne un  \r\nligne deux\r\n\r\nfin\t", "n": "Mutualab e\u0301te\u0301"})
             conn.execute(text("UPDATE answers SET strengths = :s WHERE id = "
                               "(SELECT min(id) FROM answers)"), {"s": "Atout\r\nun autre\r"})
+            # The latest revision holds the same text, as the write stored it then.
+            conn.execute(text(
+                "UPDATE revisions SET snapshot = jsonb_set(snapshot, '{description}', "
+                "to_jsonb(CAST(:d AS text))) WHERE id = (SELECT max(r.id) FROM revisions r "
+                "JOIN entries e ON e.id = r.entity_id WHERE e.slug = 'mutualab')"),
+                {"d": "Ligne un  \r\nligne deux\r\n\r\nfin"})
             before = conn.execute(text(
                 "SELECT (SELECT count(*) FROM revisions), version FROM entries "
                 "WHERE slug = 'mutualab'")).one()
@@ -187,6 +194,10 @@ def test_migration_0008_normalises_stored_text_without_revisions(databases):
             assert (row.count, row.version) == tuple(before)
             assert conn.execute(text("SELECT strengths FROM answers WHERE id = :i"),
                                 {"i": answer_id}).scalar() == "Atout\nun autre"
+            assert conn.execute(text(
+                "SELECT snapshot->>'description' FROM revisions WHERE id = (SELECT max(r.id) "
+                "FROM revisions r JOIN entries e ON e.id = r.entity_id "
+                "WHERE e.slug = 'mutualab')")).scalar() == "Ligne un  \nligne deux\n\nfin"
             # The stored features (migration 0007's triggers) follow the new text.
             stale = conn.execute(text(
                 "SELECT count(*) FROM entry_features f "
