@@ -9,7 +9,8 @@ change nobody made, and a mirror then reported a conflict. Every input schema
 
 Markdown gives trailing blanks one meaning: two or more spaces before the end of a
 line followed by another line of the same paragraph are a hard line break. Those are
-kept, as exactly two spaces; all other trailing spaces and tabs go.
+kept, as exactly two spaces; all other trailing spaces and tabs go (in code blocks
+too: nobody means them).
 """
 
 from __future__ import annotations

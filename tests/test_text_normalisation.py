@@ -207,3 +207,16 @@ def test_migration_0008_normalises_stored_text_without_revisions(databases):
                 "SELECT f.feature FROM entry_features f JOIN entries e ON e.id = f.entry_id "
                 "WHERE e.slug = 'mutualab'")).scalar()
         db.engine.dispose()
+
+
+def test_a_proposal_keeps_its_notes_and_content_normalised(session, accounts):
+    from app.services.proposals import propose_edit, reject
+
+    entry = get_entry("mutualab")
+    proposal = propose_edit(entry, {"summary": "Un re\u0301sume\u0301\r\nsur deux lignes"},
+                            author=Author(user=accounts["contributor"]),
+                            base_version=entry.version, comment="Vu sur place,\t\r\nhier")
+    assert proposal.data["summary"] == "Un r\u00e9sum\u00e9\nsur deux lignes"
+    assert proposal.comment == "Vu sur place,\nhier"
+    reject(proposal, reviewer=accounts["editor"], comment="Pas sûr\r\ndu tout")
+    assert proposal.review_comment == "Pas sûr\ndu tout"

@@ -6,8 +6,12 @@ a revision and a mirror saw a change. Every input now passes through `clean_text
 this applies it to what is already stored, with plain UPDATEs (only of the values it
 changes) and no revision: nobody edited anything. The stored features (migration
 0007's triggers) and the change feed follow the UPDATEs, so mirrors get the text too.
+The same texts in the revisions' snapshots and the proposals' content are normalised
+alike, so that the history and the reviews show no change nobody made.
 
-The downgrade leaves the text as it is: the old spelling is not worth restoring.
+It uses app.normalise itself, so that stored text is exactly what input gives; a later
+change of that rule needs a migration of its own. The downgrade leaves the text as it
+is: the old spelling is not worth restoring.
 
 Revision ID: 0008
 Revises: 0007
