@@ -161,6 +161,22 @@ def test_a_csv_import_stores_lf_for_a_crlf_inside_a_quoted_field(session, tmp_pa
     assert again.counts["unchanged"] == 1 and again.counts["updated"] == 0, again.report
 
 
+def test_a_csv_row_with_a_nul_character_is_rejected_by_row_and_column(session,
+                                                                      tmp_path: Path):
+    mapping_path = tmp_path / "normalisation.toml"
+    mapping_path.write_text(MAPPING, encoding="utf-8")
+    path = tmp_path / "lieux.csv"
+    path.write_bytes("Identifiant,Type,Nom,Description\n"
+                     "n-1,Initiative,Un nom,avant\x00après\n"
+                     "n-2,Initiative,Un autre nom,propre\n".encode())
+    mapping = load_csv_mapping(mapping_path)
+    result = run_import(mapping, read_csv(path, mapping))
+    assert result.counts["created"] == 1 and result.counts["rejected"] == 1, result.report
+    [line] = [r for r in result.report if r["kind"] == "rejected"]
+    assert (line["row"], line["field"]) == (2, "Description") and "NUL" in line["reason"]
+    assert set(entries_of("csv:normalisation-test")) == {"n-2"}
+
+
 # -- the migration of stored text ----------------------------------------------------------------
 
 def test_migration_0008_normalises_stored_text_without_revisions(databases):
@@ -220,3 +236,16 @@ def test_a_proposal_keeps_its_notes_and_content_normalised(session, accounts):
     assert proposal.comment == "Vu sur place,\nhier"
     reject(proposal, reviewer=accounts["editor"], comment="Pas sûr\r\ndu tout")
     assert proposal.review_comment == "Pas sûr\ndu tout"
+
+
+def test_a_nul_character_is_a_field_error_for_every_writer(session):
+    """Imports, sync and dumps reach the schema without the web's guard: NUL is refused
+    there too, by field, before anything is written."""
+    from app.services.errors import WriteValidationError
+
+    entry = get_entry("mutualab")
+    with pytest.raises(WriteValidationError) as refused:
+        save_entry(entry, {"description": "avant\x00après"}, author=EDITOR,
+                   expected_version=entry.version)
+    assert list(refused.value.messages) == ["description"]
+    assert get_entry("mutualab").description != "avant\x00après"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..normalise import clean_text
 
@@ -13,17 +13,23 @@ SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 class InputSchema(Schema):
     """Normalises and strips text (app/normalise.py), and turns blank optional strings
-    into None: forms send ""."""
+    into None: forms send "". Refuses NUL, which PostgreSQL text cannot hold (the web
+    refuses it earlier, app/input_guard.py; imports, sync and dumps meet it here)."""
 
     @pre_load
     def blank_to_none(self, data: Any, **_: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        cleaned = {}
+        cleaned, refused = {}, {}
         for key, value in data.items():
             if isinstance(value, str):
+                if "\x00" in value:
+                    refused[key] = ["Contains a NUL character (U+0000), which cannot be "
+                                    "stored."]
                 value = clean_text(value)
             cleaned[key] = value
+        if refused:
+            raise ValidationError(refused)
         return cleaned
 
 
