@@ -54,8 +54,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import models  # noqa: F401  (registers the tables)
     from .api.health import bp as health_bp
     from .cli import register_cli
+    from .input_guard import init_input_guard
     from .web import bp as web_bp
 
+    init_input_guard(app)  # first: its check runs before every other hook
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
     from .auth import init_auth

@@ -159,6 +159,11 @@ def read_csv(path: Path | str, mapping: CsvMapping, *,
 
 def candidate_from_row(mapping: CsvMapping, row_number: int,
                        row: dict[str, str | None]) -> Candidate | Problem:
+    # PostgreSQL text (and JSON) cannot hold NUL: even the raw cells kept in the source.
+    nul = next((c for c, v in row.items() if v and "\x00" in v), None)
+    if nul is not None:
+        return Problem("rejected", f"the column {nul!r} contains a NUL character "
+                       "(U+0000), which cannot be stored", row=row_number, field=nul)
     key_parts = [row.get(c) for c in mapping.key]
     if not all(key_parts):
         empty = [c for c, v in zip(mapping.key, key_parts, strict=True) if not v]

@@ -174,6 +174,40 @@ def entry_name(server, slug: str) -> str:
         return name
 
 
+def test_saving_an_unchanged_multi_line_description_writes_nothing(make_page, server):
+    """Chromium sends a textarea's lines with CRLF: the same text, so no write at all."""
+    from app.models import Revision
+    from app.services.entries import save_entry
+    from app.services.revisions import Author
+
+    text = "Un lieu partagé à Fives.\n\n- des bureaux\n- un atelier  \n  ouvert le soir"
+    with server.app.app_context():
+        entry = get_entry("lille-makers")
+        save_entry(entry, {"description": text}, author=Author(label="test"),
+                   expected_version=entry.version)
+        db.session.remove()
+
+    def state() -> tuple:
+        with server.app.app_context():
+            entry = get_entry("lille-makers")
+            count = db.session.query(Revision).filter_by(entity_id=entry.id).count()
+            value = (entry.version, entry.description, count)
+            db.session.remove()
+            return value
+
+    before = state()
+    assert before[1] == text
+    page = make_page().page
+    log_in(page, "editor")
+    page.goto(f"/editor/entries/{entry_id(server, 'lille-makers')}/edit")
+    assert page.input_value("#description") == text
+    with page.expect_request(lambda r: r.method == "POST") as sent:
+        page.click("#entry-form button[type=submit]")
+    assert "%0D%0A" in (sent.value.post_data or "")  # the browser's own line ends
+    page.wait_for_selector(".flash")
+    assert state() == before
+
+
 # -- two editors, one sheet -----------------------------------------------------------------------
 
 def sheet_url(server, slug: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import text
 
+from app.extensions import db
 from tests import demo_data
 from tests.sync_fixtures import Instance
 
@@ -157,3 +159,25 @@ def test_pull_retries_with_backoff_and_resumes_after_the_remote_went_away(lille,
     assert hub.state() == lille.state()
     runs = hub.sql("SELECT status FROM import_runs WHERE origin = 'remote:lille' ORDER BY id")
     assert [r[0] for r in runs] == ["finished", "failed", "finished"]
+
+
+def test_a_remote_text_that_differs_only_by_its_line_ends_is_no_conflict(lille, hub):
+    """An instance that stored a form's CRLF as sent (before text was normalised) serves
+    it in its feed: the same words, so no conflict and nothing written here (a write
+    would make the entry read as edited here, and the next real change a conflict)."""
+    lille.edit("mutualab", description="Un lieu partagé.\n\nDes bureaux, un atelier.")
+    assert pull(hub, lille).exit_code == 0
+    hub.edit("mutualab", summary="Édité dans le hub.")  # edited here since the pull
+    with lille.context():
+        db.session.execute(text("UPDATE entries SET description = replace(description, "
+                                "E'\\n', E'\\r\\n') WHERE slug = 'mutualab'"))
+        db.session.commit()
+    assert "\r\n" in lille.sql("SELECT description FROM entries WHERE slug = 'mutualab'")[0][0]
+    version = hub.sql("SELECT version FROM entries WHERE slug = 'mutualab'")[0][0]
+
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    assert "conflict" not in result.output.replace("conflicts: 0", "")
+    assert (counts(result.output)["conflicts"], counts(result.output)["updated"]) == (0, 0)
+    assert hub.sql("SELECT description, version FROM entries WHERE slug = 'mutualab'")[0] == (
+        "Un lieu partagé.\n\nDes bureaux, un atelier.", version)

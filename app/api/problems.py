@@ -96,25 +96,11 @@ def add_problem_handlers(bp: Blueprint) -> None:
     bp.register_error_handler(NotFoundError, not_found_problem)
 
 
-def refuse_nul():
-    """PostgreSQL text cannot hold NUL: refuse it in any parameter, before any query."""
-    if not is_machine_path(request.path):
-        return None
-    if "\x00" in request.path:
-        return problem(404, "Not Found", "No such resource.")
-    for name, value in request.args.items(multi=True):
-        if "\x00" in name or "\x00" in value:
-            return problem(400, "Bad query parameter", f"{name!r}: contains a NUL character",
-                           parameter=name)
-    return None
-
-
 def register_problem_handlers(app: Flask) -> None:
     """Problems for /api and /ogc; other paths keep Flask's (or their own) error pages.
 
     Routing errors (404, 405) happen before any blueprint is chosen, so the HTTP
     handler is the application's, and it answers only for machine paths.
     """
-    app.before_request(refuse_nul)
     app.register_error_handler(HTTPException, http_problem)
     app.register_error_handler(Exception, unexpected_problem)

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from ..normalise import clean_text
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class InputSchema(Schema):
-    """Strips text and turns blank optional strings into None: forms send ""."""
+    """Normalises and strips text (app/normalise.py), and turns blank optional strings
+    into None: forms send "". Refuses NUL, which PostgreSQL text cannot hold (the web
+    refuses it earlier, app/input_guard.py; imports, sync and dumps meet it here)."""
 
     @pre_load
     def blank_to_none(self, data: Any, **_: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        cleaned = {}
+        cleaned, refused = {}, {}
         for key, value in data.items():
             if isinstance(value, str):
-                value = value.strip()
-                if value == "":
-                    value = None
+                if "\x00" in value:
+                    refused[key] = ["Contains a NUL character (U+0000), which cannot be "
+                                    "stored."]
+                value = clean_text(value)
             cleaned[key] = value
+        if refused:
+            raise ValidationError(refused)
         return cleaned
 
 

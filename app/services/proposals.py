@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Entry, Proposal, User
+from ..normalise import clean_text
 from .entries import (
     CONTENT_KEYS,
     SourceRef,
@@ -207,7 +208,8 @@ def _check_open(proposal: Proposal) -> None:
 
 
 def _cut(text: str | None, length: int = 1000) -> str | None:
-    text = (text or "").strip()
+    """A contributor's or reviewer's note as the input schemas store text, cut to fit."""
+    text = clean_text(text or "") or ""
     return text[:length] or None
 
 

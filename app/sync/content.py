@@ -13,6 +13,7 @@ from typing import Any
 
 from ..models import Entry
 from ..models.vocab import RELATION_TYPES
+from ..normalise import clean_text
 from ..services.entries import COORD_DIGITS, snapshot
 
 SCALARS = ("slug", "kind", "name", "summary", "description", "status", "street", "postcode",
@@ -41,9 +42,17 @@ def _relations(items: Any) -> list[dict[str, str]]:
     return [{"type": t, "target": target} for t, target in sorted(unique)]
 
 
+def normalised(content: Mapping[str, Any]) -> dict[str, Any]:
+    """`content` with its text as an input schema would store it here (app/normalise.py):
+    another instance may have stored a form's CRLF as sent, the same words as ours."""
+    return {name: clean_text(value) if name in SCALARS and isinstance(value, str) else value
+            for name, value in content.items()}
+
+
 def from_record(record: Mapping[str, Any], relations: Any) -> dict[str, Any]:
-    """Content from a public record (the feed's `entry`, an API answer) and its relations."""
-    content = {name: record.get(name) for name in SCALARS}
+    """Content from a public record (the feed's `entry`, an API answer) and its relations,
+    its text normalised."""
+    content = normalised({name: record.get(name) for name in SCALARS})
     content["position"] = _position(record.get("lon"), record.get("lat"))
     content["tags"] = sorted(record.get("tags") or [])
     content["relations"] = _relations(relations)

@@ -274,7 +274,11 @@ class Puller:
                 return
         local = C.from_entry(entry)
         desired, waiting = self._resolved(remote)
-        applied, last_remote = attrs.get("applied"), attrs.get("remote") or {}
+        # Baselines kept by an earlier pull may hold text as it was before it was
+        # normalised: compared as it would be stored now.
+        applied = attrs.get("applied")
+        applied = C.normalised(applied) if applied is not None else None
+        last_remote = C.normalised(attrs.get("remote") or {})
         edited_here = applied is not None and attrs.get("local_version") != entry.version
         if applied is None:
             # The source came without a record of the last sync (a push from that
