@@ -5,14 +5,14 @@ when it was opened and last seen (app.services.sessions). Sessions opened before
 this migration carried no key: everyone logs in again once.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
