@@ -63,5 +63,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import init_api
 
     init_api(app)
+    from .headers import init_headers
+    from .outage import init_outage
+
+    init_headers(app)
+    init_outage(app)
     register_cli(app)
     return app

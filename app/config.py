@@ -81,6 +81,8 @@ def from_environment() -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
+        # Behind HTTPS every answer carries HSTS (app/headers.py).
+        "HTTPS": https,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         # A volunteer may write a sheet for hours: the CSRF token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
