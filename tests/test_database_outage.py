@@ -344,3 +344,14 @@ def test_the_live_app_rides_out_a_database_restart(own_cluster, outage_app):
           f"(all 503), {sum(a.status == 503 for a in answers)} 503 in all, "
           f"first 200 {first_ok - up:.2f} s after the restart, database stopped in "
           f"{down - stopping:.2f} s and started in {up - starting:.2f} s")
+
+
+def test_the_pool_tests_connections_before_use_whatever_the_options():
+    url = f"postgresql://atlas:secret@127.0.0.1:{closed_port()}/atlas"
+    for options in (None, {}, {"pool_size": 3}):
+        config = {"SQLALCHEMY_DATABASE_URI": to_sqlalchemy_url(url), "SECRET_KEY": "x"}
+        if options is not None:
+            config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        app = create_app(config)
+        with app.app_context():
+            assert db.engine.pool._pre_ping is True, options
