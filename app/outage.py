@@ -12,11 +12,12 @@ from __future__ import annotations
 import psycopg2
 from flask import Flask, current_app, g, render_template, request
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from .api.problems import is_machine_path, problem, unexpected_problem
 from .dbcheck import is_outage
-from .extensions import login_manager
+from .extensions import db, login_manager
 
 RETRY_AFTER_SECONDS = 30
 OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
@@ -45,6 +46,24 @@ def unavailable(exc: Exception) -> Response:
     return Response(html, status=503, mimetype="text/html", headers=retry_headers())
 
 
+def end_session(_exc: BaseException | None) -> None:
+    """End the request's session, forgiving a server that went away after the last query.
+
+    Its rollback then fails on a dead connection, after the answer was made: Flask
+    would turn that into a 500 (teardown errors reach no error handler). The server
+    has ended the transaction itself; the session is dropped all the same.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        db.session.registry.clear()
+
+
 def init_outage(app: Flask) -> None:
+    """After db.init_app: teardowns run last registered first, so this one ends the session
+    before Flask-SQLAlchemy's own, which then has nothing left to do."""
     for error in OUTAGE_ERRORS:
         app.register_error_handler(error, unavailable)
+    app.teardown_appcontext(end_session)

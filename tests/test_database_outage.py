@@ -355,3 +355,27 @@ def test_the_pool_tests_connections_before_use_whatever_the_options():
         app = create_app(config)
         with app.app_context():
             assert db.engine.pool._pre_ping is True, options
+
+
+def test_a_connection_lost_after_the_last_query_does_not_fail_the_answer(database_url):
+    """The server goes away between a view's last query and the end of the request: the
+    answer is made, and ending the session (a rollback on a dead connection) must not
+    turn it into a 500 or leave a broken session to the next request."""
+    from sqlalchemy import text
+
+    app = make_app(database_url)
+
+    def lost() -> str:
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"),
+                                 {"pid": pid}).scalar()
+        return "answered"
+
+    app.add_url_rule("/lost", "lost", lost)
+    client = app.test_client()
+    response = client.get("/lost")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "answered"
+    assert client.get("/api/v1/entries?limit=1").status_code == 200
+    with app.app_context():
+        db.engine.dispose()
