@@ -41,6 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             url = local_database_url()
         app.config["SQLALCHEMY_DATABASE_URI"] = to_sqlalchemy_url(url)
 
+    # Even with engine options of its own, the pool tests connections before use.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
@@ -68,5 +71,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import init_api
 
     init_api(app)
+    from .headers import init_headers
+    from .outage import init_outage
+
+    init_headers(app)
+    init_outage(app)
     register_cli(app)
     return app

@@ -59,8 +59,12 @@ def from_environment() -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         # Times in JSON built by PostgreSQL follow the session's time zone: UTC
         # everywhere, as in the features the database stores (migration 0007).
+        # A pooled connection is tested before use (pool_pre_ping): after a restart of
+        # the server, dead ones are replaced instead of failing a request; an
+        # unreachable host fails in seconds instead of holding a worker.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
-                                      "connect_args": {"options": "-c timezone=UTC"}},
+                                      "connect_args": {"options": "-c timezone=UTC",
+                                                       "connect_timeout": 10}},
         "JSON_SORT_KEYS": False,
         # Recent JSON answers kept per worker, by data state and URL (0: none).
         "RESPONSE_CACHE_MB": float(os.environ.get("ATLAS_RESPONSE_CACHE_MB", "64")),
@@ -81,6 +85,8 @@ def from_environment() -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
+        # Behind HTTPS every answer carries HSTS (app/headers.py).
+        "HTTPS": https,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         # A volunteer may write a sheet for hours: the CSRF token lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,

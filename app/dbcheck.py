@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# SQLSTATEs of a server that is going away or not there yet (operator intervention);
+# class 08 is "connection exception". Query cancellation (57014) is not an outage.
+OUTAGE_SQLSTATES = ("57P01", "57P02", "57P03")
 
 
 class DatabaseProblem(RuntimeError):
@@ -30,6 +35,22 @@ def explain_connection_error(url: URL | str, exc: Exception) -> DatabaseProblem:
         "Check that the server is running and that DATABASE_URL is right "
         "(postgresql://user:password@host:port/database), or unset DATABASE_URL to let "
         "Atlas start its own local PostgreSQL under var/.")
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether `exc` says the database is unreachable, rather than that a query is wrong."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no connection free in the pool: overloaded
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    if isinstance(exc, psycopg2.InterfaceError):  # "connection already closed"
+        return True
+    if isinstance(exc, psycopg2.OperationalError):
+        code = exc.pgcode
+        return code is None or code.startswith("08") or code in OUTAGE_SQLSTATES
+    return False
 
 
 def require_postgis(conn: Connection) -> str:

@@ -2,8 +2,10 @@
 
 One command must serve the map on a fresh Debian machine, so this module installs
 the server from Debian's packages when it is missing, creates a cluster, starts it
-on a free loopback port and hands back its URL. PostgreSQL refuses to run as
-root: when we are root, the server runs as the `postgres` system user.
+on a free loopback port and hands back its URL. The port is chosen once and kept
+(var/pg/port), so that an app running through a database restart keeps a right URL.
+PostgreSQL refuses to run as root: when we are root, the server runs as the
+`postgres` system user.
 
 Command line: ``python -m app.localdb ensure|start|stop|status|url``.
 """
@@ -119,10 +121,7 @@ class Cluster:
         self.port_file.write_text(f"{_free_port(FIRST_PORT)}\n")
 
     def start(self) -> None:
-        port = self.port()
-        if not _port_is_free(port):
-            port = _free_port(port + 1)
-            self.port_file.write_text(f"{port}\n")
+        port = self._kept_port()
         # A Unix socket path is limited to ~107 bytes; use none when ours is too long.
         sockets = str(self.socket_dir) if len(str(self.socket_dir)) < 90 else ""
         options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{sockets}'"
@@ -138,6 +137,26 @@ class Cluster:
         if result.returncode != 0:
             tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-15:])
             raise LocalDbError(f"The local PostgreSQL did not start (port {port}).\n{tail}")
+
+    def _kept_port(self) -> int:
+        """The port written in var/ at init, so that a running app's URL stays right.
+
+        Only another program listening there moves the cluster, and says so: any app
+        started with the old URL must then be restarted.
+        """
+        if not self.port_file.exists():
+            port = _free_port(FIRST_PORT)
+            self.port_file.write_text(f"{port}\n")
+            return port
+        port = self.port()
+        if _port_is_free(port):
+            return port
+        moved = _free_port(port + 1)
+        self.port_file.write_text(f"{moved}\n")
+        print(f"warning: port {port} of the local PostgreSQL ({self.port_file}) is taken by "
+              f"another program; the cluster now listens on port {moved}. Restart any app "
+              "started with the old port.", file=sys.stderr)
+        return moved
 
     def stop(self) -> None:
         if self.is_running():
@@ -264,7 +283,13 @@ def _run_as_owner(args: list[str], *, check: bool = True) -> subprocess.Complete
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on 127.0.0.1:`port`.
+
+    Binds as PostgreSQL does, with SO_REUSEADDR: the TIME-WAIT sockets a server leaves
+    on its port when stopped under load do not make it busy; a listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -106,3 +106,16 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     """
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def own_cluster():
+    """A PostgreSQL cluster for this session only, that tests stop and start
+    (tests/cluster_fixtures.py); made once, removed at the end."""
+    from tests.cluster_fixtures import ThrowawayCluster
+
+    cluster = ThrowawayCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.close()

@@ -1,12 +1,14 @@
 """The project's own cluster: created, started, reachable with PostGIS, stopped."""
 
 import shutil
+import socket
 import uuid
 
 import psycopg2
 import pytest
 
 from app.localdb import PROJECT_ROOT, Cluster, LocalDbError, ensure_packages
+from tests.cluster_fixtures import time_wait_sockets
 
 
 def test_a_fresh_cluster_starts_serves_postgis_and_stops():
@@ -46,3 +48,37 @@ def test_a_folder_that_is_not_a_cluster_is_not_overwritten(tmp_path):
         assert (root / "data" / "precious.txt").read_text() == "keep me"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_stop_and_start_keep_the_port_while_time_wait_sockets_remain(own_cluster):
+    """A server stopped under load closes its connections first, which leaves its side of
+    each in TIME-WAIT on its port; the app holds that port in its URL, so the next start
+    must take it again (PostgreSQL binds with SO_REUSEADDR: those sockets do not stop it)."""
+    port = own_cluster.port
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+    own_cluster.stop()
+    for sock in clients:  # they close after the server did, without sending: no reset
+        sock.close()
+    assert time_wait_sockets(port) > 0
+    result = own_cluster.start()
+    assert own_cluster.port == port
+    assert f"127.0.0.1:{port}" in result.stdout
+    psycopg2.connect(own_cluster.url()).close()
+
+
+def test_a_port_another_program_listens_on_is_changed_and_said(own_cluster):
+    port = own_cluster.port
+    own_cluster.stop()
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+    try:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = own_cluster.start()
+    finally:
+        squatter.close()
+    assert own_cluster.port != port
+    warning = result.stderr
+    assert f"{port}" in warning and f"{own_cluster.port}" in warning
+    assert "restart" in warning.lower()
+    psycopg2.connect(own_cluster.url()).close()

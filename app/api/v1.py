@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Response, request, stream_with_context
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import Text, and_, cast, func, select
@@ -27,6 +27,7 @@ from ..query.paging import Cursor, fetch_page, parse_limit, sort_keys
 from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from ..services.errors import NotFoundError
+from ..streaming import streamed_response
 from . import schemas
 from .http import conditional, entry_validated
 from .json import dumps, json_response, raw_json_response
@@ -127,7 +128,7 @@ def entries_geojson(_args: dict[str, Any]):
     f = entry_filter()
     stmt = select(geojson.feature_json()).where(*conditions(f)).order_by(Entry.id)
     chunks = geojson.stream_features(stmt, geojson.collection_head(), "]}")
-    return Response(stream_with_context(chunks), mimetype=geojson.MEDIA_TYPE)
+    return streamed_response(chunks, mimetype=geojson.MEDIA_TYPE)
 
 
 @blp.route("/entries/<ref>")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, g, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf, limiter, login_manager
@@ -86,8 +87,16 @@ def fresh_request_state() -> None:
         g.pop(name, None)
 
 
+def known_user() -> None:
+    """Load the session's user before the view: an error page renders without the
+    database then, and a database that cannot be reached answers 503 here."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
+
+
 def init_auth(app: Flask) -> None:
     app.before_request(fresh_request_state)  # before CSRFProtect's check
+    app.before_request(known_user)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)

@@ -124,8 +124,8 @@ def write_gogocarto(job: ExportJob) -> Iterator[bytes]:
     with snapshot() as conn:
         meta = export_meta(conn, job.filter, job.filters)
         head = {"licence": meta.licence_url or meta.licence, "ontology": "gogofull"}
-        yield (orjson.dumps(head)[:-1] + b"," + meta_members(meta).encode() + b'"data":[')
-        first = True
+        start = orjson.dumps(head)[:-1] + b"," + meta_members(meta).encode() + b'"data":['
+        separator = b""
         for rows in batches(conn, query(job)):
             items = []
             for row in rows:
@@ -135,8 +135,10 @@ def write_gogocarto(job: ExportJob) -> Iterator[bytes]:
                     continue
                 items.append(orjson.dumps(element(row, kinds, source_key,
                                                   job.entry_url(row.slug))))
+            # The head goes with the first rows read (streaming.py), even if all are refused.
+            yield start + (separator + b",".join(items) if items else b"")
+            start = b""
             if items:
-                yield (b"" if first else b",") + b",".join(items)
-                first = False
+                separator = b","
                 job.written += len(items)
-        yield b"]}"
+        yield start + b"]}"

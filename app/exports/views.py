@@ -14,7 +14,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Response, request, stream_with_context, url_for
+from flask import Response, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import fields
 
@@ -24,6 +24,7 @@ from ..api.json import json_response
 from ..api.problems import add_problem_handlers
 from ..query import parse_filter, unknown_tags
 from ..query.filters import PROPERTY_FILTERS
+from ..streaming import streamed_response
 from . import FORMATS, ExportFormat, ExportJob, Refusal
 from .meta import export_meta
 from .stream import snapshot
@@ -83,7 +84,7 @@ def list_exports():
 
 def download(export: ExportFormat) -> Response:
     job = _job()
-    response = Response(stream_with_context(export.write(job)), content_type=export.media_type)
+    response = streamed_response(export.write(job), content_type=export.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Link"] = _licence_link(job)
     return response
@@ -106,8 +107,7 @@ def refusal_lines(export: ExportFormat, job: ExportJob) -> Iterator[str]:
 
 
 def refused(export: ExportFormat) -> Response:
-    return Response(stream_with_context(refusal_lines(export, _job())),
-                    content_type=REPORT_TYPE)
+    return streamed_response(refusal_lines(export, _job()), content_type=REPORT_TYPE)
 
 
 class LicenceSchema(schemas.Strict):

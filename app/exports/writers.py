@@ -65,15 +65,14 @@ def write_geojson(job: ExportJob) -> Iterator[bytes]:
     """A FeatureCollection (RFC 7946) whose foreign members name the licence and sources."""
     with snapshot() as conn:
         meta = export_meta(conn, job.filter, job.filters)
-        yield geojson.collection_head(meta_members(meta)).encode()
+        head = geojson.collection_head(meta_members(meta))
+        separator = ""
         stmt = select(geojson.feature_json()).where(*conditions(job.filter)).order_by(Entry.id)
-        first = True
-        for rows in batches(conn, stmt):
-            chunk = ",".join(row[0] for row in rows)
-            yield (chunk if first else "," + chunk).encode()
-            first = False
+        for rows in batches(conn, stmt):  # the head goes with the first rows (streaming.py)
+            yield (head + separator + ",".join(row[0] for row in rows)).encode()
+            head, separator = "", ","
             job.written += len(rows)
-        yield b"]}"
+        yield (head + "]}").encode()
 
 
 # -- JSON-LD ----------------------------------------------------------------------------------
@@ -114,19 +113,19 @@ def write_jsonld(job: ExportJob) -> Iterator[bytes]:
     """One JSON-LD document: the Dataset, then every entry (Place, Organization, CreativeWork)."""
     with snapshot() as conn:
         meta = export_meta(conn, job.filter, job.filters)
-        head = {"@context": CONTEXT}
-        yield (orjson.dumps(head)[:-1] + b',"@graph":['
-               + orjson.dumps(dataset_node(meta, job)))
+        head = (orjson.dumps({"@context": CONTEXT})[:-1] + b',"@graph":['
+                + orjson.dumps(dataset_node(meta, job)))
         stmt = select(*public_columns()).where(*conditions(job.filter)).order_by(Entry.id)
-        for rows in batches(conn, stmt):
+        for rows in batches(conn, stmt):  # the head goes with the first rows (streaming.py)
             nodes = []
             for record in records(rows):
                 node = entry_jsonld(record, url=job.entry_url(record["slug"]))
                 del node["@context"]  # the document's context applies
                 nodes.append(orjson.dumps(node))
-            yield b"," + b",".join(nodes)
+            yield head + b"," + b",".join(nodes)
+            head = b""
             job.written += len(rows)
-        yield b"]}"
+        yield head + b"]}"
 
 
 # -- Frictionless data package -------------------------------------------------------------------
@@ -187,7 +186,7 @@ def write_datapackage(job: ExportJob) -> Iterator[bytes]:
                              compresslevel=6) as archive:
             archive.writestr("datapackage.json", orjson.dumps(
                 package_descriptor(meta, job), option=orjson.OPT_INDENT_2))
-            yield sink.drain()
+            # No yield yet: the first chunk goes with the first rows (streaming.py).
             for table in PACKAGE_TABLES:
                 with archive.open(table.path, "w", force_zip64=True) as member:
                     for chunk in table_chunks(conn, table, job, count=table is ENTRIES):

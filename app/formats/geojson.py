@@ -22,13 +22,13 @@ from sqlalchemy.dialects.postgresql import JSON
 
 from ..extensions import db
 from ..models import Entry, entry_features
+from ..streaming import BATCH, batches, read_transaction
 from .public import public_json
 
 MEDIA_TYPE = "application/geo+json"
 # Stored positions are rounded to 1e-7°, so 7 decimals are exact.
 COORD_DECIMALS = 7
 OUTSIDE_PROPERTIES = ("id", "lon", "lat")
-BATCH = 2_000
 
 
 def geometry_json() -> ColumnElement:
@@ -70,19 +70,15 @@ def stream_features(stmt: Select, head: str, tail: str) -> Iterator[str]:
     """`head`, the features of `stmt` (one text column) joined by commas, then `tail`.
 
     Reads through a server-side cursor on a connection of its own, in one snapshot,
-    so that the whole base streams in constant memory.
+    so that the whole base streams in constant memory. The first chunk holds the
+    first batch: a view that starts the stream (app/streaming.py) has read rows.
     """
-    yield head
-    with db.engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, max_row_buffer=BATCH) \
-            .execute(stmt)
-        first = True
-        for rows in result.partitions(BATCH):
-            chunk = ",".join([row[0] for row in rows])
-            yield chunk if first else "," + chunk
-            first = False
-        conn.rollback()
-    yield tail
+    separator = ""
+    with db.engine.connect() as conn, read_transaction(conn):
+        for rows in batches(conn, stmt, BATCH):
+            yield head + separator + ",".join([row[0] for row in rows])
+            head, separator = "", ","
+    yield head + tail
 
 
 def collection_head(extra_members: str = "") -> str:

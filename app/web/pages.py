@@ -1,4 +1,4 @@
-"""What every citizen page shares: template helpers, the language cookie, headers, errors."""
+"""What every citizen page shares: template helpers, the language cookie, errors."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from .labels import KIND_COLOURS, KIND_LABELS, KIND_PLURALS, STATUS_LABELS, TAG_
 LANG_COOKIE = "lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
-EMBED_ENDPOINTS = frozenset({"web.embed"})
 
 
 def locale_code() -> str:
@@ -74,43 +73,18 @@ def web_url(url: str | None) -> str | None:
     return None
 
 
-def tile_sources(tile_url: str) -> str:
-    """The CSP source of the tile server ("https://*.tile.example.org" for {s} URLs)."""
-    match = re.match(r"^(https?://)([^/]+)", tile_url)
-    if not match:
-        return ""
-    host = re.sub(r"\{[a-z]\}", "*", match.group(2))
-    return match.group(1) + host
-
-
 @bp.after_request
 def page_headers(response: Response) -> Response:
-    """The language cookie of the visible switch, and headers that keep pages inert."""
+    """The language cookie of the visible switch; pages vary with it and Accept-Language.
+
+    The security headers are the app's, on every answer (app/headers.py).
+    """
     asked = request.args.get("lang")
     if asked in current_app.config["LANGUAGES"]:
         response.set_cookie(LANG_COOKIE, asked, max_age=LANG_COOKIE_AGE, samesite="Lax",
                             httponly=True, secure=request.is_secure)
-    if response.mimetype != "text/html":
-        return response
-    response.vary.update(("Cookie", "Accept-Language"))
-    embed = request.endpoint in EMBED_ENDPOINTS
-    tiles = tile_sources(current_app.config.get("TILE_URL", ""))
-    response.headers.setdefault("Content-Security-Policy", "; ".join((
-        "default-src 'self'",
-        "script-src 'self'",
-        # Leaflet positions its panes and icons with inline styles.
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src 'self' data: {tiles}".strip(),
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors *" if embed else "frame-ancestors 'none'",
-    )))
-    if not embed:
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.mimetype == "text/html":
+        response.vary.update(("Cookie", "Accept-Language"))
     return response
 
 
