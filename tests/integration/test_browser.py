@@ -11,17 +11,11 @@ import unicodedata
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from app.query import EntryFilter, count_entries
 from tests import demo_data
-from tests.browser_support import AXE, launched_chromium, page_maker
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with launched_chromium() as browser:
-        yield browser
+from tests.browser_support import AXE, page_maker
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from app.extensions import db
 from app.services.entries import get_entry
-from tests.api_fixtures import fresh_app
-from tests.browser_support import AXE, launched_chromium, page_maker
+from tests.browser_support import AXE, page_maker
 from tests.conftest import LiveServer
+from tests.support.api import fresh_app
 
 PASSWORD = "a password for the browser"
 USERS = {"editor": "edith@example.org", "editor2": "emile@example.org",
@@ -40,12 +40,6 @@ def server(databases):
         yield live
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with launched_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

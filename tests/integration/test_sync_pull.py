@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests import demo_data
-from tests.sync_fixtures import Instance
+from tests.support.sync import Instance
 
 
 @pytest.fixture

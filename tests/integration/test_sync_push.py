@@ -8,7 +8,7 @@ import pytest
 
 from app.services.tokens import create_token
 from app.services.users import create_user
-from tests.sync_fixtures import Instance
+from tests.support.sync import Instance
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures of the open-data tests: a database of one's own, migrated and loaded with the demo."""
+"""Helpers of the open-data tests: a database of one's own with the demo data."""
 
 from __future__ import annotations
 
@@ -7,22 +7,12 @@ from typing import Any
 
 from flask import Flask
 
-from app.extensions import db
 from tests.conftest import make_app
 
 
 def fresh_app(databases, label: str) -> Flask:
-    """An app on a new database with the demo data, for tests that commit writes."""
-    app = make_app(databases.create(label))
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import load_demo
-
-        upgrade()
-        load_demo()
-        db.session.remove()
-    return app
+    """An app on a new copy of the demo database, for tests that commit writes."""
+    return make_app(databases.demo(label))
 
 
 def comparable(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,14 +1,11 @@
-"""Fixtures of the editors' tests: accounts of each role, logging in, CSRF tokens."""
+"""Helpers of the editors' tests: accounts of each role (the `accounts` fixture of
+tests/conftest.py creates them), logging in, CSRF tokens, forms as a browser sends them."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Any
-
-import pytest
-
-from app.services.users import create_user
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -26,13 +23,6 @@ ACCOUNTS = {
     "editor": Account("edith@example.org", "editor"),
     "contributor": Account("camille@example.org", "contributor"),
 }
-
-
-@pytest.fixture
-def accounts(session) -> dict[str, Any]:
-    """One account per role, in the test's rolled-back session."""
-    return {role: create_user(a.email, a.password, a.role, name=role.title())
-            for role, a in ACCOUNTS.items()}
 
 
 def csrf_token(client, path: str = "/login") -> str:

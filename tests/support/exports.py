@@ -1,7 +1,8 @@
 """A database of its own for the export tests: the demo data plus entries that exercise the
 edges (an OpenStreetMap place with a SIRET, an entry written by a named editor, a pending
 and a deleted entry, a draft sheet), committed so that exports, which read on their own
-connection, see them."""
+connection, see them. The pending and the deleted entry have a position: GoGoCarto drops
+entries without one, so only located ones show that it leaves them out for what they are."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask_migrate import upgrade
 
-from app.demo import load_demo
+from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.services.entries import SourceRef, delete_entry, find_entry, save_entry
 from app.services.evaluations import save_evaluation
@@ -22,7 +22,7 @@ from app.services.users import create_user
 from tests.conftest import make_app
 
 FRICTIONLESS = Path(sys.executable).parent / "frictionless"
-MEDNUM_DIR = Path(__file__).parent / "data" / "mednum"
+MEDNUM_DIR = PROJECT_ROOT / "tests" / "data" / "mednum"
 MEDNUM_SCHEMA = MEDNUM_DIR / "lieux-mediation-numerique-v1.0.2.schema.json"
 
 # What the tests add to the demo data; the expectations are computed from these.
@@ -41,15 +41,16 @@ OSM_SOURCE = SourceRef("osm", "node/4242", {"raw": {"amenity": "cafe",
 EDITED = {"kind": "initiative", "name": "Jardin des Tests", "slug": "jardin-des-tests",
           "summary": "Une initiative saisie par une éditrice.", "city": "Roubaix",
           "tags": ["garden"]}
-PENDING = {"kind": "initiative", "name": "Proposition en attente", "moderation": "pending"}
-DELETED = {"kind": "commons", "name": "Commun supprimé", "slug": "commun-supprime"}
+PENDING = {"kind": "third_place", "name": "Proposition en attente", "moderation": "pending",
+           "city": "Lille", "lon": 3.0605, "lat": 50.6295}
+DELETED = {"kind": "third_place", "name": "Lieu supprimé", "slug": "lieu-supprime",
+           "city": "Lille", "lon": 3.0711, "lat": 50.6402}
 
 
 def build_export_database(url: str) -> Flask:
+    """The edge entries above added to `url`, a copy of the demo database."""
     app = make_app(url)
     with app.app_context():
-        upgrade()
-        load_demo()
         editor = create_user(EDITOR["email"], "a long enough password", "editor",
                              EDITOR["name"])
         by_editor = Author(user=editor)

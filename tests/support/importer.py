@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import Entry, ImportRun, Revision, Source
 from importers.pipeline import Pipeline, RunOptions, RunResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 DATA = ROOT / "tests" / "data"
 
 

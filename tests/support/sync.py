@@ -14,11 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from app.demo import load_demo
 from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
@@ -95,15 +93,12 @@ class Gate:
 class Instance:
     def __init__(self, databases: Any, label: str, *, demo: bool = False,
                  tags_only: bool = False, **config: Any) -> None:
-        self.app = make_app(databases.create(label))
+        self.app = make_app(databases.demo(label) if demo else databases.migrated(label))
         self.app.config.update(config)
-        with self.app.app_context():
-            upgrade()
-            if demo:
-                load_demo()
-            elif tags_only:
+        if tags_only:
+            with self.app.app_context():
                 load_demo_tags()
-            db.session.remove()
+                db.session.remove()
         self.gate = Gate(self.app)
         self.port = 0
         self.server = None

@@ -4,8 +4,6 @@ The contract is /tmp/write-api-contract.md's (shared with the sync client): stro
 per-entry ETags "v<version>", 428 without If-Match, 412 when stale, 422 with dotted
 invalid-params, X-Atlas-Source provenance, contributor writes pending.
 """
-# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -24,7 +22,6 @@ from app.services.entries import get_entry, snapshot
 from app.services.revisions import revisions_of
 from app.services.tokens import create_token, revoke_token
 from tests.conftest import LiveServer
-from tests.editor_fixtures import accounts  # noqa: F401
 
 NEW = {"kind": "initiative", "name": "Disco Soupe de Fives", "city": "Lille",
        "lon": 3.0911, "lat": 50.6284, "tags": ["repair"],
@@ -84,7 +81,7 @@ def test_without_a_usable_token_writes_get_401_with_a_bearer_challenge(client, t
 
 
 def test_a_session_cookie_does_not_authorise_api_writes(client, accounts):
-    from tests.editor_fixtures import login
+    from tests.support.editor import login
 
     login(client, "admin")
     assert client.post("/api/v1/entries", json=NEW).status_code == 401
@@ -297,7 +294,7 @@ def test_the_writes_are_documented_with_the_bearer_scheme(client):
 # -- 20 writers, one ETag ------------------------------------------------------------------------
 
 def test_twenty_threads_with_the_same_if_match_one_wins_the_others_get_412(databases):
-    from tests.api_fixtures import fresh_app
+    from tests.support.api import fresh_app
 
     app = fresh_app(databases, "if_match")
     with app.app_context():

@@ -18,8 +18,8 @@ from app.services.entries import create_entry, delete_entry, find_entry, update_
 from app.services.errors import ConflictError
 from app.services.revisions import Author
 from tests import demo_data
-from tests.api_fixtures import comparable, fresh_app
 from tests.conftest import LiveServer
+from tests.support.api import comparable, fresh_app
 
 BOT = Author(label="feed-test")
 

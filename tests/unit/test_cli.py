@@ -3,16 +3,16 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from sqlalchemy import select
 
+from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import User
 from app.services.users import verify_password
-from tests.test_health import free_port
+from tests.unit.test_health import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 
 
 def flask(*args: str, url: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

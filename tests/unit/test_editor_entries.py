@@ -1,7 +1,5 @@
 """Editing entries in the browser's forms (through Flask's client): create, edit, bad input
 beside its field, conflicts shown side by side, history and revert, delete and restore."""
-# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -16,14 +14,12 @@ from app.models import Entry, Evaluation, Relation, Revision, Source
 from app.services.entries import get_entry, snapshot, update_entry
 from app.services.revisions import Author, revisions_of
 from tests import demo_data
-from tests.editor_fixtures import (  # noqa: F401
-    accounts,
+from tests.support.editor import (
     csrf_token,
     field_error,
     form_pairs,
     form_values,
     login,
-    post_form,
     replaced,
 )
 
@@ -333,7 +329,13 @@ def test_a_source_is_not_needed_and_none_is_invented(client, accounts):
     entry = get_entry("mutualab")
     sources = db.session.scalar(select(func.count()).select_from(Source).where(
         Source.entry_id == entry.id))
-    post(client, EDIT.format(id=entry.id), replaced(edit_form(client, entry), city="Lille"))
+    version = entry.version
+    # A real change (the same city again would be saved as "unchanged", before any source).
+    response = post(client, EDIT.format(id=entry.id),
+                    replaced(edit_form(client, entry), summary="Un résumé revu par Edith."))
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    db.session.refresh(entry)
+    assert (entry.summary, entry.version) == ("Un résumé revu par Edith.", version + 1)
     assert db.session.scalar(select(func.count()).select_from(Source).where(
         Source.entry_id == entry.id)) == sources
 

@@ -1,6 +1,4 @@
 """Evaluation sheets: written on the six keys, published, compared, printed, with their history."""
-# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -16,8 +14,7 @@ from app.services.entries import get_entry
 from app.services.evaluations import save_evaluation, snapshot
 from app.services.revisions import Author, revisions_of
 from tests import demo_data
-from tests.editor_fixtures import (  # noqa: F401
-    accounts,
+from tests.support.editor import (
     csrf_token,
     field_error,
     form_pairs,

@@ -1,14 +1,14 @@
 """/healthz, and the clear words a misconfigured database gets."""
 
 import socket
-from pathlib import Path
 
 from sqlalchemy import text
 
+from app.config import PROJECT_ROOT
 from app.extensions import db
 from tests.conftest import make_app
 
-VERSIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+VERSIONS = PROJECT_ROOT / "migrations" / "versions"
 
 
 def newest_migration() -> str:

@@ -1,11 +1,12 @@
 """Every interface string is in the French catalog, and the built catalogs are current."""
 
-from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parent.parent
+from app.config import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 TRANSLATIONS = ROOT / "translations"
 
 

@@ -19,8 +19,8 @@ from app.services.users import create_user
 from importers.mapping import load_osm_mapping
 from importers.osm_overpass import read_overpass
 from tests.demo_data import entries as demo_entries
-from tests.editor_fixtures import login
-from tests.importer_fixtures import entries_of, items_of, run_import
+from tests.support.editor import login
+from tests.support.importer import entries_of, items_of, run_import
 
 PASSWORD = "a long admin password"
 

@@ -14,25 +14,15 @@ from app.extensions import db
 from app.models import Entry, ImportRun
 from importers.mapping import load_osm_mapping
 from tests.conftest import make_app
-from tests.importer_fixtures import DATA
-from tests.test_cli import flask
-from tests.test_import_osm import _Replay, fixture_objects
+from tests.support.importer import DATA
+from tests.unit.test_cli import flask
+from tests.unit.test_import_osm import _Replay, fixture_objects
 
 
 @pytest.fixture(scope="module")
 def cli_db(databases):
-    url = databases.create("import_cli")
-    app = make_app(url)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import load_demo
-
-        upgrade()
-        load_demo()
-        db.session.remove()
-        db.engine.dispose()
-    return url, app
+    url = databases.demo("import_cli")
+    return url, make_app(url)
 
 
 def _count(app, model) -> int:

@@ -17,9 +17,8 @@ from app.models import Source
 from importers.csv_reader import CsvFileError, detect_encoding, read_csv, sniff_delimiter
 from importers.mapping import load_csv_mapping
 from importers.pipeline import ImportFailed
-from tests.conftest import make_app
 from tests.demo_data import haversine_m, located
-from tests.importer_fixtures import DATA, ROOT, entries_of, items_of, run_import, table_counts
+from tests.support.importer import DATA, ROOT, entries_of, items_of, run_import, table_counts
 
 MAPPING = DATA / "mappings" / "tiers-lieux-test.toml"
 HEADER = ["Identifiant", "Type", "Nom", "Adresse", "Code postal", "Ville", "Latitude",
@@ -276,17 +275,7 @@ def test_a_100000_row_file_is_imported_in_flat_memory(databases, tmp_path):
     batches; if they (or their reports, ORM objects…) piled up, the second import
     would raise the peak by about ten times what the first did.
     """
-    url = databases.create("memory")
-    app = make_app(url)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import load_demo
-
-        upgrade()
-        load_demo()  # the tags the mapping uses
-        db.session.remove()
-        db.engine.dispose()
+    url = databases.demo("memory")  # the tags the mapping uses
     files = []
     for count, prefix in ((10_000, "s"), (100_000, "b")):
         path = tmp_path / f"{count}.csv"

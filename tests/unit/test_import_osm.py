@@ -31,7 +31,7 @@ from importers.pipeline import ImportFailed
 from importers.records import Candidate
 from tests.demo_data import entries as demo_entries
 from tests.demo_data import haversine_m
-from tests.importer_fixtures import DATA, entries_of, items_of, run_import, table_counts
+from tests.support.importer import DATA, entries_of, items_of, run_import, table_counts
 
 FIXTURE = DATA / "lille-fixture.osm"
 NAMED = DATA / "mappings" / "osm-named.toml"
@@ -321,7 +321,7 @@ def test_a_failed_run_leaves_the_base_as_it_was(session):
 
 
 def test_an_interrupted_run_leaves_the_base_as_it_was(session):
-    from tests.importer_fixtures import runs
+    from tests.support.importer import runs
 
     mapping = load_osm_mapping()
     before = table_counts()

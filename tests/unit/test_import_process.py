@@ -26,8 +26,8 @@ from importers.reader_process import prepared_in_child
 from importers.records import Candidate
 from importers.sources import CsvFile, OsmFile
 from tests.conftest import make_app
-from tests.importer_fixtures import DATA, ROOT, items_of, run_import, table_counts
-from tests.test_import_csv import HEADER, MAPPING, _grid_rows, write_csv
+from tests.support.importer import DATA, ROOT, items_of, run_import, table_counts
+from tests.unit.test_import_csv import HEADER, MAPPING, _grid_rows, write_csv
 
 FIXTURE = DATA / "lille-fixture.osm"
 
@@ -173,15 +173,9 @@ def _children(pid: int) -> set[int]:
 def test_ctrl_c_during_a_command_line_import(databases, tmp_path):
     """`flask import csv` interrupted as a terminal does (SIGINT to the process group):
     nothing written, the run recorded as interrupted, the reading process gone."""
-    url = databases.create("import_interrupt")
+    url = databases.demo("import_interrupt")
     app = make_app(url)
     with app.app_context():
-        from flask_migrate import upgrade
-
-        from app.demo import load_demo
-
-        upgrade()
-        load_demo()
         entries_before = db.session.scalar(select(func.count()).select_from(Entry))
         db.session.remove()
         db.engine.dispose()

@@ -1,6 +1,4 @@
 """Contributors' proposals and anonymous suggestions wait, invisible, until an editor decides."""
-# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -14,8 +12,7 @@ from app.services.entries import get_entry, snapshot, update_entry
 from app.services.errors import WriteValidationError
 from app.services.proposals import accept, propose_edit, reject, review
 from app.services.revisions import Author
-from tests.editor_fixtures import (  # noqa: F401
-    accounts,
+from tests.support.editor import (
     csrf_token,
     field_error,
     form_pairs,

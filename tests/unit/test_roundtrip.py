@@ -14,26 +14,18 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import make_app
-from tests.export_fixtures import build_export_database, published_demo_and_added, run_export
+from tests.support.exports import build_export_database, published_demo_and_added, run_export
 
 VERSIONS = ("version",)  # each database counts its own writes
 
 
 @pytest.fixture(scope="module")
 def source_app(databases):
-    return build_export_database(databases.create("roundtrip_source"))
+    return build_export_database(databases.demo("roundtrip_source"))
 
 
 def empty_instance(databases, label: str):
-    from flask_migrate import upgrade
-
-    from app.extensions import db
-
-    app = make_app(databases.create(label))
-    with app.app_context():
-        upgrade()
-        db.session.remove()
-    return app
+    return make_app(databases.migrated(label))
 
 
 def export_to(app, name: str, path: Path) -> Path:

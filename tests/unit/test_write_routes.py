@@ -4,8 +4,6 @@ or wrong CSRF token (400), and writes nothing when it refuses.
 The routes are read from the application's URL map, so a new write route that forgets
 `role_required` fails here.
 """
-# The fixtures of tests/editor_fixtures.py are imported, then named as parameters.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -18,7 +16,7 @@ from app.models import Evaluation, Proposal, Revision
 from app.services.entries import get_entry
 from app.services.proposals import propose_edit
 from app.services.revisions import Author
-from tests.editor_fixtures import accounts, csrf_token, login  # noqa: F401
+from tests.support.editor import csrf_token, login
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Open to everyone on purpose: logging in and out, and suggesting a place (anonymous).
@@ -113,7 +111,7 @@ def test_a_missing_or_wrong_csrf_token_gets_400_even_with_the_right_role(app, cl
 
 
 def test_public_writes_need_a_csrf_token_too(client, accounts):
-    from tests.editor_fixtures import ACCOUNTS
+    from tests.support.editor import ACCOUNTS
 
     no_token = client.post("/login", data={"email": ACCOUNTS["editor"].email,
                                            "password": ACCOUNTS["editor"].password})
