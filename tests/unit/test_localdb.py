@@ -1,4 +1,5 @@
-"""The project's own cluster: created, started, reachable with PostGIS, stopped."""
+"""The project's own cluster: created, started, reachable with PostGIS, stopped; the
+templates test databases are copied from."""
 
 import shutil
 import uuid
@@ -6,7 +7,15 @@ import uuid
 import psycopg2
 import pytest
 
-from app.localdb import PROJECT_ROOT, Cluster, LocalDbError, ensure_packages
+from app.localdb import (
+    PROJECT_ROOT,
+    Cluster,
+    LocalDbError,
+    ThrowawayDatabases,
+    ensure_packages,
+    fingerprint,
+    libpq_url,
+)
 
 
 def test_a_fresh_cluster_starts_serves_postgis_and_stops():
@@ -46,3 +55,79 @@ def test_a_folder_that_is_not_a_cluster_is_not_overwritten(tmp_path):
         assert (root / "data" / "precious.txt").read_text() == "keep me"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _names(pool, pattern: str) -> set[str]:
+    conn = pool._admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))
+            return {name for (name,) in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def _rows(url: str) -> list[str]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT note FROM probe ORDER BY note")
+            return [note for (note,) in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def test_a_template_is_built_once_per_fingerprint_and_never_half_built():
+    """Copies come from a template built once for a fingerprint; a new fingerprint builds a
+    new one and drops the old; a build that fails leaves no template behind."""
+    label = f"probe{uuid.uuid4().hex[:6]}"
+    builds: list[str] = []
+
+    def build(url: str, note: str = "first") -> None:
+        builds.append(note)
+        conn = psycopg2.connect(url)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute("CREATE TABLE probe (note text)")
+                cur.execute("INSERT INTO probe VALUES (%s)", (note,))
+        finally:
+            conn.close()
+
+    def broken(url: str) -> None:
+        build(url, "broken")
+        raise RuntimeError("the build failed half-way")
+
+    with ThrowawayDatabases() as pool:
+        try:
+            first = pool.template(label, "a" * 64, build)
+            assert pool.template(label, "a" * 64, build) == first
+            assert builds == ["first"]
+            copy = pool.create("copy", template=first)
+            assert _rows(copy) == ["first"]
+            with pytest.raises(psycopg2.OperationalError, match="not currently accepting"):
+                psycopg2.connect(libpq_url(pool.url, first))
+
+            with pytest.raises(RuntimeError, match="half-way"):
+                pool.template(label, "b" * 64, broken)
+            assert _names(pool, f"atlas_tpl_{label}%") == {first}
+
+            second = pool.template(label, "c" * 64, lambda url: build(url, "second"))
+            assert second != first and builds == ["first", "broken", "second"]
+            assert _names(pool, f"atlas_tpl_{label}%") == {second}
+            assert _rows(pool.create("copy", template=second)) == ["second"]
+        finally:
+            conn = pool._admin()
+            with conn.cursor() as cur:
+                for name in _names(pool, f"atlas_tpl_{label}%"):
+                    cur.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+                    cur.execute(f'DROP DATABASE "{name}"')
+            conn.close()
+
+
+def test_the_fingerprint_follows_file_names_contents_and_the_extra_text(tmp_path):
+    (tmp_path / "a.sql").write_text("one")
+    before = fingerprint(tmp_path, extra="build v1")
+    assert fingerprint(tmp_path, extra="build v1") == before
+    assert fingerprint(tmp_path, extra="build v2") != before
+    (tmp_path / "a.sql").write_text("two")
+    assert fingerprint(tmp_path, extra="build v1") != before
