@@ -56,12 +56,8 @@ test-deps: install
 lint: install
 	$(PY) -m ruff check .
 
-# pytest-xdist workers (0: none). Each has its own databases, live servers and Chromium;
-# a file's tests stay on one worker, so its module fixtures are built once.
-TEST_WORKERS ?= 2
-
 test: test-deps database lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest
 
 # Benchmarks run on demand, never in `make test` (bench/README.md).
 bench: bench-map bench-open-data bench-exports bench-sync
