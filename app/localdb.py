@@ -12,6 +12,7 @@ Command line: ``python -m app.localdb ensure|start|stop|status|url``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import secrets
@@ -19,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -190,8 +192,6 @@ def default_cluster() -> Cluster:
     owner = _owner() if os.geteuid() == 0 and _has_postgres_user() else None
     if owner is None or _reachable_by(owner, DEFAULT_ROOT.parent.parent):
         return Cluster()
-    import hashlib
-
     tag = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:10]
     return Cluster(Path(owner.pw_dir) / f"atlas-{tag}")
 
@@ -334,28 +334,78 @@ class ThrowawayDatabases:
         conn.autocommit = True
         return conn
 
-    def create(self, label: str = "test") -> str:
-        """A new empty database; returns its libpq URL."""
+    def create(self, label: str = "test", *, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template`; returns its libpq URL."""
         name = f"atlas_{label}_{secrets.token_hex(5)}"
+        # Names are ours, not input. A small copy: WAL_LOG writes no checkpoint, FILE_COPY does.
+        copy = f' TEMPLATE "{template}" STRATEGY WAL_LOG' if template else ""
         conn = self._admin()
         try:
             with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')  # name is ours, not input
+                cur.execute(f'CREATE DATABASE "{name}"{copy}')
         finally:
             conn.close()
         self.created.append(name)
         return libpq_url(self.url, name)
 
-    def drop_all(self) -> None:
+    def template(self, label: str, fingerprint: str, build: Callable[[str], None]) -> str:
+        """The name of a template database for `fingerprint`, built by `build(url)` if none is.
+
+        Templates outlive the run (a warm checkout clones at once) and are found by name:
+        `atlas_tpl_<label>_<fingerprint>`. One is built under a temporary name and renamed
+        only once `build` returned, so a half-built one is never used; an advisory lock
+        makes parallel runs wait for the one building it. Older templates of the same
+        label are dropped when a new one is made. Templates accept no connections (a stray
+        one would make every copy fail).
+        """
+        name = f"atlas_tpl_{label}_{fingerprint[:16]}"
         conn = self._admin()
         try:
             with conn.cursor() as cur:
-                for name in self.created:
-                    cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
-                    cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"atlas_tpl_{label}",))
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cur.fetchone() is None:
+                    self._build_template(cur, label, name, build)
         finally:
-            conn.close()
+            conn.close()  # releases the advisory lock
+        return name
+
+    def _build_template(self, cur, label: str, name: str, build: Callable[[str], None]) -> None:
+        building = f"{name}_wip_{secrets.token_hex(3)}"
+        cur.execute(f'CREATE DATABASE "{building}"')
+        try:
+            build(libpq_url(self.url, building))
+        except BaseException:
+            _drop(cur, building)
+            raise
+        _drop_connections(cur, building)
+        cur.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        cur.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+                    (f"atlas\\_tpl\\_{label}\\_%", name))
+        for (old,) in cur.fetchall():
+            try:
+                cur.execute(f'ALTER DATABASE "{old}" WITH IS_TEMPLATE false')
+                _drop(cur, old)
+            except Exception as exc:  # another run may be copying it: try again next time
+                print(f"Old template {old} kept: {exc}", file=sys.stderr)
+
+    def drop_all(self) -> None:
+        """Drop every database created here, all at once: PostgreSQL 15 makes each DROP
+        DATABASE wait for a checkpoint, and drops under way together share one (20 drops:
+        0.6 s at once, 17 s eight at a time, on a loaded machine)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def drop(name: str) -> None:
+            conn = self._admin()
+            try:
+                with conn.cursor() as cur:
+                    _drop(cur, name)
+            finally:
+                conn.close()
+
+        with ThreadPoolExecutor(max_workers=max(1, min(32, len(self.created)))) as pool:
+            list(pool.map(drop, self.created))
         self.created.clear()
 
     def __enter__(self) -> ThrowawayDatabases:
@@ -363,6 +413,29 @@ class ThrowawayDatabases:
 
     def __exit__(self, *exc: object) -> None:
         self.drop_all()
+
+
+def _drop_connections(cur, name: str) -> None:
+    cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+
+
+def _drop(cur, name: str) -> None:
+    _drop_connections(cur, name)
+    cur.execute(f'DROP DATABASE IF EXISTS "{name}"')  # name is ours, not input
+
+
+def fingerprint(*paths: Path, extra: str = "") -> str:
+    """A hash of the files under `paths` (names and bytes) and of `extra`: what a template
+    was built from."""
+    digest = hashlib.sha256(extra.encode() + b"\0")
+    for root in paths:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(os.path.relpath(path, PROJECT_ROOT).encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def local_database_url() -> str:

@@ -1,30 +1,36 @@
-"""Fixtures: a throwaway PostGIS database, migrated and loaded with the demo data.
+"""Fixtures: throwaway PostGIS databases, copied from templates migrated and loaded once.
 
 The server is TEST_DATABASE_URL's or DATABASE_URL's when set (a role that may
 CREATE DATABASE), else the project's own local cluster under var/ (started if
-needed): see app.localdb.server_url. Each test session creates its own database
-and drops it at the end.
+needed): see app.localdb.server_url. Each test session creates its own databases
+and drops them at the end. Migrating and loading the demo takes seconds; copying a
+database that has it takes a fraction of one, so tests get copies of templates
+(`databases.demo()`, `databases.migrated()`) built once and kept in the cluster
+between runs, under a name that hashes what they are built from (TEMPLATE_SOURCES):
+a warm checkout builds nothing, a changed migration or demo file builds anew.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
-from app.config import to_sqlalchemy_url
-from app.extensions import db
-from app.localdb import ThrowawayDatabases, libpq_url, server_url  # noqa: F401 (re-exported)
+from app.config import PROJECT_ROOT, to_sqlalchemy_url
+from app.extensions import db, limiter
+from app.localdb import ThrowawayDatabases, fingerprint, libpq_url, server_url  # noqa: F401 (re-exported)
+from tests.support.editor import ACCOUNTS, PASSWORD
 
-
-@pytest.fixture(scope="session")
-def databases() -> Iterator[ThrowawayDatabases]:
-    with ThrowawayDatabases() as pool:
-        yield pool
+# What a template is built from: a change to any of these builds a new one.
+TEMPLATE_SOURCES = [PROJECT_ROOT / p for p in (
+    "migrations", "app/models", "app/services", "app/schemas", "app/demo.py",
+    "app/extensions.py", "data/demo")]
 
 
 def make_app(url: str) -> Flask:
@@ -32,20 +38,71 @@ def make_app(url: str) -> Flask:
                        "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True})
 
 
-@pytest.fixture(scope="session")
-def database_url(databases: ThrowawayDatabases) -> str:
-    """The session's database, migrated to head and loaded with the Lille demo data."""
-    url = databases.create()
-    app = make_app(url)
-    with app.app_context():
-        from flask_migrate import upgrade
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
 
-        from app.demo import load_demo
+    with make_app(url).app_context():
+        upgrade()
+        db.engine.dispose()
 
+
+def _migrate_and_load_demo(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from app.demo import load_demo
+
+    with make_app(url).app_context():
         upgrade()
         load_demo()
+        db.session.remove()
         db.engine.dispose()
-    return url
+
+
+class DemoDatabases(ThrowawayDatabases):
+    """Throwaway databases, plus ready copies of the migrated and the demo templates."""
+
+    def _copy(self, label: str, template: str, build: Callable[[str], None]) -> str:
+        key = fingerprint(*TEMPLATE_SOURCES, extra=inspect.getsource(build))
+        return self.create(label, template=self.template(template, key, build))
+
+    def create(self, label: str = "test", *, template: str | None = None) -> str:
+        """A new database whose commits do not wait for the disk (it is dropped at the
+        end anyway): what every session sees is the same, only crash safety is lost."""
+        url = super().create(label, template=template)
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'ALTER DATABASE "{self.created[-1]}" SET synchronous_commit = off')
+        finally:
+            conn.close()
+        return url
+
+    def migrated(self, label: str = "test") -> str:
+        """A new database migrated to head, with no entries; returns its libpq URL."""
+        return self._copy(label, "migrated", _migrate)
+
+    def demo(self, label: str = "test") -> str:
+        """A new database migrated to head and loaded with the Lille demo data."""
+        return self._copy(label, "demo", _migrate_and_load_demo)
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[DemoDatabases]:
+    with DemoDatabases() as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def database_url(databases: DemoDatabases) -> str:
+    """The session's database, migrated to head and loaded with the Lille demo data."""
+    return databases.demo("session")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """No test inherits the login or suggestion counts of the one before."""
+    if limiter.initialized:
+        limiter.reset()
 
 
 @pytest.fixture(scope="session")
@@ -111,11 +168,47 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def own_cluster():
     """A PostgreSQL cluster for this session only, that tests stop and start
-    (tests/cluster_fixtures.py); made once, removed at the end."""
-    from tests.cluster_fixtures import ThrowawayCluster
+    (tests/support/cluster.py); made once, removed at the end."""
+    from tests.support.cluster import ThrowawayCluster
 
     cluster = ThrowawayCluster()
     try:
         yield cluster
     finally:
         cluster.close()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The argon2 hash of tests.support.editor.PASSWORD, made once: argon2 is slow on
+    purpose (a tenth of a second a hash), and three a test added up to half a minute."""
+    from app.services.users import hash_password
+
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def accounts(session, password_hash: str) -> dict[str, Any]:
+    """One account per role (tests.support.editor.ACCOUNTS), in the test's rolled-back
+    session. Users are added as create_user would (its checks are tested on their own),
+    with the session's hash of their common password."""
+    from app.models import User
+
+    users = {}
+    for role, account in ACCOUNTS.items():
+        assert account.password == PASSWORD
+        users[role] = User(email=account.email, name=role.title(), role=account.role,
+                           password_hash=password_hash)
+        session.add(users[role])
+    session.commit()
+    return users
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run; each test opens its own contexts in it
+    (tests.browser_support.page_maker), so tests share no cookies or storage."""
+    from tests.browser_support import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium

@@ -1,0 +1,322 @@
+"""The editors' pages in real headless Chromium, on a real server with its own database.
+
+An editor moves a marker and publishes a sheet on the six keys; a contributor's proposal
+stays invisible until it is accepted; two editors write the same sheet and the second
+sees the conflict with their text kept; typed text survives a reload; the sheet prints
+on A4. Debian's Chromium, driven by Playwright; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from app.extensions import db
+from app.services.entries import get_entry
+from tests.browser_support import AXE, page_maker
+from tests.conftest import LiveServer
+from tests.support.api import fresh_app
+
+PASSWORD = "a password for the browser"
+USERS = {"editor": "edith@example.org", "editor2": "emile@example.org",
+         "contributor": "camille@example.org"}
+KEYS = ("governance", "financing", "contribution", "sharing", "legal", "partners")
+
+
+@pytest.fixture(scope="module")
+def server(databases):
+    app = fresh_app(databases, "editors_browser")
+    with app.app_context():
+        from app.services.users import create_user
+
+        for name, email in USERS.items():
+            create_user(email, PASSWORD, "contributor" if name == "contributor" else "editor",
+                        name=name.title())
+        db.session.remove()
+    with LiveServer(app) as live:
+        live.app = app
+        yield live
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_page(browser, server):
+    with page_maker(browser, server.url, height=900, accept_dialogs=True) as make:
+        yield make
+
+
+def log_in(page: Page, who: str) -> None:
+    page.goto("/login")
+    page.fill("#email", USERS[who])
+    page.fill("#password", PASSWORD)
+    page.click("form.stacked-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/editor/$"))
+
+
+def entry_id(server, slug: str) -> str:
+    with server.app.app_context():
+        value = str(get_entry(slug).id)
+        db.session.remove()
+        return value
+
+
+def entry_state(server, slug: str) -> dict:
+    with server.app.app_context():
+        entry = get_entry(slug)
+        state = {"lonlat": entry.lonlat, "version": entry.version, "summary": entry.summary}
+        db.session.remove()
+        return state
+
+
+# -- an editor's day ----------------------------------------------------------------------------
+
+def test_an_editor_moves_the_marker_and_publishes_a_sheet_shown_on_the_public_page(
+        make_page, server):
+    before = entry_state(server, "mutualab")
+    w = make_page()
+    page = w.page
+    log_in(page, "editor")
+    page.goto(f"/editor/entries/{entry_id(server, 'mutualab')}/edit")
+    page.wait_for_selector("#location-map[data-ready]")
+    page.locator("#location-map").scroll_into_view_if_needed()
+    marker = page.locator("#location-map .leaflet-marker-icon")
+    box = marker.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 4
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y + 40, steps=12)
+    page.mouse.up()
+    lat, lon = float(page.input_value("#lat")), float(page.input_value("#lon"))
+    # Dragged right and down: east and south of where it was.
+    assert lon > before["lonlat"][0] and lat < before["lonlat"][1]
+    page.fill("#comment", "Position corrigée sur place")
+    page.click("#entry-form button[type=submit]")
+    page.wait_for_selector(".flash")
+    after = entry_state(server, "mutualab")
+    assert after["version"] == before["version"] + 1
+    assert after["lonlat"] == pytest.approx((lon, lat), abs=1e-6)
+
+    # A sheet on the six keys, published.
+    page.click("text=Nouvelle fiche d’évaluation")
+    page.wait_for_selector("#sheet-form")
+    page.fill("#title", "Assemblée des communs du 26 mai 2026")
+    page.fill("#held_on", "2026-05-26")
+    page.fill("#authors", "Assemblée des communs de Lille")
+    levels = dict(zip(KEYS, (3, 2, 4, 1, 2, 3), strict=True))
+    for key, level in levels.items():
+        page.select_option(f"#{key}-level", str(level))
+        page.fill(f"#{key}-strengths", f"Ce qui marche en **{key}**.")
+        page.fill(f"#{key}-limits", f"Les limites de {key}.")
+        page.fill(f"#{key}-stakes", f"Les enjeux de {key}.")
+    # The Markdown preview shows what the public page will.
+    page.click("#governance-strengths ~ .preview-button")
+    page.wait_for_selector("#governance-strengths-preview:not([hidden])")
+    assert page.inner_html("#governance-strengths-preview").strip() == \
+        "<p>Ce qui marche en <strong>governance</strong>.</p>"
+    page.check("#state-published")
+    page.click("#sheet-form button[type=submit]")
+    page.wait_for_selector(".flash")
+
+    public = make_page().page
+    public.goto("/entries/mutualab")
+    assert "Assemblée des communs du 26 mai 2026" in public.inner_text(".sheet")
+    assert public.locator(".sheet svg.radar").is_visible()
+    shown = {row.get_attribute("data-key"): row.inner_text().split("\t")[-1].strip()
+             for row in public.locator(".sheet table.levels tbody tr").all()}
+    assert shown == {key: f"{level}/4" for key, level in levels.items()}
+    assert public.locator(".sheet strong", has_text="financing").count() == 1
+
+
+# -- a contributor's proposal ---------------------------------------------------------------------
+
+def test_a_contributors_proposal_stays_invisible_until_an_editor_accepts_it(make_page, server):
+    slug = "la-cofabrik"
+    contributor = make_page().page
+    log_in(contributor, "contributor")
+    contributor.goto(f"/editor/entries/{entry_id(server, slug)}/edit")
+    contributor.fill("#summary", "Résumé proposé par une contributrice.")
+    contributor.click("#entry-form button[type=submit]")
+    contributor.wait_for_selector(".flash")
+    assert "attendent la relecture" in contributor.inner_text(".flash")
+
+    visitor = make_page().page
+    visitor.goto(f"/entries/{slug}")
+    assert "Résumé proposé" not in visitor.inner_text("main")
+
+    editor = make_page().page
+    log_in(editor, "editor")
+    editor.goto("/editor/proposals")
+    editor.click(f"text={entry_name(server, slug)}")
+    assert "Résumé proposé par une contributrice." in editor.inner_text(".proposal-table")
+    editor.fill("#accept-comment", "Merci !")
+    editor.click("text=Accepter et publier")
+    editor.wait_for_selector(".flash")
+
+    visitor.reload()
+    assert "Résumé proposé par une contributrice." in visitor.inner_text("main")
+    contributor.goto("/editor/")
+    assert "Acceptée" in contributor.inner_text("tr[data-proposal]")
+
+
+def entry_name(server, slug: str) -> str:
+    with server.app.app_context():
+        name = get_entry(slug).name
+        db.session.remove()
+        return name
+
+
+def test_saving_an_unchanged_multi_line_description_writes_nothing(make_page, server):
+    """Chromium sends a textarea's lines with CRLF: the same text, so no write at all."""
+    from app.models import Revision
+    from app.services.entries import save_entry
+    from app.services.revisions import Author
+
+    text = "Un lieu partagé à Fives.\n\n- des bureaux\n- un atelier  \n  ouvert le soir"
+    with server.app.app_context():
+        entry = get_entry("lille-makers")
+        save_entry(entry, {"description": text}, author=Author(label="test"),
+                   expected_version=entry.version)
+        db.session.remove()
+
+    def state() -> tuple:
+        with server.app.app_context():
+            entry = get_entry("lille-makers")
+            count = db.session.query(Revision).filter_by(entity_id=entry.id).count()
+            value = (entry.version, entry.description, count)
+            db.session.remove()
+            return value
+
+    before = state()
+    assert before[1] == text
+    page = make_page().page
+    log_in(page, "editor")
+    page.goto(f"/editor/entries/{entry_id(server, 'lille-makers')}/edit")
+    assert page.input_value("#description") == text
+    with page.expect_request(lambda r: r.method == "POST") as sent:
+        page.click("#entry-form button[type=submit]")
+    assert "%0D%0A" in (sent.value.post_data or "")  # the browser's own line ends
+    page.wait_for_selector(".flash")
+    assert state() == before
+
+
+# -- two editors, one sheet -----------------------------------------------------------------------
+
+def sheet_url(server, slug: str) -> str:
+    from sqlalchemy import select
+
+    from app.models import Evaluation
+
+    with server.app.app_context():
+        entry = get_entry(slug)
+        sheet = db.session.scalar(select(Evaluation).where(Evaluation.entry_id == entry.id))
+        db.session.remove()
+        return f"/editor/sheets/{sheet.id}/edit"
+
+
+def test_two_editors_on_one_sheet_the_second_sees_the_conflict_with_their_text_kept(
+        make_page, server):
+    url = sheet_url(server, "la-coroutine")
+    first, second = make_page().page, make_page().page
+    log_in(first, "editor")
+    log_in(second, "editor2")
+    first.goto(url)
+    second.goto(url)
+    first.fill("#sharing-stakes", "Le texte de la première éditrice.")
+    first.click("#sheet-form button[type=submit]")
+    first.wait_for_selector(".flash")
+
+    mine = "Le texte du second éditeur, tapé pendant ce temps."
+    second.fill("#sharing-stakes", mine)
+    second.click("#sheet-form button[type=submit]")
+    second.wait_for_selector("#conflict")
+    conflict = second.inner_text("#conflict")
+    assert "Le texte de la première éditrice." in conflict and mine in conflict
+    assert second.input_value("#sharing-stakes") == mine
+
+    # Coming back to the page does not lose it either: the browser kept the draft, and its
+    # version, so saving again shows the conflict instead of overwriting the first text.
+    second.goto(url)
+    second.wait_for_selector("#draft-notice:not([hidden])")
+    assert second.input_value("#sharing-stakes") == mine
+    second.click("#sheet-form button[type=submit]")
+    second.wait_for_selector("#conflict")
+    assert second.input_value("#sharing-stakes") == mine
+
+    # "Use their version", then save: the merge goes through and the draft is gone.
+    second.click("tr[data-conflict-field='sharing-stakes'] .use-theirs")
+    second.fill("#sharing-stakes", second.input_value("#sharing-stakes") + " " + mine)
+    second.click("#sheet-form button[type=submit]")
+    second.wait_for_selector(".flash")
+    assert second.input_value("#sharing-stakes") == f"Le texte de la première éditrice. {mine}"
+    assert second.evaluate("Object.keys(localStorage).filter(k => k.startsWith('atlas-draft'))"
+                           ) == []
+
+
+def test_text_typed_in_a_new_sheet_survives_a_reload(make_page, server):
+    page = make_page().page
+    log_in(page, "editor")
+    page.goto(f"/editor/entries/{entry_id(server, 'mres')}/sheets/new")
+    page.fill("#title", "Assemblée de juin")
+    page.fill("#legal-strengths", "Une association loi 1901 depuis longtemps.")
+    page.reload()
+    page.wait_for_selector("#draft-notice:not([hidden])")
+    assert page.input_value("#legal-strengths") == "Une association loi 1901 depuis longtemps."
+    assert page.input_value("#title") == "Assemblée de juin"
+    page.click("#discard-draft")
+    page.wait_for_load_state()
+    assert page.input_value("#legal-strengths") == ""
+
+
+# -- reading and printing --------------------------------------------------------------------------
+
+def test_the_sheet_prints_on_one_a4_page(make_page, server):
+    page = make_page().page
+    page.goto("/entries/la-coroutine")
+    page.click("text=Version imprimable")
+    page.wait_for_selector(".sheet-page")
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
+    pdf = page.pdf(format="A4", print_background=False)
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+    assert pages == 1, pages
+    # Nothing wider than the A4 page's printable width (210 mm - 2 × 12 mm, at 96 dpi).
+    page.set_viewport_size({"width": 703, "height": 1000})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 703
+
+
+def test_the_entry_form_helps_as_you_type(make_page, server):
+    page = make_page().page
+    log_in(page, "editor")
+    page.goto(f"/editor/entries/{entry_id(server, 'mutualab')}/edit")
+    page.wait_for_selector("#location-map[data-ready]")
+    # Tags narrow as you type; relations suggest entries as you type.
+    page.fill("#tag-filter", "cowork")
+    visible = page.locator("#tag-groups li:visible").all_inner_texts()
+    assert any("Coworking" in text for text in visible) and len(visible) < 10
+    page.click("[data-add-relation]")
+    new_row = page.locator("[data-relation-target]").last
+    new_row.type("coroutin", delay=30)
+    page.wait_for_selector("#entry-suggestions option", state="attached")
+    options = page.eval_on_selector_all("#entry-suggestions option", "os => os.map(o => o.value)")
+    assert "la-coroutine" in options
+
+
+@pytest.mark.parametrize("page_of", ["entry", "sheet", "suggest", "login", "history"])
+def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server, page_of):
+    # axe is injected as a script tag: this context alone ignores the pages' CSP.
+    page = make_page(bypass_csp=True).page
+    if page_of not in ("suggest", "login"):
+        log_in(page, "editor")
+    entry = entry_id(server, "la-coroutine")
+    path = {"entry": f"/editor/entries/{entry}/edit", "sheet": sheet_url(server, "la-coroutine"),
+            "suggest": "/suggest", "login": "/login",
+            "history": f"/editor/entries/{entry}/history"}[page_of]
+    page.goto(path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, serious

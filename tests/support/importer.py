@@ -1,0 +1,42 @@
+"""Helpers of the importer tests: run the pipeline, read what it wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.config import PROJECT_ROOT
+from app.extensions import db
+from app.models import Entry, ImportRun, Revision, Source
+from importers.pipeline import Pipeline, RunOptions, RunResult
+
+ROOT = PROJECT_ROOT
+DATA = ROOT / "tests" / "data"
+
+
+def run_import(mapping: Any, items: Iterable[Any], **options: Any) -> RunResult:
+    return Pipeline(mapping, RunOptions(**options)).run(items)
+
+
+def entries_of(origin: str) -> dict[str, Entry]:
+    """Live entries with a source of `origin`, by external id."""
+    rows = db.session.execute(
+        select(Source.external_id, Entry).join(Entry, Entry.id == Source.entry_id)
+        .where(Source.origin == origin, Entry.deleted_at.is_(None))).all()
+    return {external_id: entry for external_id, entry in rows}
+
+
+def table_counts() -> dict[str, int]:
+    """Rows of what an import writes (entries, sources, revisions)."""
+    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Entry, Source, Revision)}
+
+
+def runs() -> list[ImportRun]:
+    return list(db.session.scalars(select(ImportRun).order_by(ImportRun.id)))
+
+
+def items_of(report: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [item for item in report if item["kind"] == kind]

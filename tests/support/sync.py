@@ -1,0 +1,190 @@
+"""Real instances for the sync tests: each its own throwaway database, served on loopback.
+
+`Instance` is an application with its database, a LiveServer that can be stopped and
+started again on the same port (a target that goes away mid-sync), and helpers that
+read its state with plain SQL, independently of the sync code under test.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from app.extensions import db
+from app.services.entries import delete_entry, find_entry, save_entry
+from app.services.revisions import Author
+from tests.conftest import make_app
+
+EDITOR = Author(label="test editor")
+
+STATE_SQL = text("""
+SELECT e.id::text AS id, e.slug, e.kind, e.name, e.summary, e.description, e.status,
+       e.street, e.postcode, e.city, e.country, e.website, e.email, e.phone,
+       e.opening_hours, e.licence, e.founded, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+       ARRAY(SELECT t.slug FROM entry_tags et JOIN tags t ON t.id = et.tag_id
+             WHERE et.entry_id = e.id ORDER BY t.slug) AS tags,
+       ARRAY(SELECT r.type || ':' || r.target_id::text FROM relations r
+             JOIN entries t ON t.id = r.target_id
+             WHERE r.source_id = e.id AND t.deleted_at IS NULL
+               AND t.moderation = 'published'
+             ORDER BY 1) AS relations
+FROM entries e
+WHERE e.deleted_at IS NULL AND e.moderation = 'published'
+""")
+
+
+class Gate:
+    """WSGI middleware in front of a real app: counts requests, can answer 503 for a while,
+    and can stop the server once `stop_when(gate)` holds (the instance goes away)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.requests: list[tuple[str, str]] = []
+        self.fail_next = 0
+        self.stop_when: Callable[[Gate], bool] | None = None
+        self.on_stop: Callable[[], None] | None = None
+        # The n-th write is done, but its answer is lost: the instance stops and the
+        # client gets a 503 (then finds nobody when it tries again).
+        self.lose_answer_of_write: int | None = None
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[0] in ("PUT", "PATCH", "POST", "DELETE")]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        with self.lock:
+            self.requests.append((method, path))
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain"),
+                                                           ("Retry-After", "0")])
+                return [b"busy"]
+        if (self.lose_answer_of_write is not None and method in ("PUT", "DELETE")
+                and len(self.writes()) == self.lose_answer_of_write):
+            self.lose_answer_of_write = None
+            body = b"".join(self.app(environ, lambda *args, **kw: None))
+            assert body is not None
+            if self.on_stop:
+                stop, self.on_stop = self.on_stop, None
+                threading.Thread(target=stop, daemon=True).start()
+                self.stopped.wait(10)
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"gone"]
+        answer = self.app(environ, start_response)
+        with self.lock:
+            if self.stop_when is not None and self.on_stop and self.stop_when(self):
+                stop, self.on_stop = self.on_stop, None
+                threading.Thread(target=stop, daemon=True).start()
+        return answer
+
+    def count(self, method: str, prefix: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and p.startswith(prefix))
+
+
+class Instance:
+    def __init__(self, databases: Any, label: str, *, demo: bool = False,
+                 tags_only: bool = False, **config: Any) -> None:
+        self.app = make_app(databases.demo(label) if demo else databases.migrated(label))
+        self.app.config.update(config)
+        if tags_only:
+            with self.app.app_context():
+                load_demo_tags()
+                db.session.remove()
+        self.gate = Gate(self.app)
+        self.port = 0
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop_when(self, condition: Callable[[Gate], bool]) -> None:
+        """Stop serving (connections refused) right after the request that makes it true."""
+        self.gate.stop_when = condition
+        self.gate.on_stop = self.stop
+
+    def lose_answer_of_write(self, n: int) -> None:
+        """The n-th write is made, then the instance stops before answering it."""
+        self.gate.stop_when = None
+        self.gate.lose_answer_of_write = n
+        self.gate.on_stop = self.stop
+
+    def start(self) -> Instance:
+        self.gate.stopped.clear()
+        self.server = make_server("127.0.0.1", self.port, self.gate, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()  # refuse connections from now on
+            self.server = None
+        self.gate.stopped.set()
+
+    @contextmanager
+    def context(self) -> Iterator[None]:
+        with self.app.app_context():
+            try:
+                yield
+            finally:
+                db.session.remove()
+
+    def cli(self, *args: str) -> Any:
+        return self.app.test_cli_runner().invoke(args=list(args))
+
+    def state(self) -> dict[str, dict[str, Any]]:
+        """Every public entry by id, its fields, tags and links: read with plain SQL."""
+        with self.context():
+            rows = db.session.execute(STATE_SQL).mappings().all()
+            return {row["id"]: dict(row) for row in rows}
+
+    # -- editing, as an editor would ------------------------------------------------------------
+
+    def edit(self, ref: str, **changes: Any) -> None:
+        with self.context():
+            entry = find_entry(ref)
+            save_entry(entry, changes, author=EDITOR, expected_version=entry.version)
+
+    def create(self, data: dict[str, Any], entry_id: uuid.UUID | None = None) -> str:
+        with self.context():
+            entry = save_entry(None, data, author=EDITOR, expected_version=None,
+                               entry_id=entry_id).entry
+            return str(entry.id)
+
+    def delete(self, ref: str) -> None:
+        with self.context():
+            entry = find_entry(ref)
+            delete_entry(entry, expected_version=entry.version, author=EDITOR)
+
+    def sql(self, query: str, **params: Any) -> list[Any]:
+        with self.context():
+            return db.session.execute(text(query), params).all()
+
+
+def load_demo_tags() -> None:
+    """The demo's tag vocabulary only (a target must know the tags entries carry)."""
+    from app.demo import read_demo
+    from app.models import Tag
+
+    for spec in read_demo()["tags"]:
+        db.session.add(Tag(slug=spec["slug"], label_fr=spec["label_fr"],
+                           label_en=spec["label_en"], group=spec.get("group", "activity")))
+    db.session.commit()
+
+
+def without_local(state: dict[str, dict[str, Any]], *keys: str) -> dict[str, dict[str, Any]]:
+    """The state less the given columns (e.g. the slug, which may differ on purpose)."""
+    return {i: {k: v for k, v in row.items() if k not in keys} for i, row in state.items()}

@@ -1,0 +1,168 @@
+"""The project's own cluster: created, started, reachable with PostGIS, stopped; the
+templates test databases are copied from."""
+
+import shutil
+import socket
+import uuid
+
+import psycopg2
+import pytest
+
+from app.localdb import (
+    PROJECT_ROOT,
+    Cluster,
+    LocalDbError,
+    ThrowawayDatabases,
+    ensure_packages,
+    fingerprint,
+    libpq_url,
+)
+from tests.support.cluster import time_wait_sockets
+
+
+def test_a_fresh_cluster_starts_serves_postgis_and_stops():
+    ensure_packages()
+    cluster = Cluster(PROJECT_ROOT / "var" / f"test-cluster-{uuid.uuid4().hex[:8]}")
+    try:
+        url = cluster.ensure()
+        assert cluster.is_running()
+        assert url.startswith("postgresql://atlas:") and "@127.0.0.1:" in url
+        conn = psycopg2.connect(url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT default_version FROM pg_available_extensions "
+                            "WHERE name = 'postgis'")
+                assert cur.fetchone()[0].startswith("3.")
+                cur.execute("SHOW listen_addresses")
+                assert cur.fetchone()[0] == "127.0.0.1"
+        finally:
+            conn.close()
+        assert cluster.password_file.stat().st_mode & 0o077 == 0
+        cluster.stop()
+        assert not cluster.is_running()
+        # A second ensure() restarts the same cluster with the same password.
+        assert cluster.ensure().split("@")[0] == url.split("@")[0]
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def test_a_folder_that_is_not_a_cluster_is_not_overwritten(tmp_path):
+    root = PROJECT_ROOT / "var" / f"test-junk-{uuid.uuid4().hex[:8]}"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "precious.txt").write_text("keep me")
+    try:
+        with pytest.raises(LocalDbError, match="holds no usable cluster"):
+            Cluster(root).ensure()
+        assert (root / "data" / "precious.txt").read_text() == "keep me"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _names(pool, pattern: str) -> set[str]:
+    conn = pool._admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))
+            return {name for (name,) in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def _rows(url: str) -> list[str]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT note FROM probe ORDER BY note")
+            return [note for (note,) in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def test_a_template_is_built_once_per_fingerprint_and_never_half_built():
+    """Copies come from a template built once for a fingerprint; a new fingerprint builds a
+    new one and drops the old; a build that fails leaves no template behind."""
+    label = f"probe{uuid.uuid4().hex[:6]}"
+    builds: list[str] = []
+
+    def build(url: str, note: str = "first") -> None:
+        builds.append(note)
+        conn = psycopg2.connect(url)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute("CREATE TABLE probe (note text)")
+                cur.execute("INSERT INTO probe VALUES (%s)", (note,))
+        finally:
+            conn.close()
+
+    def broken(url: str) -> None:
+        build(url, "broken")
+        raise RuntimeError("the build failed half-way")
+
+    with ThrowawayDatabases() as pool:
+        try:
+            first = pool.template(label, "a" * 64, build)
+            assert pool.template(label, "a" * 64, build) == first
+            assert builds == ["first"]
+            copy = pool.create("copy", template=first)
+            assert _rows(copy) == ["first"]
+            with pytest.raises(psycopg2.OperationalError, match="not currently accepting"):
+                psycopg2.connect(libpq_url(pool.url, first))
+
+            with pytest.raises(RuntimeError, match="half-way"):
+                pool.template(label, "b" * 64, broken)
+            assert _names(pool, f"atlas_tpl_{label}%") == {first}
+
+            second = pool.template(label, "c" * 64, lambda url: build(url, "second"))
+            assert second != first and builds == ["first", "broken", "second"]
+            assert _names(pool, f"atlas_tpl_{label}%") == {second}
+            assert _rows(pool.create("copy", template=second)) == ["second"]
+        finally:
+            conn = pool._admin()
+            with conn.cursor() as cur:
+                for name in _names(pool, f"atlas_tpl_{label}%"):
+                    cur.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+                    cur.execute(f'DROP DATABASE "{name}"')
+            conn.close()
+
+
+def test_the_fingerprint_follows_file_names_contents_and_the_extra_text(tmp_path):
+    (tmp_path / "a.sql").write_text("one")
+    before = fingerprint(tmp_path, extra="build v1")
+    assert fingerprint(tmp_path, extra="build v1") == before
+    assert fingerprint(tmp_path, extra="build v2") != before
+    (tmp_path / "a.sql").write_text("two")
+    assert fingerprint(tmp_path, extra="build v1") != before
+
+def test_stop_and_start_keep_the_port_while_time_wait_sockets_remain(own_cluster):
+    """A server stopped under load closes its connections first, which leaves its side of
+    each in TIME-WAIT on its port; the app holds that port in its URL, so the next start
+    must take it again (PostgreSQL binds with SO_REUSEADDR: those sockets do not stop it)."""
+    port = own_cluster.port
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+    own_cluster.stop()
+    for sock in clients:  # they close after the server did, without sending: no reset
+        sock.close()
+    assert time_wait_sockets(port) > 0
+    result = own_cluster.start()
+    assert own_cluster.port == port
+    assert f"127.0.0.1:{port}" in result.stdout
+    psycopg2.connect(own_cluster.url()).close()
+
+
+def test_a_port_another_program_listens_on_is_changed_and_said(own_cluster):
+    port = own_cluster.port
+    own_cluster.stop()
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+    try:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        result = own_cluster.start()
+    finally:
+        squatter.close()
+    assert own_cluster.port != port
+    warning = result.stderr
+    assert f"{port}" in warning and f"{own_cluster.port}" in warning
+    assert "restart" in warning.lower()
+    psycopg2.connect(own_cluster.url()).close()
