@@ -27,10 +27,9 @@ from app.extensions import db, limiter
 from app.localdb import ThrowawayDatabases, fingerprint, libpq_url, server_url  # noqa: F401 (re-exported)
 from tests.support.editor import ACCOUNTS, PASSWORD
 
-# What a template is built from: a change to any of these builds a new one.
-TEMPLATE_SOURCES = [PROJECT_ROOT / p for p in (
-    "migrations", "app/models", "app/services", "app/schemas", "app/demo.py",
-    "app/extensions.py", "data/demo")]
+# What a template is built from: a change to any of these builds a new one. The whole
+# app, since migrations and the demo load import from it (app.normalise, app.formats).
+TEMPLATE_SOURCES = [PROJECT_ROOT / p for p in ("migrations", "app", "data/demo")]
 
 
 def make_app(url: str) -> Flask:
