@@ -37,6 +37,7 @@ import ijson
 from sqlalchemy import select, text
 
 from app.extensions import db
+from app.formats.csv_cells import unescape_cell
 from app.formats.public import PUBLIC_FIELDS
 from app.models import Entry, EvaluationKey, ImportRun, Source
 from app.services.entries import save_entry
@@ -130,7 +131,8 @@ def _csv_rows(handle: IO[str], required: tuple[str, ...], where: str
     if missing:
         raise DumpError(f"{where}: the header lacks {', '.join(missing)}: not an export of "
                         "the Atlas des communs")
-    yield from enumerate(reader, start=2)
+    for number, row in enumerate(reader, start=2):
+        yield number, {k: unescape_cell(v) for k, v in row.items()}
 
 
 class CsvDump:

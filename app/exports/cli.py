@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.datastructures import MultiDict
 
+from ..formats.csv_cells import escape_row
 from ..query import ParameterError, parse_filter, unknown_tags
 from . import FORMATS, ExportJob, Refusal
 from .meta import export_meta
@@ -37,8 +38,8 @@ class ReportWriter:
 
     def __call__(self, refusal: Refusal) -> None:
         if self.writer is not None:
-            self.writer.writerow([refusal.kind, refusal.id, refusal.slug, refusal.name,
-                                  "; ".join(refusal.reasons)])
+            self.writer.writerow(escape_row([refusal.kind, refusal.id, refusal.slug,
+                                             refusal.name, "; ".join(refusal.reasons)]))
         else:
             click.echo(refusal.line(), err=True)
 
