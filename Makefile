@@ -9,7 +9,7 @@ PORT   ?= 5000
 export FLASK_APP := app
 
 .PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update \
-	bench bench-map bench-open-data bench-exports bench-sync screenshots
+	bench bench-map bench-open-data bench-exports bench-sync bench-dump screenshots
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -60,7 +60,7 @@ test: test-deps database lint
 	$(PY) -m pytest
 
 # Benchmarks run on demand, never in `make test` (bench/README.md).
-bench: bench-map bench-open-data bench-exports bench-sync
+bench: bench-map bench-open-data bench-exports bench-sync bench-dump
 
 # Marker endpoint size and map drawing time in headless Chromium.
 bench-map: test-deps database
@@ -85,6 +85,10 @@ bench-open-data: database .venv-bench/.installed
 # Every export format on 10,000 then 100,000 synthetic entries: time and peak memory.
 bench-exports: database
 	$(PY) bench/exports.py
+
+# Export 50,000 synthetic entries as a data package, restore it with `flask import dump`.
+bench-dump: database
+	$(PY) bench/dump_restore.py
 
 # Pull and push between three local instances, 5,000 synthetic entries.
 bench-sync: database

@@ -65,6 +65,11 @@ INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "str
 RELATION_RE = re.compile(r"^([a-z_]+):([0-9a-fA-F-]{36})$")
 BATCH = 1_000
 T = TypeVar("T")
+# As the importer's pipeline does: its small, many queries are not worth compiling, and
+# the planner needs statistics that count the rows this transaction wrote (an empty
+# instance's tables look empty to it until then: it would scan where it should probe).
+NO_JIT = text("SET LOCAL jit = off")
+ANALYZE_SQL = text("ANALYZE entries, sources, revisions")
 TAKEN_SLUGS_SQL = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
 HELD_SOURCES_SQL = text("""
 SELECT s.origin, s.external_id FROM sources s
@@ -397,8 +402,11 @@ class Restore:
         try:
             self.tags_created = ensure_tags(self.dump.tags())
             self._keys()
-            for batch in batched(self.dump.entries()):
+            db.session.execute(NO_JIT)
+            for number, batch in enumerate(batched(self.dump.entries())):
                 self._entries(batch)
+                if number == 0:  # the statistics with rows of this run in them
+                    db.session.execute(ANALYZE_SQL)
             for links in batched(self.dump.relations()):
                 self._links(links)
             for sheet, number in self.dump.sheets():

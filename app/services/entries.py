@@ -295,11 +295,12 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     COPY per table and batch instead of a dozen statements per entry.
     Input is raw (validated here), a CleanEntry from validate_entry (validated
     once), each with its source, or a NewEntry from new_entry (validated and
-    rendered once). Relations are not taken here. Invalid input raises
-    WriteValidationError keyed `<index>.<field>` before anything is written; a
-    refusal by the database raises WriteValidationError after rolling the session
-    back. `seen_at` stamps the sources (an import stamps everything it saw with its
-    start).
+    rendered once; one made with `source=None` gets no source row, its caller writes
+    them, and one with its own id and times keeps them). Relations are not taken
+    here. Invalid input raises WriteValidationError keyed `<index>.<field>` before
+    anything is written; a refusal by the database raises WriteValidationError after
+    rolling the session back. `seen_at` stamps the sources (an import stamps
+    everything it saw with its start).
     """
     if not items:
         return []
