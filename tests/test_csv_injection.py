@@ -82,6 +82,7 @@ def test_the_csv_export_quotes_formulas_and_keeps_numbers(risky_app, tmp_path):
     out = tmp_path / "atlas.csv"
     result = risky_app.test_cli_runner().invoke(args=["export", "csv", "-o", str(out)])
     assert result.exit_code == 0, result.output
+    assert "prefixed with a single quote" in result.stderr
     table = rows(out.read_text(encoding="utf-8"))
     assert table["formule-egal"]["name"] == "'=1+1"
     assert table["formule-egal"]["description"] == "'- un point\n- un autre"

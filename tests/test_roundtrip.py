@@ -152,8 +152,8 @@ def test_a_file_that_is_not_an_export_is_refused_and_nothing_is_written(database
 # -- the set-based restore --------------------------------------------------------------------
 
 def synthetic_csv(path: Path, count: int, extra: list[dict[str, str]] = ()) -> list[str]:
-    """A CSV export of `count` entries, each linked to the next one (further down the file,
-    so every link waits for the second pass); returns their ids."""
+    """A CSV export of `count` entries, every fourth linked to the next one (further down
+    the file: the link waits for the second pass), then the `extra` rows; their ids."""
     import uuid
 
     from app.formats.public import PUBLIC_FIELDS
@@ -192,6 +192,10 @@ def count_statements(app):
 
 
 def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, tmp_path):
+    import uuid
+
+    from sqlalchemy import select
+
     from app.extensions import db
     from app.models import Entry, Revision
     from app.services.entries import snapshot
@@ -210,17 +214,16 @@ def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, t
         # Set-based: statements per batch of a thousand, not per entry (it was over 30,000).
         assert len(seen) < 150, len(seen)
 
-        first = db.session.get(Entry, __import__("uuid").UUID(ids[0]))
+        first = db.session.get(Entry, uuid.UUID(ids[0]))
         assert first.created_at.isoformat() == "2020-01-02T03:04:05+00:00"
         assert first.updated_at.isoformat() == "2021-02-03T04:05:06+00:00"
         assert [str(r.target_id) for r in first.relations_out] == [ids[1]]
         assert sorted(t.slug for t in first.tags) == ["garden", "repair"]
         # Each entry's last revision is its snapshot as the write service takes it, and
         # its version counts its revisions (2 for the linked ones).
-        for entry in db.session.scalars(select_entries()):
-            revisions = db.session.scalars(
-                __import__("sqlalchemy").select(Revision).where(
-                    Revision.entity_id == entry.id).order_by(Revision.version)).all()
+        for entry in db.session.scalars(select(Entry).order_by(Entry.slug).limit(300)):
+            revisions = db.session.scalars(select(Revision).where(
+                Revision.entity_id == entry.id).order_by(Revision.version)).all()
             assert [r.version for r in revisions] == list(range(1, entry.version + 1))
             assert revisions[-1].snapshot == snapshot(entry)
             assert entry.version == (2 if entry.relations_out else 1)
@@ -228,14 +231,6 @@ def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, t
 
     again = restore(target, path)
     assert "created: 0" in again and "unchanged: 2500" in again and "conflicts: 0" in again
-
-
-def select_entries():
-    from sqlalchemy import select
-
-    from app.models import Entry
-
-    return select(Entry).order_by(Entry.slug).limit(300)
 
 
 def test_refusals_name_their_row_and_spare_the_rest(databases, tmp_path):
