@@ -64,8 +64,10 @@ class Target:
         return where(self.url)
 
     def environment(self) -> dict[str, str]:
-        """PG* variables for pg_dump/pg_restore: the password never leaves the env."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        """PG* variables for pg_dump/pg_restore: the password never leaves the env. What
+        the URL says wins; other PG* settings of the environment (PGPASSFILE, PGSSLMODE…)
+        are kept."""
+        env = dict(os.environ)
         values = {"PGHOST": self.url.host, "PGPORT": self.url.port,
                   "PGUSER": self.url.username, "PGPASSWORD": self.url.password,
                   "PGDATABASE": self.url.database}

@@ -134,3 +134,27 @@ def test_clear_errors_for_a_wrong_url_a_missing_binary_and_a_foreign_file(
     result = backup(target, "restore", str(foreign))
     assert result.exit_code != 0
     assert "is not a backup of `flask backup create`" in result.output
+
+
+def test_the_password_goes_through_the_environment_never_the_command_line(
+        source, tmp_path, monkeypatch):
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    password = make_url(source.config["SQLALCHEMY_DATABASE_URI"]).password
+    assert password  # the local cluster asks for one (scram-sha-256)
+    calls = []
+    real_run = subprocess.run
+
+    def spy(args, *rest, **kw):  # the real pg_dump runs; its arguments are kept
+        calls.append((list(args), (kw.get("env") or {}).get("PGPASSWORD")))
+        return real_run(args, *rest, **kw)
+
+    monkeypatch.setattr("app.backup.subprocess.run", spy)
+    result = backup(source, "create", "-o", str(tmp_path / "spied.dump"))
+    assert result.exit_code == 0, result.output
+    dumps = [(args, env) for args, env in calls if "--format=custom" in args]
+    assert len(dumps) == 1 and dumps[0][1] == password
+    assert all(password not in " ".join(args) for args, _ in calls)
+    assert (tmp_path / "spied.dump").stat().st_mode & 0o777 == 0o600
