@@ -9,7 +9,7 @@ PORT   ?= 5000
 export FLASK_APP := app
 
 .PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update \
-	bench bench-map bench-open-data bench-exports bench-sync bench-fuzz screenshots
+	bench bench-map bench-open-data bench-exports bench-sync bench-fuzz bench-dump screenshots
 
 $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	scripts/system-deps.sh
@@ -60,7 +60,7 @@ test: test-deps database lint
 	$(PY) -m pytest
 
 # Benchmarks run on demand, never in `make test` (bench/README.md).
-bench: bench-map bench-open-data bench-exports bench-sync
+bench: bench-map bench-open-data bench-exports bench-sync bench-dump
 
 # Marker endpoint size and map drawing time in headless Chromium.
 bench-map: test-deps database
@@ -90,6 +90,10 @@ bench-exports: database
 # token on the write API: prints requests, server errors and failed checks.
 bench-fuzz: database
 	$(PY) bench/fuzz_api.py
+
+# Export 50,000 synthetic entries as a data package, restore it with `flask import dump`.
+bench-dump: database
+	$(PY) bench/dump_restore.py
 
 # Pull and push between three local instances, 5,000 synthetic entries.
 bench-sync: database

@@ -1,4 +1,5 @@
-"""Flask CLI commands: `flask demo …`, `flask users …`, `flask tokens …`."""
+"""Flask CLI commands: `flask demo …`, `flask users …`, `flask tokens …`; the other
+groups (import, export, sync, backup) are registered here too."""
 
 from __future__ import annotations
 
@@ -150,6 +151,7 @@ def _checked(action):
 def register_cli(app: Flask) -> None:
     from importers.cli import import_cli
 
+    from .backup import backup_cli
     from .exports.cli import export_command
     from .sync.cli import sync_cli
 
@@ -159,3 +161,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(export_command)
     app.cli.add_command(sync_cli)
+    app.cli.add_command(backup_cli)

@@ -76,6 +76,9 @@ def from_environment() -> dict[str, Any]:
         "PUBLISHER": os.environ.get("ATLAS_PUBLISHER", "Atlas des communs"),
         "BASE_URL": os.environ.get("ATLAS_BASE_URL") or None,
         "INSTANCE_NAME": os.environ.get("ATLAS_INSTANCE_NAME", "atlas"),
+        # pg_dump/pg_restore's directory for `flask backup` when not the server's
+        # /usr/lib/postgresql/<major>/bin.
+        "PG_BINDIR": os.environ.get("ATLAS_PG_BINDIR") or None,
         # Accounts: session cookies out of scripts' reach, not sent by other sites' forms,
         # and only over HTTPS when the site is served behind it (ATLAS_HTTPS=1).
         "SESSION_COOKIE_HTTPONLY": True,

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from app.exports.mednum import FIELDS as MEDNUM_COLUMNS
+from app.formats.csv_cells import unescape_cell
 from app.models.vocab import LOCATED_KINDS
 
 from .geo import PositionError, check_lonlat, parse_number, parse_wkt_point, to_wgs84
@@ -23,6 +25,8 @@ from .mapping import CsvMapping, normalise_website
 from .records import Candidate, Problem
 
 DELIMITERS = ",;\t|"
+# Columns only our CSV export has together (app/exports/tables.py's entries table).
+OUR_CSV_COLUMNS = ("id", "slug", "kind", "name", "relations", "sources", "data_licence")
 SAMPLE_BYTES = 64 * 1024
 
 
@@ -105,6 +109,7 @@ def iter_rows(path: Path | str, *, on_bytes: Callable[[int], None] | None = None
         if dupes:
             raise CsvFileError(f"{path}: the header repeats {', '.join(dupes)}")
         yield header
+        make_row = _unescaped_row_dict if is_our_export(header) else _row_dict
         row_number, line = 1, reader.line_num
         while True:
             try:
@@ -122,7 +127,7 @@ def iter_rows(path: Path | str, *, on_bytes: Callable[[int], None] | None = None
             line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            yield row_number, _row_dict(header, cells)
+            yield row_number, make_row(header, cells)
 
 
 def _row_dict(header: list[str], cells: list[str]) -> dict[str, str | None]:
@@ -133,6 +138,16 @@ def _row_dict(header: list[str], cells: list[str]) -> dict[str, str | None]:
     if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
         row["__extra_cells__"] = "|".join(cells[len(header):])
     return row
+
+
+def is_our_export(header: list[str]) -> bool:
+    """The header of our CSV export or of our mednum export, whose text cells went
+    through `escape_cell` (the mednum schema's, which other tools may also quote so)."""
+    return (set(OUR_CSV_COLUMNS) <= set(header)) or tuple(header) == MEDNUM_COLUMNS
+
+
+def _unescaped_row_dict(header: list[str], cells: list[str]) -> dict[str, str | None]:
+    return _row_dict(header, [unescape_cell(c) or "" for c in cells])
 
 
 def check_header(path: Path | str, header: list[str], mapping: CsvMapping) -> None:

@@ -10,12 +10,19 @@ ids) and its sources with their licences. From a CSV or GeoJSON file, which do n
 list source keys, each entry records the source `dump:<file name>` with the
 licence the file names, so that the licence follows the data.
 
-Entries are written through the write service (validation, revisions). An entry
-whose id exists already is left as it is: unchanged when equal, reported as a
-conflict otherwise. The run is one transaction (`--dry-run` rolls it back) and is
-recorded as an import run with its counts and report. The file is read in passes
-(entries, then links, then times) rather than held in memory; only the ids of the
-restored entries (and a data package's source keys) are.
+Entries are written a thousand at a time through the write service's batch path
+(`create_entries`: the same validation, a revision each, one COPY per table), with
+their own creation and update times; what it would refuse (the entry schema, an
+unknown tag, a slug or a source key another entry holds) is refused row by row first,
+each with its row. Links come in a second pass, once every entry of the file exists
+(a link may point further down the file): checked as the write service checks them,
+written with one COPY per batch, each linked entry getting its version 2 and its
+revision as a single edit would. An entry whose id exists already is left as it is:
+unchanged when equal, reported as a conflict otherwise, so a second run changes
+nothing. The run is one transaction (`--dry-run` rolls it back) and is recorded as an
+import run with its counts and report. The file is read in passes (entries, then
+links) rather than held in memory; only the ids of the restored entries (and a data
+package's source keys) are.
 """
 
 from __future__ import annotations
@@ -26,21 +33,25 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import ijson
 from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.formats.csv_cells import unescape_cell
 from app.formats.public import PUBLIC_FIELDS
-from app.models import Entry, EvaluationKey, ImportRun, Source
-from app.services.entries import save_entry
-from app.services.errors import ConflictError, WriteValidationError
+from app.models import Entry, EvaluationKey, ImportRun, Tag
+from app.models.vocab import RELATION_TYPES
+from app.services.copy import copy_line, copy_lines
+from app.services.entries import SOURCE_COLUMNS, NewEntry, create_entries, new_entry
+from app.services.errors import WriteValidationError
 from app.services.evaluations import save_evaluation
 from app.services.revisions import Author
 from app.sync import content as C
@@ -53,12 +64,36 @@ INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "str
                 "licence", "founded", "lon", "lat", "tags")
 RELATION_RE = re.compile(r"^([a-z_]+):([0-9a-fA-F-]{36})$")
 BATCH = 1_000
-TIMES_SQL = text("""
-UPDATE entries e SET created_at = d.created_at, updated_at = d.updated_at
-FROM unnest(CAST(:ids AS uuid[]), CAST(:created AS timestamptz[]),
-            CAST(:updated AS timestamptz[])) AS d(id, created_at, updated_at)
-WHERE e.id = d.id
+T = TypeVar("T")
+# As the importer's pipeline does: its small, many queries are not worth compiling, and
+# the planner needs statistics that count the rows this transaction wrote (an empty
+# instance's tables look empty to it until then: it would scan where it should probe).
+NO_JIT = text("SET LOCAL jit = off")
+ANALYZE_SQL = text("ANALYZE entries, sources, revisions")
+TAKEN_SLUGS_SQL = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
+HELD_SOURCES_SQL = text("""
+SELECT s.origin, s.external_id FROM sources s
+JOIN unnest(CAST(:origins AS text[]), CAST(:keys AS text[])) AS k(origin, external_id)
+  ON s.origin = k.origin AND s.external_id = k.external_id
 """)
+# Version 2 of entries whose links were restored: version 1's snapshot with its links,
+# sorted as save_entry sorts them (type, then target; byte order).
+LINKS_REVISION_SQL = text("""
+INSERT INTO revisions (entity_type, entity_id, version, action, author_id, author_label,
+                       comment, created_at, snapshot)
+SELECT 'entry', r.entity_id, r.version + 1, 'update', NULL, :label, :comment, now(),
+       jsonb_set(r.snapshot, '{relations}', l.links)
+FROM revisions r
+JOIN (SELECT source_id, jsonb_agg(jsonb_build_object('type', type,
+                                                     'target', CAST(target_id AS text))
+                                  ORDER BY type COLLATE "C",
+                                           CAST(target_id AS text) COLLATE "C") AS links
+      FROM relations WHERE source_id = ANY(CAST(:ids AS uuid[])) GROUP BY source_id) l
+  ON l.source_id = r.entity_id
+WHERE r.entity_type = 'entry' AND r.version = 1 AND r.entity_id = ANY(CAST(:ids AS uuid[]))
+""")
+LINKS_VERSION_SQL = text(
+    "UPDATE entries SET version = version + 1 WHERE id = ANY(CAST(:ids AS uuid[]))")
 SHEET_TIMES_SQL = text("""
 UPDATE evaluations SET created_at = :created, updated_at = :updated WHERE id = :id
 """)
@@ -130,7 +165,8 @@ def _csv_rows(handle: IO[str], required: tuple[str, ...], where: str
     if missing:
         raise DumpError(f"{where}: the header lacks {', '.join(missing)}: not an export of "
                         "the Atlas des communs")
-    yield from enumerate(reader, start=2)
+    for number, row in enumerate(reader, start=2):
+        yield number, {k: unescape_cell(v) for k, v in row.items()}
 
 
 class CsvDump:
@@ -351,6 +387,8 @@ class Restore:
         self.report: list[dict[str, Any]] = []
         self.restored: set[uuid.UUID] = set()
         self.tags_created: list[str] = []
+        self._tags: set[str] | None = None
+        self._rejected: list[Problem] = []
 
     def note(self, problem: Problem) -> None:
         self.report.append(problem.as_dict())
@@ -364,13 +402,15 @@ class Restore:
         try:
             self.tags_created = ensure_tags(self.dump.tags())
             self._keys()
-            for entry in self.dump.entries():
-                self._entry(entry)
-            for entry_id, links in self.dump.relations():
-                self._links(entry_id, links)
+            db.session.execute(NO_JIT)
+            for number, batch in enumerate(batched(self.dump.entries())):
+                self._entries(batch)
+                if number == 0:  # the statistics with rows of this run in them
+                    db.session.execute(ANALYZE_SQL)
+            for links in batched(self.dump.relations()):
+                self._links(links)
             for sheet, number in self.dump.sheets():
                 self._sheet(sheet, number)
-            self._times()
             if self.dry_run:
                 db.session.rollback()
             run = self._record("dry run" if self.dry_run else "finished", started)
@@ -404,54 +444,155 @@ class Restore:
                     question_en=key["question_en"] or ""))
         db.session.flush()
 
-    def _unknown_tags(self, slugs: list[str], row: int) -> None:
-        """Tags a CSV or GeoJSON dump names but cannot describe: created, labelled by slug."""
-        new = ensure_tags([{"slug": s, "label_fr": s, "label_en": s} for s in slugs])
+    # -- entries, a batch at a time ------------------------------------------------------
+
+    def _entries(self, batch: list[DumpEntry]) -> None:
+        """Entries already here are compared; the others are checked, then created with
+        create_entries (one COPY per table) and their sources (one more)."""
+        existing = {e.id: e for e in db.session.scalars(
+            select(Entry).where(Entry.id.in_([item.id for item in batch]))
+            .options(selectinload(Entry.tags), selectinload(Entry.relations_out)))}
+        fresh, ids = [], set()
+        for item in batch:
+            if item.id in existing:
+                self._compare(item, existing[item.id])
+            elif item.id in ids:
+                self.note(Problem("rejected", "this id is on an earlier row of the file",
+                                  row=item.row, external_id=str(item.id), field="id"))
+            else:
+                ids.add(item.id)
+                fresh.append(item)
+        if self.dump.kind != "datapackage":
+            self._unknown_tags(fresh)
+        planned = self._checked(fresh)
+        if planned:
+            create_entries([plan for _, plan in planned], author=self.author,
+                           comment=f"Restored from {self.dump.path.name}")
+            copy_lines("sources", SOURCE_COLUMNS[:5], [
+                copy_line((plan.id, origin, external_id, licence, {}))
+                for item, plan in planned for origin, external_id, licence in item.sources])
+            self.restored.update(item.id for item, _ in planned)
+            self.counts["created"] += len(planned)
+        db.session.expunge_all()  # the compared entries: memory stays flat
+
+    def _compare(self, item: DumpEntry, existing: Entry) -> None:
+        mine = C.from_entry(existing)
+        theirs = C.from_record(item.data, mine["relations"])
+        if mine == theirs:
+            self.counts["unchanged"] += 1
+        else:
+            self.note(Problem("conflict", "an entry with this id exists here and differs: "
+                              f"left as it is ({', '.join(C.differing(mine, theirs))})",
+                              row=item.row, external_id=str(item.id), entry=existing.slug))
+
+    def _unknown_tags(self, items: list[DumpEntry]) -> None:
+        """Tags a CSV or GeoJSON dump names but cannot describe: created, labelled by slug
+        (a warning at the first row that names each)."""
+        first: dict[str, int] = {}
+        for item in items:
+            for slug in item.data["tags"]:
+                first.setdefault(slug, item.row)
+        new = ensure_tags([{"slug": s, "label_fr": s, "label_en": s} for s in first])
         for slug in new:
             self.tags_created.append(slug)
             self.note(Problem("warning", f"tag {slug!r} created with its slug as label",
-                              row=row, field="tags"))
+                              row=first[slug], field="tags"))
 
-    def _entry(self, item: DumpEntry) -> None:
-        existing = db.session.get(Entry, item.id)
-        if existing is not None:
-            mine = C.from_entry(existing)
-            theirs = C.from_record(item.data, mine["relations"])
-            if mine == theirs:
-                self.counts["unchanged"] += 1
+    def _reject(self, item: DumpEntry, reason: str) -> None:
+        self._rejected.append(Problem("rejected", reason, row=item.row,
+                                      external_id=str(item.id)))
+
+    def _checked(self, items: list[DumpEntry]) -> list[tuple[DumpEntry, NewEntry]]:
+        """What save_entry would refuse, refused here, each with its row: the entry schema
+        and the located check (new_entry), unknown tags, a slug or a source key that
+        another entry holds (one query each for the batch)."""
+        planned = []
+        for item in items:
+            try:
+                planned.append((item, new_entry(
+                    item.data, None, entry_id=item.id, created_at=item.created_at,
+                    updated_at=item.updated_at)))
+            except WriteValidationError as exc:
+                self._reject(item, str(exc))
+        slugs = [plan.slug for _, plan in planned if plan.slug]
+        taken = set(db.session.scalars(TAKEN_SLUGS_SQL, {"slugs": slugs})) if slugs else set()
+        keys = [key for item, _ in planned for key in item.sources]
+        held = {tuple(row) for row in db.session.execute(HELD_SOURCES_SQL, {
+            "origins": [k[0] for k in keys], "keys": [k[1] for k in keys]})} if keys else set()
+        tags = self._known_tags()
+        kept = []
+        for item, plan in planned:
+            unknown = sorted(set(plan.tags) - tags)
+            claimed = [f"{o} {k}" for o, k, _ in item.sources if (o, k) in held]
+            if unknown:
+                self._reject(item, "tags: " + " ".join(f"Unknown tag {s!r}." for s in unknown))
+            elif plan.slug in taken:
+                self._reject(item, "slug: This slug is already used by another entry.")
+            elif claimed:
+                self._reject(item, f"sources: {', '.join(claimed)} is already the source "
+                                   "of another entry")
             else:
-                self.note(Problem("conflict", "an entry with this id exists here and differs: "
-                                  f"left as it is ({', '.join(C.differing(mine, theirs))})",
-                                  row=item.row, external_id=str(item.id),
-                                  entry=existing.slug))
-            return
-        if self.dump.kind != "datapackage":
-            self._unknown_tags(item.data["tags"], item.row)
-        try:
-            entry = save_entry(None, item.data, author=self.author, expected_version=None,
-                               comment=f"Restored from {self.dump.path.name}", commit=False,
-                               entry_id=item.id).entry
-        except (WriteValidationError, ConflictError) as exc:
-            self.note(Problem("rejected", str(exc), row=item.row, external_id=str(item.id)))
-            return
-        for origin, external_id, licence in item.sources:
-            db.session.add(Source(entry_id=entry.id, origin=origin, external_id=external_id,
-                                  licence=licence, attributes={}))
-        db.session.flush()
-        self.restored.add(item.id)
-        self.counts["created"] += 1
+                kept.append((item, plan))
+                taken.add(plan.slug)
+                held.update((o, k) for o, k, _ in item.sources)
+        for problem in sorted(self._rejected, key=lambda p: p.row or 0):
+            self.note(problem)
+        self._rejected.clear()
+        return kept
 
-    def _links(self, entry_id: uuid.UUID, links: list[dict[str, str]]) -> None:
-        if entry_id not in self.restored:
+    def _known_tags(self) -> set[str]:
+        if self._tags is None or self.dump.kind != "datapackage":
+            self._tags = set(db.session.scalars(select(Tag.slug)))
+        return self._tags
+
+    # -- links, a batch at a time ----------------------------------------------------------
+
+    def _links(self, batch: list[tuple[uuid.UUID, list[dict[str, str]]]]) -> None:
+        """The links of restored entries: checked as save_entry checks them (type, an
+        existing target, not itself), written with one COPY, then each linked entry's
+        version 2 and its revision (version 1's snapshot with the links), in SQL."""
+        wanted = [(source, links) for source, links in batch if source in self.restored]
+        if not wanted:
             return
-        entry = db.session.get(Entry, entry_id)
-        try:
-            save_entry(entry, {"relations": links}, author=self.author,
-                       expected_version=entry.version, commit=False,
-                       comment=f"Links restored from {self.dump.path.name}")
-        except WriteValidationError as exc:
-            self.note(Problem("warning", f"links not restored: {exc}",
-                              external_id=str(entry_id), entry=entry.slug, field="relations"))
+        targets = set()
+        for _, links in wanted:
+            for link in links:
+                with suppress(ValueError):
+                    targets.add(uuid.UUID(link["target"]))
+        found = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(targets))))
+        lines, linked = [], []
+        for source, links in wanted:
+            errors, keys = {}, set()
+            for index, link in enumerate(links):
+                try:
+                    target = uuid.UUID(link["target"])
+                except ValueError:
+                    target = None
+                if link["type"] not in RELATION_TYPES:
+                    errors[f"relations.{index}.type"] = [
+                        f"Must be one of: {', '.join(RELATION_TYPES)}."]
+                elif target is None or target not in found:
+                    errors[f"relations.{index}.target"] = [f"No entry {link['target']!r}."]
+                elif target == source:
+                    errors[f"relations.{index}.target"] = [
+                        "An entry cannot be related to itself."]
+                else:
+                    keys.add((link["type"], target))
+            if errors:
+                slug = db.session.scalar(select(Entry.slug).where(Entry.id == source))
+                self.note(Problem("warning", f"links not restored: "
+                                  f"{WriteValidationError(errors)}", external_id=str(source),
+                                  entry=slug, field="relations"))
+                continue
+            lines.extend(copy_line((source, target, kind)) for kind, target in sorted(keys))
+            linked.append(str(source))
+        if not linked:
+            return
+        copy_lines("relations", ("source_id", "target_id", "type"), lines)
+        db.session.execute(LINKS_REVISION_SQL, {
+            "ids": linked, "label": self.author.label,
+            "comment": f"Links restored from {self.dump.path.name}"[:500]})
+        db.session.execute(LINKS_VERSION_SQL, {"ids": linked})
 
     def _sheet(self, sheet: dict[str, Any], number: int) -> None:
         entry_id = uuid.UUID(sheet["entry_id"])
@@ -474,18 +615,14 @@ class Restore:
                                              "created": _time(sheet["created_at"]),
                                              "updated": _time(sheet["updated_at"])})
 
-    def _times(self) -> None:
-        """The entries' own creation and update times, as the dump has them (last pass)."""
-        ids, created, updated = [], [], []
-        for item in self.dump.entries():
-            if item.id not in self.restored or item.created_at is None:
-                continue
-            ids.append(str(item.id))
-            created.append(item.created_at)
-            updated.append(item.updated_at or item.created_at)
-            if len(ids) >= BATCH:
-                db.session.execute(TIMES_SQL, {"ids": ids, "created": created,
-                                               "updated": updated})
-                ids, created, updated = [], [], []
-        if ids:
-            db.session.execute(TIMES_SQL, {"ids": ids, "created": created, "updated": updated})
+
+def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter), read as they come."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

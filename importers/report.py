@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from app.formats.csv_cells import escape_cell
+
 REPORT_COLUMNS = ("kind", "row", "external_id", "field", "reason", "entry")
 SUMMARY_ORDER = ("created", "updated", "unchanged", "conflicts", "duplicates", "rejected",
                  "skipped", "missing", "closed", "warnings")
@@ -41,9 +43,10 @@ def write_report(path: Path | str, counts: dict[str, int], report: list[dict[str
             writer = csv.DictWriter(handle, fieldnames=REPORT_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             for item in report:
-                writer.writerow(item)
+                writer.writerow({k: escape_cell(v) if isinstance(v, str) else v
+                                 for k, v in item.items()})
             if error:
-                writer.writerow({"kind": "error", "reason": error})
+                writer.writerow({"kind": "error", "reason": escape_cell(error)})
     else:
         path.write_text(json.dumps({"run": run_id, "counts": counts, "error": error,
                                     "items": report},

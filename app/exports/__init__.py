@@ -38,7 +38,8 @@ class ExportFormat:
 
 FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("csv", "entries.csv", "text/csv; charset=utf-8", write_csv,
-                 "One row per entry (UTF-8, header row, lists joined with ';')."),
+                 "One row per entry (UTF-8, header row, lists joined with ';'); text "
+                 "that a spreadsheet would run as a formula starts with a quote."),
     ExportFormat("geojson", "entries.geojson", "application/geo+json", write_geojson,
                  "RFC 7946 FeatureCollection; licence and sources as foreign members."),
     ExportFormat("jsonld", "entries.jsonld", "application/ld+json", write_jsonld,
@@ -46,9 +47,11 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  "CreativeWorks."),
     ExportFormat("datapackage", "datapackage.zip", "application/zip", write_datapackage,
                  "Frictionless data package: datapackage.json and the CSV tables "
-                 "(entries, tags, relations, evaluation sheets and answers, sources)."),
+                 "(entries, tags, relations, evaluation sheets and answers, sources); text "
+                 "that a spreadsheet would run as a formula starts with a quote."),
     ExportFormat("mednum", "lieux-mediation-numerique.csv", "text/csv; charset=utf-8",
-                 write_mednum, "The national 'lieux de médiation numérique' schema v1.0.2.",
+                 write_mednum, "The national 'lieux de médiation numérique' schema v1.0.2; "
+                 "text that a spreadsheet would run as a formula starts with a quote.",
                  refuses=True),
     ExportFormat("gogocarto", "gogocarto.json", "application/json", write_gogocarto,
                  "GoGoCarto / Transiscope JSON source.", refuses=True),

@@ -13,6 +13,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.datastructures import MultiDict
 
+from ..formats.csv_cells import NOTE as CSV_NOTE
+from ..formats.csv_cells import escape_row
 from ..query import ParameterError, parse_filter, unknown_tags
 from . import FORMATS, ExportJob, Refusal
 from .meta import export_meta
@@ -37,8 +39,8 @@ class ReportWriter:
 
     def __call__(self, refusal: Refusal) -> None:
         if self.writer is not None:
-            self.writer.writerow([refusal.kind, refusal.id, refusal.slug, refusal.name,
-                                  "; ".join(refusal.reasons)])
+            self.writer.writerow(escape_row([refusal.kind, refusal.id, refusal.slug,
+                                             refusal.name, "; ".join(refusal.reasons)]))
         else:
             click.echo(refusal.line(), err=True)
 
@@ -99,6 +101,8 @@ def export_command(format_name: str, kinds: tuple[str, ...], tags: tuple[str, ..
                f"{meta.attribution}", err=True)
     sources = ", ".join(f"{s.origin} ({s.entries})" for s in meta.sources) or "none"
     click.echo(f"Sources: {sources}.", err=True)
+    if export.media_type.startswith("text/csv") or export.path.endswith(".zip"):
+        click.echo(f"Formulas: {CSV_NOTE}", err=True)
     if export.refuses:
         where_report = report_path or "the lines above"
         click.echo(f"{job.refused} entries refused, {job.noted} written with a note: see "

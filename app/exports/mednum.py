@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, exists, func, select
 
 from .. import licences
+from ..formats.csv_cells import escape_cell
 from ..models import Entry, Source
 from ..query.entries import conditions
 from .job import ExportJob, Refusal
@@ -52,6 +53,8 @@ TYPOLOGIES = {"third_place": "TIERS_LIEUX"}
 # Where imports keep an organisation's registry number, in order of preference.
 PIVOT_PATHS = (("mapped", "extra", "siret"), ("raw", "ref:FR:SIRET"), ("raw", "siret"),
                ("raw", "pivot"), ("raw", "ref:FR:RNA"), ("siret",), ("rna",))
+# Numbers, and a phone already checked against PHONE_RE: quoting would break the schema.
+UNQUOTED = frozenset({"latitude", "longitude", "telephone"})
 INSEE_PATHS = (("mapped", "extra", "insee"), ("raw", "ref:INSEE"), ("raw", "code_insee"))
 
 
@@ -147,7 +150,13 @@ def map_row(row: Mapping[str, Any], publisher: str) -> tuple[dict[str, str], lis
         "source": source_line(publisher, row["data_licence"] or ODBL, row["osm"]),
         "date_maj": row["updated_at"].astimezone(UTC).date().isoformat(),
     }
-    return {name: cells.get(name, "") for name in FIELDS}, reasons, notes
+    return {name: _safe(name, cells.get(name, "")) for name in FIELDS}, reasons, notes
+
+
+def _safe(name: str, value: str) -> str:
+    """Text escaped against formulas, but for the columns the schema reads as numbers or
+    constrains to `+33` and digits (`telephone`: no formula can hide there)."""
+    return value if name in UNQUOTED else escape_cell(value)
 
 
 def write_mednum(job: ExportJob) -> Iterator[bytes]:

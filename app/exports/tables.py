@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from ..formats.csv_cells import escape_cell
 from ..formats.public import PUBLIC_FIELDS, public_columns, relations_expression
 from ..models import Answer, Entry, Evaluation, EvaluationKey, Relation, Source, Tag
 from ..models.vocab import ENTRY_KINDS, ENTRY_STATUSES, LEVEL_MAX, LEVEL_MIN, RELATION_TYPES
@@ -77,11 +78,12 @@ class Table:
 
 
 def cell(value: Any) -> str:
-    """One CSV cell: empty for null, ISO 8601 for times (UTC, Z), lists joined with ';'."""
+    """One CSV cell: empty for null, ISO 8601 for times (UTC, Z), lists joined with ';';
+    text that a spreadsheet would run as a formula is quoted (`escape_cell`)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return escape_cell(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -91,7 +93,7 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list | tuple):
-        return LIST_SEPARATOR.join(_item(v) for v in value)
+        return escape_cell(LIST_SEPARATOR.join(_item(v) for v in value))
     return str(value)
 
 

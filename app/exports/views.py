@@ -22,6 +22,7 @@ from ..api import schemas
 from ..api.http import conditional
 from ..api.json import json_response
 from ..api.problems import add_problem_handlers
+from ..formats.csv_cells import escape_row
 from ..query import parse_filter, unknown_tags
 from ..query.filters import PROPERTY_FILTERS
 from ..streaming import streamed_response
@@ -98,7 +99,8 @@ def refusal_lines(export: ExportFormat, job: ExportJob) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["kind", "id", "slug", "name", "reasons"])
     for _chunk in export.write(job):
-        writer.writerows([r.kind, r.id, r.slug, r.name, "; ".join(r.reasons)] for r in pending)
+        writer.writerows(escape_row([r.kind, r.id, r.slug, r.name, "; ".join(r.reasons)])
+                         for r in pending)
         pending.clear()
         yield buffer.getvalue()
         buffer.seek(0)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from .. import licences
 from ..formats import geojson
+from ..formats.csv_cells import NOTE as CSV_NOTE
 from ..formats.jsonld import CONTEXT, entry_jsonld
 from ..formats.public import PUBLIC_FIELDS, public_columns
 from ..models import Entry
@@ -141,7 +142,7 @@ def package_descriptor(meta: ExportMeta, job: ExportJob) -> dict[str, Any]:
         "title": meta.publisher,
         "description": "Commons, third places and citizen initiatives: entries, tags, "
                        "relations, evaluation sheets and their answers, and the sources "
-                       "of the data. Attribution: " + meta.attribution,
+                       "of the data. Attribution: " + meta.attribution + ". " + CSV_NOTE,
         "homepage": job.base_url,
         "created": meta.generated_at.isoformat(),
         "licenses": [meta.licence_dict()],

@@ -243,22 +243,30 @@ class NewEntry:
     tags: tuple[str, ...]
     # COPY text of the entry's columns from `kind` to `version` (ENTRY_COLUMNS).
     entry_text: str
-    # COPY text of the source's origin, external id, licence and attributes.
-    source_text: str
+    # COPY text of the source's origin, external id, licence and attributes (None: the
+    # caller writes the entry's sources itself).
+    source_text: str | None
     # The revision's snapshot as JSON without its slug and closing brace, COPY-escaped.
     snapshot_text: str
+    # The entry's own creation and update times (ISO 8601) when it has them already (a
+    # restored dump); None: the time of the write.
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
-def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef) -> NewEntry:
+def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
+              entry_id: uuid.UUID | None = None, created_at: datetime | None = None,
+              updated_at: datetime | None = None) -> NewEntry:
     """Check new-entry input as save_entry would (schema, located check) and render it
-    for create_entries; WriteValidationError per field."""
+    for create_entries; WriteValidationError per field. `entry_id` and the times are
+    for entries that have them already (a restored dump keeps them)."""
     loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
     clean = loaded.data
     if clean.get("relations"):
         raise WriteValidationError({"relations": ["Not taken by create_entries."]})
     state = _desired_state(None, clean)
     _check_located(state)
-    key = str(uuid.uuid4())
+    key = str(entry_id or uuid.uuid4())
     geom = (None if state["lon"] is None
             else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
     shot = _state_snapshot(key, state)
@@ -268,9 +276,11 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef) -> NewEnt
         slug_base=None if state["slug"] else loaded.slug_base or slug_base(state["name"]),
         tags=tuple(state["tags"]),
         entry_text=copy_line((*_entry_values(state)[1:], geom, 1)),
-        source_text=copy_line((source.origin, source.external_id, source.licence,
-                               dict(source.attributes))),
-        snapshot_text=copy_line((shot,))[:-1])
+        source_text=None if source is None else copy_line(
+            (source.origin, source.external_id, source.licence, dict(source.attributes))),
+        snapshot_text=copy_line((shot,))[:-1],
+        created_at=created_at.isoformat() if created_at else None,
+        updated_at=(updated_at or created_at).isoformat() if created_at else None)
 
 
 ENTRY_COLUMNS = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
@@ -291,11 +301,12 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     COPY per table and batch instead of a dozen statements per entry.
     Input is raw (validated here), a CleanEntry from validate_entry (validated
     once), each with its source, or a NewEntry from new_entry (validated and
-    rendered once). Relations are not taken here. Invalid input raises
-    WriteValidationError keyed `<index>.<field>` before anything is written; a
-    refusal by the database raises WriteValidationError after rolling the session
-    back. `seen_at` stamps the sources (an import stamps everything it saw with its
-    start).
+    rendered once; one made with `source=None` gets no source row, its caller writes
+    them, and one with its own id and times keeps them). Relations are not taken
+    here. Invalid input raises WriteValidationError keyed `<index>.<field>` before
+    anything is written; a refusal by the database raises WriteValidationError after
+    rolling the session back. `seen_at` stamps the sources (an import stamps
+    everything it saw with its start).
     """
     if not items:
         return []
@@ -326,10 +337,12 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     entry_lines, tag_lines, source_lines, revision_lines = [], [], [], []
     for plan, slug in zip(planned, slugs, strict=True):
         key, slug_text = plan.id, escape(slug)
-        entry_lines.append(f"{key}\t{slug_text}\t{plan.entry_text}\t{now}\t{now}")
+        entry_lines.append(f"{key}\t{slug_text}\t{plan.entry_text}\t"
+                           f"{plan.created_at or now}\t{plan.updated_at or now}")
         for tag in plan.tags:
             tag_lines.append(f"{key}\t{tag_keys[tag]}")
-        source_lines.append(f"{key}\t{plan.source_text}\t{seen}\t{seen}")
+        if plan.source_text is not None:
+            source_lines.append(f"{key}\t{plan.source_text}\t{seen}\t{seen}")
         revision_lines.append(f"entry\t{key}\t1\tcreate\t{author_text}\t{now}\t"
                               f"{plan.snapshot_text},\"slug\":{escape(_json(slug))}}}")
     # No savepoint per batch: past 64 subtransactions PostgreSQL's visibility checks

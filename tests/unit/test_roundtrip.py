@@ -139,3 +139,135 @@ def test_a_file_that_is_not_an_export_is_refused_and_nothing_is_written(database
 
         assert db.session.scalar(select(func.count()).select_from(Entry)) == 0
         db.session.remove()
+
+
+# -- the set-based restore --------------------------------------------------------------------
+
+def synthetic_csv(path: Path, count: int, extra: list[dict[str, str]] = ()) -> list[str]:
+    """A CSV export of `count` entries, every fourth linked to the next one (further down
+    the file: the link waits for the second pass), then the `extra` rows; their ids."""
+    import uuid
+
+    from app.formats.public import PUBLIC_FIELDS
+
+    ids = [str(uuid.UUID(int=0x6F1C << 112 | i)) for i in range(1, count + 1)]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*PUBLIC_FIELDS, "relations"],
+                                extrasaction="ignore")
+        writer.writeheader()
+        for i, entry_id in enumerate(ids):
+            writer.writerow({
+                "id": entry_id, "slug": f"lieu-{i}", "kind": "initiative",
+                "name": f"Lieu {i}", "status": "active", "city": "Lille",
+                "lon": "3.05" if i % 2 else "", "lat": "50.63" if i % 2 else "",
+                "tags": "garden;repair" if i % 3 == 0 else "",
+                "created_at": "2020-01-02T03:04:05Z", "updated_at": "2021-02-03T04:05:06Z",
+                "relations": f"uses:{ids[(i + 1) % count]}" if i % 4 == 0 else ""})
+        for row in extra:
+            writer.writerow(row)
+    return ids
+
+
+def count_statements(app):
+    """A list that receives every statement the app's engine runs (COPY excepted)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, tmp_path):
+    import uuid
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Entry, Revision
+    from app.services.entries import snapshot
+    from importers.dump import Restore, open_dump
+
+    path = tmp_path / "big.csv"
+    ids = synthetic_csv(path, 2_500)
+    target = empty_instance(databases, "roundtrip_setbased")
+    with target.app_context():
+        seen, stop = count_statements(target)
+        try:
+            result = Restore(open_dump(path)).run()
+        finally:
+            stop()
+        assert result.counts["created"] == 2_500 and result.counts["rejected"] == 0
+        # Set-based: statements per batch of a thousand, not per entry (it was over 30,000).
+        assert len(seen) < 150, len(seen)
+
+        first = db.session.get(Entry, uuid.UUID(ids[0]))
+        assert first.created_at.isoformat() == "2020-01-02T03:04:05+00:00"
+        assert first.updated_at.isoformat() == "2021-02-03T04:05:06+00:00"
+        assert [str(r.target_id) for r in first.relations_out] == [ids[1]]
+        assert sorted(t.slug for t in first.tags) == ["garden", "repair"]
+        # Each entry's last revision is its snapshot as the write service takes it, and
+        # its version counts its revisions (2 for the linked ones).
+        for entry in db.session.scalars(select(Entry).order_by(Entry.slug).limit(300)):
+            revisions = db.session.scalars(select(Revision).where(
+                Revision.entity_id == entry.id).order_by(Revision.version)).all()
+            assert [r.version for r in revisions] == list(range(1, entry.version + 1))
+            assert revisions[-1].snapshot == snapshot(entry)
+            assert entry.version == (2 if entry.relations_out else 1)
+        db.session.remove()
+
+    again = restore(target, path)
+    assert "created: 0" in again and "unchanged: 2500" in again and "conflicts: 0" in again
+
+
+def test_refusals_name_their_row_and_spare_the_rest(databases, tmp_path):
+    import uuid
+
+    from app.extensions import db
+    from app.services.entries import SourceRef, save_entry
+    from app.services.revisions import Author
+
+    target = empty_instance(databases, "roundtrip_refusals")
+    with target.app_context():
+        save_entry(None, {"kind": "commons", "name": "Déjà là", "slug": "deja-la"},
+                   author=Author(label="test"), expected_version=None,
+                   source=SourceRef("dump:refusals", "6f1c0000-0000-4000-8000-00000000000c"))
+        db.session.remove()
+    base = {"kind": "initiative", "status": "active", "created_at": "2020-01-01T00:00:00Z",
+            "updated_at": "2020-01-01T00:00:00Z"}
+    missing = str(uuid.uuid4())
+    rows = [  # rows 5 to 9 of the file, after the three synthetic entries
+        {**base, "id": "6f1c0000-0000-4000-8000-00000000000a", "slug": "deja-la",
+         "name": "Slug pris"},
+        {**base, "id": "6f1c0000-0000-4000-8000-00000000000b", "slug": "sans-position",
+         "name": "Sans position", "kind": "third_place"},
+        {**base, "id": "6f1c0000-0000-4000-8000-00000000000c", "slug": "source-prise",
+         "name": "Source prise"},
+        {**base, "id": "6f1c0000-0000-4000-8000-00000000000d", "slug": "lien-perdu",
+         "name": "Lien perdu", "relations": f"uses:{missing}"},
+        {**base, "id": "6f1c0000-0000-4000-8000-00000000000e", "slug": "mauvais-courriel",
+         "name": "Mauvais courriel", "email": "pas-un-courriel"},
+    ]
+    path = tmp_path / "refusals.csv"
+    synthetic_csv(path, 3, rows)
+    output = restore(target, path)
+    assert "created: 4" in output and "rejected: 4" in output and "warnings: 3" in output
+    assert "row 5" in output and "slug: This slug is already used by another entry." in output
+    assert "row 6" in output and "A third place needs a position" in output
+    assert "row 7" in output and "is already the source of another entry" in output
+    assert "row 9" in output and "email:" in output
+    assert f"links not restored: relations.0.target: No entry '{missing}'" in output
+    with target.app_context():
+        from sqlalchemy import func, select
+
+        from app.models import Entry
+
+        assert db.session.scalar(select(func.count()).select_from(Entry)) == 5
+        lost = db.session.scalar(select(Entry).where(Entry.slug == "lien-perdu"))
+        assert lost.relations_out == [] and lost.version == 1
+        db.session.remove()
