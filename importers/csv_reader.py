@@ -26,6 +26,10 @@ DELIMITERS = ",;\t|"
 SAMPLE_BYTES = 64 * 1024
 
 
+NUL_MESSAGE = ("the row holds a NUL character (byte 0x00), which the database cannot "
+               "store")
+
+
 class CsvFileError(ValueError):
     """The file as a whole cannot be read (header, encoding, a cut quoted field)."""
 
@@ -159,6 +163,9 @@ def read_csv(path: Path | str, mapping: CsvMapping, *,
 
 def candidate_from_row(mapping: CsvMapping, row_number: int,
                        row: dict[str, str | None]) -> Candidate | Problem:
+    nul = next((column for column, value in row.items() if value and "\x00" in value), None)
+    if nul is not None:
+        return Problem("rejected", NUL_MESSAGE, row=row_number, field=nul)
     key_parts = [row.get(c) for c in mapping.key]
     if not all(key_parts):
         empty = [c for c, v in zip(mapping.key, key_parts, strict=True) if not v]

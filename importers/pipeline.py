@@ -179,6 +179,7 @@ class Pipeline:
         self.report: list[dict[str, Any]] = []
         self.started: datetime | None = None
         self.tags_created: list[str] = []
+        self._known_tags: set[str] = set()
         # Set while most candidates are new: the reader then renders the rows that
         # would create them (wasted work for a re-import, where most are known).
         self._plan_new: Any = threading.Event()
@@ -423,6 +424,9 @@ class Pipeline:
                      "licence": self.mapping.licence}).as_dict())
 
     def _create(self, candidates: list[Candidate]) -> None:
+        """Create the batch's new entries; a row the write path refuses is rejected
+        with its reason, whether it is alone in its batch (a re-import) or not."""
+        candidates = self._with_known_tags(candidates)
         if not candidates:
             return
         items = [c.plan if c.plan is not None else (c.clean or c.data, source_ref(self.mapping, c))
@@ -431,16 +435,16 @@ class Pipeline:
             create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",
                            seen_at=self.started)
         except WriteValidationError as exc:
-            if len(candidates) == 1 or isinstance(exc.__cause__, IntegrityError | DBError):
-                raise  # the database refused: the transaction is lost, the run fails
+            _raise_if_lost(exc)
             # Find the culprit(s): one by one, each refusal reported with its row.
             for candidate, item in zip(candidates, items, strict=True):
                 try:
                     create_entries([item], author=self.author,
                                    comment=f"Import {self.mapping.origin}",
                                    seen_at=self.started)
-                except WriteValidationError as exc:
-                    for key, messages in exc.messages.items():
+                except WriteValidationError as refusal:
+                    _raise_if_lost(refusal)
+                    for key, messages in refusal.messages.items():
                         self._note(Problem("rejected", message_text(messages), row=candidate.row,
                                            external_id=candidate.external_id,
                                            field=key.split(".", 1)[-1]))
@@ -448,6 +452,27 @@ class Pipeline:
                 self.counts["created"] += 1
             return
         self.counts["created"] += len(candidates)
+
+    def _with_known_tags(self, candidates: list[Candidate]) -> list[Candidate]:
+        """`candidates` without those that name a tag the base does not have (each
+        rejected): one query per batch for the tags not seen yet in this run."""
+        wanted = {t for c in candidates for t in c.data.get("tags", ())}
+        unseen = wanted - self._known_tags
+        if unseen:
+            self._known_tags.update(db.session.scalars(
+                select(Tag.slug).where(Tag.slug.in_(sorted(unseen)))))
+        if wanted <= self._known_tags:
+            return candidates
+        kept = []
+        for candidate in candidates:
+            unknown = sorted(set(candidate.data.get("tags", ())) - self._known_tags)
+            if unknown:
+                self._note(Problem("rejected", " ".join(f"Unknown tag {s!r}." for s in unknown),
+                                   row=candidate.row, external_id=candidate.external_id,
+                                   field="tags"))
+            else:
+                kept.append(candidate)
+        return kept
 
     # -- records that disappeared ------------------------------------------------------
 
@@ -468,6 +493,14 @@ class Pipeline:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+def _raise_if_lost(exc: WriteValidationError) -> None:
+    """Raise `exc` when the database itself refused the write: create_entries then
+    rolled the session back, and the run's earlier writes with it; going on would
+    commit only the rest."""
+    if isinstance(exc.__cause__, IntegrityError | DBError):
+        raise exc
+
 
 def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
     """`batches` consumed by a background thread, handed over through a queue of two
