@@ -260,8 +260,8 @@ def read_csv(path: Path | str, mapping: CsvMapping, *,
 
 def candidate_from_row(mapping: CsvMapping, row_number: int,
                        row: dict[str, str | None]) -> Candidate | Problem:
-    nul = next((column for column, value in row.items() if value and "\x00" in value), None)
-    if nul is not None:
+    if "\x00" in "".join(filter(None, row.values())):  # before any report quotes a cell
+        nul = next(column for column, value in row.items() if value and "\x00" in value)
         return Problem("rejected", NUL_MESSAGE, row=row_number, field=nul)
     key_parts = [row.get(c) for c in mapping.key]
     if not all(key_parts):
