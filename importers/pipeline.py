@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from psycopg2 import Error as DBError
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -98,6 +99,13 @@ FROM c CROSS JOIN LATERAL (
 """)
 
 NO_JIT = text("SET LOCAL jit = off")
+# For this transaction only: a session left idle in it (its client killed, stopped,
+# stuck) is ended by the server, with its locks and its hold on the change feed.
+IDLE_TIMEOUT = text("SELECT current_setting('idle_in_transaction_session_timeout'), "
+                    "set_config('idle_in_transaction_session_timeout', :ms, true)")
+IDLE_TIMEOUT_BACK = text(
+    "SELECT set_config('idle_in_transaction_session_timeout', :was, true)")
+KEEPALIVE = text("SELECT 1")
 
 SOURCES_SQL = text("""
 SELECT s.external_id, s.entry_id, s.attributes -> 'mapped' AS mapped,
@@ -140,6 +148,9 @@ class RunOptions:
     # Where a FileSource is read and validated: "process" (a child process), "thread",
     # or "auto" (a child process for files from reader_process.PROCESS_MIN_BYTES on).
     reader: str = "auto"
+    # Seconds the run's transaction may sit idle before the server ends it (a client
+    # killed, stopped or stuck); None: the application's IMPORT_IDLE_TIMEOUT; 0: never.
+    idle_timeout: float | None = None
 
 
 @dataclass
@@ -200,9 +211,11 @@ class Pipeline:
             # costed above jit_above_cost but run in milliseconds: compiling them took
             # about 10 ms each, a third of the twins query. Off for this transaction.
             session.execute(NO_JIT)
+            idle = self._idle_timeout()
+            was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
             self.tags_created = ensure_tags(self.mapping.tags)
-            with _bulk_collector(), closing(self._prepared(items)) as batches:
+            with _bulk_collector(), closing(self._prepared(items, idle)) as batches:
                 for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
                     if number == 0 and self.counts["created"]:
@@ -211,11 +224,13 @@ class Pipeline:
                 self._missing()
             if self.options.dry_run:
                 session.rollback()
+            elif was is not None:  # back as it was, for a caller's enclosing transaction
+                session.execute(IDLE_TIMEOUT_BACK, {"was": was})
             run = self._record("dry run" if self.options.dry_run else "finished")
             session.commit()
         except BaseException as exc:
             session.rollback()
-            message = str(exc) or type(exc).__name__
+            message = self._failure(exc)
             # Rolled back: nothing of what the counts say was written stays.
             for key in ("created", "updated", "closed"):
                 self.counts[key] = 0
@@ -226,6 +241,20 @@ class Pipeline:
                 raise ImportFailed(message, failed) from exc
             raise
         return RunResult(run, dict(self.counts), self.report, self.tags_created)
+
+    def _failure(self, exc: BaseException) -> str:
+        """What went wrong, in words: a database error without SQLAlchemy's SQL and
+        parameters (row data) around it, a lost connection with its likely cause."""
+        if not isinstance(exc, DBAPIError):
+            return str(exc) or type(exc).__name__
+        reason = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+        if not exc.connection_invalidated:
+            return f"the database refused the import: {reason}"
+        idle = self._idle_timeout()
+        hint = (f"; PostgreSQL ends an import whose transaction sits idle for more than "
+                f"{idle:g} s (ATLAS_IMPORT_IDLE_TIMEOUT): was the command stopped or "
+                "stuck?") if idle else ""
+        return f"the connection to the database was lost ({reason}){hint}"
 
     def _record(self, status: str, error: str | None = None) -> ImportRun:
         run = ImportRun(
@@ -250,25 +279,34 @@ class Pipeline:
 
     # -- one batch -----------------------------------------------------------------
 
-    def _prepared(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
+    def _idle_timeout(self) -> float:
+        if self.options.idle_timeout is not None:
+            return self.options.idle_timeout
+        return float(current_app.config.get("IMPORT_IDLE_TIMEOUT", 60) or 0)
+
+    def _prepared(self, items: Iterable[Item] | FileSource, idle: float = 0
+                  ) -> Iterator[Prepared]:
         """Batches read and validated away from the writer, handed over by a thread.
 
         A file source big enough to be worth it is read and validated in a child
         process; the thread only receives its batches (unpickling them while this
         thread waits for PostgreSQL). Otherwise the thread reads and validates,
         which overlaps with the writer only partly (both sides are Python).
+        While it waits for a batch longer than a third of the `idle` timeout (a
+        second pass over a big OSM file…), it keeps its session busy.
         """
         size = self.options.batch_size
+        keepalive = idle / 3 if idle else None
         if in_child(items, self.options.reader):
             reader = prepared_in_child(items, size)
             self._plan_new = reader.plan_new
-            return _in_background(reader)
+            return _in_background(reader, keepalive)
         self._plan_new = threading.Event()
         self._plan_new.set()
         return _in_background(
-            prepare_batch(batch, advanced,
-                          self.mapping if self._plan_new.is_set() else None)
-            for batch, advanced in read_batches(items, size))
+            (prepare_batch(batch, advanced,
+                           self.mapping if self._plan_new.is_set() else None)
+             for batch, advanced in read_batches(items, size)), keepalive)
 
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
@@ -502,10 +540,12 @@ def _raise_if_lost(exc: WriteValidationError) -> None:
         raise exc
 
 
-def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
+def _in_background(batches: Iterable[Prepared], keepalive: float | None = None
+                   ) -> Iterator[Prepared]:
     """`batches` consumed by a background thread, handed over through a queue of two
     (memory stays flat); its errors are raised here. Closing this generator stops
-    the thread, which closes `batches`."""
+    the thread, which closes `batches`. Every `keepalive` seconds of waiting, the
+    session runs a trivial statement: a slow reader is not an idle client."""
     done = object()
     ready: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
@@ -536,7 +576,11 @@ def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
     thread.start()
     try:
         while True:
-            value = ready.get()
+            try:
+                value = ready.get(timeout=keepalive)
+            except queue.Empty:
+                db.session.execute(KEEPALIVE)
+                continue
             if value is done:
                 return
             if isinstance(value, BaseException):

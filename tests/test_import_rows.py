@@ -4,10 +4,11 @@ dry runs. Nothing else of the run is lost."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Entry
@@ -98,3 +99,21 @@ def test_a_nul_character_rejects_its_row(session, tmp_path, reader):
     assert "rows-after" in entries_of(ORIGIN)
     again = _import(path, reader=reader)
     assert again.counts["unchanged"] == 3 and again.counts["rejected"] == 1
+
+
+def test_a_reader_slower_than_the_idle_timeout_keeps_its_session(session, tmp_path):
+    """The server ends a transaction idle for ATLAS_IMPORT_IDLE_TIMEOUT; an import that
+    waits longer than that for its reader (a second pass over a big OSM file…) is not
+    idle: it keeps its session busy."""
+    mapping = load_csv_mapping(ATLAS)
+    path = write_csv(tmp_path / "slow.csv", _good(3), header=ATLAS_HEADER)
+
+    def slowly():
+        for item in CsvFile(path, mapping):
+            time.sleep(1.5)
+            yield item
+
+    was = db.session.scalar(text("SHOW idle_in_transaction_session_timeout"))
+    result = run_import(mapping, slowly(), idle_timeout=0.5, batch_size=1)
+    assert result.counts["created"] == 3 and result.run.status == "finished"
+    assert db.session.scalar(text("SHOW idle_in_transaction_session_timeout")) == was
