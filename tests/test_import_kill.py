@@ -25,6 +25,9 @@ from app.extensions import db
 from app.models import Entry, ImportRun, Source
 from app.services.entries import create_entry
 from app.services.revisions import Author
+from importers.mapping import load_csv_mapping
+from importers.reader_process import prepared_in_child
+from importers.sources import CsvFile
 from tests.conftest import LiveServer, make_app
 from tests.importer_fixtures import ROOT
 from tests.test_import_csv import HEADER, MAPPING, _grid_rows
@@ -221,3 +224,24 @@ def _write(path, rows):
         writer.writerow(HEADER)
         writer.writerows(rows)
     return path
+
+
+def test_a_forked_reader_holds_none_of_the_parent_s_sockets(session, tmp_path):
+    """The fork inherits the parent's libpq socket; the child puts /dev/null in its
+    place at once, so that it could never keep the parent's session alive."""
+    assert db.session.scalar(text("SELECT 1")) == 1  # the parent's connection is open
+    path = _write(tmp_path / "few.csv", list(_grid_rows(2_000, "f")))
+    reader = prepared_in_child(CsvFile(path, load_csv_mapping(MAPPING)), 100, "fork")
+    try:
+        batches = iter(reader)
+        assert next(batches).size == 100
+        links = []
+        for fd in Path(f"/proc/{reader.child.pid}/fd").iterdir():
+            try:
+                links.append(os.readlink(fd))
+            except OSError:
+                continue
+        assert links and not [link for link in links if link.startswith("socket:")], links
+    finally:
+        reader.close()
+    assert db.session.scalar(text("SELECT 2")) == 2  # and the parent's still works
