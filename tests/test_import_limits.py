@@ -58,6 +58,17 @@ def test_a_byte_order_mark_tells_the_encoding(session, tmp_path, encoding, bom, 
     assert [t.slug for t in imported["e-2"].tags] == ["repair"]
 
 
+def test_utf_16_without_a_byte_order_mark_is_named(session, tmp_path):
+    path = _encoded(tmp_path / "nobom.csv", _csv_text(ROWS), "utf-16-le")
+    mapping = load_csv_mapping(MAPPING)
+    with pytest.raises(ImportFailed) as failure:
+        run_import(mapping, CsvFile(path, mapping))
+    assert "looks like UTF-16 without a byte order mark; save it as UTF-8" in \
+        str(failure.value)
+    result = run_import(mapping, CsvFile(path, mapping, encoding="utf-16-le"))
+    assert result.counts["created"] == 2
+
+
 def test_the_real_national_example_in_utf_16_imports_as_in_utf_8(session, tmp_path):
     mapping = load_csv_mapping(REAL_MAPPING)
     text = REAL.read_text(encoding="utf-8")
