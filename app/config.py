@@ -68,6 +68,10 @@ def from_environment() -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
         # Recent JSON answers kept per worker, by data state and URL (0: none).
         "RESPONSE_CACHE_MB": float(os.environ.get("ATLAS_RESPONSE_CACHE_MB", "64")),
+        # Seconds an import's transaction may sit idle before the server ends it (and
+        # its locks, and the change feed's wait for it): a client gone or stopped.
+        # 0: never. A live import that waits for its reader keeps its session busy.
+        "IMPORT_IDLE_TIMEOUT": _float("ATLAS_IMPORT_IDLE_TIMEOUT", 60),
         # Exports and sync: the licence of our own data (an export that holds data from
         # an ODbL source is ODbL whatever this says), who publishes it, the public
         # address used in exports made outside a request, and this instance's name

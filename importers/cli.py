@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -120,13 +121,25 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
     _run(mapping, items, location, bar, options)
 
 
+def _check_encoding(_ctx: Any, _param: Any, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise click.BadParameter(f"unknown encoding {value!r}") from None
+    return value
+
+
 @import_cli.command("csv")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", "mapping_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Mapping file (see data/mappings/csv/).")
+@click.option("--encoding", callback=_check_encoding,
+              help="The file's encoding (e.g. latin-1), when the detected one is wrong "
+                   "(default: from its byte order mark, else UTF-8, else Windows-1252).")
 @common_options
-def import_csv(path: Path, mapping_file: Path, **options: Any) -> None:
+def import_csv(path: Path, mapping_file: Path, encoding: str | None, **options: Any) -> None:
     """Import a CSV file (delimiter and encoding detected) through a mapping file."""
     from .mapping import MappingError, load_csv_mapping
     from .sources import CsvFile
@@ -137,7 +150,7 @@ def import_csv(path: Path, mapping_file: Path, **options: Any) -> None:
     except MappingError as exc:
         raise click.ClickException(str(exc)) from None
     # Read and validated while the pipeline writes (in a child process for a big file).
-    source = CsvFile(path, mapping)
+    source = CsvFile(path, mapping, encoding)
     bar = _bar(total=source.total(), unit="B", unit_scale=True, desc=path.name,
                disable=_disabled(options["progress"]))
     _run(mapping, source, str(path), bar, options)
@@ -179,9 +192,11 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
         if options["report_file"]:
             write_report(options["report_file"], pipeline.counts, pipeline.report, exc.run.id,
                          error=message)
+        # One line (a multi-line database message is joined): a script's log keeps it
+        # whole, and the run's `error` holds the message as it is.
         raise click.ClickException(
-            f"{message}\nThe import was rolled back: nothing was written "
-            f"(import run {exc.run.id}, status {exc.run.status}).") from None
+            f"{' '.join(message.split())} — the import was rolled back: nothing was "
+            f"written (import run {exc.run.id}, status {exc.run.status}).") from None
     finally:
         bar.close()
     prefix = "Dry run (nothing written)" if run_options.dry_run else "Imported"

@@ -1,9 +1,15 @@
 """CSV files: encoding and delimiter detected, every cell read as text, rows streamed.
 
-Encoding: UTF-8 (with or without BOM) when the whole file decodes as UTF-8 (checked
-by streaming it once, in constant memory), else Windows-1252. Delimiter: `,` `;`
-tab or `|`, sniffed from the start of the file. Rows are numbered as a spreadsheet
-shows them: the header is row 1.
+Encoding: the one a byte order mark names (UTF-8, UTF-16 or UTF-32, little- or
+big-endian), else UTF-8 when the whole file decodes as UTF-8 (checked by streaming
+it once, in constant memory), else Windows-1252; or the one given (--encoding). A
+byte the encoding cannot decode refuses the file, naming its line. Delimiter: `,`
+`;` tab or `|`, sniffed from the start of the file. Rows are numbered as a
+spreadsheet shows them: the header is row 1.
+
+Limits, checked while reading so that a file far beyond them is refused at once
+(a million columns took minutes, whole, before): MAX_COLUMNS cells per row,
+MAX_FIELD_CHARS per cell, MAX_ROW_CHARS per row (its lines together).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -28,26 +35,87 @@ DELIMITERS = ",;\t|"
 # Columns only our CSV export has together (app/exports/tables.py's entries table).
 OUR_CSV_COLUMNS = ("id", "slug", "kind", "name", "relations", "sources", "data_licence")
 SAMPLE_BYTES = 64 * 1024
+MAX_COLUMNS = 1000
+MAX_FIELD_CHARS = 128 * 1024  # the csv module's own default limit, set explicitly
+MAX_ROW_CHARS = 1 << 20
+CHECK_BYTES = 1 << 20
+# Longest first, so that UTF-32-LE's mark is not taken for UTF-16-LE's.
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))
+NUL_MESSAGE = ("the row holds a NUL character (byte 0x00), which the database cannot "
+               "store")
 
 
 class CsvFileError(ValueError):
     """The file as a whole cannot be read (header, encoding, a cut quoted field)."""
 
 
-def detect_encoding(path: Path) -> str:
-    """"utf-8-sig" (BOM), "utf-8", or "cp1252" when some byte is not UTF-8."""
+class _RowTooLong(Exception):
+    """Raised from the line source, inside csv.reader: the row passed MAX_ROW_CHARS."""
+
+
+def detect_encoding(path: Path, given: str | None = None) -> str:
+    """The file's encoding: `given`, the one of its byte order mark, "utf-8" when every
+    byte decodes as UTF-8, else "cp1252"; CsvFileError, naming the line, for a byte
+    the encoding cannot decode."""
     with path.open("rb") as handle:
-        head = handle.read(3)
-        bom = head == codecs.BOM_UTF8
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            decoder.decode(head[3:] if bom else head)
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig" if bom else "utf-8"
+        head = handle.read(4)
+    if given:
+        encoding = given
+    else:
+        encoding = next((name for bom, name in BOMS if head.startswith(bom)), None)
+        if encoding is None and _looks_utf16(path):
+            raise CsvFileError(
+                f"{path}: the file looks like UTF-16 without a byte order mark; save it as "
+                "UTF-8 (or give --encoding utf-16-le or utf-16-be)")
+    if encoding is not None:
+        bad = _undecodable(path, encoding)
+        if bad is not None:
+            _refuse(path, f"is not valid {encoding}", *bad)
+        return encoding
+    if _undecodable(path, "utf-8") is None:
+        return "utf-8"
+    bad = _undecodable(path, "cp1252")
+    if bad is not None:
+        _refuse(path, "is neither UTF-8 nor Windows-1252", *bad)
+    return "cp1252"
+
+
+def _looks_utf16(path: Path) -> bool:
+    """Whether the start of the file has a NUL in every other byte (ASCII as UTF-16)."""
+    with path.open("rb") as handle:
+        sample = handle.read(4096)
+    return len(sample) >= 4 and (sample[0::2].count(0) > len(sample) // 4
+                                 or sample[1::2].count(0) > len(sample) // 4)
+
+
+def _undecodable(path: Path, encoding: str) -> tuple[int, bytes] | None:
+    """(line, bytes) of the first thing `encoding` cannot decode, else None. Streams the
+    file once, in constant memory."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    newlines = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(CHECK_BYTES)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                good = codecs.decode(exc.object[:exc.start], encoding, "replace")
+                return newlines + good.count("\n") + 1, exc.object[exc.start:exc.end]
+            if not chunk:
+                return None
+            newlines += text.count("\n")
+
+
+def _refuse(path: Path, what: str, line: int, data: bytes) -> None:
+    shown = " ".join(f"0x{b:02X}" for b in data[:4])
+    if len(data) > 1:
+        what = what.replace("is ", "are ", 1)
+    raise CsvFileError(
+        f"{path}: line {line}: the byte{'s' if len(data) > 1 else ''} {shown} {what}; "
+        "save the file as UTF-8, or give "
+        "its encoding with --encoding (e.g. --encoding latin-1)")
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -84,50 +152,82 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def iter_rows(path: Path | str, *, on_bytes: Callable[[int], None] | None = None
+def iter_rows(path: Path | str, *, on_bytes: Callable[[int], None] | None = None,
+              encoding: str | None = None
               ) -> Iterator[tuple[int, dict[str, str | None]] | list[str]]:
     """First the header (a list), then (row number, {column: text or None}) per row."""
     path = Path(path)
     if not path.is_file():
         raise CsvFileError(f"{path}: no such file")
-    encoding = detect_encoding(path)
+    try:
+        encoding = detect_encoding(path, encoding)
+    except LookupError:
+        raise CsvFileError(f"{path}: unknown encoding {encoding!r}") from None
     with path.open("rb") as raw:
         sample = raw.read(SAMPLE_BYTES).decode(encoding, errors="replace")
     delimiter = sniff_delimiter(sample)
+    csv.field_size_limit(MAX_FIELD_CHARS)
     with path.open("rb") as raw:
         text = io.TextIOWrapper(io.BufferedReader(_CountingReader(raw, on_bytes)),
                                 encoding=encoding, newline="")
-        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        used = [0]  # characters of the row being read
+        reader = csv.reader(_lines(text, used), delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:
             raise CsvFileError(f"{path}: the file is empty") from None
-        except csv.Error as exc:
-            raise CsvFileError(f"{path}: line 1: {exc}") from None
+        except (csv.Error, _RowTooLong) as exc:
+            raise CsvFileError(f"{path}: row 1 (line 1): {_reason(exc)}") from None
+        if len(header) > MAX_COLUMNS:
+            raise CsvFileError(f"{path}: row 1 (the header) has {len(header):,} columns; "
+                               f"at most {MAX_COLUMNS:,} are read")
         header = [h.strip() for h in header]
-        dupes = sorted({h for h in header if header.count(h) > 1})
+        dupes = sorted(h for h, n in Counter(header).items() if n > 1)
         if dupes:
             raise CsvFileError(f"{path}: the header repeats {', '.join(dupes)}")
         yield header
         make_row = _unescaped_row_dict if is_our_export(header) else _row_dict
         row_number, line = 1, reader.line_num
         while True:
+            used[0] = 0
             try:
                 cells = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
+            except (csv.Error, _RowTooLong) as exc:
                 if "unexpected end of data" in str(exc):
                     raise CsvFileError(
                         f"{path}: row {row_number + 1} (line {line + 1}): the file ends "
                         "inside a quoted field; it is probably cut short") from None
-                raise CsvFileError(f"{path}: row {row_number + 1} (line {line + 1}): {exc}"
-                                   ) from None
+                raise CsvFileError(f"{path}: row {row_number + 1} (line {line + 1}): "
+                                   f"{_reason(exc)}") from None
             row_number += 1
+            if len(cells) > MAX_COLUMNS:
+                raise CsvFileError(f"{path}: row {row_number} (line {line + 1}) has "
+                                   f"{len(cells):,} cells; at most {MAX_COLUMNS:,} are read")
             line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
             yield row_number, make_row(header, cells)
+
+
+def _lines(text: IO[str], used: list[int]) -> Iterator[str]:
+    """The lines of `text`, each read at most MAX_ROW_CHARS at a time; _RowTooLong once
+    the row being read (`used`, reset by the caller per row) passes MAX_ROW_CHARS."""
+    readline, limit = text.readline, MAX_ROW_CHARS + 1
+    while line := readline(limit):
+        used[0] += len(line)
+        if used[0] > MAX_ROW_CHARS:
+            raise _RowTooLong
+        yield line
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, _RowTooLong):
+        return f"the row is longer than {MAX_ROW_CHARS >> 20} MiB; is the delimiter right?"
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {MAX_FIELD_CHARS:,} characters"
+    return str(exc)
 
 
 def _row_dict(header: list[str], cells: list[str]) -> dict[str, str | None]:
@@ -160,10 +260,11 @@ def check_header(path: Path | str, header: list[str], mapping: CsvMapping) -> No
 
 
 def read_csv(path: Path | str, mapping: CsvMapping, *,
-             on_bytes: Callable[[int], None] | None = None
+             on_bytes: Callable[[int], None] | None = None, encoding: str | None = None
              ) -> Iterator[Candidate | Problem]:
-    """Candidates (or rejections) for the rows of `path`, streamed."""
-    rows = iter_rows(path, on_bytes=on_bytes)
+    """Candidates (or rejections) for the rows of `path`, streamed; `encoding`: the
+    file's, if not the detected one."""
+    rows = iter_rows(path, on_bytes=on_bytes, encoding=encoding)
     header = next(rows)
     assert isinstance(header, list)
     check_header(path, header, mapping)
@@ -174,11 +275,9 @@ def read_csv(path: Path | str, mapping: CsvMapping, *,
 
 def candidate_from_row(mapping: CsvMapping, row_number: int,
                        row: dict[str, str | None]) -> Candidate | Problem:
-    # PostgreSQL text (and JSON) cannot hold NUL: even the raw cells kept in the source.
-    nul = next((c for c, v in row.items() if v and "\x00" in v), None)
-    if nul is not None:
-        return Problem("rejected", f"the column {nul!r} contains a NUL character "
-                       "(U+0000), which cannot be stored", row=row_number, field=nul)
+    if "\x00" in "".join(filter(None, row.values())):  # before any report quotes a cell
+        nul = next(column for column, value in row.items() if value and "\x00" in value)
+        return Problem("rejected", NUL_MESSAGE, row=row_number, field=nul)
     key_parts = [row.get(c) for c in mapping.key]
     if not all(key_parts):
         empty = [c for c, v in zip(mapping.key, key_parts, strict=True) if not v]

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
 from psycopg2 import Error as DBError
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -98,6 +99,13 @@ FROM c CROSS JOIN LATERAL (
 """)
 
 NO_JIT = text("SET LOCAL jit = off")
+# For this transaction only: a session left idle in it (its client killed, stopped,
+# stuck) is ended by the server, with its locks and its hold on the change feed.
+IDLE_TIMEOUT = text("SELECT current_setting('idle_in_transaction_session_timeout'), "
+                    "set_config('idle_in_transaction_session_timeout', :ms, true)")
+IDLE_TIMEOUT_BACK = text(
+    "SELECT set_config('idle_in_transaction_session_timeout', :was, true)")
+KEEPALIVE = text("SELECT 1")
 
 SOURCES_SQL = text("""
 SELECT s.external_id, s.entry_id, s.attributes -> 'mapped' AS mapped,
@@ -140,6 +148,9 @@ class RunOptions:
     # Where a FileSource is read and validated: "process" (a child process), "thread",
     # or "auto" (a child process for files from reader_process.PROCESS_MIN_BYTES on).
     reader: str = "auto"
+    # Seconds the run's transaction may sit idle before the server ends it (a client
+    # killed, stopped or stuck); None: the application's IMPORT_IDLE_TIMEOUT; 0: never.
+    idle_timeout: float | None = None
 
 
 @dataclass
@@ -179,6 +190,7 @@ class Pipeline:
         self.report: list[dict[str, Any]] = []
         self.started: datetime | None = None
         self.tags_created: list[str] = []
+        self._known_tags: set[str] = set()
         # Set while most candidates are new: the reader then renders the rows that
         # would create them (wasted work for a re-import, where most are known).
         self._plan_new: Any = threading.Event()
@@ -199,9 +211,11 @@ class Pipeline:
             # costed above jit_above_cost but run in milliseconds: compiling them took
             # about 10 ms each, a third of the twins query. Off for this transaction.
             session.execute(NO_JIT)
+            idle = self._idle_timeout()
+            was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
             self.tags_created = ensure_tags(self.mapping.tags)
-            with _bulk_collector(), closing(self._prepared(items)) as batches:
+            with _bulk_collector(), closing(self._prepared(items, idle)) as batches:
                 for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
                     if number == 0 and self.counts["created"]:
@@ -210,11 +224,13 @@ class Pipeline:
                 self._missing()
             if self.options.dry_run:
                 session.rollback()
+            elif was is not None:  # back as it was, for a caller's enclosing transaction
+                session.execute(IDLE_TIMEOUT_BACK, {"was": was})
             run = self._record("dry run" if self.options.dry_run else "finished")
             session.commit()
         except BaseException as exc:
             session.rollback()
-            message = str(exc) or type(exc).__name__
+            message = self._failure(exc)
             # Rolled back: nothing of what the counts say was written stays.
             for key in ("created", "updated", "closed"):
                 self.counts[key] = 0
@@ -225,6 +241,20 @@ class Pipeline:
                 raise ImportFailed(message, failed) from exc
             raise
         return RunResult(run, dict(self.counts), self.report, self.tags_created)
+
+    def _failure(self, exc: BaseException) -> str:
+        """What went wrong, in words: a database error without SQLAlchemy's SQL and
+        parameters (row data) around it, a lost connection with its likely cause."""
+        if not isinstance(exc, DBAPIError):
+            return str(exc) or type(exc).__name__
+        reason = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+        if not exc.connection_invalidated:
+            return f"the database refused the import: {reason}"
+        idle = self._idle_timeout()
+        hint = (f"; PostgreSQL ends an import whose transaction sits idle for more than "
+                f"{idle:g} s (ATLAS_IMPORT_IDLE_TIMEOUT): was the command stopped or "
+                "stuck?") if idle else ""
+        return f"the connection to the database was lost ({reason}){hint}"
 
     def _record(self, status: str, error: str | None = None) -> ImportRun:
         run = ImportRun(
@@ -249,25 +279,34 @@ class Pipeline:
 
     # -- one batch -----------------------------------------------------------------
 
-    def _prepared(self, items: Iterable[Item] | FileSource) -> Iterator[Prepared]:
+    def _idle_timeout(self) -> float:
+        if self.options.idle_timeout is not None:
+            return self.options.idle_timeout
+        return float(current_app.config.get("IMPORT_IDLE_TIMEOUT", 60) or 0)
+
+    def _prepared(self, items: Iterable[Item] | FileSource, idle: float = 0
+                  ) -> Iterator[Prepared]:
         """Batches read and validated away from the writer, handed over by a thread.
 
         A file source big enough to be worth it is read and validated in a child
         process; the thread only receives its batches (unpickling them while this
         thread waits for PostgreSQL). Otherwise the thread reads and validates,
         which overlaps with the writer only partly (both sides are Python).
+        While it waits for a batch longer than a third of the `idle` timeout (a
+        second pass over a big OSM file…), it keeps its session busy.
         """
         size = self.options.batch_size
+        keepalive = idle / 3 if idle else None
         if in_child(items, self.options.reader):
             reader = prepared_in_child(items, size)
             self._plan_new = reader.plan_new
-            return _in_background(reader)
+            return _in_background(reader, keepalive)
         self._plan_new = threading.Event()
         self._plan_new.set()
         return _in_background(
-            prepare_batch(batch, advanced,
-                          self.mapping if self._plan_new.is_set() else None)
-            for batch, advanced in read_batches(items, size))
+            (prepare_batch(batch, advanced,
+                           self.mapping if self._plan_new.is_set() else None)
+             for batch, advanced in read_batches(items, size)), keepalive)
 
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
@@ -423,6 +462,9 @@ class Pipeline:
                      "licence": self.mapping.licence}).as_dict())
 
     def _create(self, candidates: list[Candidate]) -> None:
+        """Create the batch's new entries; a row the write path refuses is rejected
+        with its reason, whether it is alone in its batch (a re-import) or not."""
+        candidates = self._with_known_tags(candidates)
         if not candidates:
             return
         items = [c.plan if c.plan is not None else (c.clean or c.data, source_ref(self.mapping, c))
@@ -431,16 +473,16 @@ class Pipeline:
             create_entries(items, author=self.author, comment=f"Import {self.mapping.origin}",
                            seen_at=self.started)
         except WriteValidationError as exc:
-            if len(candidates) == 1 or isinstance(exc.__cause__, IntegrityError | DBError):
-                raise  # the database refused: the transaction is lost, the run fails
+            _raise_if_lost(exc)
             # Find the culprit(s): one by one, each refusal reported with its row.
             for candidate, item in zip(candidates, items, strict=True):
                 try:
                     create_entries([item], author=self.author,
                                    comment=f"Import {self.mapping.origin}",
                                    seen_at=self.started)
-                except WriteValidationError as exc:
-                    for key, messages in exc.messages.items():
+                except WriteValidationError as refusal:
+                    _raise_if_lost(refusal)
+                    for key, messages in refusal.messages.items():
                         self._note(Problem("rejected", message_text(messages), row=candidate.row,
                                            external_id=candidate.external_id,
                                            field=key.split(".", 1)[-1]))
@@ -448,6 +490,27 @@ class Pipeline:
                 self.counts["created"] += 1
             return
         self.counts["created"] += len(candidates)
+
+    def _with_known_tags(self, candidates: list[Candidate]) -> list[Candidate]:
+        """`candidates` without those that name a tag the base does not have (each
+        rejected): one query per batch for the tags not seen yet in this run."""
+        wanted = {t for c in candidates for t in c.data.get("tags", ())}
+        unseen = wanted - self._known_tags
+        if unseen:
+            self._known_tags.update(db.session.scalars(
+                select(Tag.slug).where(Tag.slug.in_(sorted(unseen)))))
+        if wanted <= self._known_tags:
+            return candidates
+        kept = []
+        for candidate in candidates:
+            unknown = sorted(set(candidate.data.get("tags", ())) - self._known_tags)
+            if unknown:
+                self._note(Problem("rejected", " ".join(f"Unknown tag {s!r}." for s in unknown),
+                                   row=candidate.row, external_id=candidate.external_id,
+                                   field="tags"))
+            else:
+                kept.append(candidate)
+        return kept
 
     # -- records that disappeared ------------------------------------------------------
 
@@ -469,10 +532,20 @@ class Pipeline:
 
 # -- helpers ---------------------------------------------------------------------------
 
-def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
+def _raise_if_lost(exc: WriteValidationError) -> None:
+    """Raise `exc` when the database itself refused the write: create_entries then
+    rolled the session back, and the run's earlier writes with it; going on would
+    commit only the rest."""
+    if isinstance(exc.__cause__, IntegrityError | DBError):
+        raise exc
+
+
+def _in_background(batches: Iterable[Prepared], keepalive: float | None = None
+                   ) -> Iterator[Prepared]:
     """`batches` consumed by a background thread, handed over through a queue of two
     (memory stays flat); its errors are raised here. Closing this generator stops
-    the thread, which closes `batches`."""
+    the thread, which closes `batches`. Every `keepalive` seconds of waiting, the
+    session runs a trivial statement: a slow reader is not an idle client."""
     done = object()
     ready: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
@@ -503,7 +576,11 @@ def _in_background(batches: Iterable[Prepared]) -> Iterator[Prepared]:
     thread.start()
     try:
         while True:
-            value = ready.get()
+            try:
+                value = ready.get(timeout=keepalive)
+            except queue.Empty:
+                db.session.execute(KEEPALIVE)
+                continue
             if value is done:
                 return
             if isinstance(value, BaseException):

@@ -21,6 +21,9 @@ from .records import Candidate, Problem
 from .sources import FileSource, Item, Notice
 
 REQUIRED = ("kind", "name")
+# sources.external_id is a varchar(200): a longer key would make the database refuse
+# the whole batch.
+MAX_KEY_LENGTH = 200
 
 
 @dataclass
@@ -73,7 +76,8 @@ def prepare_batch(items: list[Item], advanced: int, mapping: BaseMapping | None 
             prepared.problems.append(item)
             continue
         prepared.problems.extend(item.notes)
-        if not validate_candidate(item, prepared.problems):
+        if not storable(item, prepared.problems) \
+                or not validate_candidate(item, prepared.problems):
             continue
         if item.external_id in in_batch:
             prepared.problems.append(Problem(
@@ -111,6 +115,33 @@ def source_ref(mapping: BaseMapping, candidate: Candidate) -> SourceRef:
     if candidate.row is not None:
         attributes["row"] = candidate.row
     return SourceRef(mapping.origin, candidate.external_id, attributes, mapping.licence)
+
+
+def storable(candidate: Candidate, problems: list[Problem]) -> bool:
+    """False (reported) for what the database itself would refuse, and with it the
+    whole run: a key longer than the column, a NUL character (PostgreSQL's text and
+    JSON cannot hold one)."""
+    key = candidate.external_id
+    if len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        reason = ("the key holds a NUL character (byte 0x00)" if "\x00" in key else
+                  f"the key is {len(key)} characters long; at most {MAX_KEY_LENGTH} fit")
+        problems.append(Problem("rejected", reason, row=candidate.row,
+                                external_id=key[:MAX_KEY_LENGTH].replace("\x00", "\\0")))
+        return False
+    raw = candidate.raw
+    try:  # one search in C for the common case: text values, no NUL
+        clean = "\x00" not in "".join(raw) + "".join(filter(None, raw.values()))
+    except TypeError:
+        clean = False
+    if clean:
+        return True
+    for name, value in raw.items():
+        if "\x00" in name or (type(value) is str and "\x00" in value):
+            problems.append(Problem("rejected", "a value holds a NUL character (byte 0x00), "
+                                    "which the database cannot store", row=candidate.row,
+                                    external_id=key, field=name.replace("\x00", "\\0")))
+            return False
+    return True
 
 
 def validate_candidate(candidate: Candidate, problems: list[Problem]) -> bool:

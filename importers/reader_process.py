@@ -10,9 +10,18 @@ other thread whose locks it could inherit held. Otherwise (a test session with
 servers in threads…) from a 'forkserver', a clean process started once per parent
 (about a second: it imports the importers), which inherited nothing. Either way the
 child never touches the database: it reads the file and validates, and a forked
-child leaves through os._exit, so the parent's connections are never closed from it.
-It stops when the parent goes away. The queue holds QUEUE_BATCHES batches, so memory
-stays flat. The child ignores Ctrl-C: the parent gets it, rolls back and stops the
+child leaves through os._exit, so the parent's connections are never closed from it;
+nor does it keep them open: a forked child first puts /dev/null in place of every
+socket it inherited (the parent's libpq connections), so that a child outliving its
+parent could not keep the parent's session, and its transaction, alive.
+
+It dies with its parent, even by `kill -9`: the kernel sends it SIGKILL when its
+parent ends (prctl PR_SET_PDEATHSIG, Linux; for a forkserver's child, the server
+ends with the parent first), and a watchdog thread ends it when the parent's end of
+the pipe closes (any system). It used to stay blocked for good, when its queue was
+full as the parent died: exiting, it waited for the queue's feeder thread, which
+waited for a reader that would never come. The queue holds QUEUE_BATCHES batches, so
+memory stays flat. The child ignores Ctrl-C: the parent gets it, rolls back and stops the
 child; an error in the child (a file cut inside a quoted field…) is raised in the
 parent, with its message.
 
@@ -22,8 +31,11 @@ script: a script that runs imports must keep its work under `if __name__ == "__m
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
 import queue
 import signal
@@ -44,6 +56,7 @@ PROCESS_MIN_BYTES = 1 << 20
 PRELOAD = ["__main__", "importers.prepare", "importers.csv_reader", "importers.sources"]
 POLL_SECONDS = 0.5
 STOP_SECONDS = 5
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def in_child(items: Any, mode: str) -> bool:
@@ -81,12 +94,13 @@ def prepared_in_child(source: FileSource, batch_size: int, method: str | None = 
     caller's thread). Iterate the result for the batches, in order; close it (done
     by the end of the iteration, an error in it, or its close()) to stop the child.
     """
-    context = _context(method or start_method())
+    method = method or start_method()
+    context = _context(method)
     out = context.Queue(maxsize=QUEUE_BATCHES)
     stop, plan_new = context.Event(), context.Event()
     plan_new.set()
     child = context.Process(target=_child_main,
-                            args=(source, batch_size, out, stop, plan_new),
+                            args=(source, batch_size, out, stop, plan_new, method == "fork"),
                             name="import-reader", daemon=True)
     child.start()
     return ChildReader(child, out, stop, plan_new)
@@ -153,13 +167,16 @@ def _stop(child: BaseProcess, out: Any) -> None:
 
 
 def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any,
-                plan_new: Any) -> None:
+                plan_new: Any, forked: bool = False) -> None:
+    parent = multiprocessing.parent_process()
+    _die_with_parent(parent)
+    if forked:
+        _drop_inherited_sockets()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from .prepare import prepare_batch, read_batches
 
     # What was imported (or inherited) stays: the collector need not scan it.
     gc.freeze()
-    parent = multiprocessing.parent_process()
 
     def put(message: tuple[str, Any]) -> bool:
         """Hand `message` over, waiting while the queue is full; False: stop reading."""
@@ -169,6 +186,8 @@ def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any,
                 return True
             except queue.Full:
                 continue
+        # Nobody will read what is still in the pipe: exit without waiting to flush it.
+        out.cancel_join_thread()
         return False
 
     try:
@@ -179,6 +198,48 @@ def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any,
         put(("done", None))
     except BaseException as exc:  # raised again in the parent
         put(("error", _portable(exc)))
+
+
+def _die_with_parent(parent: BaseProcess | None) -> None:
+    """SIGKILL from the kernel when the parent ends, and a watchdog thread in case the
+    signal is not available or the parent ended before it was asked for."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if parent is None:  # pragma: no cover - always started by a parent here
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])  # ready once the parent is gone
+        os._exit(1)
+
+    threading.Thread(target=watch, name="import-reader-watchdog", daemon=True).start()
+
+
+def _drop_inherited_sockets() -> None:
+    """/dev/null in place of each socket a forked child inherited (fd > 2): the
+    parent's database connections are then held by the parent alone, and nothing
+    here can write to them (a finaliser would send libpq's Terminate)."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # pragma: no cover - not Linux
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in names:
+            fd = int(name)
+            if fd <= 2 or fd == null:
+                continue
+            try:
+                if os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                    os.dup2(null, fd, inheritable=False)
+            except OSError:
+                continue
+    finally:
+        os.close(null)
 
 
 def _portable(exc: BaseException) -> BaseException:

@@ -53,9 +53,10 @@ class FileSource:
 
 @dataclass(frozen=True)
 class CsvFile(FileSource):
-    """A CSV file; progress in bytes read."""
+    """A CSV file; progress in bytes read. `encoding`: the file's, when not detected."""
 
     mapping: CsvMapping
+    encoding: str | None = None
     unit: ClassVar[str] = "B"
 
     def total(self) -> int | None:
@@ -64,7 +65,8 @@ class CsvFile(FileSource):
     def read(self, advance: Callable[[int], None]) -> Iterator[Item]:
         from .csv_reader import read_csv
 
-        return read_csv(self.path, self.mapping, on_bytes=advance)
+        return read_csv(self.path, self.mapping, on_bytes=advance,
+                        encoding=self.encoding)
 
 
 @dataclass(frozen=True)

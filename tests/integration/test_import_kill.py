@@ -1,0 +1,238 @@
+"""`kill -9` of `flask import csv` while its reading process runs: the reading process
+dies with it, no session is left idle in transaction (the server ends one after
+ATLAS_IMPORT_IDLE_TIMEOUT), the change feed moves on, and running the import again
+imports every row exactly once.
+
+The killed run updates every row of an earlier import: the writer is then slower
+than the reader, whose queue is full when the command dies (the case where the
+reading process used to stay, blocked, with the command's database socket)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from tests.test_import_csv import HEADER, MAPPING, _grid_rows
+from tests.test_import_process import _children, _running
+
+from app.extensions import db
+from app.models import Entry, ImportRun, Source
+from app.services.entries import create_entry
+from app.services.revisions import Author
+from importers.mapping import load_csv_mapping
+from importers.reader_process import prepared_in_child
+from importers.sources import CsvFile
+from tests.conftest import LiveServer, make_app
+from tests.support.importer import ROOT
+
+ROWS = 5_000
+IDLE_TIMEOUT = 2
+ORIGIN = "csv:tiers-lieux-test"
+
+
+def _feed(url: str, cursor: str | None) -> dict:
+    query = f"?limit=500&since={cursor}" if cursor else "?limit=500"
+    with urllib.request.urlopen(f"{url}/api/v1/changes{query}", timeout=30) as response:
+        return json.load(response)
+
+
+def _drain(url: str, cursor: str | None = None) -> tuple[list[dict], str]:
+    changes: list[dict] = []
+    while True:
+        body = _feed(url, cursor)
+        changes += body["changes"]
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            return changes, cursor
+
+
+def _idle_in_transaction(app) -> int:
+    with app.app_context():
+        try:
+            return db.session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
+        finally:
+            db.session.remove()
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _waiting(pid: int) -> bool:
+    """Whether `pid` used no CPU for half a second."""
+    before = _cpu_ticks(pid)
+    time.sleep(0.5)
+    return _cpu_ticks(pid) == before
+
+
+def _until(check, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def _prepared(databases, name: str, tmp_path: Path):
+    """A database of its own with ROWS imported; the command that updates them all."""
+    url = databases.demo(name)
+    app = make_app(url)
+    rows = list(_grid_rows(ROWS, "k"))
+    path = _write(tmp_path / "first.csv", rows)
+    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url,
+           "ATLAS_IMPORT_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
+    first = subprocess.run([sys.executable, "-m", "flask", "import", "csv", str(path),
+                            "--mapping", str(MAPPING)], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    for row in rows:
+        row[3] = f"bis {row[3]}"  # a new street everywhere: every row an update
+    path = _write(tmp_path / "changed.csv", rows)
+    command = [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping",
+               str(MAPPING), "--batch-size", "250"]
+    return app, env, command
+
+
+def _started(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, set[int]]:
+    """The command started, once its reading process waits on its full queue (its CPU
+    time stands still: the writer is behind)."""
+    parent = subprocess.Popen([*command, "--reader", "process"], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    children: set[int] = set()
+    assert _until(lambda: bool(children.update(_children(parent.pid)) or children)
+                  or parent.poll() is not None, 60)
+    assert children, "the reading process never started"
+    assert _until(lambda: all(_waiting(pid) for pid in children), 60)
+    assert parent.poll() is None, "the import ended before it could be stopped"
+    return parent, children
+
+
+def _feed_moves_on(app, url: str, cursor: str) -> None:
+    """A write made now shows in the change feed within the idle timeout and a bit."""
+    with app.app_context():
+        try:
+            entry = create_entry({"kind": "commons", "name": "Écrit pendant l'import"},
+                                 author=Author(label="kill-test"))
+            written = str(entry.id)
+        finally:
+            db.session.remove()
+
+    def seen() -> bool:
+        nonlocal cursor
+        changes, cursor = _drain(url, cursor)
+        return written in {c["id"] for c in changes}
+
+    assert _until(seen, IDLE_TIMEOUT + 5), "the change feed did not move on"
+
+
+def _imported_once(app, command: list[str], env: dict[str, str]) -> None:
+    """Run again: every row updated exactly once, none twice, none missing."""
+    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"updated: {ROWS}," in again.stdout, again.stdout
+    with app.app_context():
+        try:
+            sources = db.session.execute(
+                select(func.count(), func.count(func.distinct(Source.external_id)))
+                .where(Source.origin == ORIGIN)).one()
+            entries = db.session.scalar(
+                select(func.count()).select_from(Entry).join(Source)
+                .where(Source.origin == ORIGIN))
+            streets = set(db.session.scalars(
+                select(Entry.street).join(Source).where(Source.origin == ORIGIN)))
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert tuple(sources) == (ROWS, ROWS) and entries == ROWS
+    assert streets == {f"bis {row[3]}" for row in _grid_rows(ROWS, "k")}
+
+
+def test_kill_9_of_a_command_line_import(databases, tmp_path):
+    app, env, command = _prepared(databases, "import_kill", tmp_path)
+    with LiveServer(app) as server:
+        _before, cursor = _drain(server.url)
+        parent, children = _started(command, env)
+        try:
+            parent.kill()  # SIGKILL to the command alone, not to its process group
+            parent.communicate()
+            assert _until(lambda: not any(_running(pid) for pid in children), 5), \
+                "the reading process outlived the command"
+        finally:
+            for pid in children:  # never leave one behind, whatever the outcome
+                if _running(pid):
+                    os.kill(pid, signal.SIGKILL)
+        assert _until(lambda: _idle_in_transaction(app) == 0, IDLE_TIMEOUT + 5)
+        _feed_moves_on(app, server.url, cursor)
+    _imported_once(app, command, env)
+
+
+def test_a_stopped_import_loses_its_session_after_the_idle_timeout(databases, tmp_path):
+    """Ctrl-Z (SIGSTOP) in the middle of an import: the server ends its idle transaction
+    after ATLAS_IMPORT_IDLE_TIMEOUT, other writers and the feed go on; resumed, the
+    command fails in one line, the run recorded as failed, nothing written."""
+    app, env, command = _prepared(databases, "import_stop", tmp_path)
+    with LiveServer(app) as server:
+        _before, cursor = _drain(server.url)
+        parent, _children_pids = _started(command, env)
+        try:
+            os.killpg(parent.pid, signal.SIGSTOP)
+            assert _idle_in_transaction(app) == 1
+            assert _until(lambda: _idle_in_transaction(app) == 0, IDLE_TIMEOUT + 5)
+            _feed_moves_on(app, server.url, cursor)
+        finally:
+            os.killpg(parent.pid, signal.SIGCONT)
+        _out, err = parent.communicate(timeout=120)
+    assert parent.returncode == 1, err
+    assert "Traceback" not in err and "idle" in err, err
+    with app.app_context():
+        try:
+            run = db.session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()
+            assert run.status == "failed" and run.updated == 0 and "idle" in run.error
+            assert db.session.scalar(select(func.count()).select_from(Entry).where(
+                Entry.street.like("bis %"))) == 0
+        finally:
+            db.session.remove()
+    _imported_once(app, command, env)
+
+
+def _write(path, rows):
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def test_a_forked_reader_holds_none_of_the_parent_s_sockets(session, tmp_path):
+    """The fork inherits the parent's libpq socket; the child puts /dev/null in its
+    place at once, so that it could never keep the parent's session alive."""
+    assert db.session.scalar(text("SELECT 1")) == 1  # the parent's connection is open
+    path = _write(tmp_path / "few.csv", list(_grid_rows(2_000, "f")))
+    reader = prepared_in_child(CsvFile(path, load_csv_mapping(MAPPING)), 100, "fork")
+    try:
+        batches = iter(reader)
+        assert next(batches).size == 100
+        links = []
+        for fd in Path(f"/proc/{reader.child.pid}/fd").iterdir():
+            try:
+                links.append(os.readlink(fd))
+            except OSError:
+                continue
+        assert links and not [link for link in links if link.startswith("socket:")], links
+    finally:
+        reader.close()
+    assert db.session.scalar(text("SELECT 2")) == 2  # and the parent's still works
