@@ -33,12 +33,12 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import ijson
 from sqlalchemy import select, text
@@ -57,6 +57,7 @@ from app.services.revisions import Author
 from app.sync import content as C
 
 from .pipeline import ensure_tags
+from .prepare import batched
 from .records import Problem
 
 INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "street",
@@ -64,7 +65,6 @@ INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "str
                 "licence", "founded", "lon", "lat", "tags")
 RELATION_RE = re.compile(r"^([a-z_]+):([0-9a-fA-F-]{36})$")
 BATCH = 1_000
-T = TypeVar("T")
 # As the importer's pipeline does: its small, many queries are not worth compiling, and
 # the planner needs statistics that count the rows this transaction wrote (an empty
 # instance's tables look empty to it until then: it would scan where it should probe).
@@ -403,11 +403,11 @@ class Restore:
             self.tags_created = ensure_tags(self.dump.tags())
             self._keys()
             db.session.execute(NO_JIT)
-            for number, batch in enumerate(batched(self.dump.entries())):
+            for number, batch in enumerate(batched(self.dump.entries(), BATCH)):
                 self._entries(batch)
                 if number == 0:  # the statistics with rows of this run in them
                     db.session.execute(ANALYZE_SQL)
-            for links in batched(self.dump.relations()):
+            for links in batched(self.dump.relations(), BATCH):
                 self._links(links)
             for sheet, number in self.dump.sheets():
                 self._sheet(sheet, number)
@@ -614,15 +614,3 @@ class Restore:
         db.session.execute(SHEET_TIMES_SQL, {"id": sheet["id"],
                                              "created": _time(sheet["created_at"]),
                                              "updated": _time(sheet["updated_at"])})
-
-
-def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
-    """`items` in lists of `size` (the last one shorter), read as they come."""
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

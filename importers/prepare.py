@@ -51,7 +51,7 @@ def read_batches(items: Iterable[Item] | FileSource, size: int
         advanced += n
 
     source = items.read(advance) if isinstance(items, FileSource) else items
-    for batch in _batches(source, size):
+    for batch in batched(source, size):
         done = advanced if isinstance(items, FileSource) else len(batch)
         advanced = 0
         yield batch, done
@@ -200,7 +200,8 @@ def message_text(messages: Any) -> str:
     return str(messages)
 
 
-def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """`items` in lists of `size` (the last one shorter), read as they come."""
     batch: list[Item] = []
     for item in items:
         batch.append(item)

@@ -20,8 +20,6 @@ import urllib.request
 from pathlib import Path
 
 from sqlalchemy import func, select, text
-from tests.test_import_csv import HEADER, MAPPING, _grid_rows
-from tests.test_import_process import _children, _running
 
 from app.extensions import db
 from app.models import Entry, ImportRun, Source
@@ -32,6 +30,8 @@ from importers.reader_process import prepared_in_child
 from importers.sources import CsvFile
 from tests.conftest import LiveServer, make_app
 from tests.support.importer import ROOT
+from tests.unit.test_import_csv import HEADER, MAPPING, _grid_rows
+from tests.unit.test_import_process import _children, _running
 
 ROWS = 5_000
 IDLE_TIMEOUT = 2

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.test_cli import flask
-from tests.test_import_csv import HEADER, MAPPING, write_csv
 
 from app.extensions import db
 from app.models import ImportRun
@@ -22,6 +20,8 @@ from importers.mapping import load_csv_mapping
 from importers.pipeline import ImportFailed
 from importers.sources import CsvFile
 from tests.support.importer import DATA, entries_of, run_import, table_counts
+from tests.unit.test_cli import flask
+from tests.unit.test_import_csv import HEADER, MAPPING, write_csv
 
 REAL = DATA / "lieux-mediation-numerique-exemple-valide.csv"
 REAL_MAPPING = Path("data/mappings/csv/lieux-mediation-numerique.toml")
