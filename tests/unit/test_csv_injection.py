@@ -8,11 +8,11 @@ import io
 import json
 import urllib.request
 import zipfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.formats.csv_cells import escape_cell, unescape_cell
 from app.models import Entry
@@ -20,7 +20,7 @@ from app.services.entries import save_entry
 from app.services.revisions import Author
 from tests.conftest import LiveServer, make_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 # name -> (the entry's fields, the cell the CSV export must hold for its name)
 RISKY = {
     "formule-egal": {"name": "=1+1", "kind": "initiative", "lon": -1.5536, "lat": 47.2184,
