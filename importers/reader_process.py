@@ -186,8 +186,11 @@ def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any,
                 return True
             except queue.Full:
                 continue
-        # Nobody will read what is still in the pipe: exit without waiting to flush it.
-        out.cancel_join_thread()
+        if parent is not None and not parent.is_alive():
+            # Nobody will read what is still in the pipe: exit without waiting to flush
+            # it. While the parent lives it drains the queue (_stop): a message cut
+            # half-way would leave it waiting forever for the rest.
+            out.cancel_join_thread()
         return False
 
     try:
