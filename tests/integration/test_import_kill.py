@@ -33,7 +33,7 @@ from tests.support.importer import ROOT
 from tests.unit.test_import_csv import HEADER, MAPPING, _grid_rows
 from tests.unit.test_import_process import _children, _running
 
-ROWS = 5_000
+ROWS = 2_000  # eight batches of 250: the queue of two fills long before the end
 IDLE_TIMEOUT = 2
 ORIGIN = "csv:tiers-lieux-test"
 
