@@ -90,6 +90,8 @@ class FeatureSchema(Strict):
     id = fields.UUID(required=True)
     geometry = fields.Nested(PointSchema, required=True, allow_none=True)
     properties = fields.Nested(PropertiesSchema, required=True)
+    links = fields.List(fields.Nested(lambda: LinkSchema()), metadata={
+        "description": "OGC API item answers: self, alternate and collection links."})
 
 
 class LinkSchema(Schema):
@@ -222,6 +224,11 @@ class ProblemSchema(Schema):
     detail = fields.String()
     instance = fields.String()
     invalid_params = fields.List(fields.Dict(), data_key="invalid-params")
+    # Extension members (RFC 9457 §3.2) some answers carry.
+    current_version = fields.Integer(metadata={
+        "description": "412: the entry's version now; retry with its ETag."})
+    id = fields.UUID(metadata={"description": "410: the deleted entry's id."})
+    deleted_at = fields.DateTime(metadata={"description": "410: when it was deleted."})
 
 
 # -- query strings ------------------------------------------------------------------------

@@ -189,7 +189,10 @@ def test_ctrl_c_during_a_command_line_import(databases, tmp_path):
         [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping", str(MAPPING),
          "--reader", "process", "--batch-size", "500"],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True,
+        # As from a terminal: a test run started in the background by a shell without job
+        # control inherits SIGINT ignored, and so would the command.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         children: set[int] = set()
         deadline = time.monotonic() + 60
