@@ -29,9 +29,8 @@ from importers.mapping import load_csv_mapping
 from importers.reader_process import prepared_in_child
 from importers.sources import CsvFile
 from tests.conftest import LiveServer, make_app
-from tests.support.importer import ROOT
-from tests.unit.test_import_csv import HEADER, MAPPING, _grid_rows
-from tests.unit.test_import_process import _children, _running
+from tests.support.importer import HEADER, MAPPING, ROOT, grid_rows
+from tests.support.processes import child_pids, is_running
 
 ROWS = 2_000  # eight batches of 250: the queue of two fills long before the end
 IDLE_TIMEOUT = 2
@@ -89,7 +88,7 @@ def _prepared(databases, name: str, tmp_path: Path):
     """A database of its own with ROWS imported; the command that updates them all."""
     url = databases.demo(name)
     app = make_app(url)
-    rows = list(_grid_rows(ROWS, "k"))
+    rows = list(grid_rows(ROWS, "k"))
     path = _write(tmp_path / "first.csv", rows)
     env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url,
            "ATLAS_IMPORT_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
@@ -112,7 +111,7 @@ def _started(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)
     children: set[int] = set()
-    assert _until(lambda: bool(children.update(_children(parent.pid)) or children)
+    assert _until(lambda: bool(children.update(child_pids(parent.pid)) or children)
                   or parent.poll() is not None, 60)
     assert children, "the reading process never started"
     assert _until(lambda: all(_waiting(pid) for pid in children), 60)
@@ -158,7 +157,7 @@ def _imported_once(app, command: list[str], env: dict[str, str]) -> None:
             db.session.remove()
             db.engine.dispose()
     assert tuple(sources) == (ROWS, ROWS) and entries == ROWS
-    assert streets == {f"bis {row[3]}" for row in _grid_rows(ROWS, "k")}
+    assert streets == {f"bis {row[3]}" for row in grid_rows(ROWS, "k")}
 
 
 def test_kill_9_of_a_command_line_import(databases, tmp_path):
@@ -169,11 +168,11 @@ def test_kill_9_of_a_command_line_import(databases, tmp_path):
         try:
             parent.kill()  # SIGKILL to the command alone, not to its process group
             parent.communicate()
-            assert _until(lambda: not any(_running(pid) for pid in children), 5), \
+            assert _until(lambda: not any(is_running(pid) for pid in children), 5), \
                 "the reading process outlived the command"
         finally:
             for pid in children:  # never leave one behind, whatever the outcome
-                if _running(pid):
+                if is_running(pid):
                     os.kill(pid, signal.SIGKILL)
         assert _until(lambda: _idle_in_transaction(app) == 0, IDLE_TIMEOUT + 5)
         _feed_moves_on(app, server.url, cursor)
@@ -221,7 +220,7 @@ def test_a_forked_reader_holds_none_of_the_parent_s_sockets(session, tmp_path):
     """The fork inherits the parent's libpq socket; the child puts /dev/null in its
     place at once, so that it could never keep the parent's session alive."""
     assert db.session.scalar(text("SELECT 1")) == 1  # the parent's connection is open
-    path = _write(tmp_path / "few.csv", list(_grid_rows(2_000, "f")))
+    path = _write(tmp_path / "few.csv", list(grid_rows(2_000, "f")))
     reader = prepared_in_child(CsvFile(path, load_csv_mapping(MAPPING)), 100, "fork")
     try:
         batches = iter(reader)

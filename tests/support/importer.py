@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,3 +43,31 @@ def runs() -> list[ImportRun]:
 
 def items_of(report: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [item for item in report if item["kind"] == kind]
+
+
+MAPPING = DATA / "mappings" / "tiers-lieux-test.toml"
+HEADER = ["Identifiant", "Type", "Nom", "Adresse", "Code postal", "Ville", "Latitude",
+          "Longitude", "Site", "Étiquettes"]
+
+
+def write_csv(path: Path, rows: list[list[str]], *, delimiter: str = ",",
+              encoding: str = "utf-8", header: list[str] = HEADER) -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def with_comma(value: float) -> str:
+    return f"{value:.6f}".replace(".", ",")
+
+
+def grid_rows(count: int, prefix: str):
+    """Invented rows on a 100 m grid over the Lille area: no two are twins."""
+    side = math.isqrt(count) + 1
+    for i in range(count):
+        lat = 50.50 + (i // side) * 0.0009
+        lon = 2.80 + (i % side) * 0.0014
+        yield [f"{prefix}-{i}", "Tiers-lieu", f"Lieu {prefix} {i}", f"{i} rue du Test",
+               "59000", "Lille", with_comma(lat), with_comma(lon), "", "coworking"]

@@ -1,8 +1,5 @@
 """The Flask commands, run as a user would run them: in a subprocess."""
 
-import os
-import subprocess
-import sys
 
 from sqlalchemy import select
 
@@ -10,15 +7,9 @@ from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import User
 from app.services.users import verify_password
-from tests.unit.test_health import free_port
+from tests.support.processes import flask, free_port
 
 ROOT = PROJECT_ROOT
-
-
-def flask(*args: str, url: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "flask", *args], input=stdin, env=env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_users_create_hashes_the_password_with_argon2(app, database_url):

@@ -1,24 +1,18 @@
 """/healthz, and the clear words a misconfigured database gets."""
 
-import socket
 
 from sqlalchemy import text
 
 from app.config import PROJECT_ROOT
 from app.extensions import db
 from tests.conftest import make_app
+from tests.support.processes import free_port
 
 VERSIONS = PROJECT_ROOT / "migrations" / "versions"
 
 
 def newest_migration() -> str:
     return max(p.name.split("_", 1)[0] for p in VERSIONS.glob("*.py"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_healthz_reports_postgis_and_the_migration_head(client, session):

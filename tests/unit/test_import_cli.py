@@ -15,7 +15,7 @@ from app.models import Entry, ImportRun
 from importers.mapping import load_osm_mapping
 from tests.conftest import make_app
 from tests.support.importer import DATA
-from tests.unit.test_cli import flask
+from tests.support.processes import flask
 from tests.unit.test_import_osm import _Replay, fixture_objects
 
 

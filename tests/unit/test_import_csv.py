@@ -18,24 +18,19 @@ from importers.csv_reader import CsvFileError, detect_encoding, read_csv, sniff_
 from importers.mapping import load_csv_mapping
 from importers.pipeline import ImportFailed
 from tests.demo_data import haversine_m, located
-from tests.support.importer import DATA, ROOT, entries_of, items_of, run_import, table_counts
-
-MAPPING = DATA / "mappings" / "tiers-lieux-test.toml"
-HEADER = ["Identifiant", "Type", "Nom", "Adresse", "Code postal", "Ville", "Latitude",
-          "Longitude", "Site", "Étiquettes"]
-
-
-def write_csv(path: Path, rows: list[list[str]], *, delimiter: str = ",",
-              encoding: str = "utf-8", header: list[str] = HEADER) -> Path:
-    with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def with_comma(value: float) -> str:
-    return f"{value:.6f}".replace(".", ",")
+from tests.support.importer import (
+    DATA,
+    HEADER,
+    MAPPING,
+    ROOT,
+    entries_of,
+    grid_rows,
+    items_of,
+    run_import,
+    table_counts,
+    with_comma,
+    write_csv,
+)
 
 
 def test_semicolons_windows_1252_and_decimal_commas(session, tmp_path):
@@ -256,16 +251,6 @@ def test_a_changed_cell_updates_only_that_field(session, tmp_path):
     assert entry.street == "2 rue B" and entry.version == version + 1
 
 
-def _grid_rows(count: int, prefix: str):
-    """Invented rows on a 100 m grid over the Lille area: no two are twins."""
-    side = math.isqrt(count) + 1
-    for i in range(count):
-        lat = 50.50 + (i // side) * 0.0009
-        lon = 2.80 + (i % side) * 0.0014
-        yield [f"{prefix}-{i}", "Tiers-lieu", f"Lieu {prefix} {i}", f"{i} rue du Test",
-               "59000", "Lille", with_comma(lat), with_comma(lon), "", "coworking"]
-
-
 def test_a_100000_row_file_is_imported_in_flat_memory(databases, tmp_path):
     """Importing 100,000 rows raises the peak memory no more than 10,000 rows did.
 
@@ -282,7 +267,7 @@ def test_a_100000_row_file_is_imported_in_flat_memory(databases, tmp_path):
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(HEADER)
-            writer.writerows(_grid_rows(count, prefix))
+            writer.writerows(grid_rows(count, prefix))
         files.append(str(path))
     probe = subprocess.run(
         [sys.executable, "-m", "tests.memory_probe", url, str(MAPPING), *files],

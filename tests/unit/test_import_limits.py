@@ -19,9 +19,16 @@ from importers.csv_reader import CsvFileError, detect_encoding
 from importers.mapping import load_csv_mapping
 from importers.pipeline import ImportFailed
 from importers.sources import CsvFile
-from tests.support.importer import DATA, entries_of, run_import, table_counts
-from tests.unit.test_cli import flask
-from tests.unit.test_import_csv import HEADER, MAPPING, write_csv
+from tests.support.importer import (
+    DATA,
+    HEADER,
+    MAPPING,
+    entries_of,
+    run_import,
+    table_counts,
+    write_csv,
+)
+from tests.support.processes import flask
 
 REAL = DATA / "lieux-mediation-numerique-exemple-valide.csv"
 REAL_MAPPING = Path("data/mappings/csv/lieux-mediation-numerique.toml")

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -26,8 +25,18 @@ from importers.reader_process import prepared_in_child
 from importers.records import Candidate
 from importers.sources import CsvFile, OsmFile
 from tests.conftest import make_app
-from tests.support.importer import DATA, ROOT, items_of, run_import, table_counts
-from tests.unit.test_import_csv import HEADER, MAPPING, _grid_rows, write_csv
+from tests.support.importer import (
+    DATA,
+    HEADER,
+    MAPPING,
+    ROOT,
+    grid_rows,
+    items_of,
+    run_import,
+    table_counts,
+    write_csv,
+)
+from tests.support.processes import child_pids, is_running
 
 FIXTURE = DATA / "lille-fixture.osm"
 
@@ -136,38 +145,13 @@ def test_a_closed_reader_leaves_no_child(tmp_path):
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(HEADER)
-        writer.writerows(_grid_rows(20_000, "z"))
+        writer.writerows(grid_rows(20_000, "z"))
     reader = prepared_in_child(CsvFile(path, load_csv_mapping(MAPPING)), 100, "fork")
     pid = reader.child.pid
     batches = iter(reader)
     assert next(batches).size == 100
     reader.close()  # as the pipeline does on an error or Ctrl-C: long before the end
-    assert not _running(pid)
-
-
-def _running(pid: int) -> bool:
-    """Whether `pid` is alive (not gone, not a zombie), after a second's grace."""
-    for _ in range(20):
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return False
-        if state == "Z":
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
+    assert not is_running(pid)
 
 
 def test_ctrl_c_during_a_command_line_import(databases, tmp_path):
@@ -183,7 +167,7 @@ def test_ctrl_c_during_a_command_line_import(databases, tmp_path):
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(HEADER)
-        writer.writerows(_grid_rows(60_000, "i"))
+        writer.writerows(grid_rows(60_000, "i"))
     env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url}
     command = subprocess.Popen(
         [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping", str(MAPPING),
@@ -198,7 +182,7 @@ def test_ctrl_c_during_a_command_line_import(databases, tmp_path):
         deadline = time.monotonic() + 60
         while not children and time.monotonic() < deadline and command.poll() is None:
             time.sleep(0.05)
-            children = _children(command.pid)
+            children = child_pids(command.pid)
         assert children, "the reading process never started"
         time.sleep(1.0)  # some batches written (uncommitted)
         assert command.poll() is None, "the import ended before it could be interrupted"
@@ -210,7 +194,7 @@ def test_ctrl_c_during_a_command_line_import(databases, tmp_path):
             command.wait()
     assert command.returncode != 0
     assert "Traceback" not in err, err
-    assert not any(_running(pid) for pid in children)
+    assert not any(is_running(pid) for pid in children)
     with app.app_context():
         try:
             assert db.session.scalar(select(func.count()).select_from(Entry)) == \

@@ -14,8 +14,7 @@ from app.extensions import db
 from app.models import Entry
 from importers.mapping import load_csv_mapping
 from importers.sources import CsvFile
-from tests.support.importer import entries_of, items_of, run_import, table_counts
-from tests.unit.test_import_csv import write_csv
+from tests.support.importer import entries_of, items_of, run_import, table_counts, write_csv
 
 ATLAS = Path("data/mappings/csv/atlas.toml")
 ATLAS_HEADER = ["slug", "kind", "name", "tags"]
