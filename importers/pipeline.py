@@ -53,6 +53,7 @@ from app.services.entries import (
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
+from app.services.threeway import merge
 
 from .mapping import BaseMapping
 from .prepare import Prepared, mapped, message_text, prepare_batch, read_batches, source_ref
@@ -368,31 +369,8 @@ class Pipeline:
         entry = db.session.get(Entry, entry_id)
         current = snapshot(entry)
         new = candidate.data
-        changes: dict[str, Any] = {}
-        conflicts: list[tuple[str, Any, Any]] = []
-        fields = (set(new) | set(last)) - {"tags", "lon", "lat", "extra"}
-        for name in sorted(fields):
-            incoming, before = new.get(name), last.get(name)
-            if incoming == before or name not in current:
-                continue
-            if current[name] == before:
-                changes[name] = incoming
-            elif current[name] != incoming:
-                conflicts.append((name, current[name], incoming))
-        position_new = (new.get("lon"), new.get("lat"))
-        position_last = (last.get("lon"), last.get("lat"))
-        if position_new != position_last:
-            here = (current["lon"], current["lat"])
-            if here == position_last:
-                changes["lon"], changes["lat"] = position_new
-            elif here != position_new:
-                conflicts.append(("position", here, position_new))
-        added = set(new.get("tags", [])) - set(last.get("tags", []))
-        removed = set(last.get("tags", [])) - set(new.get("tags", []))
-        if added or removed:
-            tags = (set(current["tags"]) | added) - removed
-            if tags != set(current["tags"]):
-                changes["tags"] = sorted(tags)
+        outcome = merge(current, last, new, ignore=("extra",))
+        changes, conflicts = outcome.changes, outcome.conflicts
         for name, value, incoming in conflicts:
             self._note(Problem(
                 "conflict", "changed by an editor since the last import; the editor's value "

@@ -48,17 +48,17 @@ def merge(current: Mapping[str, Any], last: Mapping[str, Any], incoming: Mapping
             out.changes[name] = new
         elif current[name] != new:
             out.conflicts.append((name, current[name], new))
-    if any(k in incoming for k in POSITION):
+    if any(k in incoming or k in last for k in POSITION):
         new_position = tuple(incoming.get(k) for k in POSITION)
         last_position = tuple(last.get(k) for k in POSITION)
-        here = tuple(current.get(k) for k in POSITION)
         if new_position != last_position:
+            here = tuple(current.get(k) for k in POSITION)
             if here == last_position:
                 out.changes.update(zip(POSITION, new_position, strict=True))
             elif here != new_position:
                 out.conflicts.append(("position", here, new_position))
     for name in SET_FIELDS:
-        if name not in incoming or name in ignore:
+        if name in ignore or (name not in incoming and name not in last):
             continue
         new_set, last_set = _as_set(incoming[name]), _as_set(last.get(name))
         added, removed = new_set - last_set, last_set - new_set
