@@ -1,5 +1,6 @@
 """The data model of DESIGN.md; importing this package registers every table."""
 
+from .change import data_changes
 from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
@@ -28,6 +29,7 @@ __all__ = [
     "Tag",
     "User",
     "UserSession",
+    "data_changes",
     "entry_features",
     "entry_tags",
 ]

@@ -9,7 +9,7 @@ from app.extensions import db
 from tests.conftest import make_app
 
 TABLES = {"entries", "tags", "entry_tags", "relations", "evaluation_keys", "evaluations",
-          "answers", "revisions", "sources", "users", "api_tokens", "import_runs",
+          "answers", "revisions", "sources", "users", "api_tokens", "import_runs", "data_changes",
           "sync_states", "sync_pushed", "proposals", "user_sessions"}
 
 
