@@ -10,6 +10,11 @@ all for typical names, 15 B gzipped: see bench/). The filter is
 app.query's (kind, tag, q, bbox…), so the map shows what the directory and the
 API list. `unlocated` counts the matching entries that have no place (digital
 commons), for the list's footnote.
+
+The ETag comes from the data state and the filter, before anything is built: a
+revalidation costs the state's index look-ups, and the plain and gzipped bodies are
+kept per data state (within the response cache's budget), so the document is built
+once per change of the data, not once per visitor.
 """
 
 from __future__ import annotations
@@ -19,16 +24,18 @@ import hashlib
 from dataclasses import replace
 
 import orjson
-from flask import Response, request
+from flask import Flask, Response, current_app, request
 from sqlalchemy import ColumnElement, Float, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Text
 
 from ..extensions import db
+from ..lru import Lru
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
 from ..query import EntryFilter, count_entries, facet_counts
 from ..query.entries import conditions
+from ..query.state import data_state
 from . import bp
 from .filtering import request_filter
 
@@ -64,10 +71,36 @@ def markers_document(f: EntryFilter) -> bytes:
     return orjson.dumps(body)
 
 
+class Bodies:
+    """One document, plain and (once asked for) gzipped."""
+
+    __slots__ = ("plain", "zipped")
+
+    def __init__(self, plain: bytes) -> None:
+        self.plain = plain
+        self.zipped: bytes | None = None
+
+    def gzipped(self) -> bytes:
+        if self.zipped is None:
+            self.zipped = gzip.compress(self.plain, compresslevel=6, mtime=0)
+        return self.zipped
+
+    def weight(self) -> int:
+        return len(self.plain) + len(self.zipped or b"")
+
+
+def _kept(app: Flask) -> Lru:
+    store = app.extensions.get("atlas_markers")
+    if store is None:
+        budget = int(float(app.config.get("RESPONSE_CACHE_MB", 64)) * 2**20)
+        store = app.extensions["atlas_markers"] = Lru(budget, weight=Bodies.weight)
+    return store
+
+
 @bp.get("/map/markers.json")
 def markers():
-    body = markers_document(request_filter())
-    etag = hashlib.sha256(body).hexdigest()[:32]
+    f = request_filter()
+    etag = hashlib.sha256(f"{data_state().token}|{f!r}".encode()).hexdigest()[:32]
     response = Response(mimetype="application/json")
     response.set_etag(etag, weak=True)  # the same for the gzip and the plain body
     response.headers["Cache-Control"] = "no-cache"
@@ -75,8 +108,14 @@ def markers():
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
+    kept = _kept(current_app)
+    bodies = kept.get(etag, None)
+    if bodies is None:
+        bodies = Bodies(markers_document(f))
+    body = bodies.plain
     if len(body) >= GZIP_MIN_BYTES and "gzip" in request.accept_encodings:
-        body = gzip.compress(body, compresslevel=6, mtime=0)
+        body = bodies.gzipped()
         response.headers["Content-Encoding"] = "gzip"
+    kept.put(etag, bodies)  # again after gzip: its weight grew
     response.set_data(body)
     return response

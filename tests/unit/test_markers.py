@@ -76,3 +76,27 @@ def test_compact(client):
     assert (len(markers) - texts) / len(doc["markers"]) <= 26
     for _, _, lon, lat, _ in doc["markers"]:
         assert round(lon, 5) == lon and round(lat, 5) == lat
+
+
+def test_built_once_per_data_state_and_a_write_is_seen_at_once(app, client, session):
+    from sqlalchemy import update
+
+    from app.models import Entry
+    from app.web.markers import _kept
+
+    doc, first = fetch(client, "?kind=third_place")
+    kept = _kept(app).get(first.headers["ETag"].removeprefix('W/"').rstrip('"'))
+    # Marked, the kept document shows that the next answer is served from it.
+    kept.plain = orjson.dumps({**doc, "marked": True})
+    again, second = fetch(client, "?kind=third_place")
+    assert again.get("marked") is True and second.headers["ETag"] == first.headers["ETag"]
+    # Revalidation answers from the data state, without building anything.
+    assert client.get("/map/markers.json?kind=third_place",
+                      headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+    slug = doc["markers"][0][0]
+    session.execute(update(Entry).where(Entry.slug == slug).values(name="Renommée"))
+    session.commit()
+    fresh, third = fetch(client, "?kind=third_place")
+    assert "marked" not in fresh and third.headers["ETag"] != first.headers["ETag"]
+    assert [m[4] for m in fresh["markers"] if m[0] == slug] == ["Renommée"]
