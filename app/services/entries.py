@@ -366,7 +366,7 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
 
 
 _DEFER_FEATURES = text("SELECT set_config('atlas.defer_features', :on, true)")
-_REFRESH_FEATURES = text("SELECT public.atlas_refresh_features(CAST(:ids AS uuid[]))")
+_REFRESH_FEATURES = text("SELECT public.atlas_refresh_features_batched(CAST(:ids AS uuid[]))")
 
 
 def _json(value: Any) -> str:

@@ -90,6 +90,21 @@ def test_a_renamed_tag_is_stored_in_every_feature_that_carries_it(session):
     assert stale() == []
 
 
+def test_every_refresh_goes_in_slices_and_misses_no_entry(session):
+    """Slices of 7 over 61 entries: an off-by-one at a slice's edge would leave one stale."""
+    session.execute(text("SET LOCAL atlas.feature_batch = '7'"))
+    session.execute(text("DELETE FROM entry_features"))
+    session.execute(text("UPDATE entries SET city = upper(city)"))  # one statement, every entry
+    assert stale() == []
+    session.execute(text("DELETE FROM entry_features"))
+    session.execute(text("SELECT atlas_refresh_features_batched(ARRAY(SELECT id FROM entries))"))
+    assert stale() == []
+    tag = session.scalar(select(Tag).where(Tag.slug == "repair"))
+    tag.slug = "reparation"
+    session.flush()
+    assert stale() == []
+
+
 def test_a_tombstone_and_a_write_in_plain_sql_are_stored(session):
     entry = demo_entry(session)
     delete_entry(entry, expected_version=entry.version, author=AUTHOR)
