@@ -64,7 +64,8 @@ class SmtpServer:
 
 
 def body(message: EmailMessage) -> str:
-    return message.get_content()
+    """The text as written (the wire's CRLF line ends back to LF)."""
+    return message.get_content().replace("\r\n", "\n")
 
 
 def links_in(message: EmailMessage) -> list[str]:

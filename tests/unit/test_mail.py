@@ -89,6 +89,9 @@ def test_a_reset_link_works_once_and_ends_the_old_sessions(app, client, accounts
     short = client.post(path_of(link), data={"csrf_token": token, "password": "short",
                                              "confirmation": "short"})
     assert short.status_code == 422 and "Au moins 10 caractères" in short.get_data(as_text=True)
+    no_token = client.post(path_of(link), data={"password": "a new password!",
+                                                "confirmation": "a new password!"})
+    assert no_token.status_code == 400
     differ = client.post(path_of(link), data={"csrf_token": token, "password": "a new password!",
                                               "confirmation": "another one!!"})
     assert differ.status_code == 422
@@ -178,6 +181,9 @@ def test_an_invitation_leads_to_a_working_account(app, client, accounts, smtp):
     page = guest.get(path_of(link))
     assert page.status_code == 200 and "noor@example.org" in page.get_data(as_text=True)
     token = csrf_token(guest, path_of(link))
+    assert guest.post(path_of(link), data={"name": "Noor", "password": "noor's password",
+                                           "confirmation": "noor's password"}
+                      ).status_code == 400  # no CSRF token
     nameless = guest.post(path_of(link), data={"csrf_token": token, "name": "",
                                                "password": "noor's password",
                                                "confirmation": "noor's password"})
@@ -327,6 +333,42 @@ def test_the_contributor_hears_of_an_acceptance_and_of_a_refusal_with_its_reason
     assert any(path_of(u) == "/entries/mutualab" for u in links_in(accepted))
 
 
+def test_a_proposal_published_through_the_entry_form_is_told_too(client, accounts, smtp):
+    from werkzeug.datastructures import MultiDict
+
+    from tests.support.editor import form_pairs, replaced
+
+    proposal = proposal_by(accounts["contributor"])
+    entry = get_entry("mutualab")
+    login(client, "editor")
+    page = f"/editor/entries/{entry.id}/edit?proposal={proposal.id}"
+    pairs = replaced(form_pairs(client.get(page).get_data(as_text=True), "entry-form"),
+                     comment="Publié avec une retouche.")
+    assert client.post(page, data=MultiDict(pairs)).status_code == 303
+    [mail] = smtp.wait_for(ACCOUNTS["contributor"].email)
+    assert "a été acceptée" in mail["Subject"]
+    assert "Publié avec une retouche." in body(mail)
+
+
+def test_a_pending_entry_published_or_rejected_from_its_form_is_told_too(client, accounts,
+                                                                           smtp):
+    from werkzeug.datastructures import MultiDict
+
+    from app.services.proposals import propose_entry
+    from tests.support.editor import form_pairs, replaced
+
+    proposal = propose_entry({"kind": "commons", "name": "Carte des jardins"},
+                             author=Author(user=accounts["contributor"]))
+    page = f"/editor/entries/{proposal.entry.id}/edit"
+    login(client, "editor")
+    pairs = replaced(form_pairs(client.get(page).get_data(as_text=True), "entry-form"),
+                     moderation="rejected", comment="Hors du territoire.")
+    assert client.post(page, data=MultiDict(pairs)).status_code == 303
+    [mail] = smtp.wait_for(ACCOUNTS["contributor"].email)
+    assert "Carte des jardins" in mail["Subject"] and "n’a pas été acceptée" in mail["Subject"]
+    assert "Hors du territoire." in body(mail)
+
+
 def test_an_anonymous_suggester_who_left_an_email_hears_too(client, accounts, smtp):
     from app.services.proposals import SUGGESTION_LABEL, propose_entry
 
@@ -424,3 +466,42 @@ def test_the_digest_needs_a_base_url_for_its_links(databases, smtp_server, monke
     monkeypatch.delenv("ATLAS_BASE_URL", raising=False)
     ran = flask("mail", "digest", url=url)
     assert ran.returncode != 0 and "ATLAS_BASE_URL" in ran.stderr
+
+
+# -- settings and addresses --------------------------------------------------------------------
+
+
+def test_smtp_settings_are_read_and_checked(monkeypatch):
+    from app.config import mail_settings
+
+    monkeypatch.setenv("ATLAS_SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("ATLAS_SMTP_STARTTLS", "1")
+    settings = mail_settings()
+    assert (settings["SMTP_HOST"], settings["SMTP_PORT"], settings["SMTP_STARTTLS"]) == \
+        ("smtp.example.org", 587, True)
+    monkeypatch.setenv("ATLAS_SMTP_SSL", "1")
+    with pytest.raises(ValueError, match="ATLAS_SMTP_SSL and ATLAS_SMTP_STARTTLS"):
+        mail_settings()
+    monkeypatch.delenv("ATLAS_SMTP_STARTTLS")
+    assert mail_settings()["SMTP_PORT"] == 465
+    monkeypatch.setenv("ATLAS_SMTP_PORT", "smtp")
+    with pytest.raises(ValueError, match="ATLAS_SMTP_PORT"):
+        mail_settings()
+    monkeypatch.setenv("ATLAS_SMTP_PORT", "2525")
+    monkeypatch.setenv("ATLAS_PASSWORD_RESET_MAX_AGE", "0")
+    with pytest.raises(ValueError, match="ATLAS_PASSWORD_RESET_MAX_AGE"):
+        mail_settings()
+
+
+def test_a_forged_address_never_becomes_headers(app, smtp):
+    from app.mail.sender import send_mail
+
+    with app.test_request_context():
+        refused = send_mail("victim@example.org\r\nBcc: spam@example.org", "Hello", "Hi\n")
+        assert refused.status == "failed" and "not a plain email address" in refused.detail
+        sent = send_mail("ok@example.org", "Bonjour « " + "très " * 30 + "»", "Corps é\n")
+    assert sent.sent
+    [mail] = smtp.wait_for("ok@example.org")
+    assert mail["Subject"] == "Bonjour « " + "très " * 30 + "»"  # folded, no space lost
+    assert body(mail) == "Corps é\n"
+    assert smtp.to("spam@example.org") == []
