@@ -133,6 +133,8 @@ def mail_settings() -> dict[str, Any]:
         "SMTP_SSL": ssl,
         "SMTP_STARTTLS": starttls,
         "SMTP_TIMEOUT": _float("ATLAS_SMTP_TIMEOUT", 10),
+        # Certificates to trust for the SMTP server beside the system's (a private CA).
+        "SMTP_CA_FILE": os.environ.get("ATLAS_SMTP_CA_FILE") or None,
         "MAIL_FROM": os.environ.get("ATLAS_MAIL_FROM") or "Atlas des communs <atlas@localhost>",
         # The language of mails sent to someone who is not asking right now.
         "MAIL_LOCALE": os.environ.get("ATLAS_MAIL_LOCALE", "fr"),

@@ -41,6 +41,7 @@ class SmtpSettings:
     starttls: bool
     timeout: float
     sender: str
+    cafile: str | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> SmtpSettings:
@@ -48,7 +49,7 @@ class SmtpSettings:
                    config.get("SMTP_USER"), config.get("SMTP_PASSWORD"),
                    bool(config.get("SMTP_SSL")), bool(config.get("SMTP_STARTTLS")),
                    float(config.get("SMTP_TIMEOUT", 10)),
-                   config.get("MAIL_FROM") or "atlas@localhost")
+                   config.get("MAIL_FROM") or "atlas@localhost", config.get("SMTP_CA_FILE"))
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ def deliver(settings: SmtpSettings, message: Message) -> Delivery:
     returned as FAILED, never raised: the page or job that sends goes on."""
     to = str(message["To"])
     try:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context()  # the server's certificate and name checked
+        if settings.cafile:
+            context.load_verify_locations(cafile=settings.cafile)
         if settings.use_ssl:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host or "", settings.port,
                                                   timeout=settings.timeout, context=context)

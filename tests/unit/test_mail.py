@@ -505,3 +505,30 @@ def test_a_forged_address_never_becomes_headers(app, smtp):
     assert mail["Subject"] == "Bonjour « " + "très " * 30 + "»"  # folded, no space lost
     assert body(mail) == "Corps é\n"
     assert smtp.to("spam@example.org") == []
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_mail_leaves_over_tls_with_a_login_and_a_checked_certificate(app, tls, tmp_path,
+                                                                      monkeypatch):
+    from app.mail.sender import send_mail
+    from tests.support.smtp import self_signed
+
+    cert = self_signed(tmp_path)
+    with SmtpServer(tls=tls, cert=cert) as server:
+        for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port,
+                           "SMTP_STARTTLS": tls == "starttls", "SMTP_SSL": tls == "ssl",
+                           "SMTP_USER": "atlas" if tls == "starttls" else None,
+                           "SMTP_PASSWORD": "mail password", "SMTP_CA_FILE": None}.items():
+            monkeypatch.setitem(app.config, key, value)
+        with app.test_request_context():
+            untrusted = send_mail("tls@example.org", "Hello", "Hi\n")
+            assert untrusted.status == "failed" and "certificate" in untrusted.detail
+            monkeypatch.setitem(app.config, "SMTP_CA_FILE", str(cert[0]))
+            assert send_mail("tls@example.org", "Hello", "Hi\n").sent
+            if tls == "starttls":
+                monkeypatch.setitem(app.config, "SMTP_PASSWORD", "wrong")
+                refused = send_mail("tls@example.org", "Hello", "Hi\n")
+                assert refused.status == "failed"
+        assert len(server.inbox.wait_for("tls@example.org")) == 1
+        if tls == "starttls":
+            assert server.logins == [("atlas", "mail password"), ("atlas", "wrong")]
