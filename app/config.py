@@ -104,6 +104,45 @@ def from_environment() -> dict[str, Any]:
         # Forms may carry long texts; the schemas say what is too long, beside the field.
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        **mail_settings(),
+    }
+
+
+def _seconds(name: str, default: int) -> int:
+    value = _float(name, default)
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return int(value)
+
+
+def mail_settings() -> dict[str, Any]:
+    """Email (app/mail): SMTP unset means mail is written to the log instead of sent."""
+    ssl = _flag("ATLAS_SMTP_SSL")
+    starttls = _flag("ATLAS_SMTP_STARTTLS")
+    if ssl and starttls:
+        raise ValueError("ATLAS_SMTP_SSL and ATLAS_SMTP_STARTTLS exclude each other: "
+                         "SSL from the first byte (port 465) or STARTTLS (port 587)")
+    port = os.environ.get("ATLAS_SMTP_PORT") or ("465" if ssl else "587" if starttls else "25")
+    if not port.isdigit():
+        raise ValueError(f"ATLAS_SMTP_PORT must be a port number, got {port!r}")
+    return {
+        "SMTP_HOST": os.environ.get("ATLAS_SMTP_HOST") or None,
+        "SMTP_PORT": int(port),
+        "SMTP_USER": os.environ.get("ATLAS_SMTP_USER") or None,
+        "SMTP_PASSWORD": os.environ.get("ATLAS_SMTP_PASSWORD") or None,
+        "SMTP_SSL": ssl,
+        "SMTP_STARTTLS": starttls,
+        "SMTP_TIMEOUT": _float("ATLAS_SMTP_TIMEOUT", 10),
+        # Certificates to trust for the SMTP server beside the system's (a private CA).
+        "SMTP_CA_FILE": os.environ.get("ATLAS_SMTP_CA_FILE") or None,
+        "MAIL_FROM": os.environ.get("ATLAS_MAIL_FROM") or "Atlas des communs <atlas@localhost>",
+        # The language of mails sent to someone who is not asking right now.
+        "MAIL_LOCALE": os.environ.get("ATLAS_MAIL_LOCALE", "fr"),
+        # How long a password reset link and an invitation stay valid.
+        "PASSWORD_RESET_MAX_AGE": _seconds("ATLAS_PASSWORD_RESET_MAX_AGE", 3600),
+        "INVITATION_MAX_AGE": _seconds("ATLAS_INVITATION_MAX_AGE", 7 * 24 * 3600),
+        # Reset requests, per address and per email asked for.
+        "RESET_RATE_LIMIT": os.environ.get("ATLAS_RESET_RATE_LIMIT", "5 per hour"),
     }
 
 

@@ -74,7 +74,7 @@ bp.after_request(page_headers)
 bp.after_request(private_pages)
 bp.register_error_handler(403, forbidden)
 
-from . import views  # noqa: E402,F401  (the routes)
+from . import recovery, views  # noqa: E402,F401  (the routes)
 
 # What Flask-Login and Flask-WTF cache on `g` for one request. `g` lives as long as the
 # application context, which outlives a request when the caller pushed it (tests,

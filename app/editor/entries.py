@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from ..auth.roles import publishes, role_required
 from ..extensions import db
 from ..formats.markdown import render_markdown
+from ..mail.notes import tell_author
 from ..models import Entry, Evaluation, Proposal, Tag, User
 from ..models.vocab import (
     ENTRY_KINDS,
@@ -232,9 +233,11 @@ def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
                                 comment=comment, partial=True, commit=False)
             if proposal is not None:
                 close(proposal, "accepted", reviewer=me(), comment=comment, commit=False)
-            if editor:
-                settle_creation(entry, reviewer=me(), comment=comment, commit=False)
+            settled = settle_creation(entry, reviewer=me(), comment=comment,
+                                      commit=False) if editor else []
             db.session.commit()
+            for decided in ([proposal] if proposal is not None else []) + settled:
+                tell_author(decided)
             if result.action == "unchanged":
                 flash(_("Nothing changed: there was nothing to save."))
             else:

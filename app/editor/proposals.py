@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from ..auth.roles import role_required
 from ..extensions import db
+from ..mail.notes import tell_author
 from ..models import Proposal
 from ..services import proposals as service
 from ..services.errors import ConflictError, WriteValidationError
@@ -77,6 +78,7 @@ def accept(proposal_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return render_review(proposal, errors=field_errors(exc.messages), status=422)
     flash(_("Proposal accepted: “%(name)s” is published.", name=proposal.entry.name))
+    tell_author(proposal)
     return redirect(url_for("editor.proposals"), 303)
 
 
@@ -91,4 +93,5 @@ def reject(proposal_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return render_review(proposal, errors=field_errors(exc.messages), status=422)
     flash(_("Proposal rejected; the contributor will see your comment."))
+    tell_author(proposal)
     return redirect(url_for("editor.proposals"), 303)

@@ -164,17 +164,19 @@ def close(proposal: Proposal, state: str, *, reviewer: User, comment: str | None
 
 
 def settle_creation(entry: Entry, *, reviewer: User, comment: str | None,
-                    commit: bool = True) -> None:
+                    commit: bool = True) -> list[Proposal]:
     """An editor published or rejected a pending entry by editing it: its proposal is closed
-    accordingly, so the queue holds only what still waits."""
+    accordingly, so the queue holds only what still waits. Returns the proposals closed."""
     if entry.moderation == "pending":
-        return
+        return []
     state = "accepted" if entry.moderation == "published" else "rejected"
-    for proposal in db.session.scalars(select(Proposal).where(
-            Proposal.entry_id == entry.id, Proposal.action == "create",
-            Proposal.state == "pending")):
+    closed = list(db.session.scalars(select(Proposal).where(
+        Proposal.entry_id == entry.id, Proposal.action == "create",
+        Proposal.state == "pending")))
+    for proposal in closed:
         close(proposal, state, reviewer=reviewer, comment=comment, commit=False)
     _finish(commit)
+    return closed
 
 
 def pending_proposals() -> list[Proposal]:

@@ -54,6 +54,22 @@ def create_user(email: str, password: str, role: str, name: str | None = None) -
     return user
 
 
+class LastAdminError(WriteValidationError):
+    """The change would leave no active administrator: no one could manage accounts."""
+
+
+def _keep_an_admin(user: User, *, role: str, active: bool) -> None:
+    if user.role != "admin" or not user.active or (role == "admin" and active):
+        return
+    # The active admins' rows stay locked until the commit: two admins demoting each other
+    # at once cannot both see the other one left.
+    admins = db.session.scalars(select(User.id).where(
+        User.role == "admin", User.active.is_(True)).with_for_update()).all()
+    if not [uid for uid in admins if uid != user.id]:
+        raise LastAdminError({"role": [
+            f"{user.email} is the last active administrator: name another one first."]})
+
+
 def _require(email: str) -> User:
     user = find_user(email)
     if user is None:
@@ -65,6 +81,7 @@ def set_role(email: str, role: str) -> User:
     if role not in USER_ROLES:
         raise WriteValidationError({"role": [f"One of {', '.join(USER_ROLES)}."]})
     user = _require(email)
+    _keep_an_admin(user, role=role, active=user.active)
     user.role = role
     db.session.commit()
     return user
@@ -85,6 +102,7 @@ def set_active(email: str, active: bool) -> User:
     """Deactivating keeps the account (its revisions name it) but stops logins and tokens,
     and ends its sessions."""
     user = _require(email)
+    _keep_an_admin(user, role=user.role, active=active)
     user.active = active
     if not active:  # for good: reactivating does not revive a copied cookie
         end_sessions_of(user, commit=False)

@@ -19,8 +19,10 @@ from app.services.revisions import Author
 from tests.support.editor import csrf_token, login
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Open to everyone on purpose: logging in and out, and suggesting a place (anonymous).
-PUBLIC_WRITES = {"auth.login", "auth.logout", "editor.suggest"}
+# Open to everyone on purpose: logging in and out, suggesting a place (anonymous), and the
+# pages of a mailed link (forgotten password, new password, invitation: tests/unit/test_mail.py).
+PUBLIC_WRITES = {"auth.login", "auth.logout", "editor.suggest", "auth.forgot_password",
+                 "auth.reset_password", "auth.accept_invitation"}
 
 
 def write_routes(app) -> list[tuple[str, str, str]]:
@@ -46,7 +48,7 @@ def targets(session, accounts):
                             base_version=get_entry("mutualab").version)
     return {"entry_id": entry.id, "sheet_id": sheet.id, "proposal_id": proposal.id,
             # An import run's twin: refused before the run is even looked up.
-            "run_id": 0, "index": 0}
+            "run_id": 0, "index": 0, "user_id": accounts["editor"].id}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:
@@ -118,4 +120,6 @@ def test_public_writes_need_a_csrf_token_too(client, accounts):
     assert no_token.status_code == 400
     assert client.post("/suggest", data={"name": "Sans jeton", "kind": "commons"}).status_code \
         == 400
+    assert client.post("/password/forgot", data={"email": ACCOUNTS["editor"].email}
+                       ).status_code == 400
     assert client.post("/logout").status_code == 400
