@@ -14,9 +14,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf, limiter, login_manager
+from ..http.locale import fresh_locale, page_headers
 from ..models import User
 from ..services.sessions import session_user
-from ..web.pages import fresh_locale, page_headers
 
 bp = Blueprint("auth", __name__)
 
@@ -101,6 +101,5 @@ def init_auth(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     limiter.init_app(app)
-    app.register_blueprint(bp)
     app.register_error_handler(CSRFError, csrf_refused)
     app.register_error_handler(RateLimitExceeded, rate_limited)
