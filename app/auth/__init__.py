@@ -1,9 +1,10 @@
 """Accounts on the web: login and logout, sessions (Flask-Login), CSRF (Flask-WTF), limits.
 
-`init_auth(app)` attaches them. Sessions are signed cookies (HttpOnly, SameSite=Lax,
-Secure behind HTTPS: see config) holding the key of a server-side session record
-(app.services.sessions), so that logout really ends them; every form carries a
-CSRF token; failed logins are rate-limited per address and email.
+`init_auth(app)` attaches them; `create_app` registers the blueprint. Sessions are
+signed cookies (HttpOnly, SameSite=Lax, Secure behind HTTPS: see config) holding the
+key of a server-side session record (app.services.sessions), so that logout really
+ends them; every form carries a CSRF token; failed logins are rate-limited per
+address and email.
 """
 
 from __future__ import annotations
