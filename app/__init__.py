@@ -5,21 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 
 from .config import PROJECT_ROOT, from_environment, to_sqlalchemy_url
-from .extensions import babel, db, migrate
-
-
-def select_locale() -> str:
-    """?lang= first (the visible switch), then the cookie it sets, then Accept-Language."""
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
-    asked = request.args.get("lang") or request.cookies.get("lang")
-    if asked in languages:
-        return asked
-    return request.accept_languages.best_match(languages) or languages[0]
+from .extensions import db, migrate
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -46,34 +35,45 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    babel.init_app(app, locale_selector=select_locale)
-    from flask_babel import get_locale
+    from .http.locale import init_locale
 
-    app.jinja_env.globals["get_locale"] = get_locale
+    init_locale(app)  # the page's language (Flask-Babel) and its template helpers
     from .licences import data_licence, describe
 
     app.jinja_env.globals["data_licence"] = lambda: describe(data_licence())
 
     from . import models  # noqa: F401  (registers the tables)
-    from .api.health import bp as health_bp
+    from .api import init_api
+    from .api.v1 import blp as api_v1_bp
+    from .auth import bp as auth_bp
+    from .auth import init_auth
     from .cli import register_cli
-    from .input_guard import init_input_guard
+    from .editor import bp as editor_bp
+    from .exports.views import blp as exports_bp
+    from .health import bp as health_bp
+    from .http.compression import init_compression
+    from .http.cors import init_cors
+    from .http.errors import init_error_pages
+    from .http.headers import init_headers
+    from .http.input_guard import init_input_guard
+    from .http.outage import init_outage
+    from .ogc.views import bp as ogc_bp
     from .web import bp as web_bp
 
     init_input_guard(app)  # first: its check runs before every other hook
-    app.register_blueprint(health_bp)
-    app.register_blueprint(web_bp)
-    from .auth import init_auth
-    from .editor import init_editor
-
-    init_auth(app)
-    init_editor(app)
-    from .api import init_api
-
-    init_api(app)
-    from .headers import init_headers
-    from .outage import init_outage
-
+    # Every blueprint of the app is registered here, and only here.
+    app.register_blueprint(health_bp)  # /healthz
+    app.register_blueprint(web_bp)  # citizen pages
+    init_auth(app)  # sessions, CSRF, login limits
+    app.register_blueprint(auth_bp)  # /login, /logout
+    app.register_blueprint(editor_bp)  # /editor, /suggest
+    init_cors(app)
+    init_compression(app)
+    api = init_api(app)  # the OpenAPI document (/api) and its /api/docs pages
+    api.register_blueprint(api_v1_bp)  # /api/v1, documented in the OpenAPI document
+    api.register_blueprint(exports_bp)  # /api/v1/exports, documented there too
+    app.register_blueprint(ogc_bp)  # /ogc
+    init_error_pages(app)
     init_headers(app)
     init_outage(app)
     register_cli(app)

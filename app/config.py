@@ -92,7 +92,7 @@ def from_environment() -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
-        # Behind HTTPS every answer carries HSTS (app/headers.py).
+        # Behind HTTPS every answer carries HSTS (app/http/headers.py).
         "HTTPS": https,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         # A volunteer may write a sheet for hours: the CSRF token lives as long as the session.

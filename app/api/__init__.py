@@ -1,7 +1,8 @@
-"""Machine-facing endpoints: the JSON API (/api/v1) and its OpenAPI document (/api).
+"""The JSON API (/api/v1) and its OpenAPI document (/api).
 
-`init_api(app)` attaches them, with the HTTP manners of `http.py` and the
-problem answers of `problems.py`, which the OGC API (/ogc) shares.
+`init_api(app)` makes the flask-smorest Api (the document, its /api/docs pages,
+problem+json errors for /api and /ogc, from app/http/problems.py) and returns it;
+`create_app` registers the blueprints it documents (v1, exports).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from ..http.problems import MEDIA_TYPE as PROBLEM_TYPE
+from ..http.problems import register_problem_handlers
 from ..licences import ODBL, describe
 from . import schemas
-from .http import init_http
-from .problems import MEDIA_TYPE as PROBLEM_TYPE
-from .problems import register_problem_handlers
 
 API_CONFIG = {
     "API_TITLE": "Atlas des communs",
@@ -61,7 +61,8 @@ class AtlasApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
-def init_api(app: Flask) -> None:
+def init_api(app: Flask) -> AtlasApi:
+    """The Api of this app; its blueprints are registered by `create_app`."""
     from ..extensions import csrf
     from . import v1, writes
 
@@ -72,7 +73,6 @@ def init_api(app: Flask) -> None:
     info = app.config["API_SPEC_OPTIONS"].setdefault("info", {})
     info["license"] = {"name": f"{licence.id} (data)",
                        **({"url": licence.url} if licence.url else {})}
-    init_http(app)
     api = AtlasApi(app)
     api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)
     api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
@@ -82,12 +82,5 @@ def init_api(app: Flask) -> None:
         "description": "An API token (`flask tokens create`); its account's role applies."})
     # Writes read bearer tokens only, never the session cookie: no CSRF token needed.
     csrf.exempt(v1.blp)
-    api.register_blueprint(v1.blp)
-    from ..exports.views import blp as exports_blp
-
-    api.register_blueprint(exports_blp)
     app.extensions["atlas_api"] = api
-
-    from ..ogc import init_ogc
-
-    init_ogc(app)
+    return api

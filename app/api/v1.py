@@ -17,7 +17,12 @@ from sqlalchemy import Text, and_, cast, func, select
 
 from ..extensions import db
 from ..formats import geojson
+from ..formats.changes import change_json
 from ..formats.public import public_json, public_record
+from ..http.conditional import conditional, entry_validated
+from ..http.json import dumps, json_response, raw_json_response
+from ..http.problems import add_problem_handlers, problem
+from ..http.streaming import streamed_response
 from ..models import Entry, EvaluationKey, Relation, Tag, entry_tags
 from ..query import EntryFilter, ParameterError, parse_filter, unknown_tags
 from ..query.changes import changes_after, decode_cursor
@@ -27,11 +32,7 @@ from ..query.paging import Cursor, fetch_page, parse_limit, sort_keys
 from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from ..services.errors import NotFoundError
-from ..streaming import streamed_response
 from . import schemas
-from .http import conditional, entry_validated
-from .json import dumps, json_response, raw_json_response
-from .problems import add_problem_handlers, problem
 
 blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
                 description="Entries, relations, evaluation sheets, tags; GeoJSON; changes.")
@@ -241,7 +242,7 @@ def list_changes(_args: dict[str, Any]):
     """
     raw = request.args.get("since")
     cursor = decode_cursor(raw) if raw else None
-    page = changes_after(cursor, parse_limit(request.args.get("limit")))
+    page = changes_after(cursor, parse_limit(request.args.get("limit")), change_json())
     next_cursor = page.cursor.encode()
     body = ('{"changes":[' + ",".join(page.items) + '],"next_cursor":'
             + orjson.dumps(next_cursor).decode() + ',"has_more":'

@@ -23,6 +23,9 @@ from ..auth.roles import has_role, publishes
 from ..auth.tokens import BearerError, bearer_user
 from ..extensions import db
 from ..formats.public import public_record
+from ..http.compression import CODED_ENTRY_ETAG
+from ..http.json import json_response
+from ..http.problems import problem
 from ..models import Entry, User
 from ..schemas.entry import EntryInputSchema
 from ..services.entries import (
@@ -35,9 +38,6 @@ from ..services.errors import ConflictError, WriteValidationError
 from ..services.policy import can_edit_entry, can_view_entry, shows_as_gone, writes_directly
 from ..services.proposals import propose_edit, propose_entry
 from ..services.revisions import Author
-from .http import CODED_ENTRY_ETAG
-from .json import json_response
-from .problems import problem
 from .schemas import EntrySchema, Strict
 from .v1 import blp
 

@@ -1,9 +1,10 @@
 """Accounts on the web: login and logout, sessions (Flask-Login), CSRF (Flask-WTF), limits.
 
-`init_auth(app)` attaches them. Sessions are signed cookies (HttpOnly, SameSite=Lax,
-Secure behind HTTPS: see config) holding the key of a server-side session record
-(app.services.sessions), so that logout really ends them; every form carries a
-CSRF token; failed logins are rate-limited per address and email.
+`init_auth(app)` attaches them; `create_app` registers the blueprint. Sessions are
+signed cookies (HttpOnly, SameSite=Lax, Secure behind HTTPS: see config) holding the
+key of a server-side session record (app.services.sessions), so that logout really
+ends them; every form carries a CSRF token; failed logins are rate-limited per
+address and email.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf, limiter, login_manager
+from ..http.locale import fresh_locale, page_headers
 from ..models import User
 from ..services.sessions import session_user
-from ..web.pages import fresh_locale, page_headers
 
 bp = Blueprint("auth", __name__)
 
@@ -101,6 +102,5 @@ def init_auth(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     limiter.init_app(app)
-    app.register_blueprint(bp)
     app.register_error_handler(CSRFError, csrf_refused)
     app.register_error_handler(RateLimitExceeded, rate_limited)

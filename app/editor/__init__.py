@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint
 from flask_login import current_user
 
 from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
-from ..web.pages import fresh_locale, gone, not_found, page_headers
+from ..http.errors import gone, not_found
+from ..http.locale import fresh_locale, page_headers
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -51,7 +52,3 @@ bp.register_error_handler(404, not_found)
 bp.register_error_handler(410, gone)
 
 from . import accounts, entries, history, proposals, sheets, suggest, users  # noqa: E402,F401
-
-
-def init_editor(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from ..auth.roles import publishes, role_required
 from ..extensions import db
 from ..formats.markdown import render_markdown
+from ..http.locale import locale_code
 from ..mail.notes import tell_author
 from ..models import Entry, Evaluation, Proposal, Tag, User
 from ..models.vocab import (
@@ -52,7 +53,6 @@ from ..services.proposals import (
 )
 from ..services.revisions import Author, revision_at, revisions_of
 from ..web.filtering import folded
-from ..web.pages import locale_code
 from . import bp
 from .access import entry_or_404, refuse_entry
 from .diff import Describer

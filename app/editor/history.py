@@ -16,13 +16,13 @@ from werkzeug.wrappers import Response
 
 from ..auth.roles import role_required
 from ..extensions import db
+from ..http.locale import locale_code
 from ..models import Entry, Evaluation, Revision
 from ..services.entries import restore_entry, revert_entry
 from ..services.errors import ConflictError, NotFoundError, WriteValidationError
 from ..services.evaluations import restore_evaluation, revert_evaluation
 from ..services.policy import visible_revisions
 from ..services.revisions import revisions_of
-from ..web.pages import locale_code
 from . import bp
 from .access import viewable_entry, viewable_sheet, viewer
 from .diff import entry_changes, sheet_changes

@@ -8,11 +8,11 @@ from werkzeug.wrappers import Response
 
 from ..auth.roles import role_required
 from ..extensions import db
+from ..http.locale import locale_code
 from ..mail.notes import tell_author
 from ..models import Proposal
 from ..services import proposals as service
 from ..services.errors import ConflictError, WriteValidationError
-from ..web.pages import locale_code
 from . import bp
 from .diff import Describer
 from .entries import me

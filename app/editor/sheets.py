@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from ..auth.roles import role_required
 from ..extensions import db
+from ..http.locale import locale_code
 from ..models import Entry, Evaluation
 from ..models.vocab import EVALUATION_STATES, LEVEL_MAX, LEVEL_MIN
 from ..services.errors import ConflictError, WriteValidationError
@@ -26,7 +27,6 @@ from ..services.evaluations import (
     snapshot,
 )
 from ..services.revisions import revision_at, revisions_of
-from ..web.pages import locale_code
 from . import bp
 from .diff import sheet_changes
 from .entries import author

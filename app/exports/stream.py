@@ -5,7 +5,7 @@ cursor hands them over a batch at a time, and the writer turns each batch into
 text before asking for the next. Every table of an export (the entries, then the
 relations, sheets… of a data package) and its licence and sources are read in
 one REPEATABLE READ transaction, so they agree with each other. Writers put their
-first batch of rows in their first chunk (see app/streaming.py).
+first batch of rows in their first chunk (see app/http/streaming.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from ..extensions import db
-from ..streaming import BATCH, batches, read_transaction
+from ..query.batches import BATCH, batches, read_transaction
 
 __all__ = ["BATCH", "batches", "snapshot"]
 

@@ -19,13 +19,13 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from ..api import schemas
-from ..api.http import conditional
-from ..api.json import json_response
-from ..api.problems import add_problem_handlers
 from ..formats.csv_cells import escape_row
+from ..http.conditional import conditional
+from ..http.json import json_response
+from ..http.problems import add_problem_handlers
+from ..http.streaming import streamed_response
 from ..query import parse_filter, unknown_tags
 from ..query.filters import PROPERTY_FILTERS
-from ..streaming import streamed_response
 from . import FORMATS, ExportFormat, ExportJob, Refusal
 from .meta import export_meta
 from .stream import snapshot

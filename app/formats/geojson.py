@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSON
 
 from ..extensions import db
 from ..models import Entry, entry_features
-from ..streaming import BATCH, batches, read_transaction
+from ..query.batches import BATCH, batches, read_transaction
 from .public import public_json
 
 MEDIA_TYPE = "application/geo+json"
@@ -71,7 +71,7 @@ def stream_features(stmt: Select, head: str, tail: str) -> Iterator[str]:
 
     Reads through a server-side cursor on a connection of its own, in one snapshot,
     so that the whole base streams in constant memory. The first chunk holds the
-    first batch: a view that starts the stream (app/streaming.py) has read rows.
+    first batch: a view that starts the stream (app/http/streaming.py) has read rows.
     """
     separator = ""
     with db.engine.connect() as conn, read_transaction(conn):

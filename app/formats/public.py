@@ -30,6 +30,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..models import Entry, Relation, Tag, entry_tags
+from ..query.entries import conditions
+from ..query.filters import EntryFilter
 
 # Plain columns of the entries table, in output order.
 SCALAR_FIELDS = (
@@ -67,9 +69,6 @@ def tags_expression() -> ColumnElement:
 
 def public_entry_condition(alias: Any = None) -> ColumnElement[bool]:
     """What the public may see (the query layer's default filter), over `alias` of entries."""
-    from ..query.entries import conditions
-    from ..query.filters import EntryFilter
-
     visible = and_(*conditions(EntryFilter()))
     if alias is None:
         return visible

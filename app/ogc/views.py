@@ -16,10 +16,10 @@ import orjson
 from flask import Blueprint, Response, g, render_template, request, url_for
 
 from .. import licences
-from ..api.http import DOC_CACHE_CONTROL, conditional
-from ..api.json import json_response, raw_json_response
-from ..api.problems import add_problem_handlers, problem
 from ..formats.geojson import MEDIA_TYPE as GEOJSON
+from ..http.conditional import DOC_CACHE_CONTROL, conditional
+from ..http.json import json_response, raw_json_response
+from ..http.problems import add_problem_handlers, problem
 from ..query import ParameterError
 from ..query.paging import parse_limit
 from . import provider

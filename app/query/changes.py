@@ -15,26 +15,12 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    Text,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    literal_column,
-    select,
-    text,
-    tuple_,
-)
+from sqlalchemy import ColumnElement, cast, literal, literal_column, select, text, tuple_
 from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
-from ..formats.public import public_json, relations_expression
 from ..models import Entry
 from ..models.entry import XID8
-from .entries import conditions
-from .filters import EntryFilter
 from .paging import Cursor, SortKey
 
 FEED_SORT = "changes"
@@ -89,27 +75,12 @@ def decode_cursor(raw: str, name: str = "since") -> Cursor:
     return Cursor.decode(raw, FEED_SORT, FEED_KEYS, name)
 
 
-def change_json():
-    """A change as JSON text: {"op": "upsert", "id", "entry", "relations"} or {"op": "delete", …}.
-
-    `relations` are the entry's outgoing links to public entries, so that a mirror
-    can rebuild them (they are not fields of the public record).
-    """
-    public = and_(*conditions(EntryFilter()))  # what the public sees, as everywhere
-    upsert = func.json_build_object(
-        literal("op"), literal("upsert"), literal("id"), cast(Entry.id, Text),
-        literal("entry"), public_json(), literal("relations"), relations_expression())
-    delete = func.json_build_object(
-        literal("op"), literal("delete"), literal("id"), cast(Entry.id, Text),
-        literal("deleted_at"), func.coalesce(Entry.deleted_at, Entry.updated_at))
-    return cast(case((public, upsert), else_=delete), Text)
-
-
-def changes_after(cursor: Cursor | None, limit: int) -> ChangePage:
-    """Up to `limit` changes after `cursor` (None: from the start)."""
+def changes_after(cursor: Cursor | None, limit: int, item: ColumnElement[str]) -> ChangePage:
+    """Up to `limit` changes after `cursor` (None: from the start), each as `item`:
+    the serialiser's text of a changed entry (app.formats.changes.change_json)."""
     cursor = cursor or start_cursor()
     xid, entry_id = cursor.values
-    stmt = (select(change_json(), Entry.change_xid, Entry.id)
+    stmt = (select(item, Entry.change_xid, Entry.id)
             .where(tuple_(Entry.change_xid, Entry.id)
                    > tuple_(cast(literal(str(xid)), XID8()), cast(literal(str(entry_id)),
                                                                   UUID(as_uuid=True))))

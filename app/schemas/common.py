@@ -14,7 +14,7 @@ SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 class InputSchema(Schema):
     """Normalises and strips text (app/normalise.py), and turns blank optional strings
     into None: forms send "". Refuses NUL, which PostgreSQL text cannot hold (the web
-    refuses it earlier, app/input_guard.py; imports, sync and dumps meet it here)."""
+    refuses it earlier, app/http/input_guard.py; imports, sync and dumps meet it here)."""
 
     @pre_load
     def blank_to_none(self, data: Any, **_: Any) -> Any:

@@ -38,9 +38,10 @@ from sqlalchemy import Text, cast, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
+from ..formats.changes import change_json
 from ..models import Entry, PushedEntry
 from ..models.entry import XID8
-from ..query.changes import FEED_SORT, HORIZON, change_json, decode_cursor, wait_for_horizon
+from ..query.changes import FEED_SORT, HORIZON, decode_cursor, wait_for_horizon
 from ..query.paging import Cursor
 from . import content as C
 from .client import Remote, RemoteError, problem_detail

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
+from ..http.locale import locale_code
 from ..models import Tag
 from ..query import ParameterError, count_entries, facet_counts, search_entries
 from . import bp
 from .filtering import filter_query, form_state, request_filter
 from .labels import SORT_LABELS
-from .pages import locale_code
 
 PER_PAGE = 20
 SORTS = ("name", "-updated", "relevance")

@@ -12,13 +12,13 @@ from .. import origins
 from ..extensions import db
 from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
+from ..http.locale import locale_code
 from ..models import Entry, Evaluation
 from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from . import bp
 from .filtering import folded
 from .labels import RELATION_SECTIONS
-from .pages import locale_code
 from .radar import RadarChart, radar_chart
 from .views import map_config
 

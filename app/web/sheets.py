@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ..extensions import db
+from ..http.locale import locale_code
 from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..models.vocab import LEVEL_MAX
 from ..query.sheets import newest_first, published_sheet_conditions, sheets_of
@@ -24,7 +25,6 @@ from ..services.policy import is_editor, public_entry, visible_sheets_clause
 from . import bp
 from .entry import sheet_chart
 from .filtering import folded
-from .pages import locale_code
 
 
 def _entry(ref: str) -> Entry:

@@ -7,12 +7,12 @@ from typing import Any
 from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 
+from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
 from ..query import facet_counts
 from . import bp
 from .filtering import form_state, request_filter
 from .labels import KIND_COLOURS, KIND_LABELS
-from .pages import locale_code
 
 
 def js_strings() -> dict[str, Any]:

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from app.api.problems import is_machine_path
+from app.http.problems import is_machine_path
 from app.services.entries import get_entry
 from app.services.tokens import create_token
 from tests.conftest import make_app

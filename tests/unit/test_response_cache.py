@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response
 from sqlalchemy import select
 
-from app.api.http import ResponseCache, response_cache
+from app.http.cache import ResponseCache, response_cache
 from app.models import Entry
 from app.services.entries import save_entry
 from app.services.revisions import Author

@@ -248,7 +248,7 @@ def test_dates_and_numbers_are_localised(client):
 
 
 def test_tile_servers_are_allowed_by_the_csp():
-    from app.headers import tile_sources
+    from app.http.headers import tile_sources
 
     assert tile_sources("https://tile.openstreetmap.org/{z}/{x}/{y}.png") == \
         "https://tile.openstreetmap.org"

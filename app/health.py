@@ -2,9 +2,9 @@
 
 from flask import Blueprint, jsonify
 
-from ..dbcheck import DatabaseProblem, is_outage, status
-from ..extensions import db
-from ..outage import retry_headers
+from .dbcheck import DatabaseProblem, is_outage, status
+from .extensions import db
+from .http.outage import retry_headers
 
 bp = Blueprint("health", __name__)
 

@@ -19,7 +19,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, NotFound
 
-from .api.problems import is_machine_path, problem
+from .problems import is_machine_path, problem
 
 NUL = "\x00"
 # Our bodies nest four levels at most (answers → key → field); a hundred is far beyond

@@ -15,9 +15,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
-from .api.problems import is_machine_path, problem, unexpected_problem
-from .dbcheck import is_outage
-from .extensions import db, login_manager
+from ..dbcheck import is_outage
+from ..extensions import db, login_manager
+from .problems import is_machine_path, problem, unexpected_problem
 
 RETRY_AFTER_SECONDS = 30
 OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
