@@ -14,6 +14,7 @@ from flask_login import current_user
 from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
 from ..web.pages import fresh_locale, gone, not_found, page_headers
+from .forms import entry_form_layout
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -39,6 +40,7 @@ def editor_helpers() -> dict[str, Any]:
         "proposal_state_labels": PROPOSAL_STATE_LABELS,
         "proposal_action_labels": PROPOSAL_ACTION_LABELS,
         "relation_labels": RELATION_LABELS,
+        "entry_form_layout": entry_form_layout,
         "can": lambda role: has_role(current_user, role),
     }
 
