@@ -26,7 +26,7 @@ from sqlalchemy.types import UserDefinedType
 
 from .. import entry_fields
 from ..extensions import db
-from .vocab import ENTRY_KINDS, ENTRY_STATUSES, MODERATION_STATES, sql_in
+from .vocab import sql_in
 
 if TYPE_CHECKING:
     from .relation import Relation
@@ -91,7 +91,8 @@ class Entry(_registry_columns(), db.Model):
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
         server_default=text("gen_random_uuid()"))
-    # The registry's fields (app/entry_fields.py) are the columns of EntryFieldColumns.
+    # The registry's fields (app/entry_fields.py) are the columns of EntryFieldColumns;
+    # their types are repeated here for type checkers only (nothing reads this at run time).
     if TYPE_CHECKING:
         slug: Mapped[str]
         kind: Mapped[str]
@@ -143,9 +144,9 @@ class Entry(_registry_columns(), db.Model):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     __table_args__ = (
-        CheckConstraint(sql_in("kind", ENTRY_KINDS), name="kind"),
-        CheckConstraint(sql_in("status", ENTRY_STATUSES), name="status"),
-        CheckConstraint(sql_in("moderation", MODERATION_STATES), name="moderation"),
+        # A field with a vocabulary (kind, status, moderation) holds one of its values.
+        *(CheckConstraint(sql_in(f.name, f.choices), name=f.name)
+          for f in entry_fields.FIELDS if f.choices),
         CheckConstraint(
             "geom IS NULL OR (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90)",
             name="lonlat_range"),
