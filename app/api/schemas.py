@@ -23,10 +23,6 @@ BBOX_PATTERN = rf"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
 NEAR_PATTERN = rf"^{NUMBER},{NUMBER}$"
 
 
-def _text(description: str, **kw) -> fields.String:
-    return fields.String(allow_none=True, metadata={"description": description}, **kw)
-
-
 # One marshmallow field per public field, with its documentation: the registry's plain
 # fields (app/entry_fields.py) and the others.
 PUBLIC_FIELD_TYPES: dict[str, fields.Field] = {

@@ -115,7 +115,7 @@ def test_consumers_follow_todays_registry() -> None:
     from app.sync.content import SCALARS
 
     names = entry_fields.names()
-    assert ENTRY_FIELDS == names
+    assert names == ENTRY_FIELDS
     assert SCALAR_FIELDS == SCALARS == tuple(f.name for f in entry_fields.FIELDS if f.public)
     assert "moderation" in names and "moderation" not in SCALAR_FIELDS
     for f in entry_fields.FIELDS:
