@@ -44,6 +44,7 @@ import ijson
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
+from app import entry_fields
 from app.extensions import db
 from app.formats.csv_cells import unescape_cell
 from app.formats.public import PUBLIC_FIELDS
@@ -60,9 +61,8 @@ from .pipeline import ensure_tags
 from .prepare import batched
 from .records import Problem
 
-INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "street",
-                "postcode", "city", "country", "website", "email", "phone", "opening_hours",
-                "licence", "founded", "lon", "lat", "tags")
+# What a restore writes: the fields sync writes (app/entry_fields.py), the position, the tags.
+INPUT_FIELDS = (*C.SCALARS, "lon", "lat", "tags")
 RELATION_RE = re.compile(r"^([a-z_]+):([0-9a-fA-F-]{36})$")
 BATCH = 1_000
 # As the importer's pipeline does: its small, many queries are not worth compiling, and
@@ -139,7 +139,9 @@ def entry_from_cells(cells: dict[str, str | None], row: int) -> DumpEntry:
         raise DumpError(f"row {row}: id {cells.get('id')!r} is not a UUID") from None
     data: dict[str, Any] = {name: _none(cells.get(name)) for name in INPUT_FIELDS}
     try:
-        data["founded"] = int(data["founded"]) if data["founded"] else None
+        for f in entry_fields.FIELDS:
+            if f.name in data:
+                data[f.name] = f.from_cell(data[f.name])
         data["lon"], data["lat"] = _number(data["lon"]), _number(data["lat"])
     except ValueError as exc:
         raise DumpError(f"row {row}: {exc}") from None

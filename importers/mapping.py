@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app import entry_fields
 from app.config import PROJECT_ROOT
 from app.models.vocab import ENTRY_KINDS, TAG_GROUPS
 
@@ -21,9 +22,8 @@ from .geo import DEFAULT_TERRITORY, Territory
 
 MAPPINGS_DIR = PROJECT_ROOT / "data" / "mappings"
 DEFAULT_OSM_MAPPING = MAPPINGS_DIR / "osm.toml"
-CSV_FIELDS = ("name", "summary", "description", "street", "postcode", "city", "country",
-              "website", "email", "phone", "opening_hours", "licence", "status", "founded",
-              "kind", "slug")
+# The fields a CSV mapping may fill (app/entry_fields.py).
+CSV_FIELDS = entry_fields.writable_by("importer")
 
 
 class MappingError(ValueError):

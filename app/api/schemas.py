@@ -3,13 +3,15 @@
 They document the API (the OpenAPI document is generated from them) and parse
 the query strings; filters themselves are read by `app.query.parse_filter`, and
 the JSON of entries is built in PostgreSQL from `app.formats.public`. The entry
-schema is generated from PUBLIC_FIELDS, so a public field cannot be missing here.
+schema is generated from PUBLIC_FIELDS and the entry-field registry, so a public field
+cannot be missing here.
 """
 
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from .. import entry_fields
 from ..formats.public import PUBLIC_FIELDS
 from ..models.vocab import ENTRY_KINDS, ENTRY_STATUSES, LEVEL_MAX, LEVEL_MIN, RELATION_TYPES
 from ..query.entries import SORTS
@@ -21,29 +23,11 @@ BBOX_PATTERN = rf"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
 NEAR_PATTERN = rf"^{NUMBER},{NUMBER}$"
 
 
-def _text(description: str, **kw) -> fields.String:
-    return fields.String(allow_none=True, metadata={"description": description}, **kw)
-
-
-# One marshmallow field per public field, with its documentation.
+# One marshmallow field per public field, with its documentation: the registry's plain
+# fields (app/entry_fields.py) and the others.
 PUBLIC_FIELD_TYPES: dict[str, fields.Field] = {
     "id": fields.UUID(required=True, metadata={"description": "Stable id, across databases."}),
-    "slug": fields.String(required=True, metadata={"description": "Unique, for URLs."}),
-    "kind": fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS)),
-    "name": fields.String(required=True),
-    "summary": _text("One or two sentences."),
-    "description": _text("Markdown."),
-    "status": fields.String(required=True, validate=validate.OneOf(ENTRY_STATUSES)),
-    "street": _text("Street address."),
-    "postcode": _text("Postal code."),
-    "city": _text("City."),
-    "country": _text("ISO 3166-1 alpha-2 code."),
-    "website": _text("http(s) URL."),
-    "email": _text("Contact e-mail."),
-    "phone": _text("Contact phone."),
-    "opening_hours": _text("OpenStreetMap opening_hours syntax."),
-    "licence": _text("Licence of the commons (SPDX id where one fits)."),
-    "founded": fields.Integer(allow_none=True, metadata={"description": "Year founded."}),
+    **{f.name: f.output_field() for f in entry_fields.FIELDS if f.public},
     "lon": fields.Float(allow_none=True, metadata={"description": "WGS 84 longitude; null "
                                                    "for an entry without a place."}),
     "lat": fields.Float(allow_none=True, metadata={"description": "WGS 84 latitude."}),

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Response, g, request, url_for
 from marshmallow import fields
 
+from .. import entry_fields
 from ..auth.roles import has_role, publishes
 from ..auth.tokens import BearerError, bearer_user
 from ..extensions import db
@@ -44,11 +45,10 @@ from .v1 import blp
 SOURCE_HEADER = "X-Atlas-Source"
 # What a PUT keeps when the body leaves it out: the page address and the moderation
 # state are not content a mirror replaces.
-KEPT_BY_PUT = ("slug", "moderation")
+KEPT_BY_PUT = tuple(f.name for f in entry_fields.FIELDS if not f.content)
 # What a PUT clears when the body leaves it out (kind and name are required; status has
 # a default).
-CLEARED_BY_PUT = ("summary", "description", "street", "postcode", "city", "country",
-                  "website", "email", "phone", "opening_hours", "licence", "founded",
+CLEARED_BY_PUT = (*(f.name for f in entry_fields.FIELDS if f.content and f.nullable),
                   "tags", "relations")
 EMPTY = {"tags": [], "relations": []}
 

@@ -15,6 +15,7 @@ from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
 from ..http.errors import gone, not_found
 from ..http.locale import fresh_locale, page_headers
+from .forms import entry_form_layout
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -40,6 +41,7 @@ def editor_helpers() -> dict[str, Any]:
         "proposal_state_labels": PROPOSAL_STATE_LABELS,
         "proposal_action_labels": PROPOSAL_ACTION_LABELS,
         "relation_labels": RELATION_LABELS,
+        "entry_form_layout": entry_form_layout,
         "can": lambda role: has_role(current_user, role),
     }
 

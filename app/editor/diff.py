@@ -17,6 +17,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from .. import entry_fields
 from ..extensions import db
 from ..models import EvaluationKey, Tag
 from ..services.entries import CONTENT_KEYS
@@ -25,7 +26,8 @@ from .forms import entries_named
 from .labels import FIELD_LABELS, MODERATION_LABELS, RELATION_LABELS, SHEET_STATE_LABELS
 
 # Fields whose old and new texts are worth an inline diff.
-LONG_TEXT = {"description", "summary", "strengths", "limits", "stakes", "opening_hours"}
+LONG_TEXT = {*(f.name for f in entry_fields.FIELDS if f.long_text),
+             "strengths", "limits", "stakes"}
 # Words with the spaces that follow them, so that a rewritten sentence is one change.
 WORD_RE = re.compile(r"\S+\s*|\s+")
 ENTRY_DIFF_KEYS = (*CONTENT_KEYS, "deleted_at")

@@ -15,21 +15,46 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from .. import entry_fields
 from ..extensions import db
 from ..models import Entry, Evaluation, EvaluationKey
 from ..query.entries import unaccent_lower
 from ..services.evaluations import ANSWER_FIELDS
 from ..services.policy import visible_entries_clause
 
-ENTRY_TEXT_FIELDS = (
-    "name", "kind", "slug", "summary", "description", "street", "postcode", "city", "country",
-    "website", "email", "phone", "opening_hours", "licence", "status", "founded", "moderation",
-)
+# The registry's fields that the form shows (app/entry_fields.py): every one editors write.
+ENTRY_TEXT_FIELDS = tuple(f.name for f in entry_fields.FIELDS if f.form is not None)
 # What only editors set: the page address and the moderation state.
-EDITOR_ONLY_FIELDS = ("slug", "moderation")
+EDITOR_ONLY_FIELDS = tuple(f.name for f in entry_fields.FIELDS
+                           if f.form is not None and "contributor" not in f.writers)
 RELATION_ROW = re.compile(r"^relations-(\d+)-target$")
 BLANK_RELATION_ROWS = 2
 SHEET_FIELDS = ("title", "held_on", "authors", "state")
+
+
+@dataclass(frozen=True)
+class FormRow:
+    """Fields side by side (`grouped`: in a `field-row`), or one field on its own."""
+
+    grouped: bool
+    fields: tuple[entry_fields.EntryField, ...]
+
+
+def entry_form_layout(editor: bool) -> dict[str, list[FormRow]]:
+    """The registry's fields of the entry form, by fieldset, in rows: what the template
+    loops over. Contributors do not see the fields only editors write."""
+    shown = sorted((f for f in entry_fields.FIELDS
+                    if f.form is not None and (editor or f.name not in EDITOR_ONLY_FIELDS)),
+                   key=lambda f: f.form.order)  # type: ignore[union-attr]
+    slots: dict[str, dict[str, list[entry_fields.EntryField]]] = {
+        name: {} for name in entry_fields.FORM_SECTIONS}
+    for f in shown:
+        spec = f.form
+        assert spec is not None
+        slots[spec.section].setdefault(spec.row or f"field:{f.name}", []).append(f)
+    return {section: [FormRow(not key.startswith("field:"), tuple(fields))
+                      for key, fields in rows.items()]
+            for section, rows in slots.items()}
 
 
 @dataclass

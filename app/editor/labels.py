@@ -4,26 +4,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from .. import entry_fields
+
+# The registry's labels (app/entry_fields.py), then the other parts of entries and sheets.
 FIELD_LABELS = {
-    "name": _l("Name"),
-    "kind": _l("Kind"),
-    "slug": _l("Address of the page (slug)"),
-    "summary": _l("Summary"),
-    "description": _l("Description"),
-    "street": _l("Street"),
-    "postcode": _l("Postcode"),
-    "city": _l("City"),
-    "country": _l("Country"),
+    **entry_fields.labels(),
     "lon": _l("Longitude"),
     "lat": _l("Latitude"),
-    "website": _l("Website"),
-    "email": _l("Email"),
-    "phone": _l("Phone"),
-    "opening_hours": _l("Opening hours"),
-    "licence": _l("Licence"),
-    "status": _l("Status"),
-    "founded": _l("Founded (year)"),
-    "moderation": _l("Moderation"),
     "tags": _l("Tags"),
     "relations": _l("Relations"),
     "deleted_at": _l("Deleted"),

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from .. import entry_fields
 from ..formats.csv_cells import escape_cell
 from ..formats.public import PUBLIC_FIELDS, public_columns, relations_expression
 from ..models import Answer, Entry, Evaluation, EvaluationKey, Relation, Source, Tag
-from ..models.vocab import ENTRY_KINDS, ENTRY_STATUSES, LEVEL_MAX, LEVEL_MIN, RELATION_TYPES
+from ..models.vocab import LEVEL_MAX, LEVEL_MIN, RELATION_TYPES
 from ..query.entries import conditions
 from ..query.filters import EntryFilter
 from ..query.sheets import published_sheet_conditions
@@ -117,25 +118,8 @@ def _text(name: str, description: str, **kw: Any) -> Column:
 ENTRY_COLUMNS: dict[str, Column] = {c.name: c for c in (
     Column("id", "string", "Stable id, the same in every database that holds the entry.",
            format="uuid", constraints={"required": True, "unique": True}),
-    _text("slug", "Unique; the entry's page is /entries/<slug>.",
-          constraints={"required": True, "unique": True, "pattern": "[a-z0-9]+(-[a-z0-9]+)*"}),
-    _text("kind", "commons, third_place or initiative.",
-          constraints={"required": True, "enum": list(ENTRY_KINDS)}),
-    _text("name", "Name.", constraints={"required": True}),
-    _text("summary", "One or two sentences."),
-    _text("description", "Markdown."),
-    _text("status", "active, planned or closed.",
-          constraints={"required": True, "enum": list(ENTRY_STATUSES)}),
-    _text("street", "Street address."),
-    _text("postcode", "Postal code."),
-    _text("city", "City."),
-    _text("country", "ISO 3166-1 alpha-2 code."),
-    _text("website", "http(s) URL."),
-    _text("email", "The entry's public contact e-mail."),
-    _text("phone", "The entry's public contact phone."),
-    _text("opening_hours", "OpenStreetMap opening_hours syntax."),
-    _text("licence", "Licence of the commons itself (SPDX id where one fits)."),
-    Column("founded", "integer", "Year founded."),
+    *(Column(f.name, f.table_type(), f.description, constraints=f.table_constraints())
+      for f in entry_fields.FIELDS if f.public),
     Column("lon", "number", "WGS 84 longitude; empty for an entry without a place.",
            constraints={"minimum": -180, "maximum": 180}),
     Column("lat", "number", "WGS 84 latitude.", constraints={"minimum": -90, "maximum": 90}),

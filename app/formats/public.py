@@ -29,16 +29,13 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
+from .. import entry_fields
 from ..models import Entry, Relation, Tag, entry_tags
 from ..query.entries import conditions
 from ..query.filters import EntryFilter
 
-# Plain columns of the entries table, in output order.
-SCALAR_FIELDS = (
-    "slug", "kind", "name", "summary", "description", "status",
-    "street", "postcode", "city", "country",
-    "website", "email", "phone", "opening_hours", "licence", "founded",
-)
+# Plain columns of the entries table, in output order: the registry's public fields.
+SCALAR_FIELDS = entry_fields.public_names()
 TIME_FIELDS = ("created_at", "updated_at")
 # Every public field, in output order.
 PUBLIC_FIELDS = ("id", *SCALAR_FIELDS, "lon", "lat", "tags", *TIME_FIELDS, "version")

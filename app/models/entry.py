@@ -15,10 +15,7 @@ from sqlalchemy import (
     FetchedValue,
     ForeignKey,
     Index,
-    SmallInteger,
-    String,
     Table,
-    Text,
     func,
     text,
 )
@@ -27,8 +24,9 @@ from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import UserDefinedType
 
+from .. import entry_fields
 from ..extensions import db
-from .vocab import ENTRY_KINDS, ENTRY_STATUSES, MODERATION_STATES, sql_in
+from .vocab import sql_in
 
 if TYPE_CHECKING:
     from .relation import Relation
@@ -78,32 +76,43 @@ entry_tags = Table(
 )
 
 
-class Entry(db.Model):
+def _registry_columns() -> type:
+    """A declarative mixin with one column per field of the registry (app/entry_fields.py)."""
+    columns = {
+        f.name: mapped_column(f.sql_type(), nullable=f.nullable, unique=f.unique or None,
+                              default=f.default, server_default=f.default)
+        for f in entry_fields.FIELDS}
+    return type("EntryFieldColumns", (), columns)
+
+
+class Entry(_registry_columns(), db.Model):
     __tablename__ = "entries"
 
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
         server_default=text("gen_random_uuid()"))
-    slug: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(200))
-    summary: Mapped[str | None] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(Text)
+    # The registry's fields (app/entry_fields.py) are the columns of EntryFieldColumns;
+    # their types are repeated here for type checkers only (nothing reads this at run time).
+    if TYPE_CHECKING:
+        slug: Mapped[str]
+        kind: Mapped[str]
+        name: Mapped[str]
+        summary: Mapped[str | None]
+        description: Mapped[str | None]
+        street: Mapped[str | None]
+        postcode: Mapped[str | None]
+        city: Mapped[str | None]
+        country: Mapped[str | None]
+        website: Mapped[str | None]
+        email: Mapped[str | None]
+        phone: Mapped[str | None]
+        opening_hours: Mapped[str | None]
+        licence: Mapped[str | None]
+        status: Mapped[str]
+        founded: Mapped[int | None]
+        moderation: Mapped[str]
     geom: Mapped[WKBElement | None] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
-    street: Mapped[str | None] = mapped_column(String(200))
-    postcode: Mapped[str | None] = mapped_column(String(20))
-    city: Mapped[str | None] = mapped_column(String(120))
-    country: Mapped[str | None] = mapped_column(String(2))
-    website: Mapped[str | None] = mapped_column(String(500))
-    email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    opening_hours: Mapped[str | None] = mapped_column(String(500))
-    licence: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
-    founded: Mapped[int | None] = mapped_column(SmallInteger)
-    moderation: Mapped[str] = mapped_column(
-        String(20), default="published", server_default="published")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -135,9 +144,9 @@ class Entry(db.Model):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     __table_args__ = (
-        CheckConstraint(sql_in("kind", ENTRY_KINDS), name="kind"),
-        CheckConstraint(sql_in("status", ENTRY_STATUSES), name="status"),
-        CheckConstraint(sql_in("moderation", MODERATION_STATES), name="moderation"),
+        # A field with a vocabulary (kind, status, moderation) holds one of its values.
+        *(CheckConstraint(sql_in(f.name, f.choices), name=f.name)
+          for f in entry_fields.FIELDS if f.choices),
         CheckConstraint(
             "geom IS NULL OR (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90)",
             name="lonlat_range"),

@@ -1,23 +1,18 @@
-"""What an entry may hold, checked the same way for forms, the API, imports and the demo."""
+"""What an entry may hold, checked the same way for forms, the API, imports and the demo.
+
+The plain fields and their rules come from the registry (app/entry_fields.py); this
+schema adds the structured parts: the position, the tags and the relations.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..models.vocab import (
-    ENTRY_KINDS,
-    ENTRY_STATUSES,
-    MODERATION_STATES,
-    RELATION_TYPES,
-)
-from .common import InputSchema, slug_field, text
-
-MAX_DESCRIPTION = 20_000
-PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]{4,40}$")
+from .. import entry_fields
+from ..models.vocab import RELATION_TYPES
+from .common import InputSchema, slug_field
 
 
 class RelationInputSchema(InputSchema):
@@ -26,46 +21,20 @@ class RelationInputSchema(InputSchema):
     target = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
 
-class EntryInputSchema(InputSchema):
-    """Entry fields as written by people and programs.
+def structured_fields() -> dict[str, fields.Field]:
+    """The position, the tags and the relations (after the registry's fields)."""
+    return {
+        "lon": fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
+            -180, 180, error="Longitude must be between -180 and 180.")),
+        "lat": fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
+            -90, 90, error="Latitude must be between -90 and 90.")),
+        "tags": fields.List(slug_field(), load_default=list),
+        "relations": fields.List(fields.Nested(RelationInputSchema), load_default=list),
+    }
 
-    Positions are `lon` and `lat` in WGS 84 degrees; give both or neither.
-    """
 
-    slug = slug_field(allow_none=True)
-    kind = fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS))
-    name = text(200, required=True)
-    summary = text(500)
-    description = fields.String(allow_none=True, validate=validate.Length(
-        max=MAX_DESCRIPTION, error="At most {max} characters."))
-    lon = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
-        -180, 180, error="Longitude must be between -180 and 180."))
-    lat = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
-        -90, 90, error="Latitude must be between -90 and 90."))
-    street = text(200)
-    postcode = text(20)
-    city = text(120)
-    country = fields.String(allow_none=True, validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="Use a two-letter ISO 3166-1 code such as FR."))
-    website = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=True,
-                         validate=validate.Length(max=500))
-    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=validate.Regexp(
-        PHONE_RE, error="Use digits, spaces and + ( ) . - only."))
-    opening_hours = text(500)
-    licence = text(100)
-    status = fields.String(load_default="active",
-                           validate=validate.OneOf(ENTRY_STATUSES))
-    founded = fields.Integer(allow_none=True, strict=False)
-    moderation = fields.String(load_default="published",
-                               validate=validate.OneOf(MODERATION_STATES))
-    tags = fields.List(slug_field(), load_default=list)
-    relations = fields.List(fields.Nested(RelationInputSchema), load_default=list)
-
-    @validates("founded")
-    def check_founded(self, value: int | None, **_: Any) -> None:
-        if value is not None and not 1000 <= value <= date.today().year + 5:
-            raise ValidationError(f"A year between 1000 and {date.today().year + 5}.")
+class _EntryInputRules(InputSchema):
+    """The rule across fields: a position is both coordinates or none."""
 
     @validates_schema
     def check_position(self, data: dict[str, Any], **_: Any) -> None:
@@ -74,3 +43,12 @@ class EntryInputSchema(InputSchema):
             if has_lon != has_lat:
                 missing = "lat" if has_lon else "lon"
                 raise ValidationError("Give both longitude and latitude, or neither.", missing)
+
+
+EntryInputSchema = type(_EntryInputRules)("EntryInputSchema", (_EntryInputRules,), {
+    "__doc__": "Entry fields as written by people and programs.\n\n"
+               "Positions are `lon` and `lat` in WGS 84 degrees; give both or neither.",
+    "__module__": __name__,
+    **{f.name: f.input_field() for f in entry_fields.FIELDS},
+    **structured_fields(),
+})

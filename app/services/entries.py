@@ -25,6 +25,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from .. import entry_fields
 from ..extensions import db
 from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
@@ -34,11 +35,8 @@ from .errors import ConflictError, NotFoundError, WriteValidationError
 from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
 
-ENTRY_FIELDS = (
-    "slug", "kind", "name", "summary", "description", "street", "postcode", "city",
-    "country", "website", "email", "phone", "opening_hours", "licence", "status",
-    "founded", "moderation",
-)
+# Every plain field (app/entry_fields.py), in the registry's order.
+ENTRY_FIELDS = entry_fields.names()
 # What a snapshot holds besides ENTRY_FIELDS; lon/lat rounded to 1e-7° (about 1 cm).
 CONTENT_KEYS = (*ENTRY_FIELDS, "lon", "lat", "tags", "relations")
 COORD_DIGITS = 7

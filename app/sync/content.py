@@ -11,14 +11,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .. import entry_fields
 from ..models import Entry
 from ..models.vocab import RELATION_TYPES
 from ..normalise import clean_text
 from ..services.entries import COORD_DIGITS, snapshot
 
-SCALARS = ("slug", "kind", "name", "summary", "description", "status", "street", "postcode",
-           "city", "country", "website", "email", "phone", "opening_hours", "licence",
-           "founded")
+# The plain fields a mirror keeps equal: those sync writes (app/entry_fields.py).
+SCALARS = entry_fields.writable_by("sync")
 # Compared one by one when merging; the position is one field (lon and lat together).
 MERGE_FIELDS = (*SCALARS, "position", "tags", "relations")
 

@@ -50,9 +50,7 @@ from .state import sync_state
 PAGE = 200
 ETAG_RE = re.compile(r'^(?:W/)?"v(\d+)"$')
 RELATION_TARGET = re.compile(r"^relations\.\d+\.target$")
-BODY_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "street",
-               "postcode", "city", "country", "website", "email", "phone", "opening_hours",
-               "licence", "founded", "lon", "lat", "tags")
+BODY_FIELDS = (*C.SCALARS, "lon", "lat", "tags")
 COUNTS = ("created", "updated", "unchanged", "deleted", "refused", "conflicts")
 
 

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from app import entry_fields
 from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
@@ -24,10 +25,10 @@ from tests.conftest import make_app
 
 EDITOR = Author(label="test editor")
 
-STATE_SQL = text("""
-SELECT e.id::text AS id, e.slug, e.kind, e.name, e.summary, e.description, e.status,
-       e.street, e.postcode, e.city, e.country, e.website, e.email, e.phone,
-       e.opening_hours, e.licence, e.founded, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+# Every public plain field of the registry (app/entry_fields.py), not the sync code's list.
+STATE_SQL = text(f"""
+SELECT e.id::text AS id, {", ".join("e." + name for name in entry_fields.public_names())},
+       ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
        ARRAY(SELECT t.slug FROM entry_tags et JOIN tags t ON t.id = et.tag_id
              WHERE et.entry_id = e.id ORDER BY t.slug) AS tags,
        ARRAY(SELECT r.type || ':' || r.target_id::text FROM relations r
