@@ -115,7 +115,8 @@ lock:
 	$(PYTHON) -m venv var/lock-venv
 	var/lock-venv/bin/pip install --quiet --upgrade pip
 	var/lock-venv/bin/pip install --quiet .
-	{ echo "# Pinned runtime dependencies of atlas-communs (no test extras)."; \
+	{ echo "# Pinned runtime dependencies of atlas-communs (no test extras), for Python" \
+	       "$$(var/lock-venv/bin/python -c 'import platform; print(platform.python_version())')."; \
 	  echo "# Regenerate with: make lock   (a clean venv, pip install ., pip freeze)"; \
 	  var/lock-venv/bin/pip freeze --exclude atlas-communs; } > requirements.lock
 	rm -rf var/lock-venv build

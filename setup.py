@@ -18,8 +18,11 @@ SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo")
 
 class BuildWithShare(build_py):
     def run(self) -> None:
+        editable = getattr(self, "editable_mode", False)
+        if not editable:  # no module deleted since the last build may linger in the wheel
+            shutil.rmtree(self.build_lib, ignore_errors=True)
         super().run()
-        if getattr(self, "editable_mode", False):
+        if editable:
             return
         target = Path(self.build_lib) / "app" / "_share"
         shutil.rmtree(target, ignore_errors=True)
