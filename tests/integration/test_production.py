@@ -116,7 +116,7 @@ def _read_env(path: Path) -> dict[str, str]:
     for line in path.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             key, value = line.split("=", 1)
-            values[key.strip()] = value
+            values[key.strip()] = value.strip().removeprefix('"').removesuffix('"')
     return values
 
 
