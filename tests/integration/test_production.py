@@ -268,6 +268,12 @@ def test_the_wheel_holds_what_runs_and_no_test_tools(venv):
     for needed in ("templates/base.html", "static/css/atlas.css", "migrations/env.py",
                    "translations/fr/LC_MESSAGES/messages.mo", "data/demo/lille.toml"):
         assert (root / needed).is_file(), needed
+    # Installed, nothing is written inside the package: no key is made up there.
+    refused = subprocess.run([str(venv / "bin" / "atlas"), "db", "current"], cwd="/",
+                             env=_clean_env(DATABASE_URL="postgresql://x@127.0.0.1:9/x"),
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "Error: SECRET_KEY is not set" in refused.stderr
+    assert not (root / "var").exists()
 
 
 def test_pages_answer_through_nginx_from_the_installed_app(site):
