@@ -4,8 +4,8 @@
 #   scripts/system-deps.sh test   plus what the tests drive: Chromium (browser tests), GDAL
 #                                 (ogrinfo, a real OGC API client), nginx and
 #                                 systemd-analyze (the production test's proxy and units)
-# PostgreSQL and PostGIS are installed by app/localdb.py when the project runs its own
-# database, so that `flask …` alone can bootstrap too.
+# PostgreSQL and PostGIS are installed by `python -m app.localdb start` (the Makefile's
+# `database` target) when the project runs its own database: the major Debian ships.
 set -euo pipefail
 
 missing=()
