@@ -1,17 +1,23 @@
 # The two commands of the README: `make run` and `make test`.
 # Both install what is missing (Python packages in .venv; PostgreSQL + PostGIS from
 # Debian's packages when DATABASE_URL is unset) and start the local database.
+# `make run` loads the Lille demo; `DEMO=0 make run` starts with an empty atlas.
+# The app itself never starts a database: DATABASE_URL is given to it from here.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 5000
+DEMO   ?= 1
 export FLASK_APP := app
+# DATABASE_URL if set, else the local cluster's (started by the `database` target).
+WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m app.localdb url)}"
 
-.PHONY: run test install test-deps database migrate demo lint stop clean catalogs-update \
+.PHONY: run test install test-deps database migrate demo lint stop clean clean-data lock \
+	catalogs-update \
 	bench bench-map bench-open-data bench-exports bench-sync bench-fuzz bench-dump screenshots
 
-$(VENV)/.installed: pyproject.toml scripts/system-deps.sh
+$(VENV)/.installed: pyproject.toml setup.py scripts/system-deps.sh
 	scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -39,17 +45,20 @@ database: install
 	else echo "Using DATABASE_URL; no local database started."; fi
 
 migrate: database
-	$(PY) -m flask db upgrade
+	$(WITH_DB) $(PY) -m flask db upgrade
 
+# The demo load creates missing demo entries and updates only those nobody edited.
 demo: migrate
-	$(PY) -m flask demo load
+	@if [ "$(DEMO)" = "0" ]; then echo "DEMO=0: no demo data loaded."; \
+	else $(WITH_DB) $(PY) -m flask demo load; fi
 
 run: demo
 	@echo "Serving Atlas des communs on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
+	$(WITH_DB) $(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - 'app:create_app()'
 
-# Chromium and GDAL, driven by the browser and OGC API tests.
+# Chromium and GDAL, driven by the browser and OGC API tests; nginx and systemd-analyze
+# for the production test (tests/integration/test_production.py).
 test-deps: install
 	scripts/system-deps.sh test
 
@@ -99,8 +108,29 @@ bench-dump: database
 bench-sync: database
 	$(PY) bench/sync.py
 
+# requirements.lock: the versions a clean `pip install .` picks today, pinned, for
+# reproducible production installs (`pip install -r requirements.lock atlas-communs-*.whl`).
+lock:
+	rm -rf var/lock-venv
+	$(PYTHON) -m venv var/lock-venv
+	var/lock-venv/bin/pip install --quiet --upgrade pip
+	var/lock-venv/bin/pip install --quiet .
+	{ echo "# Pinned runtime dependencies of atlas-communs (no test extras), for Python" \
+	       "$$(var/lock-venv/bin/python -c 'import platform; print(platform.python_version())')."; \
+	  echo "# Regenerate with: make lock   (a clean venv, pip install ., pip freeze)"; \
+	  var/lock-venv/bin/pip freeze --exclude atlas-communs; } > requirements.lock
+	rm -rf var/lock-venv build
+
 stop: install
 	$(PY) -m app.localdb stop
 
-clean: stop
-	rm -rf $(VENV) .venv-bench var
+# The virtual environments and build files only: var/ holds the data (see clean-data).
+clean:
+	rm -rf $(VENV) .venv-bench build *.egg-info
+
+# Deletes var/: the local database, its backups, the generated secret key. Asks first.
+clean-data:
+	@printf "Delete var/ (the local database, backups under var/backups, the secret key)? [y/N] "; \
+	read answer; if [ "$$answer" = "y" ] || [ "$$answer" = "Y" ]; then \
+		if [ -x $(PY) ]; then $(PY) -m app.localdb stop; fi; rm -rf var; echo "var/ deleted."; \
+	else echo "Kept var/."; fi

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import PROJECT_ROOT, from_environment, to_sqlalchemy_url
+from .config import PROJECT_ROOT, ConfigurationError, from_environment, to_sqlalchemy_url
 from .extensions import db, migrate
 
 
@@ -25,9 +25,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         url = app.config.get("DATABASE_URL")
         if not url:
-            from .localdb import local_database_url
-
-            url = local_database_url()
+            # Never a database started as a side effect of importing the app: the
+            # Makefile (or `python -m app.localdb start`) starts the local one.
+            raise ConfigurationError(
+                "DATABASE_URL is not set: give the PostgreSQL + PostGIS database, e.g. "
+                "DATABASE_URL=postgresql://atlas:PASSWORD@127.0.0.1:5432/atlas. In a checkout, "
+                "`make run` starts the local one; by hand: `python -m app.localdb start` then "
+                "export DATABASE_URL=$(python -m app.localdb url).")
         app.config["SQLALCHEMY_DATABASE_URI"] = to_sqlalchemy_url(url)
 
     # Even with engine options of its own, the pool tests connections before use.
@@ -77,4 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_headers(app)
     init_outage(app)
     register_cli(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app

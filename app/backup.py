@@ -26,12 +26,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from .config import PROJECT_ROOT
 from .dbcheck import DatabaseProblem, explain_connection_error, where
 
 backup_cli = AppGroup("backup", help="Whole-database backups (pg_dump / pg_restore).")
 
-DEFAULT_DIR = PROJECT_ROOT / "var" / "backups"
 # libpq settings a URL's query may carry, passed on as PG* variables.
 QUERY_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
              "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT",
@@ -161,7 +159,11 @@ def _run(args: list[str], target: Target, what: str) -> None:
 
 def default_output(target: Target) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return DEFAULT_DIR / f"atlas-{target.url.database}-{stamp}.dump"
+    folder = current_app.config.get("BACKUP_DIR")
+    if not folder:
+        raise BackupError("No backup folder: give --output, or set ATLAS_BACKUP_DIR "
+                          "(or ATLAS_STATE_DIR, whose backups/ is used).")
+    return Path(folder) / f"atlas-{target.url.database}-{stamp}.dump"
 
 
 def create_backup(output: Path | None = None, target: Target | None = None) -> Path:
@@ -229,7 +231,8 @@ def _human(size: int) -> str:
 
 @backup_cli.command("create")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="The backup file (default: var/backups/atlas-<database>-<UTC time>.dump).")
+              help="The backup file (default: atlas-<database>-<UTC time>.dump in "
+                   "ATLAS_BACKUP_DIR, var/backups in a checkout).")
 def backup_create(output: Path | None) -> None:
     """Back up the whole database (pg_dump --format=custom): accounts, tokens,
     proposals, drafts, pending and deleted entries, revisions, everything."""

@@ -8,7 +8,25 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# An installed wheel carries the run-time files (templates, static, migrations, compiled
+# translations, data) in app/_share (setup.py copies them there); a checkout has them at
+# its root. PROJECT_ROOT is where they are, so the same paths serve both.
+BUNDLE_DIR = PACKAGE_DIR / "_share"
+INSTALLED = (BUNDLE_DIR / "templates").is_dir()
+PROJECT_ROOT = BUNDLE_DIR if INSTALLED else PACKAGE_DIR.parent
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the operator must give; the message says which and how."""
+
+
+def state_dir() -> Path | None:
+    """Where the app keeps its own files (generated secret key, backups): ATLAS_STATE_DIR,
+    else var/ in a checkout; an installed package has none unless told."""
+    if os.environ.get("ATLAS_STATE_DIR"):
+        return Path(os.environ["ATLAS_STATE_DIR"])
+    return None if INSTALLED else PROJECT_ROOT / "var"
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">'
@@ -16,10 +34,17 @@ OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">'
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    """SECRET_KEY from the environment, else one generated once and kept in the state
+    directory (var/ in a checkout)."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = PROJECT_ROOT / "var" / "secret_key"
+    folder = state_dir()
+    if folder is None:
+        raise ConfigurationError(
+            "SECRET_KEY is not set. Set it in the environment file (deploy/atlas.env.example: "
+            "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')), "
+            "or set ATLAS_STATE_DIR to a folder where one is generated and kept.")
+    path = folder / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
@@ -37,13 +62,24 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _count(name: str) -> int:
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return 0
+    if not raw.isdigit():
+        raise ConfigurationError(f"{name} must be a whole number (how many proxies stand "
+                                 f"in front of the app, 0 for none), got {raw!r}")
+    return int(raw)
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def from_environment() -> dict[str, Any]:
-    """Settings read from the environment; DATABASE_URL unset means the local cluster."""
+    """Settings read from the environment; DATABASE_URL is required (create_app says so)."""
     https = _flag("ATLAS_HTTPS")
+    state = state_dir()
     return {
         "SECRET_KEY": _secret_key(),
         "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
@@ -83,6 +119,15 @@ def from_environment() -> dict[str, Any]:
         # pg_dump/pg_restore's directory for `flask backup` when not the server's
         # /usr/lib/postgresql/<major>/bin.
         "PG_BINDIR": os.environ.get("ATLAS_PG_BINDIR") or None,
+        # Where `backup create` writes when given no file.
+        "BACKUP_DIR": (os.environ.get("ATLAS_BACKUP_DIR")
+                       or (str(state / "backups") if state else None)),
+        # How many reverse proxies (nginx, Caddy) stand in front of the app: their
+        # X-Forwarded-For/-Proto/-Host are believed, and only theirs (werkzeug's ProxyFix).
+        # 0: none is, so a forged X-Forwarded-For sent straight to gunicorn changes nothing.
+        "TRUSTED_PROXIES": _count("ATLAS_TRUSTED_PROXIES"),
+        # The AGPL asks a network service to offer its source: the footer links here.
+        "SOURCE_URL": os.environ.get("ATLAS_SOURCE_URL") or None,
         # Accounts: session cookies out of scripts' reach, not sent by other sites' forms,
         # and only over HTTPS when the site is served behind it (ATLAS_HTTPS=1).
         "SESSION_COOKIE_HTTPONLY": True,

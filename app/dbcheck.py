@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -11,7 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from .config import PROJECT_ROOT
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"  # the checkout's, or the installed package's
 # SQLSTATEs of a server that is going away or not there yet (operator intervention);
 # class 08 is "connection exception". Query cancellation (57014) is not an outage.
 OUTAGE_SQLSTATES = ("57P01", "57P02", "57P03")
@@ -65,8 +66,8 @@ def require_postgis(conn: Connection) -> str:
     if available is None:
         raise DatabaseProblem(
             f"The PostgreSQL server at {where(url)} has no PostGIS. Install it on the server "
-            "(Debian: apt-get install postgresql-15-postgis-3) or point DATABASE_URL to a "
-            "server with PostGIS.")
+            "(Debian: apt-get install postgresql-<major>-postgis-3, <major> being 15 on Debian "
+            "12, 17 on Debian 13) or point DATABASE_URL to a server with PostGIS.")
     raise DatabaseProblem(
         f"PostGIS {available} is installed on the server at {where(url)} but not enabled in "
         "this database: run `flask db upgrade` as a role allowed to CREATE EXTENSION, or "
@@ -82,8 +83,8 @@ def can_create_postgis(conn: Connection) -> None:
     if not available:
         raise DatabaseProblem(
             f"The PostgreSQL server at {where(conn.engine.url)} has no PostGIS. Install it on "
-            "the server (Debian: apt-get install postgresql-15-postgis-3) or point "
-            "DATABASE_URL to a server with PostGIS.")
+            "the server (Debian: apt-get install postgresql-<major>-postgis-3, <major> being 15 "
+            "on Debian 12, 17 on Debian 13) or point DATABASE_URL to a server with PostGIS.")
 
 
 def migration_head() -> str | None:

@@ -7,7 +7,12 @@ on a free loopback port and hands back its URL. The port is chosen once and kept
 PostgreSQL refuses to run as root: when we are root, the server runs as the
 `postgres` system user.
 
-Command line: ``python -m app.localdb ensure|start|stop|status|url``.
+The PostgreSQL major is the newest one installed (15 on bookworm, 17 on trixie), or
+the one Debian's `postgresql` package depends on when none is; a cluster keeps the
+major that created it (its PG_VERSION file).
+
+Command line: ``python -m app.localdb ensure|start|stop|status|url``. Nothing here runs
+when the app is imported: the Makefile starts the cluster and passes DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-PG_VERSION = "15"
-PG_BIN = Path(f"/usr/lib/postgresql/{PG_VERSION}/bin")
-POSTGIS_CONTROL = Path(f"/usr/share/postgresql/{PG_VERSION}/extension/postgis.control")
-DEBIAN_PACKAGES = (f"postgresql-{PG_VERSION}", f"postgresql-{PG_VERSION}-postgis-3")
+# Debian's layout: /usr/lib/postgresql/<major>/bin, one folder per installed major.
+PG_LIB = Path("/usr/lib/postgresql")
+PG_SHARE = Path("/usr/share/postgresql")
+# The major Debian ships when none is installed (bookworm 15, trixie 17), if apt cannot say.
+DEBIAN_MAJORS = {"12": "15", "13": "17"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ROOT = PROJECT_ROOT / "var" / "pg"
 DB_NAME = "atlas"
@@ -38,6 +44,45 @@ FIRST_PORT = 55432
 
 class LocalDbError(RuntimeError):
     """Something the user must act on; the message says what."""
+
+
+def installed_majors(lib: Path = PG_LIB) -> list[str]:
+    """Majors whose server is installed (an initdb under <lib>/<major>/bin), oldest first."""
+    if not lib.is_dir():
+        return []
+    found = [p.name for p in lib.iterdir() if p.name.isdigit() and (p / "bin" / "initdb").exists()]
+    return sorted(found, key=int)
+
+
+def debian_default_major() -> str:
+    """The major of Debian's `postgresql` package (it depends on postgresql-<major>)."""
+    apt = shutil.which("apt-cache")
+    if apt:
+        result = subprocess.run([apt, "depends", "--important", "postgresql"],
+                                capture_output=True, text=True, check=False)
+        for line in result.stdout.splitlines():
+            name = line.split(":", 1)[-1].strip()
+            if name.startswith("postgresql-") and name[len("postgresql-"):].isdigit():
+                return name[len("postgresql-"):]
+    try:
+        release = Path("/etc/debian_version").read_text().split(".")[0].strip()
+    except OSError:
+        release = ""
+    return DEBIAN_MAJORS.get(release, "15")
+
+
+def chosen_major(lib: Path = PG_LIB) -> str:
+    """The newest installed major, else the one Debian would install."""
+    majors = installed_majors(lib)
+    return majors[-1] if majors else debian_default_major()
+
+
+def pg_bin(major: str) -> Path:
+    return PG_LIB / major / "bin"
+
+
+def debian_packages(major: str) -> tuple[str, str]:
+    return (f"postgresql-{major}", f"postgresql-{major}-postgis-3")
 
 
 @dataclass(frozen=True)
@@ -71,6 +116,24 @@ class Cluster:
     def port(self) -> int:
         return int(self.port_file.read_text().strip())
 
+    def major(self) -> str:
+        """The cluster's own major once created (a newer server cannot open it), else the
+        one a new cluster gets."""
+        version = self.data_dir / "PG_VERSION"
+        if version.exists():
+            return version.read_text().strip()
+        return chosen_major()
+
+    def bin(self, program: str) -> str:
+        major = self.major()
+        path = pg_bin(major) / program
+        if not path.exists():
+            raise LocalDbError(
+                f"The cluster in {self.data_dir} was made by PostgreSQL {major}, which is not "
+                f"installed: apt-get install {' '.join(debian_packages(major))}, or move the "
+                f"data to the installed server (pg_dump, or pg_upgrade).")
+        return str(path)
+
     def url(self, database: str = DB_NAME) -> str:
         return (f"postgresql://{DB_USER}:{quote(self.password(), safe='')}"
                 f"@127.0.0.1:{self.port()}/{database}")
@@ -81,14 +144,14 @@ class Cluster:
     def is_running(self) -> bool:
         if not self.is_initialised():
             return False
-        result = _run_as_owner([str(PG_BIN / "pg_ctl"), "status", "-D", str(self.data_dir)],
+        result = _run_as_owner([self.bin("pg_ctl"), "status", "-D", str(self.data_dir)],
                                check=False)
         return result.returncode == 0
 
     # -- lifecycle -----------------------------------------------------------
     def ensure(self, *, install: bool = True) -> str:
         """Install, initialise and start as needed; return the database URL."""
-        ensure_packages(install=install)
+        ensure_packages(install=install, major=self.major())
         if not self.is_initialised():
             self.init()
         if not self.is_running():
@@ -114,7 +177,7 @@ class Cluster:
                 _give_to_owner(path)
             _give_to_owner(self.root)
             _run_as_owner([
-                str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", DB_USER,
+                self.bin("initdb"), "-D", str(self.data_dir), "-U", DB_USER,
                 f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8",
                 "--locale=C.UTF-8", "--no-instructions",
             ])
@@ -133,7 +196,7 @@ class Cluster:
             self.log_file.touch()
             _give_to_owner(self.log_file)
         result = _run_as_owner([
-            str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
+            self.bin("pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
             "-l", str(self.log_file), "-o", options,
         ], check=False)
         if result.returncode != 0:
@@ -162,7 +225,7 @@ class Cluster:
 
     def stop(self) -> None:
         if self.is_running():
-            _run_as_owner([str(PG_BIN / "pg_ctl"), "stop", "-w", "-m", "fast",
+            _run_as_owner([self.bin("pg_ctl"), "stop", "-w", "-m", "fast",
                            "-D", str(self.data_dir)])
 
     def create_database(self, name: str) -> None:
@@ -217,20 +280,25 @@ def _reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
 
 # -- packages -----------------------------------------------------------------
 
-def packages_missing() -> list[str]:
+def packages_missing(major: str) -> list[str]:
+    server, postgis = debian_packages(major)
     missing = []
-    if not (PG_BIN / "initdb").exists():
-        missing.append(DEBIAN_PACKAGES[0])
-    if not POSTGIS_CONTROL.exists():
-        missing.append(DEBIAN_PACKAGES[1])
+    if not (pg_bin(major) / "initdb").exists():
+        missing.append(server)
+    if not (PG_SHARE / major / "extension" / "postgis.control").exists():
+        missing.append(postgis)
     return missing
 
 
-def ensure_packages(*, install: bool = True) -> None:
-    missing = packages_missing()
+def ensure_packages(*, install: bool = True, major: str | None = None) -> None:
+    """PostgreSQL and PostGIS of `major` (default: the cluster's, or the newest installed)
+    from Debian's packages, installed when missing and we may."""
+    major = major or default_cluster().major()
+    packages = debian_packages(major)
+    missing = packages_missing(major)
     if not missing:
         return
-    command = "apt-get update && apt-get install -y " + " ".join(DEBIAN_PACKAGES)
+    command = "apt-get update && apt-get install -y " + " ".join(packages)
     if not install:
         raise LocalDbError(f"PostgreSQL/PostGIS are missing ({', '.join(missing)}). "
                            f"Install them with: {command}")
@@ -239,14 +307,14 @@ def ensure_packages(*, install: bool = True) -> None:
             f"PostgreSQL/PostGIS are missing ({', '.join(missing)}) and installing them needs "
             f"root. Run: sudo sh -c '{command}', or set DATABASE_URL to an existing "
             "PostgreSQL server with PostGIS.")
-    print(f"Installing {' '.join(DEBIAN_PACKAGES)} from Debian's packages…", file=sys.stderr)
+    print(f"Installing {' '.join(packages)} from Debian's packages…", file=sys.stderr)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for args in (["apt-get", "update"],
-                 ["apt-get", "install", "-y", "--no-install-recommends", *DEBIAN_PACKAGES]):
+                 ["apt-get", "install", "-y", "--no-install-recommends", *packages]):
         result = subprocess.run(args, env=env, check=False)
         if result.returncode != 0:
             raise LocalDbError(f"`{' '.join(args)}` failed (exit {result.returncode}).")
-    still = packages_missing()
+    still = packages_missing(major)
     if still:
         raise LocalDbError(f"Installed, yet still missing: {', '.join(still)}.")
 
@@ -261,7 +329,7 @@ def _owner() -> pwd.struct_passwd | None:
         return pwd.getpwnam("postgres")
     except KeyError as exc:
         raise LocalDbError("Running as root but there is no `postgres` system user; "
-                           "install the postgresql-15 package.") from exc
+                           "install Debian's postgresql package.") from exc
 
 
 def _give_to_owner(path: Path) -> None:
@@ -305,9 +373,17 @@ def _free_port(start: int) -> int:
 
 
 def server_url() -> str:
-    """The PostgreSQL server for tests and benchmarks: TEST_DATABASE_URL, DATABASE_URL, or ours."""
+    """The PostgreSQL server for tests and benchmarks: TEST_DATABASE_URL, DATABASE_URL, or
+    the local cluster when it runs (never started from here: `make test` starts it)."""
     url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    return url or local_database_url()
+    if url:
+        return url
+    cluster = default_cluster()
+    if not cluster.is_running():
+        raise LocalDbError("No database server: set TEST_DATABASE_URL (or DATABASE_URL) to a "
+                           "PostgreSQL + PostGIS server where we may create databases, or "
+                           "start the local one: python -m app.localdb start")
+    return cluster.url()
 
 
 def libpq_url(url: str, database: str) -> str:
@@ -436,12 +512,6 @@ def fingerprint(*paths: Path, extra: str = "") -> str:
                 digest.update(os.path.relpath(path, PROJECT_ROOT).encode() + b"\0")
                 digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def local_database_url() -> str:
-    """Install, initialise and start the local cluster as needed; return its URL."""
-    ensure_packages()
-    return default_cluster().ensure()
 
 
 def main(argv: list[str] | None = None) -> int:

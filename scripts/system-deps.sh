@@ -2,9 +2,10 @@
 # Debian packages the project needs beyond Python itself.
 #   scripts/system-deps.sh        what `make run` needs
 #   scripts/system-deps.sh test   plus what the tests drive: Chromium (browser tests), GDAL
-#                                 (ogrinfo, a real OGC API client)
-# PostgreSQL and PostGIS are installed by app/localdb.py when the project runs its own
-# database, so that `flask …` alone can bootstrap too.
+#                                 (ogrinfo, a real OGC API client), nginx and
+#                                 systemd-analyze (the production test's proxy and units)
+# PostgreSQL and PostGIS are installed by `python -m app.localdb start` (the Makefile's
+# `database` target) when the project runs its own database: the major Debian ships.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,8 @@ python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
 if [[ "${1:-}" == "test" ]]; then
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
     command -v ogrinfo >/dev/null || missing+=(gdal-bin)
+    [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+    command -v systemd-analyze >/dev/null || missing+=(systemd)
 fi
 
 if ((${#missing[@]})); then

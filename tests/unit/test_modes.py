@@ -1,0 +1,72 @@
+"""The app never starts a database: DATABASE_URL is required, the local cluster is the
+Makefile's business (with the PostgreSQL major Debian ships), `make clean` keeps var/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app import create_app
+from app.config import PROJECT_ROOT, ConfigurationError
+from app.localdb import (
+    Cluster,
+    LocalDbError,
+    chosen_major,
+    debian_packages,
+    installed_majors,
+    server_url,
+)
+
+
+def test_create_app_without_a_database_says_so_and_starts_nothing(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("ATLAS_PGROOT", str(tmp_path / "pg"))
+    with pytest.raises(ConfigurationError, match="DATABASE_URL is not set"):
+        create_app({"SECRET_KEY": "x"})
+    assert not (tmp_path / "pg").exists()
+
+
+def test_flask_help_starts_no_cluster(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    env.update(ATLAS_PGROOT=str(tmp_path / "pg"), FLASK_APP="app", SECRET_KEY="x")
+    result = subprocess.run([sys.executable, "-m", "flask", "--help"], env=env, cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "DATABASE_URL is not set" in result.stderr
+    assert not (tmp_path / "pg").exists()
+
+
+def test_tests_need_a_running_server_and_start_none(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "TEST_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ATLAS_PGROOT", str(tmp_path / "pg"))
+    with pytest.raises(LocalDbError, match=r"python -m app\.localdb start"):
+        server_url()
+    assert not (tmp_path / "pg").exists()
+
+
+def test_the_newest_installed_major_is_used_and_a_cluster_keeps_its_own(tmp_path):
+    for major in ("15", "17", "13"):
+        (tmp_path / major / "bin").mkdir(parents=True)
+        (tmp_path / major / "bin" / "initdb").touch()
+    (tmp_path / "16" / "bin").mkdir(parents=True)  # no server: a client-only package
+    assert installed_majors(tmp_path) == ["13", "15", "17"]
+    assert chosen_major(tmp_path) == "17"
+    assert debian_packages("17") == ("postgresql-17", "postgresql-17-postgis-3")
+    cluster = Cluster(tmp_path / "cluster")
+    cluster.data_dir.mkdir(parents=True)
+    (cluster.data_dir / "PG_VERSION").write_text("15\n")
+    assert cluster.major() == "15"
+
+
+def test_make_clean_keeps_the_data_and_clean_data_asks():
+    clean = subprocess.run(["make", "-n", "clean"], cwd=PROJECT_ROOT, capture_output=True,
+                           text=True, check=True).stdout
+    assert "rm -rf" in clean and " var" not in clean
+    refused = subprocess.run(["make", "-s", "clean-data"], cwd=PROJECT_ROOT, input="n\n",
+                             capture_output=True, text=True, check=True).stdout
+    assert "Kept var/" in refused
+    assert (PROJECT_ROOT / "var").is_dir()
