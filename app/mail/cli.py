@@ -33,7 +33,7 @@ def mail_digest() -> None:
 @mail_cli.command("test")
 @click.option("--to", "to", required=True, help="Where to send the test mail.")
 def mail_test(to: str) -> None:
-    """Send a short mail to check the SMTP settings (ATLAS_SMTP_*)."""
+    """Send a short mail to check the SMTP settings (the ATLAS_SMTP_HOST… settings)."""
     from .messages import site_name
     from .sender import send_mail
 
