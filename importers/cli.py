@@ -221,7 +221,8 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
 def import_dump(path: Path, dry_run: bool, report_file: Path | None) -> None:
     """Restore one of our own exports: a data package (.zip or datapackage.json), the CSV
     or the GeoJSON export. Entries keep their ids; an existing id is left as it is."""
-    from .dump import DumpError, Restore, open_dump
+    from app.restore import DumpError, Restore, open_dump
+
     from .report import lines, write_report
 
     try:

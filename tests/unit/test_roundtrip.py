@@ -190,8 +190,8 @@ def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, t
 
     from app.extensions import db
     from app.models import Entry, Revision
+    from app.restore import Restore, open_dump
     from app.services.entries import snapshot
-    from importers.dump import Restore, open_dump
 
     path = tmp_path / "big.csv"
     ids = synthetic_csv(path, 2_500)

@@ -1,5 +1,8 @@
 """`flask import dump FILE`: read back our own exports, so that a dump restores an instance.
 
+A restore of our own data, not an import of a foreign source: it lives beside
+`app/backup.py` (the whole database) rather than among the importers.
+
 The three exports that hold entries whole are read: the Frictionless data package
 (a .zip, or its datapackage.json: entries, tags, relations, evaluation sheets and
 answers, sources), the CSV export and the GeoJSON export. Unlike a foreign source,
@@ -33,10 +36,11 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,11 +58,10 @@ from app.services.entries import SOURCE_COLUMNS, NewEntry, create_entries, new_e
 from app.services.errors import WriteValidationError
 from app.services.evaluations import save_evaluation
 from app.services.revisions import Author
-from app.sync import content as C
+from importers.pipeline import ensure_tags
+from importers.records import Problem
 
-from .pipeline import ensure_tags
-from .prepare import batched
-from .records import Problem
+from .sync import content as C
 
 INPUT_FIELDS = ("slug", "kind", "name", "summary", "description", "status", "street",
                 "postcode", "city", "country", "website", "email", "phone", "opening_hours",
@@ -361,6 +364,13 @@ def open_dump(path: Path) -> CsvDump | GeoJsonDump | PackageDump:
         return GeoJsonDump(path)
     raise DumpError(f"{path}: expected a data package (.zip or datapackage.json), a .csv or "
                     "a .geojson export")
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of `size`, read as they come (the file is never held whole)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 # -- restoring ---------------------------------------------------------------------------------
