@@ -58,7 +58,7 @@ from app.services.entries import SOURCE_COLUMNS, NewEntry, create_entries, new_e
 from app.services.errors import WriteValidationError
 from app.services.evaluations import save_evaluation
 from app.services.revisions import Author
-from importers.pipeline import ensure_tags
+from app.services.tags import ensure_tags
 from importers.records import Problem
 
 from .sync import content as C
@@ -410,7 +410,11 @@ class Restore:
     def run(self) -> RestoreResult:
         started = datetime.now(UTC)
         try:
-            self.tags_created = ensure_tags(self.dump.tags())
+            tags = ensure_tags(self.dump.tags())
+            self.tags_created = tags.created
+            for slug, reason in tags.refused:  # its entries are then rejected: unknown tag
+                self.note(Problem("warning", f"tag {slug!r} not created: {reason}",
+                                  field="tags"))
             self._keys()
             db.session.execute(NO_JIT)
             for number, batch in enumerate(batched(self.dump.entries(), BATCH)):
@@ -502,10 +506,13 @@ class Restore:
         for item in items:
             for slug in item.data["tags"]:
                 first.setdefault(slug, item.row)
-        new = ensure_tags([{"slug": s, "label_fr": s, "label_en": s} for s in first])
-        for slug in new:
+        tags = ensure_tags({"slug": s} for s in first)  # labelled by their slug
+        for slug in tags.created:
             self.tags_created.append(slug)
             self.note(Problem("warning", f"tag {slug!r} created with its slug as label",
+                              row=first[slug], field="tags"))
+        for slug, reason in tags.refused:  # its rows are rejected: unknown tag
+            self.note(Problem("warning", f"tag {slug!r} not created: {reason}",
                               row=first[slug], field="tags"))
 
     def _reject(self, item: DumpEntry, reason: str) -> None:

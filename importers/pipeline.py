@@ -39,7 +39,6 @@ from typing import Any
 from flask import current_app
 from psycopg2 import Error as DBError
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -53,6 +52,7 @@ from app.services.entries import (
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
+from app.services.tags import ensure_tags
 from app.services.threeway import merge
 
 from .mapping import BaseMapping
@@ -215,7 +215,11 @@ class Pipeline:
             idle = self._idle_timeout()
             was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
-            self.tags_created = ensure_tags(self.mapping.tags)
+            tags = ensure_tags(self.mapping.tags)
+            if tags.refused:  # the mapping was checked when loaded: not expected here
+                raise ValueError(f"{self.mapping.path}: " + "; ".join(
+                    f"tag {slug}: {reason}" for slug, reason in tags.refused))
+            self.tags_created = tags.created
             with _bulk_collector(), closing(self._prepared(items, idle)) as batches:
                 for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
@@ -587,18 +591,6 @@ def _bulk_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
-    """Create the mapping's tags that do not exist yet; existing ones are left as they are."""
-    if not specs:
-        return []
-    rows = [{"slug": s["slug"], "label_fr": s["label_fr"], "label_en": s["label_en"],
-             "group": s.get("group", "activity")} for s in specs]
-    created = db.session.scalars(
-        pg_insert(Tag).values(rows).on_conflict_do_nothing(index_elements=["slug"])
-        .returning(Tag.slug)).all()
-    return sorted(created)
 
 
 def website_key(url: str | None) -> str | None:

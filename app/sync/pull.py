@@ -20,7 +20,6 @@ recorded with its counts and report, like an import.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -32,12 +31,11 @@ from sqlalchemy import select
 
 from .. import licences
 from ..extensions import db
-from ..models import Entry, ImportRun, Source, Tag
-from ..models.vocab import TAG_GROUPS
-from ..schemas.common import SLUG_PATTERN
+from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.revisions import Author
+from ..services.tags import ensure_tags
 from . import content as C
 from .client import Remote, RemoteError
 from .state import record_run, sync_state
@@ -136,19 +134,13 @@ class Puller:
         return licences.identify(name)
 
     def _sync_tags(self) -> None:
-        """Create the remote's tags that are unknown here (labels as the remote has them)."""
+        """Create the remote's tags that are unknown here (labels as the remote has them);
+        one that cannot be stored here is reported, and entries naming it are rejected."""
         items = self.remote.get_json("/api/v1/tags").get("items") or []
-        known = set(db.session.scalars(select(Tag.slug)))
-        for item in items:
-            slug = item.get("slug")
-            if not isinstance(slug, str) or slug in known or not re.match(SLUG_PATTERN, slug):
-                continue
-            group = item.get("group") if item.get("group") in TAG_GROUPS else "activity"
-            db.session.add(Tag(slug=slug, label_fr=item.get("label_fr") or slug,
-                               label_en=item.get("label_en") or slug, group=group))
-            known.add(slug)
-            self.tags_created.append(slug)
-        db.session.flush()
+        tags = ensure_tags(item for item in items if isinstance(item, dict))
+        self.tags_created.extend(tags.created)
+        for slug, reason in tags.refused:
+            self._note("warning", f"tag not created: {reason}", slug, field="tags")
 
     # -- one change ------------------------------------------------------------------------------
 

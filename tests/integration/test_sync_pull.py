@@ -181,3 +181,22 @@ def test_a_remote_text_that_differs_only_by_its_line_ends_is_no_conflict(lille, 
     assert (counts(result.output)["conflicts"], counts(result.output)["updated"]) == (0, 0)
     assert hub.sql("SELECT description, version FROM entries WHERE slug = 'mutualab'")[0] == (
         "Un lieu partagé.\n\nDes bureaux, un atelier.", version)
+
+
+def test_a_remote_tag_this_instance_cannot_hold_is_reported_not_altered(lille, hub):
+    """A peer's tag in a group this instance does not have is refused by the one tag rule
+    (app/services/tags.py) and reported; it used to be created silently as an activity.
+    The entries that carry it are rejected, each reported; the rest is mirrored."""
+    with lille.context():
+        db.session.execute(text("INSERT INTO tags (slug, label_fr, label_en, \"group\") "
+                                "VALUES ('atelier', 'Atelier', 'Workshop', 'workshop')"))
+        db.session.commit()
+    odd = lille.create({"kind": "initiative", "name": "Atelier vélo", "tags": ["atelier"]})
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    assert "warning: atelier [tags]: tag not created: group: 'workshop' is not one of" \
+        in result.output
+    assert "rejected: atelier-velo: tags" in result.output
+    assert hub.sql("SELECT count(*) FROM tags WHERE slug = 'atelier'")[0][0] == 0
+    assert counts(result.output)["rejected"] == 1
+    assert {i: r for i, r in lille.state().items() if i != odd} == hub.state()
