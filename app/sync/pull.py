@@ -36,6 +36,7 @@ from ..services.entries import SourceRef, delete_entry, restore_entry, save_entr
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.revisions import Author
 from ..services.tags import ensure_tags
+from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
 from .state import record_run, sync_state
@@ -282,30 +283,31 @@ class Puller:
                                 "here differs; the local value is kept")
                 return
             changes: list[str] = []
-        elif not edited_here:
-            changes = C.differing(local, desired)  # nobody changed it here: follow the remote
+            wanted = local
         else:
-            changes, conflicts = [], []
-            for name in C.MERGE_FIELDS:
-                if local[name] == applied.get(name):
-                    if desired[name] != local[name]:
-                        changes.append(name)
-                elif desired[name] != local[name] and remote[name] != last_remote.get(name):
-                    conflicts.append(name)
-            if conflicts:
-                self._conflicts(entry, conflicts, local, desired,
-                                "changed here since the last pull and on the remote; the "
-                                "local value is kept")
+            # The one three-way rule. An entry nobody changed here since the last pull is
+            # its own baseline: every field follows the remote.
+            outcome = merge(_flat(local), _flat(last_remote), _flat(desired),
+                            applied=_flat(applied if edited_here else local))
+            wanted = _content(local, outcome.changes)
+            changes = [name for name in C.MERGE_FIELDS if wanted[name] != local[name]]
+            if outcome.conflicts:
+                self._conflicts(entry, [name for name, _, _ in outcome.conflicts], local,
+                                desired, "changed here since the last pull and on the "
+                                "remote; the local value is kept")
         if changes:
-            if self._write(entry, C.to_input(desired, changes), entry.id) is None:
+            if self._write(entry, C.to_input(wanted, changes), entry.id) is None:
                 return
             self.counts["updated"] += 1
         else:
             self.counts["unchanged"] += 1
         if edited_here:
-            # The editor's values stay local: the baseline moves only where we wrote.
+            # The editor's values stay local: the baseline moves only where we wrote, and
+            # for tags and links to the remote's list, so that what the editor added or
+            # removed here still reads as theirs.
             now = C.from_entry(entry)
-            merged = {**applied, **{name: now[name] for name in changes}}
+            merged = {**applied, **{name: desired[name] if name in SET_FIELDS else now[name]
+                                    for name in changes}}
             self._remember(entry, remote, record, waiting, applied=merged,
                            local_version=attrs["local_version"])
         else:
@@ -363,3 +365,22 @@ def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
     except (KeyError, TypeError):
         raise ValueError("the change feed answered without changes, next_cursor and "
                          "has_more") from None
+
+
+def _flat(content: dict[str, Any]) -> dict[str, Any]:
+    """Sync content in the three-way rule's form: the position as lon and lat."""
+    flat = {name: value for name, value in content.items() if name != "position"}
+    flat.update(zip(POSITION, content.get("position") or (None, None), strict=True))
+    return flat
+
+
+def _content(local: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`local` with the three-way rule's `changes` applied, in sync content's form."""
+    wanted = {**local, **{k: v for k, v in changes.items() if k not in POSITION}}
+    # Sorted as sync content sorts them, so that equal lists compare equal.
+    wanted["tags"] = sorted(wanted["tags"])
+    wanted["relations"] = sorted(wanted["relations"], key=lambda r: (r["type"], r["target"]))
+    if POSITION[0] in changes:
+        lon, lat = (changes[k] for k in POSITION)
+        wanted["position"] = None if lon is None or lat is None else [lon, lat]
+    return wanted

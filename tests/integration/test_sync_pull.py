@@ -200,3 +200,34 @@ def test_a_remote_tag_this_instance_cannot_hold_is_reported_not_altered(lille, h
     assert hub.sql("SELECT count(*) FROM tags WHERE slug = 'atelier'")[0][0] == 0
     assert counts(result.output)["rejected"] == 1
     assert {i: r for i, r in lille.state().items() if i != odd} == hub.state()
+
+
+def test_tags_and_links_merge_as_sets_like_an_import(lille, hub):
+    """The one three-way rule (app/services/threeway.py) for tags and links: a tag an
+    editor added here stays, one the remote added arrives too, and neither is a conflict
+    (sync pull used to keep the whole local list and report a conflict, losing the
+    remote's tag)."""
+    assert pull(hub, lille).exit_code == 0
+    tags = sorted(next(r for r in lille.state().values() if r["slug"] == "mutualab")["tags"])
+    assert "garden" not in tags and "repair" not in tags
+    hub.edit("mutualab", tags=[*tags, "garden"], summary="Édité dans le hub.")
+    lille.edit("mutualab", tags=[*tags, "repair"], city="Lille (59)")
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    mutualab = next(r for r in hub.state().values() if r["slug"] == "mutualab")
+    assert sorted(mutualab["tags"]) == sorted([*tags, "garden", "repair"])
+    assert (mutualab["summary"], mutualab["city"]) == ("Édité dans le hub.", "Lille (59)")
+    assert counts(result.output)["conflicts"] == 0, result.output
+
+    # The remote drops its tag and one both had: gone here; the editor's tag stays.
+    lille.edit("mutualab", tags=tags[1:])
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    mutualab = next(r for r in hub.state().values() if r["slug"] == "mutualab")
+    assert sorted(mutualab["tags"]) == sorted([*tags[1:], "garden"])
+    assert mutualab["summary"] == "Édité dans le hub."
+    # Nothing new on the remote: nothing written here.
+    version = hub.sql("SELECT version FROM entries WHERE slug = 'mutualab'")[0][0]
+    result = pull(hub, lille)
+    assert counts(result.output)["updated"] == 0, result.output
+    assert hub.sql("SELECT version FROM entries WHERE slug = 'mutualab'")[0][0] == version
