@@ -58,8 +58,8 @@ from app.services.entries import SOURCE_COLUMNS, NewEntry, create_entries, new_e
 from app.services.errors import WriteValidationError
 from app.services.evaluations import save_evaluation
 from app.services.revisions import Author
+from app.services.runs import Ledger, Problem
 from app.services.tags import ensure_tags
-from importers.records import Problem
 
 from .sync import content as C
 
@@ -393,22 +393,26 @@ class Restore:
         self.dry_run = dry_run
         self.origin = f"dump:{dump.path.name}"[:80]
         self.author = Author(label=f"import dump {dump.kind}")
-        self.counts = dict.fromkeys(self.COUNTS, 0)
-        self.report: list[dict[str, Any]] = []
+        self.ledger = Ledger(self.origin, self.COUNTS, location=str(dump.path),
+                             author_label=self.author.label, dry_run=dry_run)
         self.restored: set[uuid.UUID] = set()
         self.tags_created: list[str] = []
         self._tags: set[str] | None = None
         self._rejected: list[Problem] = []
 
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts
+
+    @property
+    def report(self) -> list[dict[str, Any]]:
+        return self.ledger.report
+
     def note(self, problem: Problem) -> None:
-        self.report.append(problem.as_dict())
-        key = {"rejected": "rejected", "conflict": "conflicts", "warning": "warnings",
-               "skipped": "skipped"}.get(problem.kind)
-        if key:
-            self.counts[key] += 1
+        self.ledger.note(problem)
 
     def run(self) -> RestoreResult:
-        started = datetime.now(UTC)
+        self.ledger.started_at = datetime.now(UTC)
         try:
             tags = ensure_tags(self.dump.tags())
             self.tags_created = tags.created
@@ -425,27 +429,11 @@ class Restore:
                 self._links(links)
             for sheet, number in self.dump.sheets():
                 self._sheet(sheet, number)
-            if self.dry_run:
-                db.session.rollback()
-            run = self._record("dry run" if self.dry_run else "finished", started)
-            db.session.commit()
+            run = self.ledger.finish()
         except Exception as exc:
-            db.session.rollback()
-            self.counts.update(created=0, updated=0)
-            run = self._record("failed", started, error=str(exc))
-            db.session.commit()
+            self.ledger.fail(str(exc))
             raise
         return RestoreResult(run, dict(self.counts), self.report, self.tags_created)
-
-    def _record(self, status: str, started: datetime, error: str | None = None) -> ImportRun:
-        run = ImportRun(origin=self.origin, location=str(self.dump.path),
-                        author_label=self.author.label, dry_run=self.dry_run,
-                        started_at=started, finished_at=datetime.now(UTC), status=status,
-                        error=error, report=self.report,
-                        **{k: v for k, v in self.counts.items()})
-        db.session.add(run)
-        db.session.flush()
-        return run
 
     def _keys(self) -> None:
         known = set(db.session.scalars(select(EvaluationKey.slug)))
@@ -486,18 +474,19 @@ class Restore:
                 copy_line((plan.id, origin, external_id, licence, {}))
                 for item, plan in planned for origin, external_id, licence in item.sources])
             self.restored.update(item.id for item, _ in planned)
-            self.counts["created"] += len(planned)
+            self.ledger.count("created", len(planned))
         db.session.expunge_all()  # the compared entries: memory stays flat
 
     def _compare(self, item: DumpEntry, existing: Entry) -> None:
         mine = C.from_entry(existing)
         theirs = C.from_record(item.data, mine["relations"])
         if mine == theirs:
-            self.counts["unchanged"] += 1
+            self.ledger.count("unchanged")
         else:
-            self.note(Problem("conflict", "an entry with this id exists here and differs: "
-                              f"left as it is ({', '.join(C.differing(mine, theirs))})",
-                              row=item.row, external_id=str(item.id), entry=existing.slug))
+            self.ledger.conflict([Problem(
+                "conflict", "an entry with this id exists here and differs: left as it is "
+                f"({', '.join(C.differing(mine, theirs))})", row=item.row,
+                external_id=str(item.id), entry=existing.slug)])
 
     def _unknown_tags(self, items: list[DumpEntry]) -> None:
         """Tags a CSV or GeoJSON dump names but cannot describe: created, labelled by slug

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -231,3 +232,41 @@ def test_tags_and_links_merge_as_sets_like_an_import(lille, hub):
     result = pull(hub, lille)
     assert counts(result.output)["updated"] == 0, result.output
     assert hub.sql("SELECT version FROM entries WHERE slug = 'mutualab'")[0][0] == version
+
+
+def test_a_failed_pull_records_what_it_found_and_counts_only_what_stayed(lille, hub):
+    """The one run ledger (app/services/runs.py), as for an import: a page that fails is
+    rolled back, so its writes are not counted, but what it found (an entry rejected)
+    stays in the failed run's report; the pull used to drop those lines."""
+    with lille.context():
+        db.session.execute(text("INSERT INTO tags (slug, label_fr, label_en, \"group\") "
+                                "VALUES ('atelier', 'Atelier', 'Workshop', 'workshop')"))
+        db.session.commit()
+    lille.create({"kind": "initiative", "name": "Atelier vélo", "tags": ["atelier"]})
+    app = lille.gate.app
+
+    def a_broken_last_change(environ, start_response):
+        """The feed's page, with a change this client cannot apply at its end."""
+        answer = {}
+        environ = {**environ, "HTTP_ACCEPT_ENCODING": "identity"}  # a body to read
+        body = b"".join(app(environ, lambda status, headers, *exc: answer.update(
+            status=status, headers=headers)))
+        if environ.get("PATH_INFO") == "/api/v1/changes":
+            page = json.loads(body)
+            page["changes"].append({"op": "rename", "id": str(uuid.uuid4())})
+            body = json.dumps(page).encode()
+        headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
+        start_response(answer["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    lille.gate.app = a_broken_last_change
+    result = pull(hub, lille)
+    assert result.exit_code != 0
+    assert "unknown op 'rename'" in result.output
+    assert hub.sql("SELECT count(*) FROM entries")[0][0] == 0
+    status, created, rejected, report = hub.sql(
+        "SELECT status, created, rejected, report FROM import_runs "
+        "WHERE origin = 'remote:lille'")[0]
+    assert (status, created, rejected) == ("failed", 0, 1)
+    assert [line["kind"] for line in report] == ["warning", "rejected"]
+    assert report[1]["entry"] == "atelier-velo"
