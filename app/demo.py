@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from .config import PROJECT_ROOT
 from .extensions import db
-from .models import Source, Tag
+from .models import Source
 from .services.entries import SourceRef, as_snapshot, find_by_source, save_entry, snapshot
 from .services.errors import WriteValidationError
 from .services.evaluations import find_evaluation, save_evaluation
 from .services.revisions import Author, edited_since, last_written_by
+from .services.tags import ensure_tags
 from .services.threeway import merge
 
 DEMO_FILE = PROJECT_ROOT / "data" / "demo" / "lille.toml"
@@ -49,9 +50,13 @@ def load_demo(path: Path = DEMO_FILE,
     kept: list[str] = []
     note = progress or (lambda _message: None)
 
-    for spec in data.get("tags", []):
-        counts[f"tags {_upsert_tag(spec)}"] += 1
-    db.session.flush()
+    specs = data.get("tags", [])
+    tags = ensure_tags(specs)  # an existing tag keeps its labels (an admin may have renamed it)
+    if tags.refused:
+        raise WriteValidationError({f"tags[{slug}]": reason for slug, reason in tags.refused})
+    counts.update({"tags created": len(tags.created),
+                   "tags unchanged": len(specs) - len(tags.created)})
+    counts += Counter()  # no line for a count of zero
 
     entries = data.get("entries", [])
     # Pass 1: every entry, with the relations whose targets exist already
@@ -82,17 +87,6 @@ def load_demo(path: Path = DEMO_FILE,
         counts[f"evaluations {result.action}"] += 1
     db.session.commit()
     return counts
-
-
-def _upsert_tag(spec: dict[str, str]) -> str:
-    """A missing tag is created; an existing one keeps its labels (an admin may have
-    renamed it: tags keep no history to tell)."""
-    tag = db.session.scalar(select(Tag).where(Tag.slug == spec["slug"]))
-    values = {k: spec[k] for k in ("label_fr", "label_en", "group") if k in spec}
-    if tag is None:
-        db.session.add(Tag(slug=spec["slug"], **values))
-        return "created"
-    return "unchanged"
 
 
 def _write_entry(spec: dict[str, Any], *, with_relations: bool, counts: Counter[str],

@@ -58,13 +58,11 @@ def main() -> None:
         with c_app.app_context():
             from app.demo import read_demo
             from app.extensions import db
-            from app.models import Tag
+            from app.services.tags import ensure_tags
             from app.services.tokens import create_token
             from app.services.users import create_user
 
-            for spec in read_demo()["tags"]:
-                db.session.add(Tag(slug=spec["slug"], label_fr=spec["label_fr"],
-                                   label_en=spec["label_en"], group=spec["group"]))
+            ensure_tags(read_demo()["tags"])
             db.session.commit()
             user = create_user("sync@bench.example", "a long enough password", "editor")
             token, _ = create_token(user, "bench")

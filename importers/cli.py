@@ -170,9 +170,10 @@ def _disabled(progress: bool | None) -> bool | None:
 
 def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
          options: dict[str, Any]) -> None:
+    from app.services.runs import lines, summary, write_report
+
     from .csv_reader import CsvFileError
     from .pipeline import ImportFailed, Pipeline, RunOptions
-    from .report import lines, summary, write_report
 
     run_options = RunOptions(location=location, dry_run=options["dry_run"],
                              full=options["full"], close_missing=options["close_missing"],
@@ -221,8 +222,8 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
 def import_dump(path: Path, dry_run: bool, report_file: Path | None) -> None:
     """Restore one of our own exports: a data package (.zip or datapackage.json), the CSV
     or the GeoJSON export. Entries keep their ids; an existing id is left as it is."""
-    from .dump import DumpError, Restore, open_dump
-    from .report import lines, write_report
+    from app.restore import DumpError, Restore, open_dump
+    from app.services.runs import lines, summary, write_report
 
     try:
         result = Restore(open_dump(path), dry_run=dry_run).run()
@@ -232,7 +233,7 @@ def import_dump(path: Path, dry_run: bool, report_file: Path | None) -> None:
         click.echo(f"Tags created: {', '.join(result.tags_created)}")
     prefix = "Dry run (nothing written)" if dry_run else "Restored"
     click.echo(f"{prefix} {path} — run {result.run.id}")
-    click.echo(", ".join(f"{k}: {v}" for k, v in result.counts.items()))
+    click.echo(summary(result.counts))
     for line in lines(result.report):
         click.echo(line)
     if report_file:

@@ -26,10 +26,11 @@ from typing import IO, Any
 from app.exports.mednum import FIELDS as MEDNUM_COLUMNS
 from app.formats.csv_cells import unescape_cell
 from app.models.vocab import LOCATED_KINDS
+from app.services.runs import Problem
 
 from .geo import PositionError, check_lonlat, parse_number, parse_wkt_point, to_wgs84
 from .mapping import CsvMapping, normalise_website
-from .records import Candidate, Problem
+from .records import Candidate
 
 DELIMITERS = ",;\t|"
 # Columns only our CSV export has together (app/exports/tables.py's entries table).

@@ -16,7 +16,9 @@ from typing import Any
 
 from app import entry_fields
 from app.config import PROJECT_ROOT
-from app.models.vocab import ENTRY_KINDS, TAG_GROUPS
+from app.models.vocab import ENTRY_KINDS
+from app.services.errors import WriteValidationError
+from app.services.tags import tag_values
 
 from .geo import DEFAULT_TERRITORY, Territory
 
@@ -184,8 +186,10 @@ def _common(path: Path, data: dict[str, Any], default_origin: str) -> dict[str, 
         missing = {"slug", "label_fr", "label_en"} - set(tag)
         if missing:
             raise MappingError(f"{path}: tags[{index}] lacks {', '.join(sorted(missing))}")
-        if tag.get("group", "activity") not in TAG_GROUPS:
-            raise MappingError(f"{path}: tags[{index}].group must be one of {TAG_GROUPS}")
+        try:
+            tag_values(tag)
+        except WriteValidationError as exc:
+            raise MappingError(f"{path}: tags[{index}]: {exc}") from None
     origin = data.get("origin", default_origin)
     return {"path": Path(path), "origin": origin,
             "author": data.get("author", f"import {origin}"),

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import osmium
 
+from app.services.runs import Problem
+
 from .mapping import OsmMapping
 from .osm_common import candidate_from_tags
-from .records import Candidate, Problem
+from .records import Candidate
 
 SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".osc", ".xml")
 

@@ -16,10 +16,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from app.services.runs import Problem
+
 from .geo import LILLE_AREA, Territory
 from .mapping import Condition, OsmMapping
 from .osm_common import candidate_from_tags
-from .records import Candidate, Problem
+from .records import Candidate
 
 DEFAULT_ENDPOINT = "https://overpass-api.de/api/interpreter"
 DEFAULT_TIMEOUT = 180  # seconds: Overpass's own [timeout:] and the HTTP read timeout

@@ -33,13 +33,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from psycopg2 import Error as DBError
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -53,12 +52,14 @@ from app.services.entries import (
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
+from app.services.runs import Ledger, Problem
+from app.services.tags import ensure_tags
 from app.services.threeway import merge
 
 from .mapping import BaseMapping
 from .prepare import Prepared, mapped, message_text, prepare_batch, read_batches, source_ref
 from .reader_process import in_child, prepared_in_child
-from .records import Candidate, Problem
+from .records import Candidate
 from .sources import FileSource, Item
 
 DUPLICATE_RADIUS_M = 50
@@ -187,8 +188,10 @@ class Pipeline:
         self.progress = progress or (lambda _n: None)
         self.notify = notify or (lambda _message: None)
         self.author = Author(user=self.options.user, label=mapping.author)
-        self.counts = dict.fromkeys(COUNTS, 0)
-        self.report: list[dict[str, Any]] = []
+        self.ledger = Ledger(
+            mapping.origin, COUNTS, location=self.options.location, mapping=str(mapping.path),
+            author_label=mapping.author, dry_run=self.options.dry_run,
+            user_id=self.options.user.id if self.options.user else None)
         self.started: datetime | None = None
         self.tags_created: list[str] = []
         self._known_tags: set[str] = set()
@@ -208,6 +211,7 @@ class Pipeline:
         try:
             # clock_timestamp(), not now(): two runs in one transaction (tests) differ.
             self.started = session.scalar(select(func.clock_timestamp()))
+            self.ledger.started_at = self.started
             # The batch statements (twins of a thousand candidates, sources by key) are
             # costed above jit_above_cost but run in milliseconds: compiling them took
             # about 10 ms each, a third of the twins query. Off for this transaction.
@@ -215,7 +219,11 @@ class Pipeline:
             idle = self._idle_timeout()
             was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
-            self.tags_created = ensure_tags(self.mapping.tags)
+            tags = ensure_tags(self.mapping.tags)
+            if tags.refused:  # the mapping was checked when loaded: not expected here
+                raise ValueError(f"{self.mapping.path}: " + "; ".join(
+                    f"tag {slug}: {reason}" for slug, reason in tags.refused))
+            self.tags_created = tags.created
             with _bulk_collector(), closing(self._prepared(items, idle)) as batches:
                 for number, prepared in enumerate(batches):  # closing() stops the reader
                     self._batch(prepared)
@@ -223,21 +231,15 @@ class Pipeline:
                         session.execute(ANALYZE_TABLES)  # now with this origin in them
             if self.options.full:
                 self._missing()
-            if self.options.dry_run:
-                session.rollback()
-            elif was is not None:  # back as it was, for a caller's enclosing transaction
+            if was is not None and not self.options.dry_run:
+                # Back as it was, for a caller's enclosing transaction.
                 session.execute(IDLE_TIMEOUT_BACK, {"was": was})
-            run = self._record("dry run" if self.options.dry_run else "finished")
-            session.commit()
+            run = self.ledger.finish()
         except BaseException as exc:
-            session.rollback()
-            message = self._failure(exc)
             # Rolled back: nothing of what the counts say was written stays.
-            for key in ("created", "updated", "closed"):
-                self.counts[key] = 0
-            failed = self._record("failed" if isinstance(exc, Exception) else "interrupted",
-                                  error=message)
-            session.commit()
+            message = self._failure(exc)
+            failed = self.ledger.fail(
+                message, "failed" if isinstance(exc, Exception) else "interrupted")
             if isinstance(exc, Exception):
                 raise ImportFailed(message, failed) from exc
             raise
@@ -257,26 +259,16 @@ class Pipeline:
                 "stuck?") if idle else ""
         return f"the connection to the database was lost ({reason}){hint}"
 
-    def _record(self, status: str, error: str | None = None) -> ImportRun:
-        run = ImportRun(
-            origin=self.mapping.origin, location=self.options.location,
-            mapping=str(self.mapping.path), author_label=self.mapping.author,
-            user_id=self.options.user.id if self.options.user else None,
-            dry_run=self.options.dry_run, finished_at=datetime.now(UTC), status=status,
-            error=error, report=self.report,
-            **{k: v for k, v in self.counts.items()})
-        if self.started is not None:
-            run.started_at = self.started
-        db.session.add(run)
-        db.session.flush()
-        return run
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts
+
+    @property
+    def report(self) -> list[dict[str, Any]]:
+        return self.ledger.report
 
     def _note(self, problem: Problem) -> None:
-        self.report.append(problem.as_dict())
-        if problem.kind in ("rejected", "skipped", "missing", "closed"):
-            self.counts[problem.kind] += 1
-        elif problem.kind == "warning":
-            self.counts["warnings"] += 1
+        self.ledger.note(problem)
 
     # -- one batch -----------------------------------------------------------------
 
@@ -347,7 +339,7 @@ class Pipeline:
                                    "not restored", row=candidate.row,
                                    external_id=candidate.external_id, entry=str(row.entry_id)))
             elif row.mapped == mapped(candidate):
-                self.counts["unchanged"] += 1
+                self.ledger.count("unchanged")
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
         del preloaded
@@ -371,13 +363,12 @@ class Pipeline:
         new = candidate.data
         outcome = merge(current, last, new, ignore=("extra",))
         changes, conflicts = outcome.changes, outcome.conflicts
-        for name, value, incoming in conflicts:
-            self._note(Problem(
+        if conflicts:
+            self.ledger.conflict(Problem(
                 "conflict", "changed by an editor since the last import; the editor's value "
                 "is kept", row=candidate.row, external_id=candidate.external_id, field=name,
-                entry=entry.slug, details={"current": value, "incoming": incoming}))
-        if conflicts:
-            self.counts["conflicts"] += 1
+                entry=entry.slug, details={"current": value, "incoming": incoming})
+                for name, value, incoming in conflicts)
         try:
             # No savepoint: the run is one transaction that fails as a whole, and a
             # refusal (validation, tags, slug) is found before anything is written.
@@ -390,9 +381,9 @@ class Pipeline:
                                external_id=candidate.external_id, entry=entry.slug))
             return
         if result.action == "updated":
-            self.counts["updated"] += 1
+            self.ledger.count("updated")
         elif not conflicts:
-            self.counts["unchanged"] += 1
+            self.ledger.count("unchanged")
 
     # -- new records -----------------------------------------------------------------
 
@@ -431,13 +422,12 @@ class Pipeline:
 
     def _flag(self, candidate: Candidate, reason: str, entry: str | None = None,
               **details: Any) -> None:
-        self.counts["duplicates"] += 1
-        self.report.append(Problem(
+        self.ledger.note(Problem(
             "duplicate", f"possible twin, not created: {reason}", row=candidate.row,
             external_id=candidate.external_id, entry=entry,
             details={**details, "origin": self.mapping.origin, "data": candidate.data,
                      "extra": candidate.extra, "raw": candidate.raw,
-                     "licence": self.mapping.licence}).as_dict())
+                     "licence": self.mapping.licence}))
 
     def _create(self, candidates: list[Candidate]) -> None:
         """Create the batch's new entries; a row the write path refuses is rejected
@@ -465,9 +455,9 @@ class Pipeline:
                                            external_id=candidate.external_id,
                                            field=key.split(".", 1)[-1]))
                     continue
-                self.counts["created"] += 1
+                self.ledger.count("created")
             return
-        self.counts["created"] += len(candidates)
+        self.ledger.count("created", len(candidates))
 
     def _with_known_tags(self, candidates: list[Candidate]) -> list[Candidate]:
         """`candidates` without those that name a tag the base does not have (each
@@ -587,18 +577,6 @@ def _bulk_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def ensure_tags(specs: list[dict[str, str]]) -> list[str]:
-    """Create the mapping's tags that do not exist yet; existing ones are left as they are."""
-    if not specs:
-        return []
-    rows = [{"slug": s["slug"], "label_fr": s["label_fr"], "label_en": s["label_en"],
-             "group": s.get("group", "activity")} for s in specs]
-    created = db.session.scalars(
-        pg_insert(Tag).values(rows).on_conflict_do_nothing(index_elements=["slug"])
-        .returning(Tag.slug)).all()
-    return sorted(created)
 
 
 def website_key(url: str | None) -> str | None:

@@ -15,9 +15,10 @@ from typing import Any
 from app.models.vocab import LOCATED_KINDS
 from app.services.entries import COORD_DIGITS, SourceRef, new_entry, validate_entry
 from app.services.errors import WriteValidationError
+from app.services.runs import Problem
 
 from .mapping import BaseMapping
-from .records import Candidate, Problem
+from .records import Candidate
 from .sources import FileSource, Item, Notice
 
 REQUIRED = ("kind", "name")

@@ -1,28 +1,11 @@
-"""What readers hand to the pipeline, and what the pipeline reports."""
+"""What readers hand to the pipeline (what it reports: app.services.runs.Problem)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
-ProblemKind = Literal["rejected", "warning", "conflict", "duplicate", "missing", "closed",
-                      "skipped"]
-
-
-@dataclass
-class Problem:
-    """One line of a run's report: a row refused, a field dropped, a conflict, a twin…"""
-
-    kind: ProblemKind
-    reason: str
-    row: int | None = None
-    external_id: str | None = None
-    field: str | None = None
-    entry: str | None = None
-    details: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+from app.services.runs import Problem
 
 
 @dataclass

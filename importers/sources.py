@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from app.services.runs import Problem
+
 from .mapping import CsvMapping, OsmMapping
-from .records import Candidate, Problem
+from .records import Candidate
 
 
 @dataclass(frozen=True)

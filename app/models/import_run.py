@@ -41,6 +41,6 @@ class ImportRun(db.Model):
     warnings: Mapped[int] = mapped_column(default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     # Rejected rows, warnings, conflicts, flagged duplicates and missing records, each
-    # with its reason (importers.records.Problem.as_dict()).
+    # with its reason (app.services.runs.Problem.as_dict()).
     report: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default="[]")

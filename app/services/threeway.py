@@ -4,9 +4,13 @@ last wrote it. An editor's value is never overwritten; where both changed, the
 editor's value stays and the difference is reported as a conflict.
 
 Values are compared in the form of `app.services.entries.snapshot` (what revisions
-store): `current` is the entry now, `last` what the source wrote last time, `incoming`
-what it says now. Lists that are sets (tags, relations) merge by what the source added
-and removed, so a tag an editor added survives a re-import that adds another.
+store): `current` is the entry now, `last` what the source said last time, `incoming`
+what it says now, and `applied` what its last write became here when that differs from
+what it said (a sync pull: a slug taken here, a link still waiting for its target; by
+default `last`). A field was changed here when `current` differs from `applied`; by the
+source, when `incoming` differs from `last`. Lists that are sets (tags, relations) merge
+by what was added and removed here, so a tag an editor added survives a re-import or a
+pull that adds another, and neither is a conflict.
 """
 
 from __future__ import annotations
@@ -36,34 +40,32 @@ def _as_list(values: set[Any]) -> list[Any]:
 
 
 def merge(current: Mapping[str, Any], last: Mapping[str, Any], incoming: Mapping[str, Any],
-          *, ignore: Iterable[str] = ()) -> Merge:
+          *, ignore: Iterable[str] = (), applied: Mapping[str, Any] | None = None) -> Merge:
     """What to write so that `current` follows the source where nobody else changed it."""
     out = Merge()
+    base = last if applied is None else applied
     skip = {*ignore, *POSITION, *SET_FIELDS}
     for name in sorted((set(incoming) | set(last)) - skip):
-        new, before = incoming.get(name), last.get(name)
-        if new == before or name not in current:
+        new = incoming.get(name)
+        if name not in current or current[name] == new:
             continue
-        if current[name] == before:
+        if current[name] == base.get(name):
             out.changes[name] = new
-        elif current[name] != new:
+        elif new != last.get(name):
             out.conflicts.append((name, current[name], new))
     if any(k in incoming or k in last for k in POSITION):
         new_position = tuple(incoming.get(k) for k in POSITION)
-        last_position = tuple(last.get(k) for k in POSITION)
-        if new_position != last_position:
-            here = tuple(current.get(k) for k in POSITION)
-            if here == last_position:
+        here = tuple(current.get(k) for k in POSITION)
+        if here != new_position:
+            if here == tuple(base.get(k) for k in POSITION):
                 out.changes.update(zip(POSITION, new_position, strict=True))
-            elif here != new_position:
+            elif new_position != tuple(last.get(k) for k in POSITION):
                 out.conflicts.append(("position", here, new_position))
     for name in SET_FIELDS:
         if name in ignore or (name not in incoming and name not in last):
             continue
-        new_set, last_set = _as_set(incoming[name]), _as_set(last.get(name))
-        added, removed = new_set - last_set, last_set - new_set
-        here = _as_set(current.get(name))
-        merged = (here | added) - removed
+        here, before = _as_set(current.get(name)), _as_set(base.get(name))
+        merged = (_as_set(incoming[name]) | (here - before)) - (before - here)
         if merged != here:
             out.changes[name] = _as_list(merged)
     return out

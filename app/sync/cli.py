@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..services.runs import summary
 
 sync_cli = AppGroup("sync", help="Mirror entries between instances (pull and push).")
 
@@ -77,7 +78,7 @@ def pull(url: str, name: str | None, licence: str | None, page_size: int, retrie
     if result.tags_created:
         click.echo(f"Tags created: {', '.join(result.tags_created)}")
     click.echo(f"Pulled from {url} as remote:{name} — run {result.run.id}")
-    click.echo(_summary(result.counts))
+    click.echo(summary(result.counts))
     _print_report(result.report)
 
 
@@ -113,14 +114,14 @@ def push(url: str, token: str, as_name: str | None, name: str | None, wait: floa
     except ValueError as exc:  # the URL is known here under another name
         raise click.BadParameter(str(exc), param_hint="--name") from None
     except PushFailed as exc:
-        click.echo(_summary(pusher.counts), err=True)
+        click.echo(summary(pusher.counts), err=True)
         for line in pusher.report:
             click.echo(line, err=True)
         raise click.ClickException(f"Push to {url} stopped: {exc}") from None
     finally:
         remote.close()
     click.echo(f"Pushed to {url} as remote:{as_name}")
-    click.echo(_summary(result.counts))
+    click.echo(summary(result.counts))
     for line in result.report:
         click.echo(line)
 
@@ -142,10 +143,6 @@ def status() -> None:
                 PushedEntry.state_id == state.id, PushedEntry.state == "refused"))
             line += f"\t{refused} refused"
         click.echo(line)
-
-
-def _summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
 
 def _print_report(report: list[dict]) -> None:

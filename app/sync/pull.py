@@ -20,9 +20,7 @@ recorded with its counts and report, like an import.
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,15 +30,16 @@ from sqlalchemy import select
 
 from .. import licences
 from ..extensions import db
-from ..models import Entry, ImportRun, Source, Tag
-from ..models.vocab import TAG_GROUPS
-from ..schemas.common import SLUG_PATTERN
+from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.revisions import Author
+from ..services.runs import Ledger, Problem
+from ..services.tags import ensure_tags
+from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
-from .state import record_run, sync_state
+from .state import sync_state
 
 PAGE_SIZE = 1_000
 COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected", "skipped",
@@ -72,24 +71,29 @@ class Puller:
         self.page_size = page_size
         self.progress = progress or (lambda _n: None)
         self.author = Author(label=f"sync {self.origin}")
-        self.counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
-        self.report: list[dict[str, Any]] = []
+        self.ledger = Ledger(self.origin, COUNTS, location=remote.base_url,
+                             author_label=self.author.label)
         self.tags_created: list[str] = []
 
     # -- the run ------------------------------------------------------------------------------
 
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts
+
+    @property
+    def report(self) -> list[dict[str, Any]]:
+        return self.ledger.report
+
     def run(self) -> PullResult:
-        started = datetime.now(UTC)
         state = sync_state("pull", self.remote.base_url, self.name)
-        # What the committed pages did: a failed page is rolled back, its lines with it.
-        kept = (Counter(self.counts), 0)
         try:
             if self.licence is None:
                 self.licence = self._remote_licence()
             self._sync_tags()
             self._resolve_pending()
             db.session.commit()
-            kept = (Counter(self.counts), len(self.report))
+            self.ledger.checkpoint()
             cursor = state.cursor
             while True:
                 params: dict[str, Any] = {"limit": self.page_size}
@@ -101,31 +105,26 @@ class Puller:
                     self._apply(change)
                 state.cursor = cursor
                 db.session.commit()  # the page and its cursor, together
-                kept = (Counter(self.counts), len(self.report))
+                self.ledger.checkpoint()
                 self.progress(len(changes))
                 if not more:
                     break
             self._resolve_pending()
             state.succeeded_at = datetime.now(UTC)
-            run = record_run(self.origin, self.remote.base_url, "finished", self.counts,
-                             self.report, started, author_label=self.author.label)
-            db.session.commit()
+            run = self.ledger.finish()
         except (RemoteError, ValueError) as exc:
-            db.session.rollback()
-            self.counts, self.report = kept[0], self.report[:kept[1]]
-            run = record_run(self.origin, self.remote.base_url, "failed", self.counts,
-                             self.report, started, author_label=self.author.label,
-                             error=str(exc))
-            db.session.commit()
+            run = self.ledger.fail(str(exc))  # a failed page is rolled back, not counted
             raise SyncFailed(str(exc), run) from None
         return PullResult(run, dict(self.counts), self.report, self.tags_created)
 
     def _note(self, kind: str, reason: str, entry_id: str, **more: Any) -> None:
-        line = {"kind": kind, "reason": reason, "external_id": entry_id}
-        line.update({k: v for k, v in more.items() if v is not None})
-        self.report.append(line)
-        if kind == "warning":
-            self.counts["warnings"] += 1
+        """A report line about the entry `entry_id`, counted by its kind (a conflict once
+        per entry)."""
+        problem = Problem(kind, reason, external_id=entry_id, **more)
+        if kind == "conflict":
+            self.ledger.conflict([problem])
+        else:
+            self.ledger.note(problem)
 
     def _remote_licence(self) -> str | None:
         """The licence the remote declares for its data (its OpenAPI document's info)."""
@@ -136,19 +135,13 @@ class Puller:
         return licences.identify(name)
 
     def _sync_tags(self) -> None:
-        """Create the remote's tags that are unknown here (labels as the remote has them)."""
+        """Create the remote's tags that are unknown here (labels as the remote has them);
+        one that cannot be stored here is reported, and entries naming it are rejected."""
         items = self.remote.get_json("/api/v1/tags").get("items") or []
-        known = set(db.session.scalars(select(Tag.slug)))
-        for item in items:
-            slug = item.get("slug")
-            if not isinstance(slug, str) or slug in known or not re.match(SLUG_PATTERN, slug):
-                continue
-            group = item.get("group") if item.get("group") in TAG_GROUPS else "activity"
-            db.session.add(Tag(slug=slug, label_fr=item.get("label_fr") or slug,
-                               label_en=item.get("label_en") or slug, group=group))
-            known.add(slug)
-            self.tags_created.append(slug)
-        db.session.flush()
+        tags = ensure_tags(item for item in items if isinstance(item, dict))
+        self.tags_created.extend(tags.created)
+        for slug, reason in tags.refused:
+            self._note("warning", f"tag not created: {reason}", slug, field="tags")
 
     # -- one change ------------------------------------------------------------------------------
 
@@ -208,12 +201,10 @@ class Puller:
                     if entry is None:
                         data["slug"] = None
                     continue
-                self.counts["rejected"] += 1
                 self._note("rejected", str(exc), str(entry_id),
                            entry=entry.slug if entry else data.get("slug"))
                 return None
             except ConflictError as exc:
-                self.counts["conflicts"] += 1
                 self._note("conflict", str(exc), str(entry_id), entry=entry.slug if entry
                            else None)
                 return None
@@ -248,14 +239,13 @@ class Puller:
         if entry is None:
             return
         self._remember(entry, remote, record, waiting)
-        self.counts["created"] += 1
+        self.ledger.count("created")
 
     def _foreign(self, entry: Entry, remote: dict[str, Any]) -> None:
         """An entry with this UUID exists here but did not come from this remote."""
         if C.from_entry(entry) == self._resolved(remote)[0]:
-            self.counts["unchanged"] += 1
+            self.ledger.count("unchanged")
             return
-        self.counts["conflicts"] += 1
         self._note("conflict", f"an entry with this id exists here and does not come from "
                    f"{self.name}: not overwritten", str(entry.id), entry=entry.slug)
 
@@ -268,7 +258,6 @@ class Puller:
                               comment=f"Restored by {self.name}", commit=False)
                 attrs["local_version"] = entry.version
             else:
-                self.counts["skipped"] += 1
                 self._note("skipped", "deleted here by an editor; not restored",
                            str(entry.id), entry=entry.slug)
                 return
@@ -290,30 +279,31 @@ class Puller:
                                 "here differs; the local value is kept")
                 return
             changes: list[str] = []
-        elif not edited_here:
-            changes = C.differing(local, desired)  # nobody changed it here: follow the remote
+            wanted = local
         else:
-            changes, conflicts = [], []
-            for name in C.MERGE_FIELDS:
-                if local[name] == applied.get(name):
-                    if desired[name] != local[name]:
-                        changes.append(name)
-                elif desired[name] != local[name] and remote[name] != last_remote.get(name):
-                    conflicts.append(name)
-            if conflicts:
-                self._conflicts(entry, conflicts, local, desired,
-                                "changed here since the last pull and on the remote; the "
-                                "local value is kept")
+            # The one three-way rule. An entry nobody changed here since the last pull is
+            # its own baseline: every field follows the remote.
+            outcome = merge(_flat(local), _flat(last_remote), _flat(desired),
+                            applied=_flat(applied if edited_here else local))
+            wanted = _content(local, outcome.changes)
+            changes = [name for name in C.MERGE_FIELDS if wanted[name] != local[name]]
+            if outcome.conflicts:
+                self._conflicts(entry, [name for name, _, _ in outcome.conflicts], local,
+                                desired, "changed here since the last pull and on the "
+                                "remote; the local value is kept")
         if changes:
-            if self._write(entry, C.to_input(desired, changes), entry.id) is None:
+            if self._write(entry, C.to_input(wanted, changes), entry.id) is None:
                 return
-            self.counts["updated"] += 1
+            self.ledger.count("updated")
         else:
-            self.counts["unchanged"] += 1
+            self.ledger.count("unchanged")
         if edited_here:
-            # The editor's values stay local: the baseline moves only where we wrote.
+            # The editor's values stay local: the baseline moves only where we wrote, and
+            # for tags and links to the remote's list, so that what the editor added or
+            # removed here still reads as theirs.
             now = C.from_entry(entry)
-            merged = {**applied, **{name: now[name] for name in changes}}
+            merged = {**applied, **{name: desired[name] if name in SET_FIELDS else now[name]
+                                    for name in changes}}
             self._remember(entry, remote, record, waiting, applied=merged,
                            local_version=attrs["local_version"])
         else:
@@ -321,22 +311,20 @@ class Puller:
 
     def _conflicts(self, entry: Entry, names: list[str], local: dict[str, Any],
                    desired: dict[str, Any], reason: str) -> None:
-        self.counts["conflicts"] += 1
-        for name in names:
-            self._note("conflict", reason, str(entry.id), field=name, entry=entry.slug,
-                       details={"current": local[name], "incoming": desired[name]})
+        self.ledger.conflict(
+            Problem("conflict", reason, external_id=str(entry.id), field=name, entry=entry.slug,
+                    details={"current": local[name], "incoming": desired[name]})
+            for name in names)
 
     def _delete(self, entry_id: uuid.UUID, entry: Entry | None, source: Source | None) -> None:
         if entry is None or entry.deleted_at is not None:
             return
         if source is None:
-            self.counts["skipped"] += 1
             self._note("skipped", f"deleted on {self.name}, but the entry here does not come "
                        f"from {self.name}: not deleted", str(entry_id), entry=entry.slug)
             return
         attrs = dict(source.attributes or {})
         if attrs.get("local_version") != entry.version:
-            self.counts["conflicts"] += 1
             self._note("conflict", f"deleted on {self.name}, but changed here since the last "
                        "pull: not deleted", str(entry_id), entry=entry.slug)
             return
@@ -345,7 +333,7 @@ class Puller:
         attrs.update(local_version=entry.version, deleted_by_remote=True)
         source.attributes = attrs
         db.session.flush()
-        self.counts["deleted"] += 1
+        self.ledger.count("deleted")
 
     def _resolve_pending(self) -> None:
         """Make the links whose targets have arrived since they were pulled."""
@@ -371,3 +359,22 @@ def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
     except (KeyError, TypeError):
         raise ValueError("the change feed answered without changes, next_cursor and "
                          "has_more") from None
+
+
+def _flat(content: dict[str, Any]) -> dict[str, Any]:
+    """Sync content in the three-way rule's form: the position as lon and lat."""
+    flat = {name: value for name, value in content.items() if name != "position"}
+    flat.update(zip(POSITION, content.get("position") or (None, None), strict=True))
+    return flat
+
+
+def _content(local: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`local` with the three-way rule's `changes` applied, in sync content's form."""
+    wanted = {**local, **{k: v for k, v in changes.items() if k not in POSITION}}
+    # Sorted as sync content sorts them, so that equal lists compare equal.
+    wanted["tags"] = sorted(wanted["tags"])
+    wanted["relations"] = sorted(wanted["relations"], key=lambda r: (r["type"], r["target"]))
+    if POSITION[0] in changes:
+        lon, lat = (changes[k] for k in POSITION)
+        wanted["position"] = None if lon is None or lat is None else [lon, lat]
+    return wanted

@@ -1,16 +1,16 @@
-"""The stored side of a sync: its cursor, the run records, the names of remotes."""
+"""The stored side of a sync: its cursor and the names of remotes (a pull's run record:
+app.services.runs)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ImportRun, SyncState
+from ..models import SyncState
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,59}$")
 
@@ -43,18 +43,3 @@ def sync_state(direction: str, url: str, name: str) -> SyncState:
     state.started_at = datetime.now(UTC)
     db.session.commit()
     return state
-
-
-def record_run(origin: str, location: str, status: str, counts: dict[str, int],
-               report: list[dict[str, Any]], started: datetime, *, author_label: str,
-               error: str | None = None) -> ImportRun:
-    """A sync run in the import runs' register (counts and report lines), as imports do."""
-    run = ImportRun(origin=origin, location=location, status=status, started_at=started,
-                    finished_at=datetime.now(UTC), report=report, author_label=author_label,
-                    error=error,
-                    **{k: counts.get(k, 0) for k in ("created", "updated", "unchanged",
-                                                     "conflicts", "rejected", "skipped",
-                                                     "warnings")})
-    db.session.add(run)
-    db.session.flush()
-    return run

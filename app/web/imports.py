@@ -42,7 +42,7 @@ def import_run(run_id: int):
 @bp.post("/admin/imports/<int:run_id>/duplicates/<int:index>")
 @role_required("admin")
 def resolve_twin(run_id: int, index: int):
-    from importers.resolve import resolve_duplicate
+    from ..services.twins import resolve_duplicate
 
     run = db.session.get(ImportRun, run_id) or abort(404)
     decision = request.form.get("decision")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -181,3 +182,91 @@ def test_a_remote_text_that_differs_only_by_its_line_ends_is_no_conflict(lille, 
     assert (counts(result.output)["conflicts"], counts(result.output)["updated"]) == (0, 0)
     assert hub.sql("SELECT description, version FROM entries WHERE slug = 'mutualab'")[0] == (
         "Un lieu partagé.\n\nDes bureaux, un atelier.", version)
+
+
+def test_a_remote_tag_this_instance_cannot_hold_is_reported_not_altered(lille, hub):
+    """A peer's tag in a group this instance does not have is refused by the one tag rule
+    (app/services/tags.py) and reported; it used to be created silently as an activity.
+    The entries that carry it are rejected, each reported; the rest is mirrored."""
+    with lille.context():
+        db.session.execute(text("INSERT INTO tags (slug, label_fr, label_en, \"group\") "
+                                "VALUES ('atelier', 'Atelier', 'Workshop', 'workshop')"))
+        db.session.commit()
+    odd = lille.create({"kind": "initiative", "name": "Atelier vélo", "tags": ["atelier"]})
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    assert "warning: atelier [tags]: tag not created: group: 'workshop' is not one of" \
+        in result.output
+    assert "rejected: atelier-velo: tags" in result.output
+    assert hub.sql("SELECT count(*) FROM tags WHERE slug = 'atelier'")[0][0] == 0
+    assert counts(result.output)["rejected"] == 1
+    assert {i: r for i, r in lille.state().items() if i != odd} == hub.state()
+
+
+def test_tags_and_links_merge_as_sets_like_an_import(lille, hub):
+    """The one three-way rule (app/services/threeway.py) for tags and links: a tag an
+    editor added here stays, one the remote added arrives too, and neither is a conflict
+    (sync pull used to keep the whole local list and report a conflict, losing the
+    remote's tag)."""
+    assert pull(hub, lille).exit_code == 0
+    tags = sorted(next(r for r in lille.state().values() if r["slug"] == "mutualab")["tags"])
+    assert "garden" not in tags and "repair" not in tags
+    hub.edit("mutualab", tags=[*tags, "garden"], summary="Édité dans le hub.")
+    lille.edit("mutualab", tags=[*tags, "repair"], city="Lille (59)")
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    mutualab = next(r for r in hub.state().values() if r["slug"] == "mutualab")
+    assert sorted(mutualab["tags"]) == sorted([*tags, "garden", "repair"])
+    assert (mutualab["summary"], mutualab["city"]) == ("Édité dans le hub.", "Lille (59)")
+    assert counts(result.output)["conflicts"] == 0, result.output
+
+    # The remote drops its tag and one both had: gone here; the editor's tag stays.
+    lille.edit("mutualab", tags=tags[1:])
+    result = pull(hub, lille)
+    assert result.exit_code == 0, result.output
+    mutualab = next(r for r in hub.state().values() if r["slug"] == "mutualab")
+    assert sorted(mutualab["tags"]) == sorted([*tags[1:], "garden"])
+    assert mutualab["summary"] == "Édité dans le hub."
+    # Nothing new on the remote: nothing written here.
+    version = hub.sql("SELECT version FROM entries WHERE slug = 'mutualab'")[0][0]
+    result = pull(hub, lille)
+    assert counts(result.output)["updated"] == 0, result.output
+    assert hub.sql("SELECT version FROM entries WHERE slug = 'mutualab'")[0][0] == version
+
+
+def test_a_failed_pull_records_what_it_found_and_counts_only_what_stayed(lille, hub):
+    """The one run ledger (app/services/runs.py), as for an import: a page that fails is
+    rolled back, so its writes are not counted, but what it found (an entry rejected)
+    stays in the failed run's report; the pull used to drop those lines."""
+    with lille.context():
+        db.session.execute(text("INSERT INTO tags (slug, label_fr, label_en, \"group\") "
+                                "VALUES ('atelier', 'Atelier', 'Workshop', 'workshop')"))
+        db.session.commit()
+    lille.create({"kind": "initiative", "name": "Atelier vélo", "tags": ["atelier"]})
+    app = lille.gate.app
+
+    def a_broken_last_change(environ, start_response):
+        """The feed's page, with a change this client cannot apply at its end."""
+        answer = {}
+        environ = {**environ, "HTTP_ACCEPT_ENCODING": "identity"}  # a body to read
+        body = b"".join(app(environ, lambda status, headers, *exc: answer.update(
+            status=status, headers=headers)))
+        if environ.get("PATH_INFO") == "/api/v1/changes":
+            page = json.loads(body)
+            page["changes"].append({"op": "rename", "id": str(uuid.uuid4())})
+            body = json.dumps(page).encode()
+        headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
+        start_response(answer["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    lille.gate.app = a_broken_last_change
+    result = pull(hub, lille)
+    assert result.exit_code != 0
+    assert "unknown op 'rename'" in result.output
+    assert hub.sql("SELECT count(*) FROM entries")[0][0] == 0
+    status, created, rejected, report = hub.sql(
+        "SELECT status, created, rejected, report FROM import_runs "
+        "WHERE origin = 'remote:lille'")[0]
+    assert (status, created, rejected) == ("failed", 0, 1)
+    assert [line["kind"] for line in report] == ["warning", "rejected"]
+    assert report[1]["entry"] == "atelier-velo"

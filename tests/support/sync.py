@@ -178,11 +178,9 @@ class Instance:
 def load_demo_tags() -> None:
     """The demo's tag vocabulary only (a target must know the tags entries carry)."""
     from app.demo import read_demo
-    from app.models import Tag
+    from app.services.tags import ensure_tags
 
-    for spec in read_demo()["tags"]:
-        db.session.add(Tag(slug=spec["slug"], label_fr=spec["label_fr"],
-                           label_en=spec["label_en"], group=spec.get("group", "activity")))
+    ensure_tags(read_demo()["tags"])
     db.session.commit()
 
 

@@ -437,6 +437,12 @@ def test_mapping_errors_name_the_file(tmp_path):
     with pytest.raises(MappingError, match=r"bad.toml: rules\[0\]: kind must be one of"):
         load_osm_mapping(bad)
     assert Path(load_osm_mapping().path).name == "osm.toml"
+    # A declared tag is checked by the one tag rule (app/services/tags.py) when the file is
+    # read, not by the database's constraint in the middle of the run.
+    bad.write_text('[[tags]]\nslug = "Vélo"\nlabel_fr = "Vélo"\nlabel_en = "Bike"\n\n'
+                   '[[rules]]\nwhen = { amenity = "x" }\nkind = "commons"\n')
+    with pytest.raises(MappingError, match=r"bad.toml: tags\[0\]: slug: 'Vélo' is not a tag"):
+        load_osm_mapping(bad)
 
 
 def test_rule_index_and_commune_grid_agree_with_plain_scans():

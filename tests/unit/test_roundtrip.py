@@ -190,8 +190,8 @@ def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, t
 
     from app.extensions import db
     from app.models import Entry, Revision
+    from app.restore import Restore, open_dump
     from app.services.entries import snapshot
-    from importers.dump import Restore, open_dump
 
     path = tmp_path / "big.csv"
     ids = synthetic_csv(path, 2_500)
@@ -270,4 +270,29 @@ def test_refusals_name_their_row_and_spare_the_rest(databases, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(Entry)) == 5
         lost = db.session.scalar(select(Entry).where(Entry.slug == "lien-perdu"))
         assert lost.relations_out == [] and lost.version == 1
+        db.session.remove()
+
+
+def test_a_tag_that_cannot_be_stored_rejects_its_rows_only(databases, tmp_path):
+    """A CSV dump naming a tag whose slug the tags table refuses: that tag is reported and
+    its rows rejected, with their row numbers; the rest of the file is restored (it used to
+    fail the whole run on the database's check constraint)."""
+    target = empty_instance(databases, "roundtrip_bad_tag")
+    base = {"kind": "initiative", "status": "active", "created_at": "2020-01-01T00:00:00Z",
+            "updated_at": "2020-01-01T00:00:00Z"}
+    rows = [{**base, "id": "6f1c0000-0000-4000-8000-0000000000f1", "slug": "mal-etiquete",
+             "name": "Mal étiqueté", "tags": "Jardin Partagé;garden"}]
+    path = tmp_path / "bad-tag.csv"
+    synthetic_csv(path, 3, rows)
+    output = restore(target, path)
+    assert "created: 3" in output and "rejected: 1" in output, output
+    assert "warning   row 5 [tags]: tag 'Jardin Partagé' not created: slug:" in output
+    assert "rejected  row 5: tags.0: Use lowercase letters" in output
+    with target.app_context():
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import Tag
+
+        assert sorted(db.session.scalars(select(Tag.slug))) == ["garden", "repair"]
         db.session.remove()

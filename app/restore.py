@@ -1,5 +1,8 @@
 """`flask import dump FILE`: read back our own exports, so that a dump restores an instance.
 
+A restore of our own data, not an import of a foreign source: it lives beside
+`app/backup.py` (the whole database) rather than among the importers.
+
 The three exports that hold entries whole are read: the Frictionless data package
 (a .zip, or its datapackage.json: entries, tags, relations, evaluation sheets and
 answers, sources), the CSV export and the GeoJSON export. Unlike a foreign source,
@@ -33,10 +36,11 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,11 +59,10 @@ from app.services.entries import SOURCE_COLUMNS, NewEntry, create_entries, new_e
 from app.services.errors import WriteValidationError
 from app.services.evaluations import save_evaluation
 from app.services.revisions import Author
-from app.sync import content as C
+from app.services.runs import Ledger, Problem
+from app.services.tags import ensure_tags
 
-from .pipeline import ensure_tags
-from .prepare import batched
-from .records import Problem
+from .sync import content as C
 
 # What a restore writes: the fields sync writes (app/entry_fields.py), the position, the tags.
 INPUT_FIELDS = (*C.SCALARS, "lon", "lat", "tags")
@@ -365,6 +368,13 @@ def open_dump(path: Path) -> CsvDump | GeoJsonDump | PackageDump:
                     "a .geojson export")
 
 
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of `size`, read as they come (the file is never held whole)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 # -- restoring ---------------------------------------------------------------------------------
 
 @dataclass
@@ -385,24 +395,32 @@ class Restore:
         self.dry_run = dry_run
         self.origin = f"dump:{dump.path.name}"[:80]
         self.author = Author(label=f"import dump {dump.kind}")
-        self.counts = dict.fromkeys(self.COUNTS, 0)
-        self.report: list[dict[str, Any]] = []
+        self.ledger = Ledger(self.origin, self.COUNTS, location=str(dump.path),
+                             author_label=self.author.label, dry_run=dry_run)
         self.restored: set[uuid.UUID] = set()
         self.tags_created: list[str] = []
         self._tags: set[str] | None = None
         self._rejected: list[Problem] = []
 
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts
+
+    @property
+    def report(self) -> list[dict[str, Any]]:
+        return self.ledger.report
+
     def note(self, problem: Problem) -> None:
-        self.report.append(problem.as_dict())
-        key = {"rejected": "rejected", "conflict": "conflicts", "warning": "warnings",
-               "skipped": "skipped"}.get(problem.kind)
-        if key:
-            self.counts[key] += 1
+        self.ledger.note(problem)
 
     def run(self) -> RestoreResult:
-        started = datetime.now(UTC)
+        self.ledger.started_at = datetime.now(UTC)
         try:
-            self.tags_created = ensure_tags(self.dump.tags())
+            tags = ensure_tags(self.dump.tags())
+            self.tags_created = tags.created
+            for slug, reason in tags.refused:  # its entries are then rejected: unknown tag
+                self.note(Problem("warning", f"tag {slug!r} not created: {reason}",
+                                  field="tags"))
             self._keys()
             db.session.execute(NO_JIT)
             for number, batch in enumerate(batched(self.dump.entries(), BATCH)):
@@ -413,27 +431,11 @@ class Restore:
                 self._links(links)
             for sheet, number in self.dump.sheets():
                 self._sheet(sheet, number)
-            if self.dry_run:
-                db.session.rollback()
-            run = self._record("dry run" if self.dry_run else "finished", started)
-            db.session.commit()
+            run = self.ledger.finish()
         except Exception as exc:
-            db.session.rollback()
-            self.counts.update(created=0, updated=0)
-            run = self._record("failed", started, error=str(exc))
-            db.session.commit()
+            self.ledger.fail(str(exc))
             raise
         return RestoreResult(run, dict(self.counts), self.report, self.tags_created)
-
-    def _record(self, status: str, started: datetime, error: str | None = None) -> ImportRun:
-        run = ImportRun(origin=self.origin, location=str(self.dump.path),
-                        author_label=self.author.label, dry_run=self.dry_run,
-                        started_at=started, finished_at=datetime.now(UTC), status=status,
-                        error=error, report=self.report,
-                        **{k: v for k, v in self.counts.items()})
-        db.session.add(run)
-        db.session.flush()
-        return run
 
     def _keys(self) -> None:
         known = set(db.session.scalars(select(EvaluationKey.slug)))
@@ -474,18 +476,19 @@ class Restore:
                 copy_line((plan.id, origin, external_id, licence, {}))
                 for item, plan in planned for origin, external_id, licence in item.sources])
             self.restored.update(item.id for item, _ in planned)
-            self.counts["created"] += len(planned)
+            self.ledger.count("created", len(planned))
         db.session.expunge_all()  # the compared entries: memory stays flat
 
     def _compare(self, item: DumpEntry, existing: Entry) -> None:
         mine = C.from_entry(existing)
         theirs = C.from_record(item.data, mine["relations"])
         if mine == theirs:
-            self.counts["unchanged"] += 1
+            self.ledger.count("unchanged")
         else:
-            self.note(Problem("conflict", "an entry with this id exists here and differs: "
-                              f"left as it is ({', '.join(C.differing(mine, theirs))})",
-                              row=item.row, external_id=str(item.id), entry=existing.slug))
+            self.ledger.conflict([Problem(
+                "conflict", "an entry with this id exists here and differs: left as it is "
+                f"({', '.join(C.differing(mine, theirs))})", row=item.row,
+                external_id=str(item.id), entry=existing.slug)])
 
     def _unknown_tags(self, items: list[DumpEntry]) -> None:
         """Tags a CSV or GeoJSON dump names but cannot describe: created, labelled by slug
@@ -494,10 +497,13 @@ class Restore:
         for item in items:
             for slug in item.data["tags"]:
                 first.setdefault(slug, item.row)
-        new = ensure_tags([{"slug": s, "label_fr": s, "label_en": s} for s in first])
-        for slug in new:
+        tags = ensure_tags({"slug": s} for s in first)  # labelled by their slug
+        for slug in tags.created:
             self.tags_created.append(slug)
             self.note(Problem("warning", f"tag {slug!r} created with its slug as label",
+                              row=first[slug], field="tags"))
+        for slug, reason in tags.refused:  # its rows are rejected: unknown tag
+            self.note(Problem("warning", f"tag {slug!r} not created: {reason}",
                               row=first[slug], field="tags"))
 
     def _reject(self, item: DumpEntry, reason: str) -> None:
