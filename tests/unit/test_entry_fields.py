@@ -28,7 +28,9 @@ R.FIELDS = (*R.FIELDS, R.EntryField(
     form=R.FormSpec("contact", 99)))
 
 from app import create_app
-app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "x"})
+# Nothing here reaches the database: the address only has to be given.
+app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "x",
+                  "DATABASE_URL": "postgresql://probe@127.0.0.1:9/probe"})
 found = {}
 with app.test_request_context("/"):
     from flask import render_template
@@ -43,7 +45,8 @@ with app.test_request_context("/"):
     from app.sync import content, push
     from app.exports import tables
     from app.ogc.openapi import openapi_document
-    from importers import dump, mapping
+    from app import restore as dump
+    from importers import mapping
     from app.models.vocab import RELATION_TYPES
 
     found["model column"] = PROBE in Entry.__table__.c
