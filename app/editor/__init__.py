@@ -13,7 +13,9 @@ from flask_login import current_user
 
 from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
+from ..services.policy import can_edit_entry
 from ..web.pages import fresh_locale, gone, not_found, page_headers
+from .access import viewer
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -40,6 +42,8 @@ def editor_helpers() -> dict[str, Any]:
         "proposal_action_labels": PROPOSAL_ACTION_LABELS,
         "relation_labels": RELATION_LABELS,
         "can": lambda role: has_role(current_user, role),
+        # Links to an entry's form are shown where the form opens (app.services.policy).
+        "may_edit": lambda entry: can_edit_entry(viewer(), entry),
     }
 
 

@@ -19,14 +19,13 @@ from ..extensions import db
 from ..models import Entry, Evaluation, EvaluationKey
 from ..query.entries import unaccent_lower
 from ..services.evaluations import ANSWER_FIELDS
+from ..services.policy import EDITOR_FIELDS as EDITOR_ONLY_FIELDS
 from ..services.policy import visible_entries_clause
 
 ENTRY_TEXT_FIELDS = (
     "name", "kind", "slug", "summary", "description", "street", "postcode", "city", "country",
     "website", "email", "phone", "opening_hours", "licence", "status", "founded", "moderation",
 )
-# What only editors set: the page address and the moderation state.
-EDITOR_ONLY_FIELDS = ("slug", "moderation")
 RELATION_ROW = re.compile(r"^relations-(\d+)-target$")
 BLANK_RELATION_ROWS = 2
 SHEET_FIELDS = ("title", "held_on", "authors", "state")

@@ -112,8 +112,31 @@ def writes_directly(user: Any, entry: Entry | None) -> bool:
         and owns_pending_creation(user, entry)
 
 
+# What only editors set: the page address and the moderation state. A contributor's
+# input for them is left out, by the forms (which do not show them) and the API alike:
+# their creation waits, pending, at an address made from its name.
+EDITOR_FIELDS = ("slug", "moderation")
+
+
+def may_set_field(user: Any, key: str) -> bool:
+    return is_editor(user) or key not in EDITOR_FIELDS
+
+
+def settable_input(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the fields `user` may not set (`may_set_field`)."""
+    return {key: value for key, value in data.items() if may_set_field(user, key)}
+
+
 def can_delete_entry(user: Any, entry: Entry) -> bool:
     return is_editor(user) and entry.deleted_at is None
+
+
+def refusal_status(user: Any, entry: Entry) -> int:
+    """How a refused action on `entry` is answered: 410 when `user` may learn that it was
+    deleted (an editor, or anyone for a deleted public entry), else 403."""
+    if entry.deleted_at is not None and (is_editor(user) or shows_as_gone(user, entry)):
+        return 410
+    return 403
 
 
 def can_restore(user: Any) -> bool:

@@ -29,6 +29,7 @@ from .entries import (
     snapshot,
 )
 from .errors import WriteValidationError
+from .policy import is_editor
 from .revisions import Author, revision_at
 
 # What a proposal may change: moderation is the editors' decision.
@@ -161,6 +162,21 @@ def close(proposal: Proposal, state: str, *, reviewer: User, comment: str | None
     proposal.reviewed_at = datetime.now(UTC)
     _finish(commit)
     return proposal
+
+
+def write_directly(entry: Entry, data: Mapping[str, Any], *, author: Author,
+                   expected_version: int | None, comment: str | None = None,
+                   source: SourceRef | None = None, partial: bool = True,
+                   commit: bool = True) -> WriteResult:
+    """A write that changes the entry itself (`policy.writes_directly`: an editor, or the
+    author of an entry that waits), through the form or the API alike: when an editor's
+    write publishes or rejects a waiting entry, its creation proposal is closed with it."""
+    result = save_entry(entry, data, author=author, expected_version=expected_version,
+                        comment=comment, source=source, partial=partial, commit=False)
+    if author.user is not None and is_editor(author.user):
+        settle_creation(entry, reviewer=author.user, comment=comment, commit=False)
+    _finish(commit)
+    return result
 
 
 def settle_creation(entry: Entry, *, reviewer: User, comment: str | None,

@@ -167,7 +167,7 @@ def browser_pairs(client, entry: Entry) -> list[tuple[str, str]]:
     form = entry_form_from_entry(entry, snapshot(entry), None)
     pairs = [(k, v) for k, v in form.values.items() if k not in ("slug", "moderation")]
     pairs += [("tags", t) for t in form.tags]
-    return pairs + [("version", str(entry.version)), ("csrf_token", any_token(client))]
+    return [*pairs, ("version", str(entry.version)), ("csrf_token", any_token(client))]
 
 
 CHANGES: dict[str, Callable[[str], dict[str, str]]] = {
