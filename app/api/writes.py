@@ -31,7 +31,7 @@ from ..services.entries import (
     find_entry,
     save_entry,
 )
-from ..services.errors import ConflictError, WriteValidationError
+from ..services.errors import ConflictError, ErrorMessage, WriteValidationError
 from ..services.policy import (
     can_delete_entry,
     can_edit_entry,
@@ -94,10 +94,16 @@ def etag_of(entry: Entry) -> str:
 # -- answers ----------------------------------------------------------------------------------
 
 def invalid(messages: dict[str, Any], status: int = 422) -> Response:
+    """A 422 naming each field, with each reason in English and, when the services gave
+    one, its stable `code` and `params` (app.services.errors.ErrorMessage): what a client
+    translates or acts on, whatever the English wording."""
     params = []
     for name, reasons in messages.items():
         for reason in reasons if isinstance(reasons, list) else [reasons]:
-            params.append({"name": name, "reason": str(reason)})
+            item: dict[str, Any] = {"name": name, "reason": str(reason)}
+            if isinstance(reason, ErrorMessage):
+                item["code"], item["params"] = reason.code, reason.public_params()
+            params.append(item)
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params)
     return problem(status, "Invalid entry", detail, **{"invalid-params": params})
 

@@ -28,7 +28,7 @@ from .entries import (
     save_entry,
     snapshot,
 )
-from .errors import WriteValidationError
+from .errors import WriteValidationError, coded
 from .policy import is_editor
 from .revisions import Author, revision_at
 
@@ -143,8 +143,8 @@ def reject(proposal: Proposal, *, reviewer: User, comment: str | None,
     """Refuse a proposal, saying why; a proposed creation stays stored, as "rejected"."""
     _check_open(proposal)
     if not comment or not comment.strip():
-        raise WriteValidationError({"review_comment": [
-            "Say why, so that the contributor can understand."]})
+        raise WriteValidationError({"review_comment": [coded(
+            "reason_needed", "Say why, so that the contributor can understand.")]})
     if proposal.action == "create" and proposal.entry.moderation == "pending":
         save_entry(proposal.entry, {"moderation": "rejected"}, author=Author(user=reviewer),
                    expected_version=None, partial=True, commit=False,
@@ -220,7 +220,8 @@ def _pending_of(entry: Entry, author: Author) -> Proposal | None:
 
 def _check_open(proposal: Proposal) -> None:
     if proposal.state != "pending":
-        raise WriteValidationError({"proposal": ["This proposal was already reviewed."]})
+        raise WriteValidationError({"proposal": [coded(
+            "already_reviewed", "This proposal was already reviewed.")]})
 
 
 def _cut(text: str | None, length: int = 1000) -> str | None:
