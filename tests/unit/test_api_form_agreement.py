@@ -33,7 +33,7 @@ from app.services.proposals import accept, propose_entry, reject
 from app.services.revisions import Author
 from app.services.tokens import create_token
 from tests.conftest import make_app
-from tests.support.editor import csrf_token, form_pairs, login, replaced
+from tests.support.editor import ACCOUNTS, csrf_token, form_pairs, login, replaced
 
 ANON, AUTHOR, OTHER, EDITOR, ADMIN = "anonymous", "author", "contributor", "editor", "admin"
 ROLES = (ANON, AUTHOR, OTHER, EDITOR, ADMIN)
@@ -49,28 +49,49 @@ def app(databases):
 
 @dataclass
 class World:
-    users: dict[str, User]
+    """The accounts of the table, committed once for the module: their API tokens, and a
+    browser session of each (logging in costs an argon2 check, a tenth of a second)."""
+
+    user_ids: dict[str, int]
     tokens: dict[str, str]
+    browsers: dict[str, Any]
+
+    def user(self, role: str) -> User:
+        return db.session.get(User, self.user_ids[role])
+
+
+@pytest.fixture(scope="module")
+def world(app, password_hash) -> World:
+    emails = {AUTHOR: ACCOUNTS["contributor"].email, OTHER: OTHER_EMAIL,
+              EDITOR: ACCOUNTS["editor"].email, ADMIN: ACCOUNTS["admin"].email}
+    with app.app_context():
+        users = {role: User(email=email, name=role.title(),
+                            role="contributor" if role in (AUTHOR, OTHER) else role,
+                            password_hash=password_hash) for role, email in emails.items()}
+        db.session.add_all(users.values())
+        db.session.commit()
+        tokens = {role: create_token(user, "agreement")[0] for role, user in users.items()}
+        ids = {role: user.id for role, user in users.items()}
+        db.session.remove()
+    browsers = {ANON: app.test_client()}
+    for role, email in emails.items():
+        browsers[role] = app.test_client()
+        login(browsers[role], email)
+    return World(ids, tokens, browsers)
 
 
 @pytest.fixture
-def world(session, accounts, password_hash) -> World:
-    other = User(email=OTHER_EMAIL, name="Dominique", role="contributor",
-                 password_hash=password_hash)
-    session.add(other)
-    session.commit()
-    users = {AUTHOR: accounts["contributor"], OTHER: other, EDITOR: accounts["editor"],
-             ADMIN: accounts["admin"]}
-    tokens = {role: create_token(user, "agreement")[0] for role, user in users.items()}
-    return World(users, tokens)
+def cell(session, world) -> World:
+    """One cell's writes are undone after it (the conftest's rolled-back session)."""
+    return world
 
 
 def make_entry(world: World, state: str, channel: str) -> Entry:
     """An entry proposed by the author, then brought to `state` by the editor."""
-    editor = world.users[EDITOR]
+    editor = world.user(EDITOR)
     proposal = propose_entry({"name": f"Atelier {state} {channel}", "kind": "initiative",
                               "city": "Lille", "summary": "Au début"},
-                             author=Author(user=world.users[AUTHOR]), comment="Merci")
+                             author=Author(user=world.user(AUTHOR)), comment="Merci")
     entry = proposal.entry
     if state in ("published", "deleted"):
         accept(proposal, reviewer=editor, expected_version=entry.version)
@@ -138,15 +159,8 @@ def api_client(app, world: World, role: str):
     return client, headers
 
 
-def form_client(app, role: str):
-    client = app.test_client()
-    if role == OTHER:
-        login(client, OTHER_EMAIL)
-    elif role == AUTHOR:
-        login(client, "contributor")
-    elif role != ANON:
-        login(client, role)
-    return client
+def form_client(world: World, role: str):
+    return world.browsers[role]
 
 
 def any_token(client) -> str:
@@ -189,7 +203,7 @@ def api_change(app, world, role, entry, action) -> Outcome:
 
 
 def form_change(app, world, role, entry, action) -> Outcome:
-    client = form_client(app, role)
+    client = form_client(world, role)
     pairs = browser_pairs(client, entry) if role != ANON else [
         ("version", str(entry.version)), ("csrf_token", any_token(client))]
     before = stored(entry.id)
@@ -211,7 +225,7 @@ def api_delete(app, world, role, entry, action) -> Outcome:
 
 
 def form_delete(app, world, role, entry, action) -> Outcome:
-    client = form_client(app, role)
+    client = form_client(world, role)
     before = stored(entry.id)
     response = client.post(f"/editor/entries/{entry.id}/delete",
                            data={"version": str(entry.version), "comment": "Doublon",
@@ -232,7 +246,7 @@ def api_view(app, world, role, entry, action) -> Outcome:
 
 
 def form_view(app, world, role, entry, action) -> Outcome:
-    client = form_client(app, role)
+    client = form_client(world, role)
     response = client.get(f"/entries/{entry.id}", follow_redirects=True)
     return Outcome(view_kind(response.status_code), response.status_code, None)
 
@@ -251,7 +265,8 @@ ACTIONS = {
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", ACTIONS)
 def test_an_action_on_an_entry_has_the_same_outcome_through_the_api_and_the_form(
-        app, world, action, role, state):
+        app, cell, action, role, state):
+    world = cell
     through_api, through_form = ACTIONS[action]
     by_api = through_api(app, world, role, make_entry(world, state, "api"), action)
     by_form = through_form(app, world, role, make_entry(world, state, "form"), action)
@@ -307,7 +322,7 @@ def api_create(app, world, role, action) -> Outcome:
 
 
 def form_create(app, world, role, action) -> Outcome:
-    client = form_client(app, role)
+    client = form_client(world, role)
     page = client.get("/editor/entries/new")
     if page.status_code == 200:
         pairs = form_pairs(page.get_data(as_text=True), "entry-form")
@@ -325,7 +340,8 @@ def form_create(app, world, role, action) -> Outcome:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", CREATIONS)
 def test_creating_an_entry_has_the_same_outcome_through_the_api_and_the_form(
-        app, world, action, role):
+        app, cell, action, role):
+    world = cell
     by_api = api_create(app, world, role, action)
     by_form = form_create(app, world, role, action)
     record(action, role, "new", by_api, by_form)
@@ -335,11 +351,12 @@ def test_creating_an_entry_has_the_same_outcome_through_the_api_and_the_form(
 # -- links follow the same policy ----------------------------------------------------------------
 
 @pytest.mark.parametrize("state", STATES[:3])
-def test_the_pages_show_an_edit_link_only_where_the_form_opens(app, world, state):
+def test_the_pages_show_an_edit_link_only_where_the_form_opens(app, cell, state):
     """The dashboard, the history page and the public page link to the entry form only
     when the form would open for this user (app.services.policy.can_edit_entry)."""
+    world = cell
     entry = make_entry(world, state, "links")
-    client = form_client(app, AUTHOR)
+    client = form_client(world, AUTHOR)
     link = f"/editor/entries/{entry.id}/edit"
     opens = client.get(link).status_code == 200
     assert opens == (state != "rejected")
