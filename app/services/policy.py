@@ -9,8 +9,9 @@ not logged in) is what the public may see.
 In words: the public sees published entries, and published sheets of those. A
 contributor sees that too, plus their own proposed entries (pending or rejected) and
 their own proposals; they may propose changes to published entries and edit their
-own entries while they wait. Editors and admins see and edit everything, deleted
-things included (restoring from the trash is the admins'). A revision is seen by
+own entries while they wait, but not their address (slug) nor moderation state.
+Editors and admins see and edit everything, deleted things included (restoring from
+the trash is the admins'). A revision is seen by
 whoever would see the object as that revision left it: the draft versions of a
 sheet published since, or the pending version of an accepted suggestion (with its
 suggester's message), stay the editors'.

@@ -11,7 +11,13 @@ Roles: anonymous, the contributor who proposed the entry ("author"), another
 contributor, editor, admin. States: published (the author's accepted proposal),
 pending (the author's proposal), rejected (the author's refused proposal), deleted
 (a published entry, deleted). The API has no revert, proposal queue or sheet
-writes: those are the forms' alone and are not in this table.
+writes: those are the forms' alone and are not in this table. 401, 403 and 404 all
+count as "refused" (the API hides what a user may not see with a 404 and asks for a
+token with a 401, where pages say 403); the status is kept for the report.
+
+One database for the module; its accounts, tokens and logged-in browsers are made
+once, and each cell's writes are rolled back. AGREEMENT_TABLE=<file> appends each
+cell's outcomes to <file> as a Markdown table row.
 """
 
 from __future__ import annotations
