@@ -33,6 +33,8 @@ from marshmallow import ValidationError, fields, validate
 from sqlalchemy import SmallInteger, String, Text
 from sqlalchemy.types import TypeEngine
 
+from .services.errors import ErrorMessage, coded
+
 Writer = Literal["editor", "contributor", "importer", "sync"]
 # Editors and administrators (forms, API); contributors (forms, API: proposals);
 # importers (CSV/OSM mappings); sync and dump restore (another instance's public record).
@@ -179,10 +181,11 @@ def _slug_input() -> fields.Field:
 
 def _founded_year(value: int | None) -> None:
     if value is not None and not 1000 <= value <= date.today().year + 5:
-        raise ValidationError(f"A year between 1000 and {date.today().year + 5}.")
+        raise ValidationError(coded("year_range", "A year between {min} and {max}.",
+                                    min=1000, max=date.today().year + 5))
 
 
-def _regexp(pattern: str | re.Pattern[str], error: str) -> Callable[[], fields.Field]:
+def _regexp(pattern: str | re.Pattern[str], error: ErrorMessage) -> Callable[[], fields.Field]:
     return lambda: fields.String(allow_none=True, validate=validate.Regexp(pattern, error=error))
 
 
@@ -210,7 +213,7 @@ FIELDS: tuple[EntryField, ...] = (
                form=FormSpec(_WHAT, 30, hint=_l("One or two sentences, shown in the lists."))),
     EntryField("description", _l("Description"), "Markdown.", long_text=True,
                input=lambda: fields.String(allow_none=True, validate=validate.Length(
-                   max=MAX_DESCRIPTION, error="At most {max} characters.")),
+                   max=MAX_DESCRIPTION, error=coded("too_long", "At most {max} characters."))),
                form=FormSpec(_WHAT, 40, widget="textarea", rows=8, preview=True, hint=_l(
                    "Markdown: **bold**, *italics*, lists with -, links [text](https://…)."))),
     EntryField("status", _l("Status"), "active, planned or closed.",
@@ -224,7 +227,8 @@ FIELDS: tuple[EntryField, ...] = (
     EntryField("city", _l("City"), "City.", max_length=120,
                form=FormSpec(_WHERE, 30, row="town")),
     EntryField("country", _l("Country"), "ISO 3166-1 alpha-2 code.", max_length=2,
-               input=_regexp(r"^[A-Z]{2}$", "Use a two-letter ISO 3166-1 code such as FR."),
+               input=_regexp(r"^[A-Z]{2}$", coded(
+                   "country_code", "Use a two-letter ISO 3166-1 code such as FR.")),
                form=FormSpec(_WHERE, 40, row="town", hint=_l("Two letters, such as FR"))),
     EntryField("website", _l("Website"), "http(s) URL.", max_length=500,
                input=lambda: fields.Url(allow_none=True, schemes={"http", "https"},
@@ -234,7 +238,8 @@ FIELDS: tuple[EntryField, ...] = (
                input=lambda: fields.Email(allow_none=True, validate=validate.Length(max=254)),
                form=FormSpec(_CONTACT, 20, input_type="email", row="reach")),
     EntryField("phone", _l("Phone"), "The entry's public contact phone.", max_length=40,
-               input=_regexp(PHONE_RE, "Use digits, spaces and + ( ) . - only."),
+               input=_regexp(PHONE_RE, coded("phone_format",
+                                             "Use digits, spaces and + ( ) . - only.")),
                form=FormSpec(_CONTACT, 30, input_type="tel", row="reach")),
     EntryField("opening_hours", _l("Opening hours"), "OpenStreetMap opening_hours syntax.",
                max_length=500, long_text=True,

@@ -35,9 +35,17 @@ from ..services.entries import (
     find_entry,
     save_entry,
 )
-from ..services.errors import ConflictError, WriteValidationError
-from ..services.policy import can_edit_entry, can_view_entry, shows_as_gone, writes_directly
-from ..services.proposals import propose_edit, propose_entry
+from ..services.errors import ConflictError, ErrorMessage, WriteValidationError
+from ..services.policy import (
+    can_delete_entry,
+    can_edit_entry,
+    can_view_entry,
+    refusal_status,
+    settable_input,
+    shows_as_gone,
+    writes_directly,
+)
+from ..services.proposals import propose_edit, propose_entry, write_directly
 from ..services.revisions import Author
 from .schemas import EntrySchema, Strict
 from .v1 import blp
@@ -86,10 +94,16 @@ def etag_of(entry: Entry) -> str:
 # -- answers ----------------------------------------------------------------------------------
 
 def invalid(messages: dict[str, Any], status: int = 422) -> Response:
+    """A 422 naming each field, with each reason in English and, when the services gave
+    one, its stable `code` and `params` (app.services.errors.ErrorMessage): what a client
+    translates or acts on, whatever the English wording."""
     params = []
     for name, reasons in messages.items():
         for reason in reasons if isinstance(reasons, list) else [reasons]:
-            params.append({"name": name, "reason": str(reason)})
+            item: dict[str, Any] = {"name": name, "reason": str(reason)}
+            if isinstance(reason, ErrorMessage):
+                item["code"], item["params"] = reason.code, reason.public_params()
+            params.append(item)
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params)
     return problem(status, "Invalid entry", detail, **{"invalid-params": params})
 
@@ -255,7 +269,8 @@ def _create(body: dict[str, Any], entry_id: uuid.UUID | None) -> Response:
         result = save_entry(None, body, author=author(), expected_version=None, source=source,
                             entry_id=entry_id)
         return entry_answer(result.entry, 201)
-    proposal = propose_entry(body, author=author(), source=source, entry_id=entry_id)
+    proposal = propose_entry(settable_input(user(), body), author=author(), source=source,
+                             entry_id=entry_id)
     return entry_answer(proposal.entry, 201)
 
 
@@ -311,6 +326,8 @@ def _write(ref: str, *, partial: bool) -> Response:
     given = body_id(body)
     if given is not None and given != entry.id:
         return invalid({"id": ["The id of the body differs from the entry's."]})
+    # Moderation and the page address are the editors' (as in the forms).
+    body = settable_input(user(), body)
     for key in KEPT_BY_PUT:
         body.setdefault(key, getattr(entry, key))
     if not partial:  # a full replacement: what the body leaves out is cleared
@@ -319,9 +336,6 @@ def _write(ref: str, *, partial: bool) -> Response:
         if "lon" not in body and "lat" not in body:
             body["lon"] = body["lat"] = None
     source = source_ref()
-    if not publishes(user()):
-        # Moderation and the page address are the editors' (as in the forms).
-        body["moderation"], body["slug"] = entry.moderation, entry.slug
     if not writes_directly(user(), entry):
         body.pop("moderation", None)
         proposal = propose_edit(entry, body, author=author(), base_version=expected,
@@ -329,8 +343,8 @@ def _write(ref: str, *, partial: bool) -> Response:
         if proposal is None:
             return entry_answer(entry)
         return proposal_answer(proposal)
-    result = save_entry(entry, body, author=author(), expected_version=expected,
-                        partial=partial, source=source)
+    result, _settled = write_directly(entry, body, author=author(), expected_version=expected,
+                                      partial=partial, source=source)
     return entry_answer(result.entry)
 
 
@@ -374,9 +388,11 @@ def remove_entry(ref: str):
     entry = find_entry(ref)
     if entry is None:
         return problem(404, "Not Found", f"No entry {ref!r}.")
-    if entry.deleted_at is not None:
-        return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
-                       deleted_at=entry.deleted_at.isoformat())
+    if not can_delete_entry(user(), entry):
+        if refusal_status(user(), entry) == 410:
+            return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
+                           deleted_at=entry.deleted_at.isoformat())
+        return problem(403, "Forbidden", "Deleting is the editors'.")
     refused = if_match(entry)
     if refused is not None:
         return refused

@@ -16,6 +16,8 @@ from ..auth.roles import has_role
 from ..http.errors import gone, not_found
 from ..http.locale import fresh_locale, page_headers
 from .forms import entry_form_layout
+from ..services.policy import can_edit_entry
+from .access import viewer
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -43,6 +45,8 @@ def editor_helpers() -> dict[str, Any]:
         "relation_labels": RELATION_LABELS,
         "entry_form_layout": entry_form_layout,
         "can": lambda role: has_role(current_user, role),
+        # Links to an entry's form are shown where the form opens (app.services.policy).
+        "may_edit": lambda entry: can_edit_entry(viewer(), entry),
     }
 
 

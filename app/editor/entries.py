@@ -34,8 +34,10 @@ from ..query.entries import entry_select
 from ..services.entries import CONTENT_KEYS, plan_entry, save_entry, snapshot
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.policy import (
+    can_delete_entry,
     can_edit_entry,
     can_view_entry,
+    refusal_status,
     visible_entries_clause,
     visible_revisions,
     visible_sheets_clause,
@@ -49,7 +51,7 @@ from ..services.proposals import (
     propose_edit,
     propose_entry,
     review,
-    settle_creation,
+    write_directly,
 )
 from ..services.revisions import Author, revision_at, revisions_of
 from ..web.filtering import folded
@@ -229,12 +231,11 @@ def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
     comment = form.comment.strip() or None
     try:
         if direct:
-            result = save_entry(entry, data, author=author(), expected_version=form.version,
-                                comment=comment, partial=True, commit=False)
-            if proposal is not None:
+            if proposal is not None:  # closed first: write_directly settles the others
                 close(proposal, "accepted", reviewer=me(), comment=comment, commit=False)
-            settled = settle_creation(entry, reviewer=me(), comment=comment,
-                                      commit=False) if editor else []
+            result, settled = write_directly(entry, data, author=author(),
+                                             expected_version=form.version, comment=comment,
+                                             commit=False)
             db.session.commit()
             for decided in ([proposal] if proposal is not None else []) + settled:
                 tell_author(decided)
@@ -313,6 +314,8 @@ def delete_entry_view(entry_id: uuid.UUID) -> Response:
     from ..services.entries import delete_entry
 
     entry = entry_or_404(entry_id)
+    if not can_delete_entry(me(), entry):
+        abort(refusal_status(me(), entry))
     version = request.form.get("version", "")
     if not version.isdigit():
         abort(400)

@@ -20,13 +20,11 @@ from ..extensions import db
 from ..models import Entry, Evaluation, EvaluationKey
 from ..query.entries import unaccent_lower
 from ..services.evaluations import ANSWER_FIELDS
+from ..services.policy import EDITOR_FIELDS as EDITOR_ONLY_FIELDS
 from ..services.policy import visible_entries_clause
 
 # The registry's fields that the form shows (app/entry_fields.py): every one editors write.
 ENTRY_TEXT_FIELDS = tuple(f.name for f in entry_fields.FIELDS if f.form is not None)
-# What only editors set: the page address and the moderation state.
-EDITOR_ONLY_FIELDS = tuple(f.name for f in entry_fields.FIELDS
-                           if f.form is not None and "contributor" not in f.writers)
 RELATION_ROW = re.compile(r"^relations-(\d+)-target$")
 BLANK_RELATION_ROWS = 2
 SHEET_FIELDS = ("title", "held_on", "authors", "state")

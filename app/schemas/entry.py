@@ -12,6 +12,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from .. import entry_fields
 from ..models.vocab import RELATION_TYPES
+from ..services.errors import coded
 from .common import InputSchema, slug_field
 
 
@@ -25,9 +26,10 @@ def structured_fields() -> dict[str, fields.Field]:
     """The position, the tags and the relations (after the registry's fields)."""
     return {
         "lon": fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
-            -180, 180, error="Longitude must be between -180 and 180.")),
+            -180, 180, error=coded("longitude_range",
+                                   "Longitude must be between -180 and 180."))),
         "lat": fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
-            -90, 90, error="Latitude must be between -90 and 90.")),
+            -90, 90, error=coded("latitude_range", "Latitude must be between -90 and 90."))),
         "tags": fields.List(slug_field(), load_default=list),
         "relations": fields.List(fields.Nested(RelationInputSchema), load_default=list),
     }
@@ -42,7 +44,9 @@ class _EntryInputRules(InputSchema):
             has_lon, has_lat = data.get("lon") is not None, data.get("lat") is not None
             if has_lon != has_lat:
                 missing = "lat" if has_lon else "lon"
-                raise ValidationError("Give both longitude and latitude, or neither.", missing)
+                raise ValidationError(coded("position_pair",
+                                            "Give both longitude and latitude, or neither."),
+                                      missing)
 
 
 EntryInputSchema = type(_EntryInputRules)("EntryInputSchema", (_EntryInputRules,), {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..models.vocab import EVALUATION_STATES, LEVEL_MAX, LEVEL_MIN
+from ..services.errors import coded
 from .common import InputSchema, text
 
 MAX_ANSWER_TEXT = 20_000
@@ -12,7 +13,7 @@ MAX_ANSWER_TEXT = 20_000
 
 class AnswerInputSchema(InputSchema):
     level = fields.Integer(allow_none=True, strict=False, validate=validate.Range(
-        LEVEL_MIN, LEVEL_MAX, error=f"A level from {LEVEL_MIN} to {LEVEL_MAX}, or none."))
+        LEVEL_MIN, LEVEL_MAX, error=coded("level_range", "A level from {min} to {max}, or none.")))
     strengths = fields.String(allow_none=True, validate=validate.Length(max=MAX_ANSWER_TEXT))
     limits = fields.String(allow_none=True, validate=validate.Length(max=MAX_ANSWER_TEXT))
     stakes = fields.String(allow_none=True, validate=validate.Length(max=MAX_ANSWER_TEXT))

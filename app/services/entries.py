@@ -31,7 +31,7 @@ from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
 from .copy import copy_line, copy_lines, escape
-from .errors import ConflictError, NotFoundError, WriteValidationError
+from .errors import ConflictError, NotFoundError, WriteValidationError, coded
 from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
 
@@ -43,9 +43,13 @@ COORD_DIGITS = 7
 
 # Database constraints that can still refuse a write validated here (races), by field.
 CONSTRAINT_FIELDS = {
-    "uq_entries_slug": ("slug", "This slug is already used by another entry."),
-    "ck_entries_lonlat_range": ("lat", "The position is outside -180..180, -90..90."),
+    "uq_entries_slug": ("slug", coded("slug_taken",
+                                      "This slug is already used by another entry.")),
+    "ck_entries_lonlat_range": ("lat", coded("position_range", "The position is outside "
+                                                              "-180..180, -90..90.")),
 }
+
+SLUG_TAKEN = coded("slug_taken", "This slug is already used by another entry.")
 
 Action = Literal["created", "updated", "unchanged"]
 
@@ -180,12 +184,10 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
         if creating:
             desired["slug"] = desired["slug"] or _unique_slug(desired["name"])
             if _slug_taken(desired["slug"], None):
-                raise WriteValidationError(
-                    {"slug": ["This slug is already used by another entry."]})
+                raise WriteValidationError({"slug": [SLUG_TAKEN]})
             db.session.add(entry)
         elif desired["slug"] != current["slug"] and _slug_taken(desired["slug"], entry.id):
-            raise WriteValidationError(
-                {"slug": ["This slug is already used by another entry."]})
+            raise WriteValidationError({"slug": [SLUG_TAKEN]})
         # One flush, one UPDATE, one version bump: no autoflush half-way.
         with db.session.no_autoflush:
             entry.updated_at = datetime.now(UTC)
@@ -261,7 +263,8 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
     loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
     clean = loaded.data
     if clean.get("relations"):
-        raise WriteValidationError({"relations": ["Not taken by create_entries."]})
+        raise WriteValidationError({"relations": [coded(
+            "relations_not_taken", "Not taken by create_entries.")]})
     state = _desired_state(None, clean)
     _check_located(state)
     key = str(entry_id or uuid.uuid4())
@@ -322,7 +325,7 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
         select(Tag.slug, Tag.id).where(Tag.slug.in_(wanted_tags))).all()) if wanted_tags else {}
     unknown = [s for s in wanted_tags if s not in tag_ids]
     if unknown:
-        raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
+        raise WriteValidationError({"tags": [unknown_tag(s) for s in unknown]})
     slugs = _assign_slugs([p.slug for p in planned], [p.slug_base for p in planned])
 
     # What only the write knows, rendered once for the batch.
@@ -391,7 +394,8 @@ def _assign_slugs(given: list[str | None], bases: list[str | None]) -> list[str]
         clash = list(db.session.scalars(_TAKEN_SLUGS, {"slugs": own}))
         if clash or len(set(own)) != len(own):
             raise WriteValidationError({"slug": [
-                f"The slug {s!r} is already used by another entry." for s in
+                coded("slug_taken", "The slug {value!r} is already used by another "
+                      "entry.", value=s) for s in
                 sorted(set(clash) | {g for g in own if own.count(g) > 1})]})
         taken.update(own)
     if wanted:
@@ -426,10 +430,10 @@ def plan_entry(entry: Entry | None, data: Mapping[str, Any], *,
     unknown = sorted(set(desired["tags"]) - set(db.session.scalars(
         select(Tag.slug).where(Tag.slug.in_(desired["tags"])))))
     if unknown:
-        raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
+        raise WriteValidationError({"tags": [unknown_tag(s) for s in unknown]})
     slug = desired["slug"]
     if slug and _slug_taken(slug, entry.id if entry is not None else None):
-        raise WriteValidationError({"slug": ["This slug is already used by another entry."]})
+        raise WriteValidationError({"slug": [SLUG_TAKEN]})
     return {key: desired[key] for key in CONTENT_KEYS}
 
 
@@ -502,9 +506,11 @@ def _resolve_relations(relations: list[dict[str, str]],
     for index, relation in enumerate(relations):
         target = find_entry(relation["target"])
         if target is None:
-            errors[f"relations.{index}.target"] = [f"No entry {relation['target']!r}."]
+            errors[f"relations.{index}.target"] = [coded(
+                "no_such_entry", "No entry {value!r}.", value=relation["target"])]
         elif current is not None and str(target.id) == current["id"]:
-            errors[f"relations.{index}.target"] = ["An entry cannot be related to itself."]
+            errors[f"relations.{index}.target"] = [coded(
+                "self_relation", "An entry cannot be related to itself.")]
         else:
             resolved.append({"type": relation["type"], "target": str(target.id)})
     if errors:
@@ -520,7 +526,8 @@ def _sorted_relations(relations: Any) -> list[dict[str, str]]:
 def _check_located(state: dict[str, Any]) -> None:
     if (state["kind"] in LOCATED_KINDS and state["lon"] is None
             and state["moderation"] == "published"):
-        raise WriteValidationError({"lon": ["A third place needs a position (lon and lat)."]})
+        raise WriteValidationError({"lon": [coded(
+            "position_needed", "A third place needs a position (lon and lat).")]})
 
 
 def _apply(entry: Entry, state: dict[str, Any], tags: list[Tag]) -> None:
@@ -541,7 +548,7 @@ def _tags(slugs: list[str]) -> list[Tag]:
     tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs)))) if slugs else []
     unknown = sorted(set(slugs) - {t.slug for t in tags})
     if unknown:
-        raise WriteValidationError({"tags": [f"Unknown tag {s!r}." for s in unknown]})
+        raise WriteValidationError({"tags": [unknown_tag(s) for s in unknown]})
     return tags
 
 
@@ -577,8 +584,9 @@ def _owned_source(entry: Entry, ref: SourceRef, *, creating: bool = False) -> So
     source = db.session.scalar(select(Source).where(
         Source.origin == ref.origin, Source.external_id == ref.external_id))
     if source is not None and source.entry_id != entry.id:
-        raise WriteValidationError({"source": [
-            f"{ref.origin} {ref.external_id} already belongs to another entry."]})
+        raise WriteValidationError({"source": [coded(
+            "source_taken", "{origin} {external_id} already belongs to another entry.",
+            origin=ref.origin, external_id=ref.external_id)]})
     return source
 
 
@@ -622,10 +630,14 @@ def _slug_taken(slug: str, own_id: uuid.UUID | None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
+def unknown_tag(slug: str) -> str:
+    return coded("unknown_tag", "Unknown tag {value!r}.", value=slug)
+
+
 def _integrity_to_validation(exc: IntegrityError) -> WriteValidationError:
     name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-    field_name, message = CONSTRAINT_FIELDS.get(name or "", ("entry", f"Refused by the "
-                                                              f"database ({name})."))
+    field_name, message = CONSTRAINT_FIELDS.get(name or "", ("entry", coded(
+        "database_refused", "Refused by the database ({name}).", name=name)))
     return WriteValidationError({field_name: [message]})
 
 

@@ -1,8 +1,60 @@
-"""Errors a writer can act on."""
+"""Errors a writer can act on.
+
+Each problem with an input is an `ErrorMessage`: its English text (what the API, logs
+and scripts show) that also carries a stable `code` and its `params`. Pages in other
+languages translate by code (app/editor/messages.py), so rewording the English text
+breaks no translation.
+"""
 
 from __future__ import annotations
 
+from string import Formatter
 from typing import Any
+
+
+class ErrorMessage(str):
+    """One problem, in English, with a stable `code` and the `params` its text names.
+
+    A `str`, so that it is stored, compared and serialised as its text; marshmallow
+    fills in the values of its messages with `format`, which keeps the code.
+    """
+
+    code: str
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, template: str, **params: Any) -> ErrorMessage:
+        names = {name.split(".")[0].split("[")[0]
+                 for _, name, _, _ in Formatter().parse(template) if name}
+        kept = {k: v for k, v in params.items() if k in names}
+        text = template.format(**kept) if names and names <= kept.keys() else template
+        self = super().__new__(cls, text)
+        self.code, self.template, self.params = code, template, kept
+        return self
+
+    def format(self, *args: Any, **kwargs: Any) -> ErrorMessage:  # type: ignore[override]
+        return ErrorMessage(self.code, self.template, **{**self.params, **kwargs})
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled to and from importer processes
+        return _rebuild, (self.code, self.template, self.params)
+
+    def public_params(self) -> dict[str, Any]:
+        """The parameters as JSON values (what the API gives beside the code)."""
+        return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+                for k, v in self.params.items()}
+
+
+def _rebuild(code: str, template: str, params: dict[str, Any]) -> ErrorMessage:
+    return ErrorMessage(code, template, **params)
+
+
+def coded(code: str, template: str, **params: Any) -> ErrorMessage:
+    """A problem with its code: `coded("slug_taken", "This slug is already used…")`."""
+    return ErrorMessage(code, template, **params)
+
+
+def code_of(message: Any) -> str | None:
+    return getattr(message, "code", None)
 
 
 class WriteValidationError(ValueError):

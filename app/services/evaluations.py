@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Answer, Entry, Evaluation, EvaluationKey
 from ..schemas import EvaluationInputSchema
 from .entries import WriteResult, _flatten
-from .errors import ConflictError, NotFoundError, WriteValidationError
+from .errors import ConflictError, NotFoundError, WriteValidationError, coded
 from .guard import guarded_write, set_tombstone
 from .revisions import Author, record_revision, revision_at
 
@@ -66,7 +66,8 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
     keys = {k.slug: k for k in evaluation_keys()}
     unknown = sorted(set(clean["answers"]) - set(keys))
     if unknown:
-        raise WriteValidationError({f"answers.{k}": ["Unknown evaluation key."] for k in unknown})
+        raise WriteValidationError({f"answers.{k}": [coded(
+            "unknown_key", "Unknown evaluation key.")] for k in unknown})
     if not creating and expected_version is not None and evaluation.version != expected_version:
         raise ConflictError("evaluation", evaluation.id, expected_version, evaluation.version)
 
@@ -152,4 +153,5 @@ def _set_deleted(evaluation: Evaluation, when: datetime | None, action: str,
 
 def _refused(exc: IntegrityError) -> WriteValidationError:
     name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-    return WriteValidationError({"evaluation": [f"Refused by the database ({name})."]})
+    return WriteValidationError({"evaluation": [coded(
+        "database_refused", "Refused by the database ({name}).", name=name)]})

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import Entry, Evaluation, Relation, Source
 from .entries import delete_entry, save_entry
-from .errors import WriteValidationError
+from .errors import WriteValidationError, coded
 from .revisions import Author
 
 
@@ -32,9 +32,11 @@ def merge_entries(survivor: Entry, other: Entry, *, author: Author,
                   commit: bool = True) -> MergeResult:
     """Move `other`'s relations, sheets, sources and tags to `survivor`; tombstone `other`."""
     if survivor.id == other.id:
-        raise WriteValidationError({"other": ["An entry cannot be merged into itself."]})
+        raise WriteValidationError({"other": [coded("self_merge",
+                                                  "An entry cannot be merged into itself.")]})
     if survivor.deleted_at is not None or other.deleted_at is not None:
-        raise WriteValidationError({"other": ["Both entries must be live to be merged."]})
+        raise WriteValidationError({"other": [coded("merge_needs_live",
+                                                  "Both entries must be live to be merged.")]})
     comment = f"Merged {other.slug} into {survivor.slug}"
     mine = {(r.type, r.target_id) for r in survivor.relations_out}
     moved_out = [r for r in other.relations_out

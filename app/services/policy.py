@@ -9,8 +9,9 @@ not logged in) is what the public may see.
 In words: the public sees published entries, and published sheets of those. A
 contributor sees that too, plus their own proposed entries (pending or rejected) and
 their own proposals; they may propose changes to published entries and edit their
-own entries while they wait. Editors and admins see and edit everything, deleted
-things included (restoring from the trash is the admins'). A revision is seen by
+own entries while they wait, but not their address (slug) nor moderation state.
+Editors and admins see and edit everything, deleted things included (restoring from
+the trash is the admins'). A revision is seen by
 whoever would see the object as that revision left it: the draft versions of a
 sheet published since, or the pending version of an accepted suggestion (with its
 suggester's message), stay the editors'.
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
+from .. import entry_fields
 from ..extensions import db
 from ..models import Entry, Evaluation, Proposal, Revision
 
@@ -112,8 +114,32 @@ def writes_directly(user: Any, entry: Entry | None) -> bool:
         and owns_pending_creation(user, entry)
 
 
+# What only editors set (the registry's fields contributors do not write: the page
+# address and the moderation state). A contributor's input for them is left out, by the
+# forms (which do not show them) and the API alike: their creation waits, pending, at an
+# address made from its name.
+EDITOR_FIELDS = tuple(f.name for f in entry_fields.FIELDS if "contributor" not in f.writers)
+
+
+def may_set_field(user: Any, key: str) -> bool:
+    return is_editor(user) or key not in EDITOR_FIELDS
+
+
+def settable_input(user: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the fields `user` may not set (`may_set_field`)."""
+    return {key: value for key, value in data.items() if may_set_field(user, key)}
+
+
 def can_delete_entry(user: Any, entry: Entry) -> bool:
     return is_editor(user) and entry.deleted_at is None
+
+
+def refusal_status(user: Any, entry: Entry) -> int:
+    """How a refused action on `entry` is answered: 410 when `user` may learn that it was
+    deleted (an editor, or anyone for a deleted public entry), else 403."""
+    if entry.deleted_at is not None and (is_editor(user) or shows_as_gone(user, entry)):
+        return 410
+    return 403
 
 
 def can_restore(user: Any) -> bool:

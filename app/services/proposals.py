@@ -28,7 +28,8 @@ from .entries import (
     save_entry,
     snapshot,
 )
-from .errors import WriteValidationError
+from .errors import WriteValidationError, coded
+from .policy import is_editor
 from .revisions import Author, revision_at
 
 # What a proposal may change: moderation is the editors' decision.
@@ -142,8 +143,8 @@ def reject(proposal: Proposal, *, reviewer: User, comment: str | None,
     """Refuse a proposal, saying why; a proposed creation stays stored, as "rejected"."""
     _check_open(proposal)
     if not comment or not comment.strip():
-        raise WriteValidationError({"review_comment": [
-            "Say why, so that the contributor can understand."]})
+        raise WriteValidationError({"review_comment": [coded(
+            "reason_needed", "Say why, so that the contributor can understand.")]})
     if proposal.action == "create" and proposal.entry.moderation == "pending":
         save_entry(proposal.entry, {"moderation": "rejected"}, author=Author(user=reviewer),
                    expected_version=None, partial=True, commit=False,
@@ -161,6 +162,23 @@ def close(proposal: Proposal, state: str, *, reviewer: User, comment: str | None
     proposal.reviewed_at = datetime.now(UTC)
     _finish(commit)
     return proposal
+
+
+def write_directly(entry: Entry, data: Mapping[str, Any], *, author: Author,
+                   expected_version: int | None, comment: str | None = None,
+                   source: SourceRef | None = None, partial: bool = True,
+                   commit: bool = True) -> tuple[WriteResult, list[Proposal]]:
+    """A write that changes the entry itself (`policy.writes_directly`: an editor, or the
+    author of an entry that waits), through the form or the API alike: when an editor's
+    write publishes or rejects a waiting entry, its creation proposal is closed with it.
+    Returns the write and the proposals it closed (their authors are told)."""
+    result = save_entry(entry, data, author=author, expected_version=expected_version,
+                        comment=comment, source=source, partial=partial, commit=False)
+    settled: list[Proposal] = []
+    if author.user is not None and is_editor(author.user):
+        settled = settle_creation(entry, reviewer=author.user, comment=comment, commit=False)
+    _finish(commit)
+    return result, settled
 
 
 def settle_creation(entry: Entry, *, reviewer: User, comment: str | None,
@@ -206,7 +224,8 @@ def _pending_of(entry: Entry, author: Author) -> Proposal | None:
 
 def _check_open(proposal: Proposal) -> None:
     if proposal.state != "pending":
-        raise WriteValidationError({"proposal": ["This proposal was already reviewed."]})
+        raise WriteValidationError({"proposal": [coded(
+            "already_reviewed", "This proposal was already reviewed.")]})
 
 
 def _cut(text: str | None, length: int = 1000) -> str | None:

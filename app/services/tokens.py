@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ApiToken, User
-from .errors import NotFoundError, WriteValidationError
+from .errors import NotFoundError, WriteValidationError, coded
 
 PREFIX = "atl_"
 
@@ -24,9 +24,11 @@ def create_token(user: User, name: str) -> tuple[str, ApiToken]:
     """A new token for `user`; the plaintext is returned once and never stored."""
     name = name.strip()
     if not name:
-        raise WriteValidationError({"name": ["Name the token (which platform uses it)."]})
+        raise WriteValidationError({"name": [coded("token_name_needed",
+                                                "Name the token (which platform uses it).")]})
     if not user.active:
-        raise WriteValidationError({"user": ["This account is deactivated."]})
+        raise WriteValidationError({"user": [coded("account_deactivated",
+                                                "This account is deactivated.")]})
     plaintext = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name[:120], token_hash=_digest(plaintext))
     db.session.add(token)

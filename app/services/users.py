@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import User
 from ..models.vocab import USER_ROLES
-from .errors import WriteValidationError
+from .errors import WriteValidationError, coded
 from .sessions import end_sessions_of
 
 MIN_PASSWORD = 10
@@ -39,19 +39,27 @@ def create_user(email: str, password: str, role: str, name: str | None = None) -
     email = email.strip()
     errors: dict[str, list[str]] = {}
     if "@" not in email or email.startswith("@") or email.endswith("@"):
-        errors["email"] = ["Not a valid email address."]
+        errors["email"] = [coded("invalid_email", "Not a valid email address.")]
     elif find_user(email) is not None:
-        errors["email"] = ["An account with this email already exists."]
+        errors["email"] = [coded("email_taken", "An account with this email already exists.")]
     if role not in USER_ROLES:
-        errors["role"] = [f"One of {', '.join(USER_ROLES)}."]
+        errors["role"] = [_one_of_roles()]
     if len(password) < MIN_PASSWORD:
-        errors["password"] = [f"At least {MIN_PASSWORD} characters."]
+        errors["password"] = [_too_short()]
     if errors:
         raise WriteValidationError(errors)
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def _one_of_roles() -> str:
+    return coded("one_of", "One of {choices}.", choices=", ".join(USER_ROLES))
+
+
+def _too_short() -> str:
+    return coded("too_short", "At least {min} characters.", min=MIN_PASSWORD)
 
 
 class LastAdminError(WriteValidationError):
@@ -66,20 +74,22 @@ def _keep_an_admin(user: User, *, role: str, active: bool) -> None:
     admins = db.session.scalars(select(User.id).where(
         User.role == "admin", User.active.is_(True)).with_for_update()).all()
     if not [uid for uid in admins if uid != user.id]:
-        raise LastAdminError({"role": [
-            f"{user.email} is the last active administrator: name another one first."]})
+        raise LastAdminError({"role": [coded(
+            "last_admin", "{email} is the last active administrator: name another one first.",
+            email=user.email)]})
 
 
 def _require(email: str) -> User:
     user = find_user(email)
     if user is None:
-        raise WriteValidationError({"email": [f"No account with the email {email!r}."]})
+        raise WriteValidationError({"email": [coded(
+            "no_such_account", "No account with the email {value!r}.", value=email)]})
     return user
 
 
 def set_role(email: str, role: str) -> User:
     if role not in USER_ROLES:
-        raise WriteValidationError({"role": [f"One of {', '.join(USER_ROLES)}."]})
+        raise WriteValidationError({"role": [_one_of_roles()]})
     user = _require(email)
     _keep_an_admin(user, role=role, active=user.active)
     user.role = role
@@ -90,7 +100,7 @@ def set_role(email: str, role: str) -> User:
 def set_password(email: str, password: str) -> User:
     """A new password; every session of the account ends."""
     if len(password) < MIN_PASSWORD:
-        raise WriteValidationError({"password": [f"At least {MIN_PASSWORD} characters."]})
+        raise WriteValidationError({"password": [_too_short()]})
     user = _require(email)
     user.password_hash = hash_password(password)
     end_sessions_of(user, commit=False)  # whoever knew the old password is logged out

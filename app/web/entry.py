@@ -16,6 +16,7 @@ from ..http.locale import locale_code
 from ..models import Entry, Evaluation
 from ..query.sheets import sheets_of
 from ..services.entries import find_entry
+from ..services.policy import public_entry, shows_as_gone
 from . import bp
 from .filtering import folded
 from .labels import RELATION_SECTIONS
@@ -31,10 +32,6 @@ class SourceView:
     licence: str | None
 
 
-def _visible(entry: Entry) -> bool:
-    return entry.moderation == "published" and entry.deleted_at is None
-
-
 def relation_sections(entry: Entry) -> list[tuple[str, list[Entry]]]:
     """Related published entries grouped by how they relate, in the page's order."""
     found: dict[tuple[str, str], list[Entry]] = {}
@@ -48,7 +45,7 @@ def relation_sections(entry: Entry) -> list[tuple[str, list[Entry]]]:
         seen: dict[uuid.UUID, Entry] = {}
         for d in directions:
             for other in found.get((d, type_), []):
-                if _visible(other):
+                if public_entry(other):
                     seen.setdefault(other.id, other)
         if seen:
             sections.append((str(title), sorted(seen.values(), key=lambda e: folded(e.name))))
@@ -67,10 +64,8 @@ def sheet_chart(sheet: Evaluation, locale: str) -> RadarChart:
 @bp.get("/entries/<ref>")
 def entry_page(ref: str) -> str | Response:
     entry = find_entry(ref)
-    if entry is None or entry.moderation != "published":
-        abort(404)
-    if entry.deleted_at is not None:
-        abort(410)
+    if entry is None or not public_entry(entry):
+        abort(410 if entry is not None and shows_as_gone(None, entry) else 404)
     if ref != entry.slug:  # a UUID: the page lives at its slug
         return redirect(url_for("web.entry_page", ref=entry.slug), 301)
 

@@ -144,7 +144,8 @@ def test_validation_errors_are_422_with_dotted_invalid_params(client, tokens):
         **NEW, "relations": [{"type": "uses", "target": "nowhere-at-all"}]},
         headers=auth(tokens["editor"]))
     assert response.get_json()["invalid-params"] == [
-        {"name": "relations.0.target", "reason": "No entry 'nowhere-at-all'."}]
+        {"name": "relations.0.target", "reason": "No entry 'nowhere-at-all'.",
+         "code": "no_such_entry", "params": {"value": "nowhere-at-all"}}]
     not_json = client.post("/api/v1/entries", data="kind=commons",
                            headers=auth(tokens["editor"]))
     assert not_json.status_code == 422
