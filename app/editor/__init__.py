@@ -15,9 +15,9 @@ from ..auth import forbidden, private_pages
 from ..auth.roles import has_role
 from ..http.errors import gone, not_found
 from ..http.locale import fresh_locale, page_headers
-from .forms import entry_form_layout
 from ..services.policy import can_edit_entry
 from .access import viewer
+from .forms import entry_form_layout
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
