@@ -11,11 +11,10 @@ from pathlib import Path
 
 from pyproj import Transformer
 
-from app.config import PROJECT_ROOT
+from app.identity import LILLE_BBOX, places_file, territory_bbox
 
-PLACES_FILE = PROJECT_ROOT / "data" / "places" / "geonames-lille-area.csv"
 # The Lille metropolitan area with a margin: (min lon, min lat, max lon, max lat).
-LILLE_AREA = (2.78, 50.49, 3.30, 50.82)
+LILLE_AREA = LILLE_BBOX
 # A commune is named from the nearest GeoNames point only within this distance.
 COMMUNE_MAX_METRES = 4000
 WKT_POINT = re.compile(
@@ -56,7 +55,9 @@ class Territory:
         return cls(*numbers)
 
 
-DEFAULT_TERRITORY = Territory(*LILLE_AREA)
+def default_territory() -> Territory:
+    """The instance's territory (ATLAS_TERRITORY_BBOX; Lille's when unset)."""
+    return Territory(*territory_bbox().as_list())
 
 
 def parse_number(text: str | None, field: str) -> float | None:
@@ -127,8 +128,13 @@ class Place:
     lat: float
 
 
+def _places() -> tuple[Place, ...]:
+    """The places of the configured file (ATLAS_PLACES_FILE; the Lille area's when unset)."""
+    return _read_places(places_file())
+
+
 @cache
-def _places(path: Path = PLACES_FILE) -> tuple[Place, ...]:
+def _read_places(path: Path) -> tuple[Place, ...]:
     with path.open(encoding="utf-8", newline="") as handle:
         return tuple(Place(row["name"], float(row["lon"]), float(row["lat"]))
                      for row in csv.DictReader(handle))
@@ -139,10 +145,14 @@ def _places(path: Path = PLACES_FILE) -> tuple[Place, ...]:
 GRID_DEG = 0.06
 
 
-@cache
 def _grid() -> dict[tuple[int, int], tuple[Place, ...]]:
+    return _grid_of(places_file())
+
+
+@cache
+def _grid_of(path: Path) -> dict[tuple[int, int], tuple[Place, ...]]:
     cells: dict[tuple[int, int], list[Place]] = {}
-    for place in _places():
+    for place in _read_places(path):
         cells.setdefault((int(place.lon // GRID_DEG), int(place.lat // GRID_DEG)),
                          []).append(place)
     return {k: tuple(v) for k, v in cells.items()}
