@@ -12,6 +12,7 @@ import json
 import re
 
 import pytest
+
 from app import create_app
 from app.config import PROJECT_ROOT, ConfigurationError, to_sqlalchemy_url
 from app.extensions import db
