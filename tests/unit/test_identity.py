@@ -252,3 +252,20 @@ def test_no_template_names_a_site_or_a_territory():
                 said[str(path.relative_to(PROJECT_ROOT))] = found
     assert not said, said
 
+
+
+def test_the_communes_come_from_the_configured_places_file(tmp_path, databases):
+    from importers.geo import commune_at
+
+    places = tmp_path / "places.csv"
+    places.write_text("name,lat,lon,population,department\nRennes,48.11198,-1.67429,220488,"
+                      "Ille-et-Vilaine\nCesson-Sévigné,48.12146,-1.60300,17000,"
+                      "Ille-et-Vilaine\n", encoding="utf-8")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                      "SQLALCHEMY_DATABASE_URI": to_sqlalchemy_url(databases.migrated("places")),
+                      "PLACES_FILE": str(places)})
+    with app.app_context():
+        assert commune_at(-1.68, 48.11) == "Rennes"
+        assert commune_at(-1.605, 48.12) == "Cesson-Sévigné"
+        assert commune_at(3.06, 50.63) is None  # Lille is not in this file
+    assert commune_at(3.06, 50.63) == "Lille"  # outside the app: the default file
