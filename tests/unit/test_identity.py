@@ -269,3 +269,31 @@ def test_the_communes_come_from_the_configured_places_file(tmp_path, databases):
         assert commune_at(-1.605, 48.12) == "Cesson-Sévigné"
         assert commune_at(3.06, 50.63) is None  # Lille is not in this file
     assert commune_at(3.06, 50.63) == "Lille"  # outside the app: the default file
+
+
+def test_a_commune_far_north_is_found_up_to_the_distance(tmp_path, databases):
+    """At 60° N a degree of longitude is half as wide as at the equator: the lookup's cells
+    widen so that every place within 4 km of a point is still a candidate."""
+    from importers.geo import commune_at, commune_at_slowly
+
+    places = tmp_path / "north.csv"
+    places.write_text("name,lat,lon\nSkogby,60.0,10.07\nLangt,60.0,10.5\n", encoding="utf-8")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                      "SQLALCHEMY_DATABASE_URI": to_sqlalchemy_url(databases.migrated("north")),
+                      "PLACES_FILE": str(places)})
+    with app.app_context():
+        for lon in (10.0, 10.0035, 10.003, 10.1, 10.13, 10.44, 10.5699):
+            assert commune_at(lon, 60.0) == commune_at_slowly(lon, 60.0), lon
+        assert commune_at(10.0035, 60.0) == "Skogby"  # 3.7 km west of it
+
+
+def test_a_bad_places_file_is_refused_naming_its_line(tmp_path, databases):
+    from importers.geo import commune_at
+
+    places = tmp_path / "bad.csv"
+    places.write_text("name,lat,lon\nRennes,48.11,-1.67\nNowhere,north,-1.6\n", encoding="utf-8")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                      "SQLALCHEMY_DATABASE_URI": to_sqlalchemy_url(databases.migrated("bad")),
+                      "PLACES_FILE": str(places)})
+    with app.app_context(), pytest.raises(ValueError, match=r"ATLAS_PLACES_FILE .*line 3"):
+        commune_at(-1.67, 48.11)
