@@ -130,6 +130,9 @@ def from_environment() -> dict[str, Any]:
         "TRUSTED_PROXIES": _count("ATLAS_TRUSTED_PROXIES"),
         # The AGPL asks a network service to offer its source: the footer links here.
         "SOURCE_URL": os.environ.get("ATLAS_SOURCE_URL") or None,
+        # Set by `make run` when it loads the Lille demo: the footer then says its
+        # positions are approximate (a real instance's are not).
+        "DEMO_DATA": os.environ.get("ATLAS_DEMO_DATA", "0") == "1",
         # Accounts: session cookies out of scripts' reach, not sent by other sites' forms,
         # and only over HTTPS when the site is served behind it (ATLAS_HTTPS=1).
         "SESSION_COOKIE_HTTPONLY": True,
