@@ -38,7 +38,7 @@ import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -52,14 +52,14 @@ from app import entry_fields
 from app.extensions import db
 from app.formats.csv_cells import unescape_cell
 from app.formats.public import PUBLIC_FIELDS
-from app.models import Entry, EvaluationKey, ImportRun, Tag
+from app.models import Entry, EvaluationKey, Tag
 from app.models.vocab import RELATION_TYPES
 from app.services.copy import copy_line, copy_lines
 from app.services.entries import SOURCE_COLUMNS, NewEntry, create_entries, new_entry
 from app.services.errors import WriteValidationError
 from app.services.evaluations import save_evaluation
 from app.services.revisions import Author
-from app.services.runs import Ledger, Problem
+from app.services.runs import Ledger, OnLedger, Problem, RunResult
 from app.services.tags import ensure_tags
 
 from .sync import content as C
@@ -377,15 +377,10 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 # -- restoring ---------------------------------------------------------------------------------
 
-@dataclass
-class RestoreResult:
-    run: ImportRun
-    counts: dict[str, int]
-    report: list[dict[str, Any]]
-    tags_created: list[str] = field(default_factory=list)
+RestoreResult = RunResult
 
 
-class Restore:
+class Restore(OnLedger):
     COUNTS = ("created", "updated", "unchanged", "conflicts", "rejected", "skipped",
               "warnings")
 
@@ -402,16 +397,6 @@ class Restore:
         self._tags: set[str] | None = None
         self._rejected: list[Problem] = []
 
-    @property
-    def counts(self) -> dict[str, int]:
-        return self.ledger.counts
-
-    @property
-    def report(self) -> list[dict[str, Any]]:
-        return self.ledger.report
-
-    def note(self, problem: Problem) -> None:
-        self.ledger.note(problem)
 
     def run(self) -> RestoreResult:
         self.ledger.started_at = datetime.now(UTC)

@@ -32,7 +32,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,7 @@ from app.services.entries import (
 )
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.revisions import Author
-from app.services.runs import Ledger, Problem
+from app.services.runs import Ledger, OnLedger, Problem, RunResult
 from app.services.tags import ensure_tags
 from app.services.threeway import merge
 
@@ -155,16 +155,6 @@ class RunOptions:
     idle_timeout: float | None = None
 
 
-@dataclass
-class RunResult:
-    """The counts and report of a run, and the ImportRun recorded for it."""
-
-    run: ImportRun
-    counts: dict[str, int]
-    report: list[dict[str, Any]]
-    tags_created: list[str] = field(default_factory=list)
-
-
 class ImportFailed(RuntimeError):
     """The run failed and was rolled back; `run` is the ImportRun recording the failure."""
 
@@ -177,7 +167,7 @@ COUNTS = ("created", "updated", "unchanged", "conflicts", "duplicates", "rejecte
           "skipped", "missing", "closed", "warnings")
 
 
-class Pipeline:
+class Pipeline(OnLedger):
     def __init__(self, mapping: BaseMapping, options: RunOptions | None = None,
                  progress: Callable[[int], None] | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
@@ -259,16 +249,6 @@ class Pipeline:
                 "stuck?") if idle else ""
         return f"the connection to the database was lost ({reason}){hint}"
 
-    @property
-    def counts(self) -> dict[str, int]:
-        return self.ledger.counts
-
-    @property
-    def report(self) -> list[dict[str, Any]]:
-        return self.ledger.report
-
-    def _note(self, problem: Problem) -> None:
-        self.ledger.note(problem)
 
     # -- one batch -----------------------------------------------------------------
 
@@ -303,7 +283,7 @@ class Pipeline:
 
     def _batch(self, prepared: Prepared) -> None:
         for problem in prepared.problems:
-            self._note(problem)
+            self.note(problem)
         for message in prepared.notices:
             self.notify(message)
         candidates = prepared.candidates
@@ -331,11 +311,11 @@ class Pipeline:
             if row is None:
                 new.append(candidate)
             elif row.seen:
-                self._note(Problem("rejected", f"the key {candidate.external_id!r} appears "
+                self.note(Problem("rejected", f"the key {candidate.external_id!r} appears "
                                    "again in this import", row=candidate.row,
                                    external_id=candidate.external_id))
             elif row.deleted:
-                self._note(Problem("skipped", "the entry was deleted by an editor; it is "
+                self.note(Problem("skipped", "the entry was deleted by an editor; it is "
                                    "not restored", row=candidate.row,
                                    external_id=candidate.external_id, entry=str(row.entry_id)))
             elif row.mapped == mapped(candidate):
@@ -377,7 +357,7 @@ class Pipeline:
                                 source=source_ref(self.mapping, candidate), commit=False,
                                 comment=f"Import {self.mapping.origin}", savepoint=False)
         except (WriteValidationError, ConflictError) as exc:
-            self._note(Problem("rejected", str(exc), row=candidate.row,
+            self.note(Problem("rejected", str(exc), row=candidate.row,
                                external_id=candidate.external_id, entry=entry.slug))
             return
         if result.action == "updated":
@@ -451,7 +431,7 @@ class Pipeline:
                 except WriteValidationError as refusal:
                     _raise_if_lost(refusal)
                     for key, messages in refusal.messages.items():
-                        self._note(Problem("rejected", message_text(messages), row=candidate.row,
+                        self.note(Problem("rejected", message_text(messages), row=candidate.row,
                                            external_id=candidate.external_id,
                                            field=key.split(".", 1)[-1]))
                     continue
@@ -473,7 +453,7 @@ class Pipeline:
         for candidate in candidates:
             unknown = sorted(set(candidate.data.get("tags", ())) - self._known_tags)
             if unknown:
-                self._note(Problem("rejected", " ".join(f"Unknown tag {s!r}." for s in unknown),
+                self.note(Problem("rejected", " ".join(f"Unknown tag {s!r}." for s in unknown),
                                    row=candidate.row, external_id=candidate.external_id,
                                    field="tags"))
             else:
@@ -486,7 +466,7 @@ class Pipeline:
         rows = db.session.execute(MISSING_SQL, {"origin": self.mapping.origin,
                                                 "started": self.started}).all()
         for row in rows:
-            self._note(Problem("missing", "not in this full import of the source",
+            self.note(Problem("missing", "not in this full import of the source",
                                external_id=row.external_id, entry=row.slug))
             if self.options.close_missing and row.status != "closed":
                 entry = db.session.get(Entry, row.entry_id)
@@ -494,7 +474,7 @@ class Pipeline:
                            expected_version=entry.version, partial=True, commit=False,
                            comment=f"Closed: no longer in {self.mapping.origin}",
                            savepoint=False)
-                self._note(Problem("closed", "closed: no longer in the source",
+                self.note(Problem("closed", "closed: no longer in the source",
                                    external_id=row.external_id, entry=row.slug))
 
 

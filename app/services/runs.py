@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -116,6 +116,33 @@ class Ledger:
         db.session.add(run)
         db.session.flush()
         return run
+
+
+@dataclass
+class RunResult:
+    """What a finished run gives its caller: the record, its counts and report lines."""
+
+    run: ImportRun
+    counts: dict[str, int]
+    report: list[dict[str, Any]]
+    tags_created: list[str] = field(default_factory=list)
+
+
+class OnLedger:
+    """A run that counts and reports through `self.ledger` (import, restore, sync pull)."""
+
+    ledger: Ledger
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.ledger.counts
+
+    @property
+    def report(self) -> list[dict[str, Any]]:
+        return self.ledger.report
+
+    def note(self, problem: Problem) -> None:
+        self.ledger.note(problem)
 
 
 # -- a run told to people ----------------------------------------------------------------------

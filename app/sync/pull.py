@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +33,7 @@ from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.revisions import Author
-from ..services.runs import Ledger, Problem
+from ..services.runs import Ledger, OnLedger, Problem, RunResult
 from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
@@ -52,15 +51,10 @@ class SyncFailed(RuntimeError):
         self.run = run
 
 
-@dataclass
-class PullResult:
-    run: ImportRun
-    counts: dict[str, int]
-    report: list[dict[str, Any]]
-    tags_created: list[str] = field(default_factory=list)
+PullResult = RunResult
 
 
-class Puller:
+class Puller(OnLedger):
     def __init__(self, remote: Remote, name: str, *, licence: str | None = None,
                  page_size: int = PAGE_SIZE,
                  progress: Callable[[int], None] | None = None) -> None:
@@ -76,14 +70,6 @@ class Puller:
         self.tags_created: list[str] = []
 
     # -- the run ------------------------------------------------------------------------------
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return self.ledger.counts
-
-    @property
-    def report(self) -> list[dict[str, Any]]:
-        return self.ledger.report
 
     def run(self) -> PullResult:
         state = sync_state("pull", self.remote.base_url, self.name)
