@@ -166,3 +166,15 @@ def test_a_port_another_program_listens_on_is_changed_and_said(own_cluster):
     assert f"{port}" in warning and f"{own_cluster.port}" in warning
     assert "restart" in warning.lower()
     psycopg2.connect(own_cluster.url()).close()
+
+
+def test_the_local_cluster_sizes_its_shared_buffers_to_the_machine(own_cluster):
+    from app.localdb import shared_buffers_mb
+
+    expected = shared_buffers_mb()
+    assert 128 <= expected <= 1024
+    with psycopg2.connect(own_cluster.url()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT setting::bigint * 8 / 1024 FROM pg_settings "
+                    "WHERE name = 'shared_buffers'")
+        assert cur.fetchone()[0] == expected
+    conn.close()
