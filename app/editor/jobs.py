@@ -14,7 +14,7 @@ from . import bp
 
 RUNS_SHOWN = 10
 OUTCOME_LABELS = {"running": _l("Running"), "succeeded": _l("Succeeded"),
-                  "failed": _l("Failed"), "skipped": _l("Skipped"),
+                  "failed": _l("Failed"), "skipped": _l("Skipped (already running)"),
                   "interrupted": _l("Interrupted")}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..exports import FORMATS, ExportJob
 from ..exports.cli import site_url
 
-PUBLIC_MODE = 0o644
+PUBLIC_MODE = 0o644  # read by the web server, whatever the service's umask
 
 
 def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
@@ -37,7 +37,9 @@ def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
 
 def publish(folder: Path, formats: list[str], base_url: str | None = None) -> list[str]:
     """Every format in `formats` as atlas-<path> in `folder`; one line per file written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        folder.chmod(0o755)  # the web server reads it, whatever the service's umask
     lines = []
     for name in formats:
         export = FORMATS[name]
