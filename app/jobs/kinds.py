@@ -138,9 +138,12 @@ class _local_file:
 
 
 def publish_exports(job: Job) -> Done:
-    from .publish import publish
+    from .publish import PublishError, publish
 
-    written = publish(Path(job["folder"]), job["formats"], job["base_url"])
+    try:
+        written = publish(Path(job["folder"]), job["formats"], job["base_url"])
+    except (PublishError, OSError) as exc:
+        raise JobFailed(str(exc)) from None
     return Done("; ".join(written))
 
 

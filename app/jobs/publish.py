@@ -13,8 +13,14 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from flask import current_app
+
 from ..exports import FORMATS, ExportJob
-from ..exports.cli import site_url
+
+
+class PublishError(RuntimeError):
+    """The exports cannot be published; the message says why."""
+
 
 PUBLIC_MODE = 0o644  # read by the web server, whatever the service's umask
 
@@ -36,14 +42,21 @@ def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
 
 
 def publish(folder: Path, formats: list[str], base_url: str | None = None) -> list[str]:
-    """Every format in `formats` as atlas-<path> in `folder`; one line per file written."""
+    """Every format in `formats` as atlas-<path> in `folder`; one line per file written.
+
+    Links and JSON-LD ids in the files use `base_url`, else ATLAS_BASE_URL: a file made
+    outside a request has no address of its own, and a wrong one would be published."""
+    base_url = base_url or current_app.config.get("BASE_URL")
+    if not base_url:
+        raise PublishError("the public address is unknown: set base_url in the job or "
+                           "ATLAS_BASE_URL")
     if not folder.is_dir():
         folder.mkdir(parents=True)
         folder.chmod(0o755)  # the web server reads it, whatever the service's umask
     lines = []
     for name in formats:
         export = FORMATS[name]
-        job = ExportJob(base_url=site_url(base_url))  # every public entry
+        job = ExportJob(base_url=base_url)  # every public entry
         write_atomically(folder / export.filename, export.write(job))
         line = f"{export.filename}: {job.written} entries"
         if export.refuses:

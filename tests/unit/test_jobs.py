@@ -242,16 +242,25 @@ def test_digest_job_mails_the_editors(databases, jobs_env, monkeypatch):
     assert f"{pending} pending" in run["message"]
 
 
-def test_a_failing_job_records_why_and_exits_non_zero(databases, jobs_env):
+def test_a_failing_job_records_why_and_exits_non_zero(databases, jobs_env, monkeypatch,
+                                                      tmp_path):
     url = databases.migrated("jobs_fail")
+    monkeypatch.delenv("ATLAS_BASE_URL", raising=False)
     jobs_env('[jobs.osm]\nkind = "refresh-source"\n'
-             'overpass = "http://127.0.0.1:9/api/interpreter"\nretries = 0\n')
+             'overpass = "http://127.0.0.1:9/api/interpreter"\nretries = 0\n'
+             f'[jobs.exports]\nkind = "publish-exports"\nfolder = "{tmp_path / "public"}"\n')
     ran = flask("jobs", "run", "osm", url=url)
     assert ran.returncode == 1
     assert "did not answer" in ran.stderr
     [run] = _runs(url, "osm")
     assert run["outcome"] == "failed" and "did not answer" in run["message"]
     assert run["finished_at"] is not None
+    # Files for the public with links to nowhere are not published.
+    unaddressed = flask("jobs", "run", "exports", url=url)
+    assert unaddressed.returncode == 1 and "ATLAS_BASE_URL" in unaddressed.stderr
+    [run] = _runs(url, "exports")
+    assert run["outcome"] == "failed" and "base_url" in run["message"]
+    assert not (tmp_path / "public").exists()
 
 
 def test_unknown_jobs_and_bad_settings_are_named(databases, jobs_env):
