@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -19,6 +20,17 @@ def _jobs():
         raise click.UsageError(str(exc)) from None
 
 
+class Stopped(SystemExit):
+    """SIGTERM, as a SystemExit: the run records it, then the process exits 128 + 15."""
+
+    def __str__(self) -> str:
+        return "stopped by SIGTERM"
+
+
+def _stopped(signum: int, _frame: object) -> None:
+    raise Stopped(128 + signum)
+
+
 @jobs_cli.command("run")
 @click.argument("name")
 def run(name: str) -> None:
@@ -30,6 +42,7 @@ def run(name: str) -> None:
     if name not in jobs:
         raise click.BadParameter(f"no job {name!r}; the jobs are: {', '.join(sorted(jobs))}",
                                  param_hint="NAME")
+    signal.signal(signal.SIGTERM, _stopped)  # systemd's stop: recorded, then exit 143
     result = run_job(jobs[name])
     record = result.run
     line = f"{name} ({record.kind}) {record.outcome}: {record.message}"

@@ -49,15 +49,22 @@ def run_job(job: Job) -> JobResult:
             outcome = "succeeded"
         except JobFailed as exc:
             done, outcome = Done(str(exc), exc.import_run_id), "failed"
-        except Exception as exc:
+        except Exception as exc:  # any other error: recorded with its type
             done, outcome = Done(f"{type(exc).__name__}: {exc}"), "failed"
-        # The job may have left its session rolled back or removed: start afresh.
-        db.session.rollback()
-        run = db.session.get(JobRun, run_id)
-        run.outcome, run.message = outcome, done.message
-        run.import_run_id, run.finished_at = done.import_run_id, datetime.now(UTC)
-        db.session.commit()
-        return JobResult(run)
+        except BaseException as exc:  # stopped (SIGTERM from systemd, Ctrl-C): say so
+            _finish(run_id, "failed", Done(f"interrupted: {exc or type(exc).__name__}"))
+            raise
+        return JobResult(_finish(run_id, outcome, done))
+
+
+def _finish(run_id: int, outcome: str, done: Done) -> JobRun:
+    # The job may have left its session rolled back or removed: start afresh.
+    db.session.rollback()
+    run = db.session.get(JobRun, run_id)
+    run.outcome, run.message = outcome, done.message
+    run.import_run_id, run.finished_at = done.import_run_id, datetime.now(UTC)
+    db.session.commit()
+    return run
 
 
 def _skipped(job: Job) -> JobRun:

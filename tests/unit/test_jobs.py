@@ -106,6 +106,20 @@ def test_two_runs_of_one_job_never_overlap(databases, jobs_env):
     assert "created: " in done["message"]
 
 
+def test_a_run_stopped_by_systemd_says_so(databases, jobs_env):
+    url = databases.migrated("jobs_stopped")
+    with OverpassReplay(held=True) as overpass:
+        jobs_env(f'[jobs.osm]\nkind = "refresh-source"\noverpass = "{overpass.url}"\n')
+        first = _popen("jobs", "run", "osm", url=url)
+        _held(overpass, first)
+        first.terminate()  # SIGTERM, as `systemctl stop` and TimeoutStartSec send
+        first.communicate(timeout=30)
+    assert first.returncode == 143
+    [stopped] = _runs(url, "osm")
+    assert stopped["outcome"] == "failed" and stopped["finished_at"] is not None
+    assert stopped["message"] == "interrupted: stopped by SIGTERM"
+
+
 def test_a_run_killed_midway_frees_the_lock_and_is_marked_failed(databases, jobs_env):
     url = databases.migrated("jobs_killed")
     with OverpassReplay(held=True) as overpass:
