@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,36 +106,29 @@ def refresh_source(job: Job) -> Done:
         raise JobFailed(str(exc)) from None
 
 
-class _local_file:
-    """A CSV source as a local path: a path as it is, a URL downloaded to a temporary file."""
-
-    def __init__(self, where: str, timeout: float) -> None:
-        self.where, self.timeout = where, timeout
-        self.temp: Path | None = None
-
-    def __enter__(self) -> Path:
-        if not self.where.startswith(("http://", "https://")):
-            path = Path(self.where)
-            if not path.is_file():
-                raise JobFailed(f"csv: no file {path}")
-            return path
-        handle = tempfile.NamedTemporaryFile(prefix="atlas-job-", suffix=".csv", delete=False)
-        self.temp = Path(handle.name)
-        with handle:
-            try:
-                with requests.get(self.where, stream=True, timeout=(10, self.timeout),
-                                  headers={"User-Agent": "atlas-des-communs jobs"}) as answer:
-                    if answer.status_code != 200:
-                        raise JobFailed(f"csv: {self.where} answered HTTP {answer.status_code}")
+@contextmanager
+def _local_file(where: str, timeout: float) -> Iterator[Path]:
+    """A CSV source as a local path: a path as it is, a URL downloaded to a temporary file
+    (removed afterwards)."""
+    if not where.startswith(("http://", "https://")):
+        path = Path(where)
+        if not path.is_file():
+            raise JobFailed(f"csv: no file {path}")
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="atlas-job-") as folder:
+        path = Path(folder) / "source.csv"
+        try:
+            with requests.get(where, stream=True, timeout=(10, timeout),
+                              headers={"User-Agent": "atlas-des-communs jobs"}) as answer:
+                if answer.status_code != 200:
+                    raise JobFailed(f"csv: {where} answered HTTP {answer.status_code}")
+                with path.open("wb") as handle:
                     for chunk in answer.iter_content(1 << 16):
                         handle.write(chunk)
-            except requests.RequestException as exc:
-                raise JobFailed(f"csv: {self.where} could not be read: {exc}") from None
-        return self.temp
-
-    def __exit__(self, *exc: object) -> None:
-        if self.temp is not None:
-            self.temp.unlink(missing_ok=True)
+        except requests.RequestException as exc:
+            raise JobFailed(f"csv: {where} could not be read: {exc}") from None
+        yield path
 
 
 def publish_exports(job: Job) -> Done:

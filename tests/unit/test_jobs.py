@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.extensions import db
+from app.jobs.lock import job_lock
 from app.models import Entry, ImportRun, JobRun, Proposal, Source
 from importers.osm_overpass import default_area
 from tests.conftest import LiveServer, make_app
@@ -402,6 +403,8 @@ def test_jobs_page_is_for_admins_and_lists_the_runs(app, client, session, accoun
                outcome="succeeded", message="created: 3", import_run_id=imported.id),
         JobRun(name="osm", kind="refresh-source", started_at=now, finished_at=now,
                outcome="failed", message="<b>Overpass</b> did not answer"),
+        # Left "running" by a process that died: nobody holds the digest's lock.
+        JobRun(name="digest", kind="digest", started_at=now, outcome="running"),
     ])
     session.commit()
     try:
@@ -417,5 +420,12 @@ def test_jobs_page_is_for_admins_and_lists_the_runs(app, client, session, accoun
         assert "&lt;b&gt;Overpass&lt;/b&gt; did not answer" in html  # escaped
         assert f"/admin/imports/{imported.id}" in html
         assert "Échec" in html and "Réussi" in html
+        digest = html[html.index('data-job="digest"'):]
+        assert 'data-outcome="interrupted"' in digest and "Interrompu" in digest
+        with job_lock("digest") as got:  # now a run holds it: under way
+            assert got
+            digest = admin.get("/editor/jobs").get_data(as_text=True)
+        digest = digest[digest.index('data-job="digest"'):]
+        assert 'data-outcome="running"' in digest and "En cours" in digest
     finally:
         app.config.pop("JOBS_FILE")
