@@ -9,6 +9,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 5000
 DEMO   ?= 1
+# pytest-xdist workers of `make test`, one per core of the 2-core machine it is timed on.
+TEST_WORKERS ?= 2
 export FLASK_APP := app
 # DATABASE_URL if set, else the local cluster's (started by the `database` target).
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m app.localdb url)}"
@@ -54,7 +56,8 @@ demo: migrate
 
 run: demo
 	@echo "Serving Atlas des communs on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(WITH_DB) $(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
+	$(WITH_DB) ATLAS_DEMO_DATA=$(if $(filter 0,$(DEMO)),0,1) \
+		$(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - 'app:create_app()'
 
 # Chromium and GDAL, driven by the browser and OGC API tests; nginx and systemd-analyze
@@ -65,8 +68,10 @@ test-deps: install
 lint: install
 	$(PY) -m ruff check .
 
+# Test files are shared out whole between the workers (--dist loadfile): a module's
+# fixtures (a live server, a prepared database) are made once.
 test: test-deps database lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Benchmarks run on demand, never in `make test` (bench/README.md).
 bench: bench-map bench-open-data bench-exports bench-sync bench-dump

@@ -45,6 +45,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .licences import data_licence, describe
 
     app.jinja_env.globals["data_licence"] = lambda: describe(data_licence())
+    from .identity import identity
+
+    # Who runs the site and where (ATLAS_SITE_NAME, ATLAS_PUBLISHER_NAME…): every template.
+    app.jinja_env.globals["site"] = identity(app.config)
 
     from . import models  # noqa: F401  (registers the tables)
     from .api import init_api

@@ -1,4 +1,7 @@
-"""Configuration from the environment, with defaults that serve Lille out of the box."""
+"""Configuration from the environment, with defaults that serve Lille out of the box.
+
+The instance's identity (name, territory, publisher, contact) is app/identity.py's part.
+"""
 
 from __future__ import annotations
 
@@ -78,6 +81,8 @@ def _flag(name: str) -> bool:
 
 def from_environment() -> dict[str, Any]:
     """Settings read from the environment; DATABASE_URL is required (create_app says so)."""
+    from .identity import settings as identity_settings
+
     https = _flag("ATLAS_HTTPS")
     state = state_dir()
     return {
@@ -86,8 +91,6 @@ def from_environment() -> dict[str, Any]:
         "PORT": int(os.environ.get("PORT", "5000")),
         "TILE_URL": os.environ.get("ATLAS_TILE_URL", OSM_TILES),
         "TILE_ATTRIBUTION": os.environ.get("ATLAS_TILE_ATTRIBUTION", OSM_ATTRIBUTION),
-        "MAP_CENTER": (_float("ATLAS_MAP_LAT", 50.6329), _float("ATLAS_MAP_LON", 3.0586)),
-        "MAP_ZOOM": int(_float("ATLAS_MAP_ZOOM", 12)),
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ("fr", "en"),
@@ -109,11 +112,10 @@ def from_environment() -> dict[str, Any]:
         # 0: never. A live import that waits for its reader keeps its session busy.
         "IMPORT_IDLE_TIMEOUT": _float("ATLAS_IMPORT_IDLE_TIMEOUT", 60),
         # Exports and sync: the licence of our own data (an export that holds data from
-        # an ODbL source is ODbL whatever this says), who publishes it, the public
-        # address used in exports made outside a request, and this instance's name
-        # for the platforms it pushes to (their sources read remote:<name>).
+        # an ODbL source is ODbL whatever this says), the public address used in exports
+        # made outside a request, and this instance's name for the platforms it pushes
+        # to (their sources read remote:<name>). Who publishes: app/identity.py.
         "DATA_LICENCE": os.environ.get("ATLAS_DATA_LICENCE", "ODbL-1.0"),
-        "PUBLISHER": os.environ.get("ATLAS_PUBLISHER", "Atlas des communs"),
         "BASE_URL": os.environ.get("ATLAS_BASE_URL") or None,
         "INSTANCE_NAME": os.environ.get("ATLAS_INSTANCE_NAME", "atlas"),
         # pg_dump/pg_restore's directory for `flask backup` when not the server's
@@ -130,6 +132,9 @@ def from_environment() -> dict[str, Any]:
         "TRUSTED_PROXIES": _count("ATLAS_TRUSTED_PROXIES"),
         # The AGPL asks a network service to offer its source: the footer links here.
         "SOURCE_URL": os.environ.get("ATLAS_SOURCE_URL") or None,
+        # Set by `make run` when it loads the Lille demo: the footer then says its
+        # positions are approximate (a real instance's are not).
+        "DEMO_DATA": os.environ.get("ATLAS_DEMO_DATA", "0") == "1",
         # Accounts: session cookies out of scripts' reach, not sent by other sites' forms,
         # and only over HTTPS when the site is served behind it (ATLAS_HTTPS=1).
         "SESSION_COOKIE_HTTPONLY": True,
@@ -151,6 +156,7 @@ def from_environment() -> dict[str, Any]:
         # Forms may carry long texts; the schemas say what is too long, beside the field.
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        **identity_settings(),
         **mail_settings(),
     }
 
@@ -164,6 +170,11 @@ def _seconds(name: str, default: int) -> int:
 
 def mail_settings() -> dict[str, Any]:
     """Email (app/mail): SMTP unset means mail is written to the log instead of sent."""
+    from email.utils import formataddr
+
+    from .identity import DEFAULT_SITE_NAME
+
+    site = os.environ.get("ATLAS_SITE_NAME", "").strip() or DEFAULT_SITE_NAME
     ssl = _flag("ATLAS_SMTP_SSL")
     starttls = _flag("ATLAS_SMTP_STARTTLS")
     if ssl and starttls:
@@ -182,7 +193,7 @@ def mail_settings() -> dict[str, Any]:
         "SMTP_TIMEOUT": _float("ATLAS_SMTP_TIMEOUT", 10),
         # Certificates to trust for the SMTP server beside the system's (a private CA).
         "SMTP_CA_FILE": os.environ.get("ATLAS_SMTP_CA_FILE") or None,
-        "MAIL_FROM": os.environ.get("ATLAS_MAIL_FROM") or "Atlas des communs <atlas@localhost>",
+        "MAIL_FROM": os.environ.get("ATLAS_MAIL_FROM") or formataddr((site, "atlas@localhost")),
         # The language of mails sent to someone who is not asking right now.
         "MAIL_LOCALE": os.environ.get("ATLAS_MAIL_LOCALE", "fr"),
         # How long a password reset link and an invitation stay valid.

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from .identity import site_name
+
 OSM_URL = "https://www.openstreetmap.org/"
 OSM_COPYRIGHT = "https://www.openstreetmap.org/copyright"
 OSM_LICENCE = "© OpenStreetMap contributors, ODbL"
@@ -31,7 +33,7 @@ _FIXED = {
     "osm": Origin(lambda _: "OpenStreetMap contributors", lambda _: "OpenStreetMap"),
     "demo": Origin(lambda _: "Atlas des communs demo data",
                    lambda _: str(_l("Atlas des communs demo data")), ours=True),
-    "manual": Origin(lambda _: "Atlas des communs editors",
+    "manual": Origin(lambda _: f"{site_name()} editors",
                      lambda _: str(_l("Entered by the editors")), ours=True),
 }
 _PREFIXED = {

@@ -54,7 +54,7 @@ def common_options(func: Any) -> Any:
 @click.option("--overpass", is_flag=True, help="Fetch from the Overpass API instead of a file.")
 @click.option("--area", envvar="ATLAS_IMPORT_AREA", default=None,
               help="min_lon,min_lat,max_lon,max_lat (default: the mapping's territory, "
-                   "the Lille metropolitan area).")
+                   "else the instance's, ATLAS_TERRITORY_BBOX).")
 @click.option("--endpoint", envvar="ATLAS_OVERPASS_URL", default=None,
               help="Overpass interpreter URL (env ATLAS_OVERPASS_URL).")
 @click.option("--timeout", default=180, show_default=True, type=click.IntRange(1),
@@ -88,7 +88,8 @@ def import_osm(path: Path | None, overpass: bool, area: str | None, endpoint: st
         _warm_up(OsmFile(path, None), options)
     try:
         mapping = load_osm_mapping(mapping_file or DEFAULT_OSM_MAPPING)
-        # The area: --area, else the mapping's territory, else the Lille metropolitan area.
+        # The area: --area, else the mapping's territory, which is the instance's
+        # (ATLAS_TERRITORY_BBOX) when the mapping names none.
         territory = (Territory.parse(area) if area
                      else mapping.territory or default_area())
     except (MappingError, ValueError) as exc:

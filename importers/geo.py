@@ -11,11 +11,10 @@ from pathlib import Path
 
 from pyproj import Transformer
 
-from app.config import PROJECT_ROOT
+from app.identity import LILLE_BBOX, places_file, territory_bbox
 
-PLACES_FILE = PROJECT_ROOT / "data" / "places" / "geonames-lille-area.csv"
 # The Lille metropolitan area with a margin: (min lon, min lat, max lon, max lat).
-LILLE_AREA = (2.78, 50.49, 3.30, 50.82)
+LILLE_AREA = LILLE_BBOX
 # A commune is named from the nearest GeoNames point only within this distance.
 COMMUNE_MAX_METRES = 4000
 WKT_POINT = re.compile(
@@ -56,7 +55,9 @@ class Territory:
         return cls(*numbers)
 
 
-DEFAULT_TERRITORY = Territory(*LILLE_AREA)
+def default_territory() -> Territory:
+    """The instance's territory (ATLAS_TERRITORY_BBOX; Lille's when unset)."""
+    return Territory(*territory_bbox().as_list())
 
 
 def parse_number(text: str | None, field: str) -> float | None:
@@ -127,25 +128,60 @@ class Place:
     lat: float
 
 
+def _places() -> tuple[Place, ...]:
+    """The places of the configured file (ATLAS_PLACES_FILE; the Lille area's when unset)."""
+    return _read_places(places_file())
+
+
 @cache
-def _places(path: Path = PLACES_FILE) -> tuple[Place, ...]:
+def _read_places(path: Path) -> tuple[Place, ...]:
+    """The rows (name, lat, lon) of a places file; a bad one is refused naming its line."""
+    places = []
     with path.open(encoding="utf-8", newline="") as handle:
-        return tuple(Place(row["name"], float(row["lon"]), float(row["lat"]))
-                     for row in csv.DictReader(handle))
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                place = Place(row["name"].strip(), float(row["lon"]), float(row["lat"]))
+            except (KeyError, AttributeError, TypeError, ValueError):
+                raise ValueError(f"ATLAS_PLACES_FILE {path}, line {line}: a place needs a "
+                                 f"name and a decimal lat and lon, got {dict(row)!r}") from None
+            if not place.name or not (-180 <= place.lon <= 180 and -90 <= place.lat <= 90):
+                raise ValueError(f"ATLAS_PLACES_FILE {path}, line {line}: no name or a "
+                                 f"position out of range, got {dict(row)!r}")
+            places.append(place)
+    return tuple(places)
 
 
-# Places in cells of GRID_DEG degrees: wider than COMMUNE_MAX_METRES in longitude at
-# these latitudes, so the 3 x 3 cells around a point hold every candidate.
+# Places in cells of GRID_DEG degrees of latitude, and as many degrees of longitude as
+# make a cell at least as wide (at the file's farthest latitude from the equator): the
+# 3 x 3 cells around a point then hold every place within COMMUNE_MAX_METRES.
 GRID_DEG = 0.06
 
 
+@dataclass(frozen=True)
+class _Grid:
+    lon_step: float
+    cells: dict[tuple[int, int], tuple[Place, ...]]
+
+    def cell(self, lon: float, lat: float) -> tuple[int, int]:
+        return int(lon // self.lon_step), int(lat // GRID_DEG)
+
+
+def _grid() -> _Grid:
+    return _grid_of(places_file())
+
+
 @cache
-def _grid() -> dict[tuple[int, int], tuple[Place, ...]]:
+def _grid_of(path: Path) -> _Grid:
+    places = _read_places(path)
+    widest = max((abs(p.lat) for p in places), default=0.0)
+    lon_step = min(360.0, GRID_DEG / max(math.cos(math.radians(min(widest + 1, 89.9))),
+                                         0.0001))
+    grid = _Grid(lon_step, {})
     cells: dict[tuple[int, int], list[Place]] = {}
-    for place in _places():
-        cells.setdefault((int(place.lon // GRID_DEG), int(place.lat // GRID_DEG)),
-                         []).append(place)
-    return {k: tuple(v) for k, v in cells.items()}
+    for place in places:
+        cells.setdefault(grid.cell(place.lon, place.lat), []).append(place)
+    grid.cells.update({k: tuple(v) for k, v in cells.items()})
+    return grid
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -156,13 +192,13 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def commune_at(lon: float, lat: float) -> str | None:
-    """The nearest GeoNames populated place within COMMUNE_MAX_METRES, else None."""
+    """The nearest place of the places file within COMMUNE_MAX_METRES, else None."""
     grid = _grid()
-    cx, cy = int(lon // GRID_DEG), int(lat // GRID_DEG)
+    cx, cy = grid.cell(lon, lat)
     best, best_d = None, float(COMMUNE_MAX_METRES)
     for dx in (-1, 0, 1):
         for dy in (-1, 0, 1):
-            for place in grid.get((cx + dx, cy + dy), ()):
+            for place in grid.cells.get((cx + dx, cy + dy), ()):
                 d = distance_m(lon, lat, place.lon, place.lat)
                 if d <= best_d:
                     best, best_d = place.name, d

@@ -20,7 +20,7 @@ from app.models.vocab import ENTRY_KINDS
 from app.services.errors import WriteValidationError
 from app.services.tags import tag_values
 
-from .geo import DEFAULT_TERRITORY, Territory
+from .geo import Territory, default_territory
 
 MAPPINGS_DIR = PROJECT_ROOT / "data" / "mappings"
 DEFAULT_OSM_MAPPING = MAPPINGS_DIR / "osm.toml"
@@ -178,7 +178,7 @@ def _common(path: Path, data: dict[str, Any], default_origin: str) -> dict[str, 
     territory = data.get("territory")
     try:
         parsed = (Territory.parse(territory) if territory not in (None, "none")
-                  else (DEFAULT_TERRITORY if territory is None else None))
+                  else (default_territory() if territory is None else None))
     except ValueError as exc:
         raise MappingError(f"{path}: territory: {exc}") from None
     tags = data.get("tags", [])

@@ -18,7 +18,7 @@ from urllib3.util.retry import Retry
 
 from app.services.runs import Problem
 
-from .geo import LILLE_AREA, Territory
+from .geo import Territory, default_territory
 from .mapping import Condition, OsmMapping
 from .osm_common import candidate_from_tags
 from .records import Candidate
@@ -59,7 +59,8 @@ def build_query(mapping: OsmMapping, area: Territory, timeout: int = DEFAULT_TIM
 
 
 def default_area() -> Territory:
-    return Territory(*LILLE_AREA)
+    """The instance's territory (ATLAS_TERRITORY_BBOX)."""
+    return default_territory()
 
 
 def fetch(query: str, endpoint: str = DEFAULT_ENDPOINT, *, timeout: float = DEFAULT_TIMEOUT,

@@ -1,4 +1,5 @@
-"""Screenshots of the map, the directory and an entry's page at 1280 and 360 px wide.
+"""Screenshots of the map, the directory, an entry's page and the legal notice at 1280
+and 360 px wide.
 
     make screenshots        (or .venv/bin/python scripts/screenshots.py [OUT_DIR])
 
@@ -31,6 +32,7 @@ PAGES = {
     "map": "/#map=13/50.6330/3.0700",
     "directory": "/entries",
     "entry": "/entries/la-coroutine",
+    "legal": "/legal",
 }
 WIDTHS = {"1280": (1280, 800), "360": (360, 780)}
 

@@ -8,11 +8,16 @@ database that has it takes a fraction of one, so tests get copies of templates
 (`databases.demo()`, `databases.migrated()`) built once and kept in the cluster
 between runs, under a name that hashes what they are built from (TEMPLATE_SOURCES):
 a warm checkout builds nothing, a changed migration or demo file builds anew.
+
+Under pytest-xdist (`make test` runs two workers), each worker without
+TEST_DATABASE_URL or DATABASE_URL has a cluster of its own, var/pg-gw0…
+(tests/support/cluster.py says why), with its own templates.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -83,6 +88,25 @@ class DemoDatabases(ThrowawayDatabases):
     def demo(self, label: str = "test") -> str:
         """A new database migrated to head and loaded with the Lille demo data."""
         return self._copy(label, "demo", _migrate_and_load_demo)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _server_of_this_worker() -> Iterator[None]:
+    """A pytest-xdist worker's own cluster, started for the run (and stopped after) and
+    named by TEST_DATABASE_URL for all the worker does, when no server is set."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"):
+        yield
+        return
+    from tests.support.cluster import start_worker_cluster
+
+    cluster, url = start_worker_cluster(worker)
+    os.environ["TEST_DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        del os.environ["TEST_DATABASE_URL"]
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

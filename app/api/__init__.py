@@ -16,11 +16,11 @@ from flask_smorest.utils import prepare_response
 
 from ..http.problems import MEDIA_TYPE as PROBLEM_TYPE
 from ..http.problems import register_problem_handlers
+from ..identity import identity
 from ..licences import ODBL, describe
 from . import schemas
 
 API_CONFIG = {
-    "API_TITLE": "Atlas des communs",
     "API_VERSION": "1.0",
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api",
@@ -32,9 +32,9 @@ API_CONFIG = {
     "API_SPEC_OPTIONS": {
         "info": {
             "description": (
-                "Open data of the Atlas des communs: commons, third places and citizen "
-                "initiatives. Entries (filters, keyset pages), GeoJSON (RFC 7946) of the "
-                "whole base, and a change feed to keep an exact mirror. Errors are "
+                "Open data of {site}: commons, third places and citizen initiatives"
+                "{territory}. Entries (filters, keyset pages), GeoJSON (RFC 7946) of the whole "
+                "base, and a change feed to keep an exact mirror. Errors are "
                 "application/problem+json. The OGC API – Features is under /ogc."),
         },
     },
@@ -68,9 +68,20 @@ def init_api(app: Flask) -> AtlasApi:
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, copy.deepcopy(value))  # each app its own info
+    # Named after this instance (ATLAS_SITE_NAME, ATLAS_PUBLISHER_NAME…, app/identity.py).
+    site = identity(app.config)
+    app.config.setdefault("API_TITLE", site.site_name)
+    info = app.config["API_SPEC_OPTIONS"].setdefault("info", {})
+    if "{site}" in info.get("description", ""):
+        info["description"] = info["description"].format(
+            site=site.site_name,
+            territory=f" of {site.territory_name}" if site.territory_name else "")
+    contact = {"name": site.publisher,
+               **({"url": site.publisher_url} if site.publisher_url else {}),
+               **({"email": site.contact_email} if site.contact_email else {})}
+    info.setdefault("contact", contact)
     # The data licence is the instance's (ATLAS_DATA_LICENCE): sync pull reads it here.
     licence = describe(app.config.get("DATA_LICENCE") or ODBL)
-    info = app.config["API_SPEC_OPTIONS"].setdefault("info", {})
     info["license"] = {"name": f"{licence.id} (data)",
                        **({"url": licence.url} if licence.url else {})}
     api = AtlasApi(app)

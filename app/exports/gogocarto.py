@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import Select, Text, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 
+from ..identity import identity
 from ..models import Entry, Tag, entry_tags
 from ..query.entries import conditions
 from .job import ExportJob, Refusal
@@ -119,7 +119,7 @@ def element(row: Any, kinds: dict[str, str], source_key: str, url: str) -> dict[
 
 
 def write_gogocarto(job: ExportJob) -> Iterator[bytes]:
-    source_key = current_app.config.get("PUBLISHER") or "Atlas des communs"
+    source_key = identity().publisher
     kinds = kind_labels()
     with snapshot() as conn:
         meta = export_meta(conn, job.filter, job.filters)

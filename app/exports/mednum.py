@@ -21,11 +21,11 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import ColumnElement, Select, exists, func, select
 
 from .. import licences
 from ..formats.csv_cells import escape_cell
+from ..identity import identity
 from ..models import Entry, Source
 from ..query.entries import conditions
 from .job import ExportJob, Refusal
@@ -161,7 +161,7 @@ def _safe(name: str, value: str) -> str:
 
 def write_mednum(job: ExportJob) -> Iterator[bytes]:
     """The CSV of the schema (header row, UTF-8); refused entries go to `job.refuse`."""
-    publisher = current_app.config.get("PUBLISHER") or "Atlas des communs"
+    publisher = identity().publisher
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()

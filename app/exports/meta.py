@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import ColumnElement, Connection, case, exists, func, literal, or_, select
 
 from .. import licences, origins
+from ..identity import identity
 from ..licences import ODBL
 from ..models import Entry, Source
 from ..query.entries import conditions
@@ -59,6 +59,9 @@ class ExportMeta:
     sources: tuple[SourceSummary, ...]
     generated_at: datetime
     filters: dict[str, list[str]] = field(default_factory=dict)
+    # The site the data come from (ATLAS_SITE_NAME) and the publisher's address.
+    site_name: str = ""
+    publisher_url: str | None = None
 
     @property
     def licence_title(self) -> str:
@@ -94,6 +97,7 @@ class ExportMeta:
         """The JSON block exports carry (GeoJSON foreign members, GoGoCarto, JSON-LD)."""
         return {
             "publisher": self.publisher,
+            **({"publisher_url": self.publisher_url} if self.publisher_url else {}),
             "license": self.licence_dict(),
             "attribution": self.attribution,
             "sources": [s.as_dict() for s in self.sources],
@@ -113,11 +117,14 @@ def export_meta(conn: Connection, f: EntryFilter,
         .group_by(Source.origin, Source.licence)
         .order_by(Source.origin, Source.licence)).all()
     base = licences.data_licence()
+    site = identity()
     licence = ODBL if any(row[3] for row in rows) else base
     return ExportMeta(
         licence=licence,
-        publisher=current_app.config.get("PUBLISHER") or "Atlas des communs",
+        publisher=site.publisher,
         sources=tuple(SourceSummary(origin, lic, n) for origin, lic, n, _ in rows),
         generated_at=datetime.now(UTC).replace(microsecond=0),
         filters={k: v for k, v in (filters or {}).items() if v},
+        site_name=site.site_name,
+        publisher_url=site.publisher_url,
     )

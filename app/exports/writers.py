@@ -23,6 +23,7 @@ from ..formats import geojson
 from ..formats.csv_cells import NOTE as CSV_NOTE
 from ..formats.jsonld import CONTEXT, entry_jsonld
 from ..formats.public import PUBLIC_FIELDS, public_columns
+from ..identity import slug
 from ..models import Entry
 from ..query.entries import conditions
 from .job import ExportJob
@@ -83,12 +84,13 @@ def dataset_node(meta: ExportMeta, job: ExportJob) -> dict[str, Any]:
     node: dict[str, Any] = {
         "@type": "Dataset",
         "@id": f"{job.base_url.rstrip('/')}/#dataset",
-        "name": meta.publisher,
+        "name": meta.site_name or meta.publisher,
         "description": "Commons, third places and citizen initiatives.",
         "url": job.base_url,
         "license": meta.licence_url or meta.licence,
         "creditText": meta.attribution,
-        "publisher": {"@type": "Organization", "name": meta.publisher},
+        "publisher": {"@type": "Organization", "name": meta.publisher,
+                      **({"url": meta.publisher_url} if meta.publisher_url else {})},
         "dateModified": meta.generated_at.isoformat(),
     }
     based_on = [{"@type": "Dataset", "name": s["title"], "identifier": s["origin"],
@@ -131,15 +133,12 @@ def write_jsonld(job: ExportJob) -> Iterator[bytes]:
 
 # -- Frictionless data package -------------------------------------------------------------------
 
-PACKAGE_NAME = "atlas-des-communs"
-
-
 def package_descriptor(meta: ExportMeta, job: ExportJob) -> dict[str, Any]:
     """datapackage.json: the tables with their Table Schemas, the licence and the sources."""
     return {
         "profile": "tabular-data-package",
-        "name": PACKAGE_NAME,
-        "title": meta.publisher,
+        "name": slug(meta.site_name or meta.publisher),  # "atlas-des-communs" by default
+        "title": meta.site_name or meta.publisher,
         "description": "Commons, third places and citizen initiatives: entries, tags, "
                        "relations, evaluation sheets and their answers, and the sources "
                        "of the data. Attribution: " + meta.attribution + ". " + CSV_NOTE,
@@ -148,7 +147,8 @@ def package_descriptor(meta: ExportMeta, job: ExportJob) -> dict[str, Any]:
         "licenses": [meta.licence_dict()],
         "sources": [{k: v for k, v in s.items() if v is not None}
                     for s in meta.as_dict()["sources"]],
-        "contributors": [{"title": meta.publisher, "role": "publisher"}],
+        "contributors": [{"title": meta.publisher, "role": "publisher",
+                          **({"path": meta.publisher_url} if meta.publisher_url else {})}],
         **({"filters": meta.filters} if meta.filters else {}),
         "resources": [{
             "name": table.name, "path": table.path, "title": table.title,

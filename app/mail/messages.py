@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
+from ..identity import identity
 from ..models import Proposal, User
 from . import links
 from .sender import Delivery, send_mail
@@ -24,7 +25,7 @@ class MailConfigError(RuntimeError):
 
 
 def site_name() -> str:
-    return current_app.config.get("SITE_NAME") or "Atlas des communs"
+    return identity().site_name
 
 
 def external_url(endpoint: str, **values: object) -> str:

@@ -17,6 +17,7 @@ from marshmallow import Schema, fields
 
 from ..api import schemas as api_schemas
 from ..api.schemas import LinkSchema
+from ..identity import identity
 from . import provider
 
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
@@ -83,9 +84,10 @@ def _responses(schema: Any, media: str = "application/json", *, errors: tuple[in
 
 
 @cache
-def _spec_without_server() -> dict[str, Any]:
+def _spec_without_server(site_name: str) -> dict[str, Any]:
+    """The document but its server; one per site name (tests build apps of several)."""
     plugin = MarshmallowPlugin()
-    spec = APISpec("Atlas des communs – OGC API Features", "1.0", "3.0.3",
+    spec = APISpec(f"{site_name} – OGC API Features", "1.0", "3.0.3",
                    plugins=[plugin],
                    info={"description": "Commons, third places and citizen initiatives. "
                                         "JSON API and change feed: /api/docs."})
@@ -120,7 +122,8 @@ def _spec_without_server() -> dict[str, Any]:
             if parameter["name"] == "bbox":  # OGC API's form: one comma-separated value
                 parameter.update(style="form", explode=False)
         spec.path(f"{base}/items", operations={"get": {
-            "summary": f"{coll.title}: features", "description": coll.description,
+            "summary": f"{coll.title}: features",
+            "description": coll.description.replace("{site}", site_name),
             "parameters": parameters,
             "responses": _responses("FeatureCollection", "application/geo+json",
                                     errors=(404,))}})
@@ -134,5 +137,5 @@ def _spec_without_server() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The document, with this server's URL (it depends on the request's host)."""
-    return {**_spec_without_server(),
+    return {**_spec_without_server(identity().site_name),
             "servers": [{"url": url_for("ogc.landing", _external=True).rstrip("/")}]}

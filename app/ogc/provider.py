@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..formats.geojson import feature_json
+from ..identity import identity
 from ..lru import MISSING, Lru
 from ..models import Entry
 from ..query import EntryFilter, ParameterError, parse_filter, unknown_tags
@@ -37,7 +38,7 @@ class Collection:
 
 COLLECTIONS = {c.id: c for c in (
     Collection("entries", "Communs, tiers-lieux et initiatives",
-               "Every published entry of the Atlas des communs."),
+               "Every published entry of {site}."),
     Collection("commons", "Communs", "Commons, digital ones included (often without a place).",
                "commons"),
     Collection("third-places", "Tiers-lieux", "Third places: coworkings, makerspaces, "
@@ -47,6 +48,11 @@ COLLECTIONS = {c.id: c for c in (
 # Query parameters of the items of a collection, besides the protocol's own.
 FILTERS_ALL = ("kind", "status", "tag", "q", *PROPERTY_FILTERS)
 FILTERS_KIND = ("status", "tag", "q", *PROPERTY_FILTERS)
+
+
+def description(collection: Collection) -> str:
+    """The collection's description, naming this site (ATLAS_SITE_NAME)."""
+    return collection.description.replace("{site}", identity().site_name)
 
 
 def filter_names(collection: Collection) -> tuple[str, ...]:
@@ -153,7 +159,8 @@ def extent(collection: Collection) -> dict:
         func.ST_XMin(func.ST_Extent(Entry.geom)), func.ST_YMin(func.ST_Extent(Entry.geom)),
         func.ST_XMax(func.ST_Extent(Entry.geom)), func.ST_YMax(func.ST_Extent(Entry.geom)),
         func.min(Entry.updated_at), func.max(Entry.updated_at)).where(*conditions(f))).one()
-    spatial = [list(row[:4])] if row[0] is not None else [[-180.0, -90.0, 180.0, 90.0]]
+    # No located entry yet: the configured territory (ATLAS_TERRITORY_BBOX), where they go.
+    spatial = [list(row[:4])] if row[0] is not None else [identity().bbox.as_list()]
     first, last = row[4], row[5]
     return {
         "spatial": {"bbox": spatial, "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},

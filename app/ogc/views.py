@@ -20,6 +20,7 @@ from ..formats.geojson import MEDIA_TYPE as GEOJSON
 from ..http.conditional import DOC_CACHE_CONTROL, conditional
 from ..http.json import json_response, raw_json_response
 from ..http.problems import add_problem_handlers, problem
+from ..identity import identity
 from ..query import ParameterError
 from ..query.paging import parse_limit
 from . import provider
@@ -100,10 +101,12 @@ def collection_or_404(collection_id: str) -> provider.Collection:
 @conditional(representation)
 def landing():
     check_parameters(("f",))
+    site = identity()
+    where = f" of {site.territory_name}" if site.territory_name else ""
     body = {
-        "title": "Atlas des communs",
-        "description": "Commons, third places and citizen initiatives of the Lille "
-                       "metropolitan area, as OGC API – Features.",
+        "title": site.site_name,
+        "description": f"Commons, third places and citizen initiatives{where}, as "
+                       "OGC API – Features.",
         "links": [
             *self_links("ogc.landing"),
             link("ogc.api", "service-desc", OPENAPI_MEDIA_TYPE, "The API definition",
@@ -152,7 +155,7 @@ def collection_body(collection: provider.Collection) -> dict[str, Any]:
     return {
         "id": cid,
         "title": collection.title,
-        "description": collection.description + " Filtered by `datetime` on the time of "
+        "description": provider.description(collection) + " Filtered by `datetime` on the time of "
                                                 "the last change (updated_at).",
         "itemType": "feature",
         "crs": [CRS84],

@@ -19,7 +19,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from app.models import Entry, ImportRun, Source
@@ -84,20 +86,29 @@ def _until(check, seconds: float) -> bool:
     return check()
 
 
-def _prepared(databases, name: str, tmp_path: Path):
-    """A database of its own with ROWS imported; the command that updates them all."""
-    url = databases.demo(name)
-    app = make_app(url)
+@pytest.fixture(scope="module")
+def first_import(databases, tmp_path_factory) -> tuple[str, list[list[str]]]:
+    """A demo database with ROWS imported by the command, made once for the module: each
+    test works on a copy of it (the name of the database, the rows)."""
+    url = databases.demo("import_kill_first")
     rows = list(grid_rows(ROWS, "k"))
-    path = _write(tmp_path / "first.csv", rows)
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url,
-           "ATLAS_IMPORT_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
+    path = _write(tmp_path_factory.mktemp("first") / "first.csv", rows)
+    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url}
     first = subprocess.run([sys.executable, "-m", "flask", "import", "csv", str(path),
                             "--mapping", str(MAPPING)], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr
-    for row in rows:
-        row[3] = f"bis {row[3]}"  # a new street everywhere: every row an update
+    return make_url(url).database, rows
+
+
+def _prepared(databases, first_import, name: str, tmp_path: Path):
+    """A database of its own with ROWS imported; the command that updates them all."""
+    template, rows = first_import
+    url = databases.create(name, template=template)
+    app = make_app(url)
+    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url,
+           "ATLAS_IMPORT_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
+    rows = [[*row[:3], f"bis {row[3]}", *row[4:]] for row in rows]  # every row an update
     path = _write(tmp_path / "changed.csv", rows)
     command = [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping",
                str(MAPPING), "--batch-size", "250"]
@@ -160,8 +171,8 @@ def _imported_once(app, command: list[str], env: dict[str, str]) -> None:
     assert streets == {f"bis {row[3]}" for row in grid_rows(ROWS, "k")}
 
 
-def test_kill_9_of_a_command_line_import(databases, tmp_path):
-    app, env, command = _prepared(databases, "import_kill", tmp_path)
+def test_kill_9_of_a_command_line_import(databases, first_import, tmp_path):
+    app, env, command = _prepared(databases, first_import, "import_kill", tmp_path)
     with LiveServer(app) as server:
         _before, cursor = _drain(server.url)
         parent, children = _started(command, env)
@@ -179,11 +190,12 @@ def test_kill_9_of_a_command_line_import(databases, tmp_path):
     _imported_once(app, command, env)
 
 
-def test_a_stopped_import_loses_its_session_after_the_idle_timeout(databases, tmp_path):
+def test_a_stopped_import_loses_its_session_after_the_idle_timeout(databases, first_import,
+                                                                   tmp_path):
     """Ctrl-Z (SIGSTOP) in the middle of an import: the server ends its idle transaction
     after ATLAS_IMPORT_IDLE_TIMEOUT, other writers and the feed go on; resumed, the
     command fails in one line, the run recorded as failed, nothing written."""
-    app, env, command = _prepared(databases, "import_stop", tmp_path)
+    app, env, command = _prepared(databases, first_import, "import_stop", tmp_path)
     with LiveServer(app) as server:
         _before, cursor = _drain(server.url)
         parent, _children_pids = _started(command, env)

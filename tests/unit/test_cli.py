@@ -1,4 +1,5 @@
-"""The Flask commands, run as a user would run them: in a subprocess."""
+"""The Flask commands, run as a user would run them: in a subprocess (the account
+lifecycle's many commands run in this process, through the same Click commands)."""
 
 
 from sqlalchemy import select
@@ -7,7 +8,7 @@ from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import User
 from app.services.users import verify_password
-from tests.support.processes import flask, free_port
+from tests.support.processes import cli, flask, free_port
 
 ROOT = PROJECT_ROOT
 
@@ -60,27 +61,24 @@ def test_demo_load_from_the_command_line_is_idempotent(database_url):
     assert "entries created" not in result.stdout
 
 
-def test_account_lifecycle_and_tokens(app, database_url):
+def test_account_lifecycle_and_tokens(app):
     from app.services.tokens import user_for_token
 
     email = "platform@example.org"
     try:
-        assert flask("users", "create", "--email", email, "--role", "contributor",
-                     "--password-stdin", url=database_url,
-                     stdin="first password 123\n").returncode == 0
-        result = flask("users", "set-role", "--email", email, "--role", "editor",
-                       url=database_url)
+        assert cli(app, "users", "create", "--email", email, "--role", "contributor",
+                   "--password-stdin", stdin="first password 123\n").returncode == 0
+        result = cli(app, "users", "set-role", "--email", email, "--role", "editor")
         assert result.returncode == 0 and "is now editor" in result.stdout
-        result = flask("users", "reset-password", "--email", email, "--password-stdin",
-                       url=database_url, stdin="second password 456\n")
+        result = cli(app, "users", "reset-password", "--email", email, "--password-stdin",
+                     stdin="second password 456\n")
         assert result.returncode == 0, result.stderr
 
-        created = flask("tokens", "create", "--email", email, "--name", "GoGoCarto Lille",
-                        url=database_url)
+        created = cli(app, "tokens", "create", "--email", email, "--name", "GoGoCarto Lille")
         assert created.returncode == 0, created.stderr
         token = created.stdout.strip()
         assert token.startswith("atl_") and len(token) > 40
-        listing = flask("tokens", "list", url=database_url).stdout
+        listing = cli(app, "tokens", "list").stdout
         assert "GoGoCarto Lille" in listing and token not in listing
         with app.app_context():
             user = db.session.scalar(select(User).where(User.email == email))
@@ -92,20 +90,19 @@ def test_account_lifecycle_and_tokens(app, database_url):
             assert token not in {t.token_hash for t in user.tokens}
             db.session.remove()
 
-        assert flask("users", "deactivate", "--email", email, url=database_url).returncode == 0
+        assert cli(app, "users", "deactivate", "--email", email).returncode == 0
         with app.app_context():
             assert user_for_token(token) is None  # a deactivated account's tokens stop
             db.session.remove()
-        assert flask("users", "deactivate", "--email", email, "--reactivate",
-                     url=database_url).returncode == 0
+        assert cli(app, "users", "deactivate", "--email", email, "--reactivate").returncode == 0
         token_id = next(line for line in listing.splitlines()
                         if "GoGoCarto Lille" in line).split("\t")[0]
-        assert flask("tokens", "revoke", token_id, url=database_url).returncode == 0
+        assert cli(app, "tokens", "revoke", token_id).returncode == 0
         with app.app_context():
             assert user_for_token(token) is None  # revoked
             db.session.remove()
-        missing = flask("users", "set-role", "--email", "nobody@example.org", "--role",
-                        "admin", url=database_url)
+        missing = cli(app, "users", "set-role", "--email", "nobody@example.org", "--role",
+                      "admin")
         assert missing.returncode != 0 and "No account" in missing.stderr
     finally:
         with app.app_context():

@@ -404,9 +404,12 @@ def test_the_digest_lists_what_waits_and_sends_nothing_when_nothing_does(
     from app.services.proposals import SUGGESTION_LABEL, propose_entry
     from app.services.users import create_user
     from tests.conftest import make_app
-    from tests.support.processes import flask
+    from tests.support.processes import cli, flask
 
     url = databases.demo("mail_digest")
+    monkeypatch.setenv("ATLAS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ATLAS_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("ATLAS_BASE_URL", "https://atlas.example.org")
     digest_app = make_app(url)
     with digest_app.app_context():
         editor = create_user("ed@example.org", PASSWORD, "editor", "Ed")
@@ -415,15 +418,12 @@ def test_the_digest_lists_what_waits_and_sends_nothing_when_nothing_does(
         retired = create_user("old@example.org", PASSWORD, "editor", "Old")
         retired.active = False
         db.session.commit()
-        monkeypatch.setenv("ATLAS_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("ATLAS_SMTP_PORT", str(smtp_server.port))
-        monkeypatch.setenv("ATLAS_BASE_URL", "https://atlas.example.org")
         smtp_server.inbox.clear()
 
         db.session.execute(Proposal.__table__.update().where(Proposal.state == "pending")
                            .values(state="rejected", review_comment="old"))
         db.session.commit()
-        nothing = flask("mail", "digest", url=url)
+        nothing = cli(digest_app, "mail", "digest")  # in this process; the run below is a timer's
         assert nothing.returncode == 0, nothing.stderr
         assert "Nothing pending" in nothing.stdout
         assert smtp_server.inbox.messages == []
@@ -455,17 +455,19 @@ def test_the_digest_lists_what_waits_and_sends_nothing_when_nothing_does(
 def test_the_digest_needs_a_base_url_for_its_links(databases, smtp_server, monkeypatch):
     from app.services.proposals import SUGGESTION_LABEL, propose_entry
     from tests.conftest import make_app
-    from tests.support.processes import flask
+    from tests.support.processes import cli
 
     url = databases.demo("mail_digest_nourl")
-    with make_app(url).app_context():
+    monkeypatch.delenv("ATLAS_BASE_URL", raising=False)
+    digest_app = make_app(url)
+    with digest_app.app_context():
         propose_entry({"name": "Café des voisins", "kind": "third_place", "city": "Lille"},
                       author=Author(label=SUGGESTION_LABEL))
         db.session.remove()
-        db.engine.dispose()
-    monkeypatch.delenv("ATLAS_BASE_URL", raising=False)
-    ran = flask("mail", "digest", url=url)
+    ran = cli(digest_app, "mail", "digest")
     assert ran.returncode != 0 and "ATLAS_BASE_URL" in ran.stderr
+    with digest_app.app_context():
+        db.engine.dispose()
 
 
 # -- settings and addresses --------------------------------------------------------------------

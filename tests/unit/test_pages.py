@@ -23,3 +23,13 @@ def test_the_directory_lists_every_published_entry(client):
         html += client.get(f"/entries?page={page}").get_data(as_text=True)
     for spec in demo_data.entries():
         assert str(escape(spec["name"])) in html
+
+
+def test_the_demo_note_shows_only_while_the_demo_is_served(app, client):
+    note = "Les positions des données de démonstration sont approximatives."
+    assert note not in client.get("/entries").get_data(as_text=True)
+    app.config["DEMO_DATA"] = True
+    try:
+        assert note in client.get("/entries").get_data(as_text=True)
+    finally:
+        app.config["DEMO_DATA"] = False
