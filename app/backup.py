@@ -157,13 +157,18 @@ def _run(args: list[str], target: Target, what: str) -> None:
                           f"{detail}")
 
 
-def default_output(target: Target) -> Path:
+def backup_name(target: Target) -> str:
+    """atlas-<database>-<UTC time>.dump: names sort by time (app/jobs/rotation.py)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"atlas-{target.url.database}-{stamp}.dump"
+
+
+def default_output(target: Target) -> Path:
     folder = current_app.config.get("BACKUP_DIR")
     if not folder:
         raise BackupError("No backup folder: give --output, or set ATLAS_BACKUP_DIR "
                           "(or ATLAS_STATE_DIR, whose backups/ is used).")
-    return Path(folder) / f"atlas-{target.url.database}-{stamp}.dump"
+    return Path(folder) / backup_name(target)
 
 
 def create_backup(output: Path | None = None, target: Target | None = None) -> Path:

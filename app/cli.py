@@ -153,6 +153,7 @@ def register_cli(app: Flask) -> None:
 
     from .backup import backup_cli
     from .exports.cli import export_command
+    from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
     from .sync.cli import sync_cli
 
@@ -164,3 +165,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(sync_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(jobs_cli)

@@ -121,6 +121,8 @@ def from_environment() -> dict[str, Any]:
         # pg_dump/pg_restore's directory for `flask backup` when not the server's
         # /usr/lib/postgresql/<major>/bin.
         "PG_BINDIR": os.environ.get("ATLAS_PG_BINDIR") or None,
+        # The scheduled jobs (`atlas jobs run NAME`): a TOML file (deploy/jobs.toml.example).
+        "JOBS_FILE": os.environ.get("ATLAS_JOBS_FILE") or None,
         # Where `backup create` writes when given no file.
         "BACKUP_DIR": (os.environ.get("ATLAS_BACKUP_DIR")
                        or (str(state / "backups") if state else None)),

@@ -5,6 +5,7 @@ from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
 from .import_run import ImportRun
+from .job_run import JobRun
 from .proposal import Proposal
 from .relation import Relation
 from .revision import Revision
@@ -20,6 +21,7 @@ __all__ = [
     "Evaluation",
     "EvaluationKey",
     "ImportRun",
+    "JobRun",
     "Proposal",
     "PushedEntry",
     "Relation",

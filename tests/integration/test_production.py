@@ -313,13 +313,18 @@ def test_the_login_limit_counts_each_real_client(site):
     assert re.search(r"^127\.0\.0\.3 .*POST /login", log, re.MULTILINE)
 
 
-def test_the_backup_unit_command_writes_a_backup(site):
-    command = shlex.split(_unit_value("atlas-backup.service", "ExecStart"))
-    assert command[0] == PROD_OPT + "/bin/atlas"
-    command[0] = str(site["venv"] / "bin" / "atlas")
+def test_the_job_unit_command_runs_the_backup_job(site):
+    """atlas-job@backup.service: the built-in backup job (no jobs file), recorded."""
+    command = shlex.split(_unit_value("atlas-job@.service", "ExecStart"))
+    assert command[0] == PROD_OPT + "/bin/atlas" and command[-1] == "%i"
+    command[0], command[-1] = str(site["venv"] / "bin" / "atlas"), "backup"
     out = _run(command, env=site["env"], cwd=site["tmp"]).stdout
     (backup,) = (site["tmp"] / "backups").glob("atlas-*.dump")
-    assert str(backup) in out and backup.stat().st_size > 0
+    assert str(backup) in out and "backup (backup) succeeded" in out
+    assert backup.stat().st_size > 0
+    listed = _run([str(site["venv"] / "bin" / "atlas"), "jobs", "list"], env=site["env"],
+                  cwd=site["tmp"]).stdout
+    assert re.search(r"^backup\tbackup\t.* succeeded$", listed, re.MULTILINE), listed
 
 
 def test_nginx_accepts_the_shipped_site_file(site):
@@ -333,10 +338,17 @@ def test_systemd_accepts_the_shipped_units(site, tmp_path):
     """systemd-analyze verify, with the paths of this machine's install in the units."""
     env_file = tmp_path / "atlas.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in site["env"].items()))
-    names = ("atlas-web.service", "atlas-backup.service", "atlas-backup.timer")
-    for name in names:
+    shipped = sorted(p.name for p in DEPLOY.glob("*.service")) + sorted(
+        p.name for p in DEPLOY.glob("*.timer"))
+    assert {"atlas-web.service", "atlas-job@.service", "atlas-job@backup.timer"} <= set(shipped)
+    for name in shipped:
         text = (DEPLOY / name).read_text().replace(PROD_OPT, str(site["venv"]))
         (tmp_path / name).write_text(text.replace("/etc/atlas/atlas.env", str(env_file)))
+    # A template is checked through its instances: those the shipped timers start.
+    names = [n for n in shipped if not n.endswith("@.service")]
+    names += [n.replace(".timer", ".service") for n in shipped if "@" in n and n.endswith(".timer")]
     result = subprocess.run(["systemd-analyze", "verify", *names], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert "Unknown key" not in said and "Unknown section" not in said, said

@@ -30,8 +30,9 @@ SHARED_FRONT_MODULES = {
     "app.web.labels": "the vocabulary's labels, shown by the editor and a GoGoCarto export",
     "app.web.filtering": "the folding of search text, shared by the editor's pickers",
 }
-# Modules that assemble the fronts: the application itself and its command line.
-ASSEMBLERS = {"app", "app.cli"}
+# Modules that assemble the fronts: the application itself and its command line (the
+# scheduled jobs among it: publish-exports writes the export formats to files).
+ASSEMBLERS = {"app", "app.cli", "app.jobs.config", "app.jobs.publish"}
 # What the query layer may read: the tables, the session, and its own errors.
 QUERY_MAY_IMPORT = ("app.query", "app.models", "app.extensions", "app.dbcheck",
                     "app.services.errors")
