@@ -30,7 +30,7 @@ from tests.conftest import LiveServer, make_app
 from tests.support.editor import PASSWORD, login
 from tests.support.importer import MAPPING, write_csv
 from tests.support.overpass import OverpassReplay
-from tests.support.processes import ROOT, flask
+from tests.support.processes import ROOT, cli, flask
 
 SKIPPED_EXIT = 75  # EX_TEMPFAIL: another run holds the job's lock
 
@@ -49,6 +49,17 @@ def jobs_env(monkeypatch, tmp_path):
         monkeypatch.setenv("ATLAS_JOBS_FILE", str(path))
         return path
     return use
+
+
+def in_process(url: str, *args: str):
+    """A `jobs` command that runs no job (list, or refused settings) in this process, on an
+    app made now (the jobs file is read from the environment then): no Python start."""
+    app = make_app(url)
+    try:
+        return cli(app, *args)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _runs(url: str, name: str | None = None) -> list[dict]:
@@ -281,17 +292,17 @@ def test_a_failing_job_records_why_and_exits_non_zero(databases, jobs_env, monke
 def test_unknown_jobs_and_bad_settings_are_named(databases, jobs_env):
     url = databases.migrated("jobs_bad")
     jobs_env('[jobs.nightly]\nkind = "backup"\nkeep = 0\n')
-    bad = flask("jobs", "run", "nightly", url=url)
+    bad = flask("jobs", "run", "nightly", url=url)  # as a timer runs it
     assert bad.returncode == 2
     assert "jobs.nightly" in bad.stderr and "keep" in bad.stderr
     jobs_env('[jobs.exports]\nkind = "publish-exports"\nfolder = "/tmp/x"\nformat = ["csv"]\n')
-    typo = flask("jobs", "list", url=url)
+    typo = in_process(url, "jobs", "list")
     assert typo.returncode == 2 and "jobs.exports" in typo.stderr and "'format'" in typo.stderr
     jobs_env('[jobs.osm]\nkind = "refresh-source"\nmapping = "x.toml"\n')
-    neither = flask("jobs", "list", url=url)
+    neither = in_process(url, "jobs", "list")
     assert neither.returncode == 2 and "overpass" in neither.stderr and "csv" in neither.stderr
     jobs_env('[jobs.digest]\nkind = "digest"\n')
-    unknown = flask("jobs", "run", "nope", url=url)
+    unknown = in_process(url, "jobs", "run", "nope")
     assert unknown.returncode == 2 and "nope" in unknown.stderr and "digest" in unknown.stderr
     assert _runs(url) == []
 
@@ -300,7 +311,7 @@ def test_jobs_list_shows_each_job_and_its_last_run(databases, jobs_env):
     url = databases.migrated("jobs_list")
     jobs_env('[jobs.reminders]\nkind = "digest"\n')
     assert flask("jobs", "run", "reminders", url=url).returncode == 0
-    listed = flask("jobs", "list", url=url)
+    listed = in_process(url, "jobs", "list")
     assert listed.returncode == 0, listed.stderr
     lines = {line.split("\t")[0]: line for line in listed.stdout.splitlines()}
     assert "digest" in lines["reminders"] and "succeeded" in lines["reminders"]
