@@ -277,6 +277,8 @@ def test_the_sheet_prints_on_one_a4_page(make_page, server):
     page.goto("/entries/la-coroutine")
     page.click("text=Version imprimable")
     page.wait_for_selector(".sheet-page")
+    # The element can be there before the style sheet is: wait for the whole page.
+    page.wait_for_load_state("load")
     page.emulate_media(media="print")
     assert not page.locator(".site-header").is_visible()
     pdf = page.pdf(format="A4", print_background=False)
