@@ -1,8 +1,9 @@
 """Backup rotation: keep the newest N dumps of a database, delete the older ones.
 
 Only files named as `flask backup create` names them (atlas-<database>-<UTC time>.dump)
-are counted and deleted: another database's dumps, a copy renamed by hand, anything
-else in the folder is left alone. The names sort by time, so the newest are the last.
+are counted and deleted, with the data package the backup job writes beside each:
+another database's dumps, a copy renamed by hand, anything else in the folder is left
+alone. The names sort by time, so the newest are the last.
 """
 
 from __future__ import annotations
@@ -21,4 +22,6 @@ def rotate(folder: Path, database: str, keep: int) -> list[Path]:
     old = ours[:-keep]
     for path in old:
         path.unlink(missing_ok=True)
+        # The data package written beside it goes with it.
+        path.with_name(path.stem + ".datapackage.zip").unlink(missing_ok=True)
     return old

@@ -9,6 +9,7 @@ Overpass answer, a CSV over HTTP, another instance for a sync pull, SMTP).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -382,6 +383,7 @@ def test_backup_job_keeps_the_newest_n(databases, jobs_env, tmp_path):
     older = [folder / f"atlas-{database}-2020010{d}T031500Z.dump" for d in (1, 2, 3)]
     for path in older:
         path.write_bytes(b"PGDMP old")
+        path.with_name(path.stem + ".datapackage.zip").write_bytes(b"PK old")
     others = [folder / "atlas-another-20190101T000000Z.dump", folder / "notes.txt"]
     for path in others:
         path.write_text("not ours to delete")
@@ -396,6 +398,44 @@ def test_backup_job_keeps_the_newest_n(databases, jobs_env, tmp_path):
     [run] = _runs(url, "nightly")
     assert run["outcome"] == "succeeded" and new.name in run["message"]
     assert "2 removed" in run["message"]
+    # Each dump kept has its data package beside it; those of the deleted ones went too.
+    packages = sorted(folder.glob(f"atlas-{database}-*.datapackage.zip"))
+    assert [p.name.removesuffix(".datapackage.zip") for p in packages] == [
+        k.stem for k in kept]
+    assert zipfile.is_zipfile(packages[-1]) and packages[-1].stat().st_mode & 0o077 == 0
+
+
+def test_a_backup_restored_into_an_empty_database_gives_the_same_data_package(
+        databases, jobs_env, tmp_path):
+    from app.exports import FORMATS, ExportJob
+
+    url = databases.demo("jobs_backup_package")
+    folder = tmp_path / "backups"
+    jobs_env(f'[jobs.nightly]\nkind = "backup"\nkeep = 1\nfolder = "{folder}"\n')
+    ran = flask("jobs", "run", "nightly", url=url)
+    assert ran.returncode == 0, ran.stderr
+    [dump] = folder.glob("*.dump")
+    [package] = folder.glob("*.datapackage.zip")
+
+    target = make_app(databases.create("jobs_backup_restored"))
+    restored = cli(target, "backup", "restore", str(dump))
+    assert restored.returncode == 0, restored.stderr + restored.stdout
+    with target.app_context():
+        again = b"".join(FORMATS["datapackage"].write(ExportJob(base_url="http://localhost")))
+        db.session.remove()
+        db.engine.dispose()
+
+    def members(data: bytes) -> dict[str, object]:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            out: dict[str, object] = {n: archive.read(n) for n in archive.namelist()}
+        descriptor = json.loads(out.pop("datapackage.json"))
+        descriptor.pop("created")  # when each package was written
+        out["datapackage.json"] = descriptor
+        return out
+
+    before, after = members(package.read_bytes()), members(again)
+    assert sorted(before) == sorted(after) and len(before) > 2
+    assert before == after
 
 
 # -- the admins' page ----------------------------------------------------------------------
