@@ -27,6 +27,7 @@ from ..formats.public import public_record
 from ..http.compression import CODED_ENTRY_ETAG
 from ..http.json import json_response
 from ..http.problems import problem
+from ..mail.messages import send_decision
 from ..models import Entry, User
 from ..schemas.entry import EntryInputSchema
 from ..services.entries import (
@@ -343,8 +344,10 @@ def _write(ref: str, *, partial: bool) -> Response:
         if proposal is None:
             return entry_answer(entry)
         return proposal_answer(proposal)
-    result, _settled = write_directly(entry, body, author=author(), expected_version=expected,
-                                      partial=partial, source=source)
+    result, settled = write_directly(entry, body, author=author(), expected_version=expected,
+                                     partial=partial, source=source)
+    for proposal in settled:  # as the form does: whoever proposed hears of the decision
+        send_decision(proposal)
     return entry_answer(result.entry)
 
 

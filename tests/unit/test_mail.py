@@ -369,6 +369,22 @@ def test_a_pending_entry_published_or_rejected_from_its_form_is_told_too(client,
     assert "Hors du territoire." in body(mail)
 
 
+def test_a_pending_entry_published_through_the_api_is_told_too(client, accounts, smtp):
+    from app.services.proposals import propose_entry
+    from app.services.tokens import create_token
+
+    proposal = propose_entry({"kind": "commons", "name": "Carte des vergers"},
+                             author=Author(user=accounts["contributor"]))
+    entry = proposal.entry
+    token = create_token(accounts["editor"], "script")[0]
+    answer = client.patch(f"/api/v1/entries/{entry.id}", json={"moderation": "published"},
+                          headers={"Authorization": f"Bearer {token}",
+                                   "If-Match": f'"v{entry.version}"'})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    [mail] = smtp.wait_for(ACCOUNTS["contributor"].email)
+    assert "Carte des vergers" in mail["Subject"] and "a été acceptée" in mail["Subject"]
+
+
 def test_an_anonymous_suggester_who_left_an_email_hears_too(client, accounts, smtp):
     from app.services.proposals import SUGGESTION_LABEL, propose_entry
 
