@@ -144,6 +144,7 @@ def publish_exports(job: Job) -> Done:
 def backup(job: Job) -> Done:
     from ..backup import BackupError, app_target, backup_name, create_backup, default_output
     from ..extensions import db
+    from .publish import write_backup_package
     from .rotation import rotate
 
     db.session.remove()  # pg_dump sees what is committed; nothing of ours is pending
@@ -154,28 +155,13 @@ def backup(job: Job) -> Done:
         written = create_backup(output, target)
     except BackupError as exc:
         raise JobFailed(exc.message) from None
-    package = written.with_name(written.stem + PACKAGE_SUFFIX)
-    _write_package(package)
+    package = write_backup_package(written)
     removed = rotate(written.parent, target.url.database or "", job["keep"])
     return Done(f"backup {written} ({written.stat().st_size} bytes) and its data package "
                 f"{package.name} ({package.stat().st_size} bytes); {job['keep']} kept, "
                 f"{len(removed)} removed")
 
 
-# Beside each dump, the public data as a data package: readable without PostgreSQL, and
-# what `flask import dump` restores into any instance.
-PACKAGE_SUFFIX = ".datapackage.zip"
-
-
-def _write_package(path: Path) -> None:
-    from flask import current_app
-
-    from ..exports import FORMATS, ExportJob
-    from .publish import write_atomically
-
-    base_url = current_app.config.get("BASE_URL") or "http://localhost"
-    write_atomically(path, FORMATS["datapackage"].write(ExportJob(base_url=base_url)))
-    path.chmod(0o600)  # beside a backup: as private as the dump
 
 
 def digest(job: Job) -> Done:

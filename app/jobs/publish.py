@@ -63,3 +63,17 @@ def publish(folder: Path, formats: list[str], base_url: str | None = None) -> li
             line += f", {job.refused} refused"
         lines.append(line)
     return lines
+
+
+# Beside each backup, the public data as a data package: readable without PostgreSQL, and
+# what `flask import dump` restores into any instance.
+PACKAGE_SUFFIX = ".datapackage.zip"
+
+
+def write_backup_package(dump: Path) -> Path:
+    """The data package beside `dump` (same name, PACKAGE_SUFFIX), as private as the dump."""
+    path = dump.with_name(dump.stem + PACKAGE_SUFFIX)
+    base_url = current_app.config.get("BASE_URL") or "http://localhost"
+    write_atomically(path, FORMATS["datapackage"].write(ExportJob(base_url=base_url)))
+    path.chmod(0o600)
+    return path

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .publish import PACKAGE_SUFFIX
+
 
 def rotate(folder: Path, database: str, keep: int) -> list[Path]:
     """Delete all but the `keep` newest backups of `database` in `folder`; return those
@@ -23,5 +25,5 @@ def rotate(folder: Path, database: str, keep: int) -> list[Path]:
     for path in old:
         path.unlink(missing_ok=True)
         # The data package written beside it goes with it.
-        path.with_name(path.stem + ".datapackage.zip").unlink(missing_ok=True)
+        path.with_name(path.stem + PACKAGE_SUFFIX).unlink(missing_ok=True)
     return old
