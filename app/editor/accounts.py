@@ -66,11 +66,15 @@ def change_role(user_id: int) -> Response:
     try:
         set_role(user.email, role)
     except LastAdminError:
-        db.session.rollback()
-        flash(_("%(email)s is the last active administrator: make someone else administrator "
-                "first.", email=user.email), "error")
-        return _back()
+        return _refused_last_admin(user)
     flash(_("%(email)s is now %(role)s.", email=user.email, role=_role_label(role)))
+    return _back()
+
+
+def _refused_last_admin(user: User) -> Response:
+    db.session.rollback()
+    flash(_("%(email)s is the last active administrator: make someone else administrator "
+            "first.", email=user.email), "error")
     return _back()
 
 
@@ -82,10 +86,7 @@ def change_active(user_id: int) -> Response:
     try:
         set_active(user.email, active)
     except LastAdminError:
-        db.session.rollback()
-        flash(_("%(email)s is the last active administrator: make someone else administrator "
-                "first.", email=user.email), "error")
-        return _back()
+        return _refused_last_admin(user)
     if active:
         flash(_("%(email)s can log in again.", email=user.email))
     else:
