@@ -250,6 +250,7 @@ def test_two_editors_on_one_sheet_the_second_sees_the_conflict_with_their_text_k
     second.fill("#sharing-stakes", second.input_value("#sharing-stakes") + " " + mine)
     second.click("#sheet-form button[type=submit]")
     second.wait_for_selector(".flash")
+    second.wait_for_load_state("load")  # the page's scripts (the draft's clean-up) have run
     assert second.input_value("#sharing-stakes") == f"Le texte de la première éditrice. {mine}"
     assert second.evaluate("Object.keys(localStorage).filter(k => k.startsWith('atlas-draft'))"
                            ) == []
