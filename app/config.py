@@ -5,8 +5,10 @@ The instance's identity (name, territory, publisher, contact) is app/identity.py
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,19 @@ def _secret_key() -> str:
             "or set ATLAS_STATE_DIR to a folder where one is generated and kept.")
     path = folder / "secret_key"
     if not path.exists():
+        # Workers starting together must all read one whole key: each writes its own to
+        # a private temporary file, and only the first link to the name wins.
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        fd, temp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # mode 600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another worker was first
+                os.link(temp, path)
+        finally:
+            os.unlink(temp)
     return path.read_text().strip()
 
 
