@@ -59,6 +59,16 @@ def write_csv(path: Path, rows: list[list[str]], *, delimiter: str = ",",
     return path
 
 
+def cut_csv(tmp_path: Path) -> Path:
+    """Five good rows, then a file that ends inside a quoted field (from line 7)."""
+    good = [[f"c-{i}", "Commun", f"Commun n°{i}", "", "", "", "", "", "", ""]
+            for i in range(5)]
+    path = write_csv(tmp_path / "cut.csv", good)
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write('c-9,Commun,"Un nom coupé\npar la fin du fichier')
+    return path
+
+
 def with_comma(value: float) -> str:
     return f"{value:.6f}".replace(".", ",")
 

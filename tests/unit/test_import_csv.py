@@ -23,6 +23,7 @@ from tests.support.importer import (
     HEADER,
     MAPPING,
     ROOT,
+    cut_csv,
     entries_of,
     grid_rows,
     items_of,
@@ -183,11 +184,7 @@ def test_a_missing_required_column_is_a_clear_error_before_any_write(session, tm
 
 
 def test_a_file_cut_inside_a_quoted_field_writes_nothing(session, tmp_path):
-    good = [[f"c-{i}", "Commun", f"Commun n°{i}", "", "", "", "", "", "", ""]
-            for i in range(5)]
-    path = write_csv(tmp_path / "cut.csv", good)
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        handle.write('c-9,Commun,"Un nom coupé\npar la fin du fichier')
+    path = cut_csv(tmp_path)
     before = table_counts()
     with pytest.raises(ImportFailed) as failure:
         run_import(load_csv_mapping(MAPPING), read_csv(path, load_csv_mapping(MAPPING)),

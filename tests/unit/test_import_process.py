@@ -30,6 +30,7 @@ from tests.support.importer import (
     HEADER,
     MAPPING,
     ROOT,
+    cut_csv,
     grid_rows,
     items_of,
     run_import,
@@ -111,11 +112,7 @@ def test_an_osm_file_read_in_a_child_process(session):
 
 
 def test_a_file_cut_inside_a_quoted_field_fails_with_its_row(session, tmp_path):
-    good = [[f"c-{i}", "Commun", f"Commun n°{i}", "", "", "", "", "", "", ""]
-            for i in range(5)]
-    path = write_csv(tmp_path / "cut.csv", good)
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        handle.write('c-9,Commun,"Un nom coupé\npar la fin du fichier')
+    path = cut_csv(tmp_path)
     mapping = load_csv_mapping(MAPPING)
     before = table_counts()
     with pytest.raises(ImportFailed) as failure:
