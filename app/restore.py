@@ -377,9 +377,6 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 # -- restoring ---------------------------------------------------------------------------------
 
-RestoreResult = RunResult
-
-
 class Restore(OnLedger):
     COUNTS = ("created", "updated", "unchanged", "conflicts", "rejected", "skipped",
               "warnings")
@@ -398,7 +395,7 @@ class Restore(OnLedger):
         self._rejected: list[Problem] = []
 
 
-    def run(self) -> RestoreResult:
+    def run(self) -> RunResult:
         self.ledger.started_at = datetime.now(UTC)
         try:
             tags = ensure_tags(self.dump.tags())
@@ -420,7 +417,7 @@ class Restore(OnLedger):
         except Exception as exc:
             self.ledger.fail(str(exc))
             raise
-        return RestoreResult(run, dict(self.counts), self.report, self.tags_created)
+        return self.result(run)
 
     def _keys(self) -> None:
         known = set(db.session.scalars(select(EvaluationKey.slug)))

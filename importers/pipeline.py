@@ -233,7 +233,7 @@ class Pipeline(OnLedger):
             if isinstance(exc, Exception):
                 raise ImportFailed(message, failed) from exc
             raise
-        return RunResult(run, dict(self.counts), self.report, self.tags_created)
+        return self.result(run)
 
     def _failure(self, exc: BaseException) -> str:
         """What went wrong, in words: a database error without SQLAlchemy's SQL and

@@ -132,6 +132,10 @@ class OnLedger:
     """A run that counts and reports through `self.ledger` (import, restore, sync pull)."""
 
     ledger: Ledger
+    tags_created: list[str]
+
+    def result(self, run: ImportRun) -> RunResult:
+        return RunResult(run, dict(self.counts), self.report, self.tags_created)
 
     @property
     def counts(self) -> dict[str, int]:

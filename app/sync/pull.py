@@ -51,9 +51,6 @@ class SyncFailed(RuntimeError):
         self.run = run
 
 
-PullResult = RunResult
-
-
 class Puller(OnLedger):
     def __init__(self, remote: Remote, name: str, *, licence: str | None = None,
                  page_size: int = PAGE_SIZE,
@@ -71,7 +68,7 @@ class Puller(OnLedger):
 
     # -- the run ------------------------------------------------------------------------------
 
-    def run(self) -> PullResult:
+    def run(self) -> RunResult:
         state = sync_state("pull", self.remote.base_url, self.name)
         try:
             if self.licence is None:
@@ -101,7 +98,7 @@ class Puller(OnLedger):
         except (RemoteError, ValueError) as exc:
             run = self.ledger.fail(str(exc))  # a failed page is rolled back, not counted
             raise SyncFailed(str(exc), run) from None
-        return PullResult(run, dict(self.counts), self.report, self.tags_created)
+        return self.result(run)
 
     def _note(self, kind: str, reason: str, entry_id: str, **more: Any) -> None:
         """A report line about the entry `entry_id`, counted by its kind (a conflict once
