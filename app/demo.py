@@ -116,7 +116,7 @@ def _write_entry(spec: dict[str, Any], *, with_relations: bool, counts: Counter[
                         for name, _here, _demo in outcome.conflicts)
         attributes = {**{k: spec[k] for k in SOURCE_KEYS if k in spec}, FILE_KEY: said}
         result = save_entry(entry, changes, author=AUTHOR, expected_version=None,
-                            comment="Demo data", commit=False,
+                            comment="Demo data", commit=False, strict=False,
                             source=SourceRef(ORIGIN, spec["slug"], attributes, LICENCE))
     except WriteValidationError as exc:
         raise WriteValidationError(

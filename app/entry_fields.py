@@ -95,6 +95,10 @@ class EntryField:
     # The input schema's field, when the generic one (text of max_length, integer,
     # choice) is not enough; the registry's description is added to it.
     input: Callable[[], fields.Field] | None = None
+    # A rule for people's input only (forms, API): its message when a value breaks it.
+    # Programs that copy data from elsewhere (imports, sync, dump restore) keep such a
+    # value as text, and imports report it on the row (opening hours the parser refuses).
+    strict_check: Callable[[str], ErrorMessage | None] | None = None
 
     @property
     def choices(self) -> tuple[str, ...] | None:
@@ -113,10 +117,13 @@ class EntryField:
             return SmallInteger()
         return String(self.max_length) if self.max_length else Text()
 
-    def input_field(self) -> fields.Field:
-        """The marshmallow field of the input schema (forms, API, imports, sync)."""
+    def input_field(self, *, strict: bool = True) -> fields.Field:
+        """The marshmallow field of the input schema (forms, API, imports, sync);
+        `strict` adds `strict_check` (people's input)."""
         field = self.input() if self.input else self._generic_input()
         field.metadata.setdefault("description", self.description)
+        if strict and self.strict_check is not None:
+            field.validators.append(_refuse_when(self.strict_check))
         return field
 
     def _generic_input(self) -> fields.Field:
@@ -185,13 +192,49 @@ def _founded_year(value: int | None) -> None:
                                     min=1000, max=date.today().year + 5))
 
 
+def _refuse_when(rule: Callable[[str], ErrorMessage | None]) -> Callable[[Any], None]:
+    def validator(value: Any) -> None:
+        message = rule(value) if isinstance(value, str) else None
+        if message is not None:
+            raise ValidationError(message)
+    return validator
+
+
+def _hours_problem(value: str) -> ErrorMessage | None:
+    from .hours import problem
+
+    return problem(value)
+
+
+class _IdentifierField(fields.String):
+    """An identifier of another register (app/identifiers.py): tidied, then checked."""
+
+    def __init__(self, kind: str, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, **kwargs)
+        self.kind = kind
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        from . import identifiers
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return identifiers.clean(self.kind, text)
+        except ValueError as exc:
+            raise ValidationError(exc.args[0]) from None
+
+
+def _identifier(kind: str) -> Callable[[], fields.Field]:
+    return lambda: _IdentifierField(kind)
+
+
 def _regexp(pattern: str | re.Pattern[str], error: ErrorMessage) -> Callable[[], fields.Field]:
     return lambda: fields.String(allow_none=True, validate=validate.Regexp(pattern, error=error))
 
 
-_WHAT, _WHERE, _CONTACT = "what", "where", "contact"
+_WHAT, _WHERE, _CONTACT, _IDS = "what", "where", "contact", "identifiers"
 # The form's fieldsets (their legends and the map are the template's).
-FORM_SECTIONS = (_WHAT, _WHERE, _CONTACT)
+FORM_SECTIONS = (_WHAT, _WHERE, _CONTACT, _IDS)
+INSEE_PATTERN = r"^([013-9]\d|2[AB1-9])\d{3}$"
 
 # Every field, in the public record's order (the API's, GeoJSON's and CSV's).
 FIELDS: tuple[EntryField, ...] = (
@@ -230,6 +273,14 @@ FIELDS: tuple[EntryField, ...] = (
                input=_regexp(r"^[A-Z]{2}$", coded(
                    "country_code", "Use a two-letter ISO 3166-1 code such as FR.")),
                form=FormSpec(_WHERE, 40, row="town", hint=_l("Two letters, such as FR"))),
+    EntryField("insee_code", _l("INSEE code of the commune"),
+               "Official geographic code (COG) of the commune, five characters.",
+               max_length=5, pattern=INSEE_PATTERN,
+               writers=frozenset({"editor", "importer", "sync"}),
+               input=_regexp(INSEE_PATTERN, coded(
+                   "insee_code_format", "INSEE code: five characters such as 59350 or "
+                   "2A004.")),
+               form=FormSpec(_WHERE, 50, hint=_l("Five characters, such as 59350 for Lille"))),
     EntryField("website", _l("Website"), "http(s) URL.", max_length=500,
                input=lambda: fields.Url(allow_none=True, schemes={"http", "https"},
                                         require_tld=True, validate=validate.Length(max=500)),
@@ -242,7 +293,7 @@ FIELDS: tuple[EntryField, ...] = (
                                              "Use digits, spaces and + ( ) . - only.")),
                form=FormSpec(_CONTACT, 30, input_type="tel", row="reach")),
     EntryField("opening_hours", _l("Opening hours"), "OpenStreetMap opening_hours syntax.",
-               max_length=500, long_text=True,
+               max_length=500, long_text=True, strict_check=_hours_problem,
                form=FormSpec(_CONTACT, 40, hint=_l(
                    "OpenStreetMap syntax, such as Mo-Fr 09:00-18:00; Sa 10:00-16:00"))),
     EntryField("licence", _l("Licence"),
@@ -253,6 +304,22 @@ FIELDS: tuple[EntryField, ...] = (
                input=lambda: fields.Integer(allow_none=True, strict=False,
                                             validate=_founded_year),
                form=FormSpec(_WHAT, 60, row="status", attrs='inputmode="numeric"')),
+    EntryField("siret", _l("SIRET"), "SIRET number (14 digits, Luhn key checked) of the "
+               "establishment, in the SIRENE register.", max_length=14, pattern=r"^\d{14}$",
+               input=_identifier("siret"),
+               form=FormSpec(_IDS, 10, row="registers", attrs='inputmode="numeric"',
+                             hint=_l("14 digits; see annuaire-entreprises.data.gouv.fr"))),
+    EntryField("rna", _l("RNA number"), "Number of the association in the Répertoire "
+               "national des associations (W and 9 digits).", max_length=10,
+               pattern=r"^W\d{9}$", input=_identifier("rna"),
+               form=FormSpec(_IDS, 20, row="registers", hint=_l("W and 9 digits"))),
+    EntryField("wikidata", _l("Wikidata item"), "Wikidata item id (Q and digits).",
+               max_length=20, pattern=r"^Q[1-9]\d*$", input=_identifier("wikidata"),
+               form=FormSpec(_IDS, 30, row="web-ids", hint=_l("Such as Q90"))),
+    EntryField("osm_object", _l("OpenStreetMap object"),
+               "OpenStreetMap object: node/<id>, way/<id> or relation/<id>.", max_length=40,
+               pattern=r"^(node|way|relation)/[1-9]\d*$", input=_identifier("osm_object"),
+               form=FormSpec(_IDS, 40, row="web-ids", hint=_l("Such as node/123456"))),
     EntryField("moderation", _l("Moderation"),
                "published, pending or rejected: only published entries are public.",
                max_length=20, default="published", vocabulary="MODERATION_STATES",

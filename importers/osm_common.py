@@ -13,7 +13,10 @@ from .records import Candidate
 OSM_TYPES = {"n": "node", "w": "way", "r": "relation",
              "node": "node", "way": "way", "relation": "relation"}
 # Mapped values with no entry field: kept in the Source with the raw tags.
-EXTRA_KEYS = ("wikidata", "operator", "check_date")
+EXTRA_KEYS = ("operator", "check_date")
+# Identifiers of other registers (app/identifiers.py) and the tags that hold them.
+IDENTIFIER_TAGS = {"siret": ("ref:FR:SIRET",), "rna": ("ref:FR:RNA",),
+                   "wikidata": ("wikidata",)}
 
 
 def _first(tags: Mapping[str, str], *keys: str) -> str | None:
@@ -75,6 +78,8 @@ def candidate_from_tags(mapping: OsmMapping, osm_type: str, osm_id: int,
         "phone": _first(tags, "phone", "contact:phone"),
         "opening_hours": tags.get("opening_hours"),
         "description": tags.get("description"),
+        **{field: _first(tags, *keys) for field, keys in IDENTIFIER_TAGS.items()},
+        "osm_object": external_id,
         "tags": slugs,
     }
     data = {k: v for k, v in data.items() if v is not None and v != ""}

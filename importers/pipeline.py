@@ -355,7 +355,8 @@ class Pipeline(OnLedger):
             result = save_entry(entry, changes, author=self.author,
                                 expected_version=entry.version, partial=True,
                                 source=source_ref(self.mapping, candidate), commit=False,
-                                comment=f"Import {self.mapping.origin}", savepoint=False)
+                                comment=f"Import {self.mapping.origin}", savepoint=False,
+                                strict=False)
         except (WriteValidationError, ConflictError) as exc:
             self.note(Problem("rejected", str(exc), row=candidate.row,
                                external_id=candidate.external_id, entry=entry.slug))

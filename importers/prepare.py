@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from app import entry_fields
 from app.models.vocab import LOCATED_KINDS
 from app.services.entries import COORD_DIGITS, SourceRef, new_entry, validate_entry
 from app.services.errors import WriteValidationError
@@ -22,6 +23,8 @@ from .records import Candidate
 from .sources import FileSource, Item, Notice
 
 REQUIRED = ("kind", "name")
+# The fields whose people's-input rule imports report without dropping the value.
+STRICT_FIELDS = tuple(f for f in entry_fields.FIELDS if f.strict_check is not None)
 # sources.external_id is a varchar(200): a longer key would make the database refuse
 # the whole batch.
 MAX_KEY_LENGTH = 200
@@ -154,7 +157,7 @@ def validate_candidate(candidate: Candidate, problems: list[Problem]) -> bool:
     data = dict(candidate.data)
     for _attempt in range(3):
         try:
-            clean = validate_entry(data)
+            clean = validate_entry(data, strict=False)
             break
         except WriteValidationError as exc:
             errors = exc.messages
@@ -182,6 +185,7 @@ def validate_candidate(candidate: Candidate, problems: list[Problem]) -> bool:
             "rejected", "A third place needs a position (lon and lat); this record has "
             "none.", row=candidate.row, external_id=candidate.external_id, field="lon"))
         return False
+    report_kept_values(candidate, clean.data, problems)
     cleaned = {k: v for k, v in clean.data.items() if k in data}
     if cleaned.get("lon") is not None:
         cleaned["lon"] = round(cleaned["lon"], COORD_DIGITS)
@@ -190,6 +194,20 @@ def validate_candidate(candidate: Candidate, problems: list[Problem]) -> bool:
     candidate.data = cleaned
     candidate.clean = clean
     return True
+
+
+def report_kept_values(candidate: Candidate, data: dict[str, Any],
+                       problems: list[Problem]) -> None:
+    """A value people's input rules refuse (opening hours the parser cannot read) is kept
+    as text, and said on the row: never dropped, never silent."""
+    for field_spec in STRICT_FIELDS:
+        value = data.get(field_spec.name)
+        message = field_spec.strict_check(value) if isinstance(value, str) else None
+        if message is not None:
+            problems.append(Problem(
+                "warning", f"{message} Kept as text: an editor should correct it.",
+                row=candidate.row, external_id=candidate.external_id,
+                field=field_spec.name))
 
 
 def message_text(messages: Any) -> str:

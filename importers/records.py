@@ -13,7 +13,7 @@ class Candidate:
     """An incoming record, already mapped to entry fields (EntryInputSchema's names).
 
     `raw` holds the source's own tags or cells, `extra` the mapped values that have
-    no entry field (wikidata, operator, check_date…): both are kept in the Source.
+    no entry field (operator, check_date…): both are kept in the Source.
     """
 
     external_id: str

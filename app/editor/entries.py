@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from ..auth.roles import publishes, role_required
 from ..extensions import db
 from ..formats.markdown import render_markdown
+from ..formats.national import readiness
 from ..http.locale import locale_code
 from ..mail.notes import tell_author
 from ..models import Entry, Evaluation, Proposal, Tag, User
@@ -59,6 +60,7 @@ from . import bp
 from .access import entry_or_404, refuse_entry
 from .diff import Describer
 from .forms import EntryForm, entry_form_from_entry, read_entry_form
+from .labels import FIELD_LABELS
 from .messages import field_errors
 
 SEARCH_LIMIT = 10
@@ -116,9 +118,23 @@ def render_entry_form(entry: Entry | None, form: EntryForm, *, status: int = 200
     return render_template(
         "editor/entry_form.html", entry=entry, form=form, conflict=conflict,
         proposal=proposal, own_proposal=own_proposal, sheets=sheets,
+        national=national_readiness(entry),
         editor=publishes(current_user), kinds=ENTRY_KINDS, statuses=ENTRY_STATUSES,
         moderation_states=MODERATION_STATES, relation_types=RELATION_TYPES,
         tag_groups=tag_groups(), location_config=location_config()), status
+
+
+def national_readiness(entry: Entry | None) -> list[dict[str, Any]]:
+    """Which national databases the stored entry is ready for, and what each one lacks
+    (app.formats.national), named by the form's labels."""
+    if entry is None:
+        return []
+    out = []
+    for item in readiness(snapshot(entry)):
+        missing = [f"{m.field} ({' / '.join(str(FIELD_LABELS[name]) for name in m.ours)})"
+                   for m in item.missing]
+        out.append({"title": item.title, "ready": item.ready, "missing": missing})
+    return out
 
 
 # -- dashboard ----------------------------------------------------------------------------------

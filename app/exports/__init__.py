@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .datainclusion import write_datainclusion
 from .gogocarto import write_gogocarto
 from .job import ExportJob, Refusal
 from .mednum import write_mednum
@@ -55,6 +56,10 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  refuses=True),
     ExportFormat("gogocarto", "gogocarto.json", "application/json", write_gogocarto,
                  "GoGoCarto / Transiscope JSON source.", refuses=True),
+    ExportFormat("datainclusion", "structures-data-inclusion.json", "application/json",
+                 write_datainclusion, "data·inclusion 'structures' (schema v1): a JSON "
+                 "array of structures; entries without a commune are refused.",
+                 refuses=True),
 )}
 
 __all__ = ["FORMATS", "ExportFormat", "ExportJob", "Refusal"]

@@ -65,10 +65,11 @@ def export_command(format_name: str, kinds: tuple[str, ...], tags: tuple[str, ..
                    output: Path | None, report_path: Path | None,
                    base_url: str | None) -> None:
     """Export the public entries as FORMAT: csv, geojson, jsonld, datapackage (zip),
-    mednum (lieux de médiation numérique v1.0.2) or gogocarto.
+    mednum (lieux de médiation numérique v1.0.2), gogocarto or datainclusion
+    (data·inclusion structures).
 
     Streamed: memory stays flat whatever the size of the base. The licence and the
-    sources are named in the export and on stderr; with mednum and gogocarto,
+    sources are named in the export and on stderr; with mednum, gogocarto and datainclusion,
     entries the format cannot hold are reported with the reason.
     """
     export = FORMATS[format_name]

@@ -12,7 +12,6 @@ position is reported, not written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from flask_babel import force_locale
 from sqlalchemy import Select, Text, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 
+from .. import hours
 from ..identity import identity
 from ..models import Entry, Tag, entry_tags
 from ..query.entries import conditions
@@ -29,46 +29,20 @@ from .meta import export_meta
 from .stream import batches, snapshot
 from .writers import meta_members
 
-DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-_TIME = r"(?:[01]\d|2[0-4]):[0-5]\d"
-TIMES_RE = re.compile(rf"^{_TIME}-{_TIME}(?:,{_TIME}-{_TIME})*$")
-DAYS_RE = re.compile(r"^(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?"
-                     r"(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*$")
-
 
 def open_hours(raw: str | None) -> dict[str, str] | None:
-    """Simple OSM opening_hours ("Mo-Fr 09:00-12:00,14:00-18:00; Sa 10:00-12:00") by day.
+    """OSM opening_hours by day ("Mo": "09:00-12:00,14:00-18:00"), from the weekly table
+    of app/hours.py (the one parsed form every format uses).
 
-    None when the hours use more of the syntax (holidays, months, weeks…): GoGoCarto
-    then shows `openHoursString` as written.
+    None when the hours use more of the syntax (holidays with hours of their own,
+    months, weeks…) or are not valid: GoGoCarto then shows `openHoursString` as written.
     """
-    if not raw or not raw.strip():
+    table = hours.week(hours.try_parse(raw))
+    if not table:
         return None
-    by_day: dict[str, str] = {}
-    for rule in (r.strip() for r in raw.split(";")):
-        if not rule:
-            continue
-        parts = rule.split()
-        if len(parts) != 2 or not DAYS_RE.match(parts[0]):
-            return None
-        days, times = parts
-        if times != "off" and not TIMES_RE.match(times):
-            return None
-        for day in _expand(days):
-            if times == "off":
-                by_day.pop(day, None)
-            else:
-                by_day[day] = times
-    return {day: by_day[day] for day in DAYS if day in by_day} or None
-
-
-def _expand(days: str) -> list[str]:
-    out: list[str] = []
-    for item in days.split(","):
-        start, _, end = item.partition("-")
-        i, j = DAYS.index(start), DAYS.index(end or start)
-        out += [DAYS[k % 7] for k in range(i, j + 1 if j >= i else j + 8)]
-    return out
+    return {day: ",".join(f"{start}-{'23:59' if end == '24:00' else end}"
+                          for start, end in spans)
+            for day, spans in table.items()}
 
 
 def tag_labels_expression() -> Any:

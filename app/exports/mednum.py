@@ -4,12 +4,13 @@ The format in which the national map of digital mediation places and France
 Tiers-Lieux collect places. Our entries map onto its fields; the schema requires
 `id`, `pivot` (a SIRET or RNA number), `nom`, `commune`, `code_postal` (five
 digits), `adresse` and `date_maj`. An entry that cannot fill one of them is not
-written and is reported with the reason, never dropped silently; an optional
-value the schema would refuse (a phone it cannot read) is left out and noted.
+written and is reported with the missing field (app/formats/national.py, which the
+editor's page shows too), never dropped silently; an optional value the schema would
+refuse (a phone it cannot read) is left out and noted.
 
-The pivot is not an entry field: it is taken from the entry's sources, where an
-import keeps it (OpenStreetMap's `ref:FR:SIRET` / `ref:FR:RNA`, the `siret`
-column of a CSV import). It is an organisation's public registry number.
+The pivot is the entry's SIRET, else its RNA number (the schema's rule); `code_insee`
+its `insee_code`. Editors type them; imports read them (OpenStreetMap's
+`ref:FR:SIRET` / `ref:FR:RNA`, CSV columns).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import Select, exists, func, select
 
-from .. import licences
+from .. import hours, licences
+from ..formats import national
 from ..formats.csv_cells import escape_cell
 from ..identity import identity
 from ..models import Entry, Source
@@ -44,25 +46,12 @@ FIELDS = (
     "modalites_acces", "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
 )
 SUMMARY_MAX = 280
-PIVOT_RE = re.compile(r"^[a-zA-Z0-9]{9,14}$")
-POSTCODE_RE = re.compile(r"^\d{5}$")
 INSEE_RE = re.compile(r"^([013-9]\d|2[AB1-9])\d{3}$")
 PHONE_RE = re.compile(r"^(\+33|\+590|\+594|\+262|\+596|\+269|\+687|\+689|\+508|\+681)(\d){6,9}$")
 # Our kinds in the schema's typology (the data.inclusion vocabulary of structures).
 TYPOLOGIES = {"third_place": "TIERS_LIEUX"}
-# Where imports keep an organisation's registry number, in order of preference.
-PIVOT_PATHS = (("mapped", "extra", "siret"), ("raw", "ref:FR:SIRET"), ("raw", "siret"),
-               ("raw", "pivot"), ("raw", "ref:FR:RNA"), ("siret",), ("rna",))
 # Numbers, and a phone already checked against PHONE_RE: quoting would break the schema.
 UNQUOTED = frozenset({"latitude", "longitude", "telephone"})
-INSEE_PATHS = (("mapped", "extra", "insee"), ("raw", "ref:INSEE"), ("raw", "code_insee"))
-
-
-def _from_sources(paths: tuple[tuple[str, ...], ...]) -> ColumnElement:
-    """The first of `paths` that one of the entry's sources holds (oldest source first)."""
-    value = func.coalesce(*(Source.attributes[path].astext for path in paths))
-    return (select(value).where(Source.entry_id == Entry.id, value.is_not(None))
-            .order_by(Source.id).limit(1).correlate(Entry).scalar_subquery())
 
 
 def query(job: ExportJob) -> Select:
@@ -71,8 +60,8 @@ def query(job: ExportJob) -> Select:
         Entry.id, Entry.slug, Entry.name, Entry.kind, Entry.street, Entry.postcode, Entry.city,
         func.ST_Y(Entry.geom).label("lat"), func.ST_X(Entry.geom).label("lon"), Entry.phone,
         Entry.email, Entry.website, Entry.opening_hours, Entry.summary, Entry.description,
-        Entry.updated_at, _from_sources(PIVOT_PATHS).label("pivot"),
-        _from_sources(INSEE_PATHS).label("insee"), data_licence_expression(licences.data_licence()),
+        Entry.updated_at, Entry.siret, Entry.rna, Entry.insee_code.label("insee"),
+        data_licence_expression(licences.data_licence()),
         osm.label("osm"))
         .where(*conditions(job.filter)).order_by(Entry.id))
 
@@ -105,22 +94,10 @@ def source_line(publisher: str, licence: str, osm: bool) -> str:
 def map_row(row: Mapping[str, Any], publisher: str) -> tuple[dict[str, str], list[str],
                                                              list[str]]:
     """One entry as a row of the schema: (cells, reasons it cannot be written, notes)."""
-    reasons, notes = [], []
-    pivot = re.sub(r"\s", "", row["pivot"] or "")
-    if not pivot:
-        reasons.append("pivot: no SIRET or RNA number is known for this entry (import it "
-                       "from a source that has one: OpenStreetMap's ref:FR:SIRET, a CSV "
-                       "siret column)")
-    elif not PIVOT_RE.match(pivot):
-        reasons.append(f"pivot: {pivot!r} is not a SIRET or RNA number")
-    postcode = re.sub(r"\s", "", row["postcode"] or "")
-    for name, value in (("commune", row["city"]), ("adresse", row["street"])):
-        if not (value or "").strip():
-            reasons.append(f"{name}: the entry has no {'city' if name == 'commune' else 'street'}")
-    if not postcode:
-        reasons.append("code_postal: the entry has no postcode")
-    elif not POSTCODE_RE.match(postcode):
-        reasons.append(f"code_postal: {postcode!r} is not a five-digit French postcode")
+    notes = []
+    reasons = [str(missing) for missing in national.mednum_missing(row)]
+    pivot = national.pivot(row) or ""
+    postcode = national.postcode(row)
 
     phone = phone_number(row["phone"])
     if row["phone"] and phone is None:
@@ -130,6 +107,10 @@ def map_row(row: Mapping[str, Any], publisher: str) -> tuple[dict[str, str], lis
         summary = shorten(summary)
         notes.append(f"presentation_resume: shortened to {SUMMARY_MAX} characters")
     insee = row["insee"] if row["insee"] and INSEE_RE.match(row["insee"]) else None
+    opening = row["opening_hours"] or ""
+    if opening and hours.problem(opening) is not None:
+        notes.append(f"horaires: {opening!r} is not valid OpenStreetMap syntax; left out")
+        opening = ""
     cells = {
         "id": str(row["id"]),
         "pivot": pivot,
@@ -144,7 +125,7 @@ def map_row(row: Mapping[str, Any], publisher: str) -> tuple[dict[str, str], lis
         "telephone": phone or "",
         "courriels": row["email"] or "",
         "site_web": row["website"] or "",
-        "horaires": row["opening_hours"] or "",
+        "horaires": opening,
         "presentation_resume": summary,
         "presentation_detail": row["description"] or "",
         "source": source_line(publisher, row["data_licence"] or ODBL, row["osm"]),

@@ -1,10 +1,10 @@
 """The public exports over HTTP, under /api/v1/exports/, streamed, with the API's filters.
 
 One URL per format (entries.csv, entries.geojson, entries.jsonld, datapackage.zip,
-lieux-mediation-numerique.csv, gogocarto.json). Each answer names its licence in
-a `Link: <…>; rel="license"` header as well as in the file, and comes as a
-download. Formats that leave entries out list them, with the reasons, beside
-them (lieux-mediation-numerique-refused.csv, gogocarto-refused.csv).
+lieux-mediation-numerique.csv, gogocarto.json, structures-data-inclusion.json). Each
+answer names its licence in a `Link: <…>; rel="license"` header as well as in the file,
+and comes as a download. Formats that leave entries out list them, with the reasons,
+beside them (lieux-mediation-numerique-refused.csv, gogocarto-refused.csv, …).
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ class ExportFeatureCollectionSchema(schemas.FeatureCollectionSchema):
 BINARY = {"type": "string", "format": "binary"}
 # What the OpenAPI document says of each body (JSON ones are objects, described in the doc).
 BODY_SCHEMAS: dict[str, Any] = {"geojson": ExportFeatureCollectionSchema,
-                                "jsonld": {"type": "object"}, "gogocarto": {"type": "object"}}
+                                "jsonld": {"type": "object"}, "gogocarto": {"type": "object"},
+                                "datainclusion": {"type": "array", "items": {"type": "object"}}}
 
 
 def _route(path: str, endpoint: str, media_type: str, doc: str,

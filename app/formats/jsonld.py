@@ -4,6 +4,12 @@ Third places (and commons that have a place) are `Place`s, initiatives are
 `Organization`s, and commons without a position are `CreativeWork`s, or
 `SoftwareApplication`s when tagged as software. Only properties that schema.org
 defines on the chosen type are written.
+
+`@id` is the entry's page; `url` its own website (the page when it has none);
+`identifier` its UUID and its numbers in other registers (PropertyValue with
+`propertyID`: SIRET, RNA…); `sameAs` the URIs of the same thing elsewhere (its
+Wikidata item, its OpenStreetMap object). Opening hours become an
+`openingHoursSpecification` when their week fits a table (app/hours.py).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from .. import hours, identifiers
 
 CONTEXT = "https://schema.org"
 SOFTWARE_TAGS = frozenset({"software"})
@@ -54,29 +62,33 @@ def entry_jsonld(record: Mapping[str, Any], *, url: str) -> dict[str, Any]:
     `url` is the entry's page, used as its `@id`.
     """
     kind = schema_type(record)
+    numbers = identifiers.property_values(record)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@type": kind,
         "@id": url,
-        "url": url,
-        "identifier": record["id"],
+        "url": record.get("website") or url,
+        "identifier": [record["id"], *numbers] if numbers else record["id"],
         "name": record["name"],
     }
     if record.get("summary"):
         doc["description"] = record["summary"]
-    if record.get("website"):
-        doc["sameAs"] = record["website"]
+    same_as = identifiers.same_as(record)
+    if same_as:
+        doc["sameAs"] = same_as
     if record.get("tags"):
         doc["keywords"] = ", ".join(record["tags"])
     address, position = postal_address(record), geo(record)
 
+    opening = hours.opening_hours_specification(record.get("opening_hours"))
     if kind == "Place":
-        _put(doc, address=address, geo=position, telephone=record.get("phone"))
+        _put(doc, address=address, geo=position, telephone=record.get("phone"),
+             openingHoursSpecification=opening)
     elif kind == "Organization":
         place = None
         if address or position:
             place = {"@type": "Place"}
-            _put(place, address=address, geo=position)
+            _put(place, address=address, geo=position, openingHoursSpecification=opening)
         _put(doc, location=place, address=address, email=record.get("email"),
              telephone=record.get("phone"),
              foundingDate=str(record["founded"]) if record.get("founded") else None)

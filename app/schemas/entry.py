@@ -49,10 +49,18 @@ class _EntryInputRules(InputSchema):
                                       missing)
 
 
-EntryInputSchema = type(_EntryInputRules)("EntryInputSchema", (_EntryInputRules,), {
-    "__doc__": "Entry fields as written by people and programs.\n\n"
-               "Positions are `lon` and `lat` in WGS 84 degrees; give both or neither.",
-    "__module__": __name__,
-    **{f.name: f.input_field() for f in entry_fields.FIELDS},
-    **structured_fields(),
-})
+def _entry_schema(name: str, doc: str, *, strict: bool) -> type[InputSchema]:
+    return type(_EntryInputRules)(name, (_EntryInputRules,), {
+        "__doc__": doc, "__module__": __name__,
+        **{f.name: f.input_field(strict=strict) for f in entry_fields.FIELDS},
+        **structured_fields(),
+    })
+
+
+EntryInputSchema = _entry_schema(
+    "EntryInputSchema", "Entry fields as written by people and programs.\n\n"
+    "Positions are `lon` and `lat` in WGS 84 degrees; give both or neither.", strict=True)
+# The same without the rules of people's input (`EntryField.strict_check`): what imports,
+# sync and dump restores load, keeping a value such as unparsable opening hours as text.
+CopiedEntryInputSchema = _entry_schema(
+    "CopiedEntryInputSchema", "Entry fields as copied from another source.", strict=False)

@@ -30,6 +30,7 @@ from ..extensions import db
 from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
+from ..schemas.entry import CopiedEntryInputSchema
 from .copy import copy_line, copy_lines, escape
 from .errors import ConflictError, NotFoundError, WriteValidationError, coded
 from .guard import guarded_write, set_tombstone
@@ -59,6 +60,9 @@ _entry_values = itemgetter(*ENTRY_FIELDS)
 # Building a schema deep-copies its fields (more than a load costs): one is kept;
 # a schema holds no state between loads (`partial` is an argument of load()).
 _SCHEMA = EntryInputSchema()
+# Programs copying data from elsewhere (imports, sync, restores, reverts) keep what people's
+# input rules would refuse (app/entry_fields.py `strict_check`): `strict=False` below.
+_COPIED_SCHEMA = CopiedEntryInputSchema()
 
 # Which of many slugs are taken: one array parameter (an IN list of a thousand bound
 # values costs more to build and to parse).
@@ -150,7 +154,8 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
                expected_version: int | None, comment: str | None = None,
                source: SourceRef | None = None, partial: bool = True,
                commit: bool = True, action: str | None = None,
-               entry_id: uuid.UUID | None = None, savepoint: bool = True) -> WriteResult:
+               entry_id: uuid.UUID | None = None, savepoint: bool = True,
+               strict: bool = True) -> WriteResult:
     """Create (entry None) or update; the single place where entries are written.
 
     `entry_id` gives a new entry its UUID (mirrors keep the ids of their source).
@@ -159,9 +164,11 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
     whole transaction fails as one (an import): no savepoint per write (past 64 in
     one transaction PostgreSQL's visibility checks slow down), and a refusal by the
     database itself (a race) then loses the transaction instead of this write only.
+    `strict=False` is for programs that copy data (imports, sync): people's input rules
+    (`EntryField.strict_check`) are not applied.
     """
     creating = entry is None
-    clean = _load(data, partial=partial and not creating)
+    clean = _load(data, partial=partial and not creating, strict=strict)
     if not creating and expected_version is not None and entry.version != expected_version:
         raise ConflictError("entry", entry.id, expected_version, entry.version)
 
@@ -213,16 +220,16 @@ class CleanEntry:
     slug_base: str | None = None
 
 
-def validate_entry(data: Mapping[str, Any]) -> CleanEntry:
+def validate_entry(data: Mapping[str, Any], *, strict: bool = True) -> CleanEntry:
     """Validate new-entry input as create_entries will; WriteValidationError per field."""
-    clean = _load(data, partial=False)
+    clean = _load(data, partial=False, strict=strict)
     return CleanEntry(clean, None if clean.get("slug") else slug_base(clean["name"]))
 
 
 def as_snapshot(data: Mapping[str, Any]) -> dict[str, Any]:
     """What `data` would store on a new entry, in the form of `snapshot` (validated,
     normalised, relations resolved to ids): what the three-way rule compares."""
-    return _desired_state(None, _load(data, partial=True))
+    return _desired_state(None, _load(data, partial=True, strict=False))
 
 
 def slug_base(name: str) -> str:
@@ -256,11 +263,12 @@ class NewEntry:
 
 def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
               entry_id: uuid.UUID | None = None, created_at: datetime | None = None,
-              updated_at: datetime | None = None) -> NewEntry:
+              updated_at: datetime | None = None, strict: bool = False) -> NewEntry:
     """Check new-entry input as save_entry would (schema, located check) and render it
     for create_entries; WriteValidationError per field. `entry_id` and the times are
-    for entries that have them already (a restored dump keeps them)."""
-    loaded = data if isinstance(data, CleanEntry) else validate_entry(data)
+    for entries that have them already (a restored dump keeps them). Bulk creation is
+    for programs copying data: not `strict` by default (see save_entry)."""
+    loaded = data if isinstance(data, CleanEntry) else validate_entry(data, strict=strict)
     clean = loaded.data
     if clean.get("relations"):
         raise WriteValidationError({"relations": [coded(
@@ -468,15 +476,15 @@ def revert_entry(entry: Entry, to_version: int, *, expected_version: int | None,
                          if uuid.UUID(r["target"]) in existing]
     return save_entry(entry, data, author=author, expected_version=expected_version,
                       comment=comment or f"Revert to version {to_version}", partial=False,
-                      commit=commit, action="revert")
+                      commit=commit, action="revert", strict=False)
 
 
 # -- internals ------------------------------------------------------------------
 
-def _load(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+def _load(data: Mapping[str, Any], *, partial: bool, strict: bool = True) -> dict[str, Any]:
     """Input through EntryInputSchema (one shared instance: building one is not free)."""
     try:
-        return _SCHEMA.load(dict(data), partial=partial)
+        return (_SCHEMA if strict else _COPIED_SCHEMA).load(dict(data), partial=partial)
     except ValidationError as exc:
         raise WriteValidationError(_flatten(exc.messages)) from None
 

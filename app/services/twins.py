@@ -58,7 +58,7 @@ def resolve_duplicate(run: ImportRun, index: int, decision: Decision, *,
                             commit=False)
     else:
         result = save_entry(None, details["data"], author=author, expected_version=None,
-                            source=source, commit=False,
+                            source=source, commit=False, strict=False,
                             comment=f"Import {source.origin}: not a twin")
     report = list(run.report)
     report[index] = {**item, "resolved": decision, "resolved_entry": str(result.entry.id)}

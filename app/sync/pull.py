@@ -175,7 +175,8 @@ class Puller(OnLedger):
                                   expected_version=entry.version if entry else None,
                                   source=source, partial=True, commit=False,
                                   comment=f"Pulled from {self.name}",
-                                  entry_id=entry_id if entry is None else None).entry
+                                  entry_id=entry_id if entry is None else None,
+                                  strict=False).entry
             except WriteValidationError as exc:
                 if attempt == 1 and set(exc.messages) == {"slug"} and data.get("slug"):
                     self._note("warning", f"the slug {data['slug']!r} is taken here; "

@@ -1,5 +1,6 @@
 """A database of its own for the export tests: the demo data plus entries that exercise the
-edges (an OpenStreetMap place with a SIRET, an entry written by a named editor, a pending
+edges (an OpenStreetMap place with a SIRET and an INSEE code, an entry written by a named
+editor, a pending
 and a deleted entry, a draft sheet), committed so that exports, which read on their own
 connection, see them. The pending and the deleted entry have a position: GoGoCarto drops
 entries without one, so only located ones show that it leaves them out for what they are."""
@@ -34,9 +35,10 @@ OSM_PLACE = {
     "lon": 3.0571, "lat": 50.6311, "phone": "03 20 00 00 00",
     "email": "contact@cafe-communs.example", "website": "https://cafe-communs.example",
     "opening_hours": "Mo-Fr 09:00-12:00,14:00-18:00; Sa 10:00-12:00", "tags": ["cafe"],
+    "siret": "910 000 017 00004", "osm_object": "node/4242", "insee_code": "59350",
 }
 OSM_SOURCE = SourceRef("osm", "node/4242", {"raw": {"amenity": "cafe",
-                                                    "ref:FR:SIRET": "123 456 789 00012"}},
+                                                    "ref:FR:SIRET": "910 000 017 00004"}},
                        licence="ODbL-1.0")
 EDITED = {"kind": "initiative", "name": "Jardin des Tests", "slug": "jardin-des-tests",
           "summary": "Une initiative saisie par une éditrice.", "city": "Roubaix",

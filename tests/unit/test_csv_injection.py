@@ -112,7 +112,8 @@ def test_mednum_quotes_text_but_not_its_numbers_and_checked_phone():
 
     from app.exports.mednum import map_row
 
-    row = {"id": "x", "pivot": "12345678900012", "name": "=HYPERLINK(\"http://x\")",
+    row = {"id": "x", "siret": "13002526500013", "rna": None,
+           "name": "=HYPERLINK(\"http://x\")",
            "city": "@Lille", "postcode": "59000", "street": "-1 rue", "insee": None,
            "lat": 50.6, "lon": -3.1, "kind": "third_place", "phone": "+33 3 20 00 00 00",
            "email": None, "website": None, "opening_hours": None, "summary": "+plus",

@@ -33,7 +33,8 @@ from tests.support.exports import (
     run_export,
 )
 
-ALL_FORMATS = ("csv", "geojson", "jsonld", "datapackage", "mednum", "gogocarto")
+ALL_FORMATS = ("csv", "geojson", "jsonld", "datapackage", "mednum", "gogocarto",
+               "datainclusion")
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
@@ -176,7 +177,7 @@ def test_geojson_is_rfc7946_with_every_public_entry(exported):
 
 def test_jsonld_types_follow_the_kind_and_the_place(exported):
     graph = json.loads(exported["jsonld"].read_text())["@graph"]
-    nodes = {n["url"].rsplit("/", 1)[1]: n for n in graph[1:]}
+    nodes = {n["@id"].rsplit("/", 1)[1]: n for n in graph[1:]}
     assert set(nodes) == published_demo_and_added()[0]
     for spec in demo_data.entries():
         node = nodes[spec["slug"]]
@@ -243,10 +244,12 @@ def test_mednum_export_validates_and_lists_every_refused_entry(exported, tmp_pat
     assert "VALID" in checked.stdout
 
     rows = read_csv(exported["mednum"].read_text())
-    # Only the OSM place has a SIRET (from its source) and a full address.
+    # Only the OSM place has a SIRET, an address and a position.
     assert [r["nom"] for r in rows] == [OSM_PLACE["name"]]
     row = rows[0]
-    assert row["pivot"] == "12345678900012"
+    assert row["pivot"] == "91000001700004" and row["code_insee"] == "59350"
+    assert (row["latitude"], row["longitude"]) == (str(OSM_PLACE["lat"]), str(OSM_PLACE["lon"]))
+    assert row["horaires"] == OSM_PLACE["opening_hours"]
     assert row["telephone"] == "+33320000000"
     assert row["typologie"] == "TIERS_LIEUX"
     assert (row["commune"], row["code_postal"], row["adresse"]) == (
@@ -267,6 +270,32 @@ def test_mednum_export_validates_and_lists_every_refused_entry(exported, tmp_pat
     notes = {r["slug"]: r["reasons"] for r in report if r["kind"] == "note"}
     assert "presentation_resume" in notes[OSM_PLACE["slug"]]
     assert f"{len(refused)} entries refused" in exported["stderr-mednum"]
+
+
+# -- data·inclusion structures ------------------------------------------------------------------
+
+def test_datainclusion_structures_validate_with_the_schema_package(exported):
+    """Every row is a valid `Structure` of data·inclusion's own pydantic model (v1), and
+    every entry left out is reported with the field it lacks."""
+    from data_inclusion.schema.v1 import Structure
+
+    rows = json.loads(exported["datainclusion"].read_text(encoding="utf-8"))
+    structures = [Structure.model_validate(row, context={"ignore_warnings": False})
+                  for row in rows]
+    public, _ = published_demo_and_added()
+    by_id = {s.id.rsplit("--", 1)[1]: s for s in structures}
+    report = read_csv(exported["report-datainclusion"].read_text())
+    refused = {r["slug"]: r["reasons"] for r in report if r["kind"] == "refused"}
+    assert len(structures) + len(refused) == len(public)
+    without_city = {e["slug"] for e in demo_data.entries() if "city" not in e}
+    assert set(refused) == without_city and without_city
+    assert all(reasons.startswith("commune:") for reasons in refused.values())
+    osm = next(s for s in structures if s.nom == OSM_PLACE["name"])
+    assert osm.siret == "91000001700004" and osm.code_insee == "59350"
+    assert osm.horaires_accueil == OSM_PLACE["opening_hours"]
+    assert str(osm.lien_source) == f"https://atlas.example/entries/{OSM_PLACE['slug']}"
+    assert osm.telephone == "+33320000000" and osm.code_postal == "59000"
+    assert len(by_id) == len(structures)  # ids are unique
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -313,7 +342,10 @@ def test_gogocarto_elements_have_the_documented_fields(exported):
      {"We": "13:30-19:30", "Th": "09:30-13:00,15:00-19:00", "Fr": "09:30-13:00,15:00-19:00",
       "Sa": "09:30-12:30"}),
     ("Sa-Mo 10:00-12:00; Su off", {"Mo": "10:00-12:00", "Sa": "10:00-12:00"}),
-    ("Mo-Fr 09:00-18:00; PH off", None), ("24/7", None), ("", None)])
+    # Closed public holidays are an exception a week cannot show (openHoursString keeps it).
+    ("Mo-Fr 09:00-18:00; PH off", {d: "09:00-18:00" for d in ("Mo", "Tu", "We", "Th", "Fr")}),
+    ("24/7", {d: "00:00-23:59" for d in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")}),
+    ("PH 10:00-12:00", None), ("Mo-Fr 9h-18h", None), ("", None)])
 def test_osm_hours_by_day(raw, expected):
     assert open_hours(raw) == expected
 

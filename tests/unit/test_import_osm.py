@@ -161,11 +161,26 @@ def test_the_lille_fixture_covers_every_rule_and_attribute(session):
             Source.entry_id == entry.id, Source.origin == "osm"))
         assert source.licence == "© OpenStreetMap contributors, ODbL 1.0"
         assert source.attributes["raw"] == tags
-        for key in ("wikidata", "operator", "check_date"):
+        for key in ("operator", "check_date"):
             if key in tags:
                 assert source.attributes["mapped"]["extra"][key] == tags[key]
+        assert entry.osm_object == f"{obj['type']}/{obj['id']}"
         if "addr:city" not in tags and "addr:full" not in tags:
             assert entry.city  # from the position
+    # The identifiers of other registers, tidied; a SIRET whose key is wrong is dropped
+    # and said, invalid opening hours are kept as text and said.
+    first = imported["node/9100000001"]
+    assert (first.siret, first.rna, first.wikidata) == ("91000001700004", "W595000001",
+                                                        "Q123456789")
+    warnings = items_of(result.report, "warning")
+    second = imported["node/9100000002"]
+    assert second.siret is None
+    assert any(w["field"] == "siret" and w["external_id"] == "node/9100000002"
+               and "SIRET" in w["message"] for w in warnings), warnings
+    assert second.opening_hours == "Mo-Fr 9h-18h"
+    hours = next(w for w in warnings if w["field"] == "opening_hours")
+    assert hours["external_id"] == "node/9100000002"
+    assert "character 7" in hours["message"] and "Kept as text" in hours["message"]
     # addr:full as a fallback, an invalid e-mail dropped with a warning.
     full = next(o for o in selected if "addr:full" in o["tags"])
     entry = imported[f"node/{full['id']}"]

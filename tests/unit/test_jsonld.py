@@ -44,7 +44,8 @@ def test_an_initiative_with_a_place_and_contacts():
     assert doc["address"] == {"@type": "PostalAddress", "postalCode": "59000",
                               "addressLocality": "Lille"}
     assert doc["email"] == "a@example.org" and doc["foundingDate"] == "2012"
-    assert doc["sameAs"] == "https://example.org" and doc["keywords"] == "food, amap"
+    assert doc["url"] == "https://example.org" and doc["keywords"] == "food, amap"
+    assert "sameAs" not in doc  # the website is the entry's own url, not another copy of it
     assert None not in list(walk(doc))
 
 
