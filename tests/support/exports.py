@@ -1,9 +1,9 @@
 """A database of its own for the export tests: the demo data plus entries that exercise the
 edges (an OpenStreetMap place with a SIRET and an INSEE code, an entry written by a named
-editor, a pending
-and a deleted entry, a draft sheet), committed so that exports, which read on their own
-connection, see them. The pending and the deleted entry have a position: GoGoCarto drops
-entries without one, so only located ones show that it leaves them out for what they are."""
+editor, a pending and a deleted entry, a draft sheet), committed so that exports, which
+read on their own connection, see them. The pending and the deleted entry have a
+position: GoGoCarto drops entries without one, so only located ones show that it leaves
+them out for what they are."""
 
 from __future__ import annotations
 
