@@ -67,6 +67,20 @@ BY_CODE: dict[str, Callable[[Params], Any]] = {
     "one_of": lambda p: _l("Choose one of: %(values)s.", values=p.get("choices")),
     "database_refused": lambda p: _l("Refused by the database (%(name)s).",
                                      name=p.get("name")),
+    "siret_format": lambda p: _l("SIRET: 14 digits expected, not “%(value)s”.",
+                                 value=p.get("value")),
+    "siret_key": lambda p: _l("SIRET: invalid check digit (%(value)s).", value=p.get("value")),
+    "rna_format": lambda p: _l("RNA: W followed by 9 digits expected, not “%(value)s”.",
+                               value=p.get("value")),
+    "wikidata_format": lambda p: _l("Wikidata: an item id such as Q42 expected, not "
+                                    "“%(value)s”.", value=p.get("value")),
+    "osm_object_format": lambda p: _l("OpenStreetMap object: node/, way/ or relation/ "
+                                      "followed by its number expected, not “%(value)s”.",
+                                      value=p.get("value")),
+    "insee_code_format": _fixed(_l("INSEE code: five characters such as 59350 or 2A004.")),
+    "opening_hours_syntax": lambda p: _l(
+        "Opening hours: not valid OpenStreetMap syntax at character %(column)s (the "
+        "parser says: %(detail)s).", column=p.get("column", "?"), detail=p.get("detail")),
 }
 
 

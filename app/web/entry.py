@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
+from babel.dates import format_datetime
 from flask import abort, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from .. import origins
+from .. import entry_fields, hours, identifiers, origins
 from ..extensions import db
 from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
@@ -22,6 +24,42 @@ from .filtering import folded
 from .labels import RELATION_SECTIONS
 from .radar import RadarChart, radar_chart
 from .views import map_config
+
+
+@dataclass(frozen=True)
+class IdentifierView:
+    label: str
+    value: str
+    link: str
+
+
+@dataclass(frozen=True)
+class HoursView:
+    """Opening hours for citizens: in words (None: shown as written), and now."""
+
+    text: str | None
+    raw: str
+    now: hours.Now | None
+    until: str | None  # the next change at the place's clock: "19:00", "lundi 09:00"
+
+
+def hours_view(entry: Entry, locale: str, at: datetime | None = None) -> HoursView | None:
+    if not entry.opening_hours:
+        return None
+    now = hours.now_state(entry.opening_hours, entry.country, at=at)
+    until = None
+    if now is not None and now.until is not None:
+        today = (at or datetime.now(hours.TIMEZONE)).astimezone(hours.TIMEZONE).date()
+        pattern = "HH:mm" if now.until.date() == today else "EEEE HH:mm"
+        until = format_datetime(now.until, pattern, tzinfo=hours.TIMEZONE, locale=locale)
+    return HoursView(hours.describe(entry.opening_hours, locale), entry.opening_hours,
+                     now, until)
+
+
+def identifier_views(record: dict) -> list[IdentifierView]:
+    labels = entry_fields.labels()
+    return [IdentifierView(str(labels[field]), value, link)
+            for field, value, link in identifiers.links(record)]
 
 
 @dataclass(frozen=True)
@@ -89,5 +127,5 @@ def entry_page(ref: str) -> str | Response:
         tags=[(t.slug, t.label(locale)) for t in entry.tags],
         relations=relation_sections(entry), sources=sources, sheet=sheet,
         chart=sheet_chart(sheet, locale) if sheet else None, map_config=config,
-        embed_src=embed_src,
-        hours=[rule.strip() for rule in (entry.opening_hours or "").split(";") if rule.strip()])
+        embed_src=embed_src, hours=hours_view(entry, locale),
+        identifiers=identifier_views(record))

@@ -368,3 +368,42 @@ def test_the_editors_pages_speak_english_too(client, accounts):
                  f"/editor/entries/{get_entry('mutualab').id}/edit"):
         page = client.get(path)
         assert page.status_code == 200 and 'lang="en"' in page.get_data(as_text=True), path
+
+
+# -- identifiers, opening hours, national databases --------------------------------------------
+
+def test_identifiers_and_hours_are_checked_beside_their_fields_then_saved(client, accounts):
+    login(client, "editor")
+    entry = get_entry("mutualab")
+    before = revision_count()
+    pairs = replaced(edit_form(client, entry), siret="130 025 265 00014", rna="W59",
+                     wikidata="Q0", osm_object="area/1", opening_hours="Mo-Fr 9h-18h")
+    response = post(client, EDIT.format(id=entry.id), pairs)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "SIRET : clé de contrôle invalide" in field_error(html, "siret")
+    assert "RNA : W suivi de 9 chiffres" in field_error(html, "rna")
+    assert "Wikidata" in field_error(html, "wikidata")
+    assert "OpenStreetMap" in field_error(html, "osm_object")
+    hours_error = field_error(html, "opening_hours")
+    assert "caractère 7" in hours_error and "expected" in hours_error  # the parser's words
+    assert form_values(html, "entry-form")["opening_hours"] == "Mo-Fr 9h-18h"
+    assert revision_count() == before
+    # Corrected: tidied and saved; the form then says which national databases it suits.
+    pairs = replaced(pairs, siret="130 025 265 00013", rna="w595012345",
+                     wikidata="https://www.wikidata.org/wiki/Q648", osm_object="node/123",
+                     opening_hours="We 14:00-19:00; PH off")
+    assert post(client, EDIT.format(id=entry.id), pairs).status_code == 303
+    db.session.expire_all()
+    entry = get_entry("mutualab")
+    assert (entry.siret, entry.rna, entry.wikidata, entry.osm_object, entry.opening_hours) == (
+        "13002526500013", "W595012345", "Q648", "node/123", "We 14:00-19:00; PH off")
+    page = client.get(EDIT.format(id=entry.id)).get_data(as_text=True)
+    readiness = re.search(r'<div class="national-readiness".*?</div>', page, re.S).group(0)
+    assert re.search(r'class="ready"><strong>Lieux de médiation numérique', readiness)
+    # Without its SIRET and RNA number it is not ready, and the form says what is missing.
+    update_entry(entry, {"siret": None, "rna": None}, expected_version=None,
+                 author=Author(label="test"))
+    page = client.get(EDIT.format(id=entry.id)).get_data(as_text=True)
+    assert re.search(r'class="not-ready"><strong>Lieux de médiation numérique</strong> :\s*'
+                     r'manque :\s*pivot \(SIRET / Numéro RNA\)', page)

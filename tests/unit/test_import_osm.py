@@ -176,11 +176,11 @@ def test_the_lille_fixture_covers_every_rule_and_attribute(session):
     second = imported["node/9100000002"]
     assert second.siret is None
     assert any(w["field"] == "siret" and w["external_id"] == "node/9100000002"
-               and "SIRET" in w["message"] for w in warnings), warnings
+               and "SIRET" in w["reason"] for w in warnings), warnings
     assert second.opening_hours == "Mo-Fr 9h-18h"
     hours = next(w for w in warnings if w["field"] == "opening_hours")
     assert hours["external_id"] == "node/9100000002"
-    assert "character 7" in hours["message"] and "Kept as text" in hours["message"]
+    assert "character 7" in hours["reason"] and "Kept as text" in hours["reason"]
     # addr:full as a fallback, an invalid e-mail dropped with a warning.
     full = next(o for o in selected if "addr:full" in o["tags"])
     entry = imported[f"node/{full['id']}"]

@@ -305,3 +305,42 @@ def test_an_unknown_address_gets_the_sites_page_or_a_problem(client):
     assert "Page introuvable" in page.get_data(as_text=True)
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404 and api.content_type == "application/problem+json"
+
+
+def test_entry_page_identifiers_with_links_and_hours_in_plain_words(client, session):
+    from app import hours
+    from app.services.entries import find_entry, save_entry
+    from app.services.revisions import Author
+
+    value = "We 14:00-19:00; PH off"
+    save_entry(find_entry("mutualab"), {
+        "siret": "13002526500013", "rna": "W595012345", "wikidata": "Q648",
+        "osm_object": "node/123", "opening_hours": value}, author=Author(label="test"),
+        expected_version=None)
+    before = hours.now_state(value, "FR").state
+    html = unescape(html_of(client, "/entries/mutualab"))
+    after = hours.now_state(value, "FR").state
+    for link in ("https://annuaire-entreprises.data.gouv.fr/etablissement/13002526500013",
+                 "https://www.journal-officiel.gouv.fr/pages/associations-recherche/"
+                 "?q=W595012345",
+                 "https://www.wikidata.org/wiki/Q648", "https://www.openstreetmap.org/node/123"):
+        assert f'href="{link}"' in html, link
+    assert "Mercredi de 14 h à 19 h ; fermé les jours fériés" in html
+    assert f"<code>{value}</code>" in html  # the OSM text stays, for who knows it
+    if before == after:
+        assert ("Ouvert maintenant" if before == "open" else "Fermé maintenant") in html
+    english = unescape(html_of(client, "/entries/mutualab?lang=en"))
+    assert "Wednesday from 14:00 to 19:00; closed on public holidays" in english
+    doc = jsonld_of(html)
+    assert doc["sameAs"] == ["https://www.wikidata.org/wiki/Q648",
+                             "https://www.openstreetmap.org/node/123"]
+    assert {"@type": "PropertyValue", "propertyID": "SIRET",
+            "value": "13002526500013"} in doc["identifier"]
+    assert doc["openingHoursSpecification"][0]["dayOfWeek"] == ["https://schema.org/Wednesday"]
+
+
+def test_every_demo_opening_hours_value_is_valid():
+    from app import hours
+
+    values = [e["opening_hours"] for e in demo_data.entries() if e.get("opening_hours")]
+    assert values and [v for v in values if hours.problem(v)] == []
