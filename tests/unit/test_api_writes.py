@@ -152,6 +152,30 @@ def test_validation_errors_are_422_with_dotted_invalid_params(client, tokens):
     assert revision_count() == before
 
 
+def test_identifiers_and_opening_hours_are_checked_and_named(client, tokens):
+    before = revision_count()
+    response = client.post("/api/v1/entries", json={
+        **NEW, "siret": "13002526500014", "opening_hours": "Mo-Fr 9h-18h"},
+        headers=auth(tokens["editor"]))
+    assert response.status_code == 422
+    params = {p["name"]: p for p in response.get_json()["invalid-params"]}
+    assert set(params) == {"siret", "opening_hours"}
+    assert params["siret"]["code"] == "siret_key"
+    assert params["siret"]["reason"].startswith("SIRET: invalid check digit")
+    assert params["opening_hours"]["code"] == "opening_hours_syntax"
+    assert params["opening_hours"]["params"]["column"] == 7
+    assert "expected" in params["opening_hours"]["reason"]  # the parser's own words
+    assert revision_count() == before
+    response = client.post("/api/v1/entries", json={
+        **NEW, "siret": "130 025 265 00013", "wikidata": "Q648", "osm_object": "way/4",
+        "opening_hours": "Mo-Fr 09:00-12:00,14:00-18:00; PH off"},
+        headers=auth(tokens["editor"]))
+    assert response.status_code == 201
+    record = client.get(f"/api/v1/entries/{response.get_json()['id']}").get_json()
+    assert (record["siret"], record["wikidata"], record["osm_object"], record["rna"]) == (
+        "13002526500013", "Q648", "way/4", None)
+
+
 def test_x_atlas_source_records_the_provenance(client, tokens):
     response = client.post("/api/v1/entries", json=NEW, headers=auth(
         tokens["editor"], **{"X-Atlas-Source": "remote:lille 6f1c-42"}))
