@@ -234,7 +234,8 @@ def _regexp(pattern: str | re.Pattern[str], error: ErrorMessage) -> Callable[[],
 _WHAT, _WHERE, _CONTACT, _IDS = "what", "where", "contact", "identifiers"
 # The form's fieldsets (their legends and the map are the template's).
 FORM_SECTIONS = (_WHAT, _WHERE, _CONTACT, _IDS)
-INSEE_PATTERN = r"^([013-9]\d|2[AB1-9])\d{3}$"
+# Table Schema patterns are whole-value (no anchors); the input rule anchors its own.
+INSEE_PATTERN = r"([013-9]\d|2[AB1-9])\d{3}"
 
 # Every field, in the public record's order (the API's, GeoJSON's and CSV's).
 FIELDS: tuple[EntryField, ...] = (
@@ -277,7 +278,7 @@ FIELDS: tuple[EntryField, ...] = (
                "Official geographic code (COG) of the commune, five characters.",
                max_length=5, pattern=INSEE_PATTERN,
                writers=frozenset({"editor", "importer", "sync"}),
-               input=_regexp(INSEE_PATTERN, coded(
+               input=_regexp(f"^{INSEE_PATTERN}$", coded(
                    "insee_code_format", "INSEE code: five characters such as 59350 or "
                    "2A004.")),
                form=FormSpec(_WHERE, 50, hint=_l("Five characters, such as 59350 for Lille"))),
@@ -305,20 +306,20 @@ FIELDS: tuple[EntryField, ...] = (
                                             validate=_founded_year),
                form=FormSpec(_WHAT, 60, row="status", attrs='inputmode="numeric"')),
     EntryField("siret", _l("SIRET"), "SIRET number (14 digits, Luhn key checked) of the "
-               "establishment, in the SIRENE register.", max_length=14, pattern=r"^\d{14}$",
+               "establishment, in the SIRENE register.", max_length=14, pattern=r"\d{14}",
                input=_identifier("siret"),
                form=FormSpec(_IDS, 10, row="registers", attrs='inputmode="numeric"',
                              hint=_l("14 digits; see annuaire-entreprises.data.gouv.fr"))),
     EntryField("rna", _l("RNA number"), "Number of the association in the Répertoire "
                "national des associations (W and 9 digits).", max_length=10,
-               pattern=r"^W\d{9}$", input=_identifier("rna"),
+               pattern=r"W\d{9}", input=_identifier("rna"),
                form=FormSpec(_IDS, 20, row="registers", hint=_l("W and 9 digits"))),
     EntryField("wikidata", _l("Wikidata item"), "Wikidata item id (Q and digits).",
-               max_length=20, pattern=r"^Q[1-9]\d*$", input=_identifier("wikidata"),
+               max_length=20, pattern=r"Q[1-9]\d*", input=_identifier("wikidata"),
                form=FormSpec(_IDS, 30, row="web-ids", hint=_l("Such as Q90"))),
     EntryField("osm_object", _l("OpenStreetMap object"),
                "OpenStreetMap object: node/<id>, way/<id> or relation/<id>.", max_length=40,
-               pattern=r"^(node|way|relation)/[1-9]\d*$", input=_identifier("osm_object"),
+               pattern=r"(node|way|relation)/[1-9]\d*", input=_identifier("osm_object"),
                form=FormSpec(_IDS, 40, row="web-ids", hint=_l("Such as node/123456"))),
     EntryField("moderation", _l("Moderation"),
                "published, pending or rejected: only published entries are public.",

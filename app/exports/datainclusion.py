@@ -52,6 +52,8 @@ def structure(row: Mapping[str, Any], source: str, url: str
     """One entry as a structure: (fields, reasons it cannot be written, notes)."""
     reasons = [str(missing) for missing in national.datainclusion_missing(row)]
     notes: list[str] = []
+    if reasons:
+        return {}, reasons, notes
     low, high = DESCRIPTION_LENGTH
     description = (row["summary"] or row["description"] or "").strip()
     if description and len(description) < low:

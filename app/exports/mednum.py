@@ -108,7 +108,7 @@ def map_row(row: Mapping[str, Any], publisher: str) -> tuple[dict[str, str], lis
         notes.append(f"presentation_resume: shortened to {SUMMARY_MAX} characters")
     insee = row["insee"] if row["insee"] and INSEE_RE.match(row["insee"]) else None
     opening = row["opening_hours"] or ""
-    if opening and hours.problem(opening) is not None:
+    if opening and not reasons and hours.problem(opening) is not None:
         notes.append(f"horaires: {opening!r} is not valid OpenStreetMap syntax; left out")
         opening = ""
     cells = {
