@@ -346,14 +346,12 @@ def now_state(value: str | None, country: str | None = None,
               at: datetime | None = None) -> Now | None:
     """Whether the place is open at `at` (now by default, Europe/Paris), with public
     holidays of its country; None for an empty or invalid value."""
-    if not value:
+    if not value or problem(value) is not None:
         return None
     at = (at or datetime.now(TIMEZONE)).astimezone(TIMEZONE)
     try:
         parser = _parser(value, (country or DEFAULT_COUNTRY).upper())
-    except HoursError:
-        return None
-    except Exception:
+    except HoursError:  # a country without a holiday calendar: no public holidays
         parser = _parser(value)
     state, _comment = parser.state(at)
     name = {State.OPEN: "open", State.CLOSED: "closed"}.get(state, "unknown")

@@ -177,3 +177,5 @@ def test_open_now_at_the_clock_of_paris_with_french_holidays():
     assert hours.now_state(value, "FR", at=datetime(2027, 7, 14, 15, 0,
                                                     tzinfo=hours.TIMEZONE)).state == "closed"
     assert hours.now_state("Mo-Fr 9h-18h") is None
+    # A country the parser has no holiday calendar for: the week still answers.
+    assert hours.now_state(value, "ZZ", at=wednesday).state == "open"
