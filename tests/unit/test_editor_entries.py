@@ -399,7 +399,7 @@ def test_identifiers_and_hours_are_checked_beside_their_fields_then_saved(client
     assert (entry.siret, entry.rna, entry.wikidata, entry.osm_object, entry.opening_hours) == (
         "13002526500013", "W595012345", "Q648", "node/123", "We 14:00-19:00; PH off")
     page = client.get(EDIT.format(id=entry.id)).get_data(as_text=True)
-    readiness = re.search(r'<div class="national-readiness".*?</div>', page, re.S).group(0)
+    readiness = re.search(r'<section class="national-readiness".*?</section>', page, re.S).group(0)
     assert re.search(r'class="ready"><strong>Lieux de médiation numérique', readiness)
     # Without its SIRET and RNA number it is not ready, and the form says what is missing.
     update_entry(entry, {"siret": None, "rna": None}, expected_version=None,
