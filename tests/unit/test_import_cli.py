@@ -47,7 +47,9 @@ def test_import_osm_file_with_a_json_report_then_again(cli_db, tmp_path):
     assert "Tags created: community-centre" in result.stdout
     assert "100%" in result.stderr and "obj/s" in result.stderr        # the progress bar
     warnings = [i for i in data["items"] if i["kind"] == "warning"]
-    assert [(w["external_id"], w["field"]) for w in warnings] == [("node/9100000017", "email")]
+    assert [(w["external_id"], w["field"]) for w in warnings] == [
+        ("node/9100000002", "siret"), ("node/9100000002", "opening_hours"),
+        ("node/9100000017", "email")]
 
     again = flask("import", "osm", str(DATA / "lille-fixture.osm"), url=url)
     assert again.returncode == 0, again.stderr
