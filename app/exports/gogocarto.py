@@ -6,8 +6,9 @@ licence and sources; each element has GoGoCarto's documented fields: `id`,
 addressLocality/addressCountry`, `categories`, `description`, `descriptionMore`,
 `email`, `telephone`, `website`, `openHours` (per day, when the OSM hours are
 simple enough to split by day), `openHoursString` (the hours as written) and
-`sourceKey`. GoGoCarto places every element on its map: an entry without a
-position is reported, not written.
+`sourceKey`; our identifiers of other registers (`siret`, `rna`, `wikidata`,
+`osm_object`) go along as custom fields, which GoGoCarto keeps. GoGoCarto places every
+element on its map: an entry without a position is reported, not written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Select, Text, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 
 from .. import hours
+from ..identifiers import FIELDS as IDENTIFIERS
 from ..identity import identity
 from ..models import Entry, Tag, entry_tags
 from ..query.entries import conditions
@@ -58,7 +60,8 @@ def query(job: ExportJob) -> Select:
         Entry.id, Entry.slug, Entry.kind, Entry.name, func.ST_Y(Entry.geom).label("lat"),
         func.ST_X(Entry.geom).label("lon"), Entry.street, Entry.postcode, Entry.city,
         Entry.country, Entry.summary, Entry.description, Entry.email, Entry.phone,
-        Entry.website, Entry.opening_hours, tag_labels_expression().label("tags"))
+        Entry.website, Entry.opening_hours, *(getattr(Entry, name) for name in IDENTIFIERS),
+        tag_labels_expression().label("tags"))
         .where(*conditions(job.filter)).order_by(Entry.id))
 
 
@@ -88,6 +91,7 @@ def element(row: Any, kinds: dict[str, str], source_key: str, url: str) -> dict[
         "openHoursString": row.opening_hours,
         "sourceKey": source_key,
         "url": url,
+        **{name: getattr(row, name) for name in IDENTIFIERS},
     }
     return {k: v for k, v in out.items() if v is not None}
 

@@ -331,6 +331,8 @@ def test_gogocarto_elements_have_the_documented_fields(exported):
                                 "We": "09:00-12:00,14:00-18:00", "Th": "09:00-12:00,14:00-18:00",
                                 "Fr": "09:00-12:00,14:00-18:00", "Sa": "10:00-12:00"}
     assert osm["openHoursString"] == OSM_PLACE["opening_hours"]
+    assert (osm["siret"], osm["osm_object"]) == ("91000001700004", "node/4242")
+    assert "rna" not in osm  # nothing empty is written
     assert "Tiers-lieu" in osm["categories"] and "Café" in osm["categories"]
     report = read_csv(exported["report-gogocarto"].read_text())
     unlocated = {e["slug"] for e in demo_data.entries() if "lon" not in e} | {EDITED["slug"]}
