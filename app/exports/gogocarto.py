@@ -7,7 +7,7 @@ addressLocality/addressCountry`, `categories`, `description`, `descriptionMore`,
 `email`, `telephone`, `website`, `openHours` (per day, when the OSM hours are
 simple enough to split by day), `openHoursString` (the hours as written) and
 `sourceKey`; our identifiers of other registers (`siret`, `rna`, `wikidata`,
-`osm_object`) go along as custom fields, which GoGoCarto keeps. GoGoCarto places every
+`osm_object`) go along as extra fields of the element. GoGoCarto places every
 element on its map: an entry without a position is reported, not written.
 """
 
