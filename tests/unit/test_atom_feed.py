@@ -30,7 +30,7 @@ def test_the_feed_lists_the_last_changed_entries_first_with_links_and_dates(clie
                  expected_version=entry.version, author=EDITOR)
     feed = _feed(client)
     assert feed.feed.language == "fr"
-    assert feed.feed.title.endswith("changements récents") or "recent" in feed.feed.title
+    assert feed.feed.title.endswith(" : changements récents")
     assert feed.feed.links[0].rel == "self"
     assert feed.feed.updated_parsed is not None and feed.feed.author
     first = feed.entries[0]
