@@ -62,6 +62,12 @@ def test_the_feed_takes_the_filters_of_every_output(client):
     assert inside and {e.title for e in boxed.entries} == inside
 
 
+def test_pages_point_feed_readers_to_the_feed(client):
+    html = client.get("/entries").get_data(as_text=True)
+    assert '<link rel="alternate" type="application/atom+xml"' in html
+    assert 'href="/feed.atom"' in html
+
+
 def test_a_bad_filter_is_a_400_naming_it(client):
     answer = client.get("/feed.atom?kind=castle")
     assert answer.status_code == 400
