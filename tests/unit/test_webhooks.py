@@ -1,7 +1,7 @@
 """Signed webhooks delivered to a real HTTP receiver: the signature checks out (computed
 here from the documented scheme, not with our own code), a 500 is retried after the
 back-off, a subscriber failing N times in a row is paused, and a delivery stored by
-a sender killed before sending is sent once by the next run. The admin page shows
+a sender process killed (SIGKILL) before sending is sent once by the next run. The admin page shows
 the secret once and is for admins only; URLs other than http(s) are refused.
 """
 
@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
+import multiprocessing
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,7 +29,7 @@ from app.webhooks.sender import backoff
 from app.webhooks.subscribers import WebhookError, add_subscriber
 from tests.conftest import make_app
 from tests.support.editor import csrf_token, login
-from tests.support.processes import ROOT, cli
+from tests.support.processes import cli
 
 WRITER = Author(label="webhook test")
 
@@ -185,6 +183,14 @@ def test_urls_other_than_http_are_refused(hooks):
         assert refused.value.field == "url"
 
 
+def _run_job(url: str) -> None:
+    from app.jobs.config import load_jobs
+    from app.jobs.runner import run_job
+
+    with make_app(url).app_context():
+        run_job(load_jobs()["webhooks"])
+
+
 def _waiting_on_lock(engine) -> bool:
     with engine.connect() as conn:
         return bool(conn.execute(text(
@@ -196,33 +202,36 @@ def test_a_delivery_stored_by_a_killed_sender_is_sent_once_after_a_restart(hooks
     app, _ = hooks
     receiver = _receiver(hooks)
     subscriber, secret = add_subscriber(receiver.url)
+    subscriber_id = subscriber.id
     _touch("la-coroutine", "Envoyé malgré la panne.")
     engine = create_engine(to_sqlalchemy_url(hooks_url))
     blocker = engine.connect()
     blocker.begin()
     # The sender may store deliveries, but its first attempt's log row waits for us.
     blocker.execute(text("LOCK TABLE webhook_attempts IN SHARE MODE"))
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": hooks_url}
-    sender = subprocess.Popen([sys.executable, "-m", "flask", "jobs", "run", "webhooks"],
-                              env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+    # The sender is the job as a timer runs it, in a process of its own (forked: no new
+    # interpreter to start), with no connection of ours in it.
+    db.session.remove()
+    db.engine.dispose()
+    sender = multiprocessing.get_context("fork").Process(target=_run_job, args=(hooks_url,))
+    sender.start()
     try:
         deadline = time.monotonic() + 60
-        while not (_deliveries(subscriber.id) and _waiting_on_lock(engine)):
-            assert sender.poll() is None, sender.communicate()
+        while not (_deliveries(subscriber_id) and _waiting_on_lock(engine)):
+            assert sender.is_alive(), sender.exitcode
             assert time.monotonic() < deadline, "the sender never stored and waited"
             time.sleep(0.05)
             db.session.rollback()
-        sender.kill()  # between store and send
-        sender.wait(timeout=30)
+        sender.kill()  # SIGKILL, between store and send
+        sender.join(timeout=30)
     finally:
-        if sender.poll() is None:
+        if sender.is_alive():
             sender.kill()
         blocker.rollback()
         blocker.close()
         engine.dispose()
     assert receiver.requests == []
-    stored = _deliveries(subscriber.id)
+    stored = _deliveries(subscriber_id)
     assert [(d.state, d.attempts) for d in stored] == [("pending", 0)]
 
     restarted = cli(app, "jobs", "run", "webhooks")
@@ -230,12 +239,12 @@ def test_a_delivery_stored_by_a_killed_sender_is_sent_once_after_a_restart(hooks
     assert len(receiver.requests) == 1
     headers, body = receiver.requests[0]
     assert headers["X-Atlas-Delivery"] == str(stored[0].id) and _valid(secret, headers, body)
-    assert [(d.state, d.attempts) for d in _deliveries(subscriber.id)] == [("delivered", 1)]
+    assert [(d.state, d.attempts) for d in _deliveries(subscriber_id)] == [("delivered", 1)]
     runs = db.session.scalars(select(JobRun).where(JobRun.name == "webhooks")
                               .order_by(JobRun.id)).all()
     assert [r.outcome for r in runs][-2:] == ["failed", "succeeded"]  # the killed one, closed
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)
-                             .where(WebhookDelivery.subscriber_id == subscriber.id)) == 1
+                             .where(WebhookDelivery.subscriber_id == subscriber_id)) == 1
 
 
 def test_the_commands_add_list_test_and_pause(hooks):
