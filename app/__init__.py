@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth import init_auth
     from .cli import register_cli
     from .editor import bp as editor_bp
+    from .exports.gogocarto_api import bp as gogocarto_bp
     from .exports.views import blp as exports_bp
     from .health import bp as health_bp
     from .http.compression import init_compression
@@ -81,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(api_v1_bp)  # /api/v1, documented in the OpenAPI document
     api.register_blueprint(exports_bp)  # /api/v1/exports, documented there too
     app.register_blueprint(ogc_bp)  # /ogc
+    app.register_blueprint(gogocarto_bp)  # /api/v1/gogocarto: GoGoCarto's elements API, live
     init_error_pages(app)
     init_headers(app)
     init_outage(app)

@@ -156,6 +156,7 @@ def register_cli(app: Flask) -> None:
     from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
     from .sync.cli import sync_cli
+    from .webhooks.cli import webhooks_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
@@ -166,3 +167,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(backup_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(webhooks_cli)

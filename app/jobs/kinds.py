@@ -1,5 +1,6 @@
 """What each kind of job does, through the same code as its command (`flask sync pull`,
-`flask import osm|csv`, `flask export`, `flask backup create`, `flask mail digest`).
+`flask import osm|csv`, `flask export`, `flask backup create`, `flask mail digest`,
+`flask webhooks deliver`).
 
 Each returns a `Done` (what it did, in a line or a few, and the ImportRun it made) or
 raises `JobFailed` with why, and the ImportRun recording the failure when there is one.
@@ -184,10 +185,17 @@ def digest(job: Job) -> Done:
     return Done(said + (f" ({logged} written to the log: no mail server)" if logged else ""))
 
 
+def deliver_webhooks(job: Job) -> Done:
+    from ..webhooks.job import run
+
+    return Done(run(limit=job["batch"]))
+
+
 RUNNERS: dict[str, Callable[[Job], Done]] = {
     "sync-pull": sync_pull,
     "refresh-source": refresh_source,
     "publish-exports": publish_exports,
     "backup": backup,
     "digest": digest,
+    "deliver-webhooks": deliver_webhooks,
 }

@@ -13,6 +13,7 @@ from .source import Source
 from .sync import PushedEntry, SyncState
 from .tag import Tag
 from .user import ApiToken, User, UserSession
+from .webhook import WebhookAttempt, WebhookDelivery, WebhookSubscriber
 
 __all__ = [
     "Answer",
@@ -31,6 +32,9 @@ __all__ = [
     "Tag",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscriber",
     "data_changes",
     "entry_features",
     "entry_tags",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, cast, literal, literal_column, select, text, tuple_
@@ -75,16 +76,25 @@ def decode_cursor(raw: str, name: str = "since") -> Cursor:
     return Cursor.decode(raw, FEED_SORT, FEED_KEYS, name)
 
 
-def changes_after(cursor: Cursor | None, limit: int, item: ColumnElement[str]) -> ChangePage:
+def end_cursor() -> Cursor:
+    """A cursor after every change already handed out or that ever could be: every
+    transaction below the horizon has ended, so the feed continues from there."""
+    horizon = int(db.session.execute(_OLDEST_RUNNING).scalar_one())
+    return Cursor(FEED_SORT, (horizon - 1, uuid.UUID(int=(1 << 128) - 1)))
+
+
+def changes_after(cursor: Cursor | None, limit: int, item: ColumnElement[str],
+                  where: Sequence[ColumnElement[bool]] = ()) -> ChangePage:
     """Up to `limit` changes after `cursor` (None: from the start), each as `item`:
-    the serialiser's text of a changed entry (app.formats.changes.change_json)."""
+    the serialiser's text of a changed entry (app.formats.changes.change_json).
+    `where` leaves changes out (a webhook subscriber's filter)."""
     cursor = cursor or start_cursor()
     xid, entry_id = cursor.values
     stmt = (select(item, Entry.change_xid, Entry.id)
             .where(tuple_(Entry.change_xid, Entry.id)
                    > tuple_(cast(literal(str(xid)), XID8()), cast(literal(str(entry_id)),
                                                                   UUID(as_uuid=True))))
-            .where(Entry.change_xid < HORIZON)
+            .where(Entry.change_xid < HORIZON, *where)
             .order_by(Entry.change_xid, Entry.id)
             .limit(limit + 1))
     rows = db.session.execute(stmt).all()

@@ -57,6 +57,11 @@ def _envelopes(bbox: tuple[float, float, float, float]) -> list[ColumnElement]:
             func.ST_MakeEnvelope(-180, minlat, maxlon, maxlat, 4326)]
 
 
+def bbox_condition(bbox: tuple[float, float, float, float]) -> ColumnElement[bool]:
+    """Entries whose position is in the box (two boxes across the antimeridian)."""
+    return or_(*(func.ST_Intersects(Entry.geom, env) for env in _envelopes(bbox)))
+
+
 def text_condition(text: str) -> ColumnElement[bool]:
     """French full text, accent- and case-blind, or a trigram match on the name for typos."""
     typo = unaccent_lower(text).op("<%")(unaccent_lower(Entry.name))
@@ -83,7 +88,7 @@ def conditions(f: EntryFilter) -> list[ColumnElement[bool]]:
                   .where(Tag.slug.in_(f.tags)))
         where.append(Entry.id.in_(tagged))
     if f.bbox is not None:
-        where.append(or_(*(func.ST_Intersects(Entry.geom, env) for env in _envelopes(f.bbox))))
+        where.append(bbox_condition(f.bbox))
     if f.near is not None:
         where.append(func.ST_DWithin(
             cast(Entry.geom, Geography), cast(point(f.near.lon, f.near.lat), Geography),

@@ -48,7 +48,9 @@ def targets(session, accounts):
                             base_version=get_entry("mutualab").version)
     return {"entry_id": entry.id, "sheet_id": sheet.id, "proposal_id": proposal.id,
             # An import run's twin: refused before the run is even looked up.
-            "run_id": 0, "index": 0, "user_id": accounts["editor"].id}
+            "run_id": 0, "index": 0, "user_id": accounts["editor"].id,
+            # A webhook subscriber that does not exist: refused before it is looked up.
+            "subscriber_id": 0}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:
