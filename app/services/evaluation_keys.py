@@ -27,6 +27,8 @@ from .revisions import Author, next_version, note, record_revision, vocabulary_i
 KEY_FIELDS = ("label_fr", "label_en", "question_fr", "question_en", "description_fr",
               "description_en", "level_definitions")
 ENTITY = "evaluation_key"
+KEY_TAKEN = coded("key_taken",
+                  "A key with this address exists already (retired keys included).")
 
 
 def key_snapshot(key: EvaluationKey) -> dict[str, Any]:
@@ -91,10 +93,16 @@ def _locked(slug: str) -> EvaluationKey | None:
 def create_key(data: Mapping[str, Any], *, author: Author, comment: str | None = None,
                commit: bool = True) -> EvaluationKey:
     """A new key, last in the order; new sheets show it at once."""
-    clean = _load(data)
-    if db.session.get(EvaluationKey, clean["slug"]) is not None:
-        raise WriteValidationError({"slug": [coded(
-            "key_taken", "A key with this address exists already (retired keys included).")]})
+    slug = data.get("slug")
+    taken = isinstance(slug, str) and db.session.get(EvaluationKey, slug) is not None
+    try:
+        clean = _load(data)
+    except WriteValidationError as exc:
+        if taken:  # every problem at once
+            exc.messages.setdefault("slug", []).append(KEY_TAKEN)
+        raise
+    if taken:
+        raise WriteValidationError({"slug": [KEY_TAKEN]})
     last = db.session.scalar(select(func.max(EvaluationKey.position))) or 0
     key = EvaluationKey(slug=clean["slug"], position=last + 1,
                         **{name: clean.get(name) for name in KEY_FIELDS})

@@ -28,10 +28,10 @@ NEW_ACTIONS = "action IN ('create', 'update', 'delete', 'restore', 'revert', 're
 
 
 def _checks(entities: str, actions: str) -> None:
-    op.drop_constraint("ck_revisions_entity_type", "revisions", type_="check")
-    op.drop_constraint("ck_revisions_action", "revisions", type_="check")
-    op.create_check_constraint("ck_revisions_entity_type", "revisions", entities)
-    op.create_check_constraint("ck_revisions_action", "revisions", actions)
+    op.drop_constraint(op.f("ck_revisions_entity_type"), "revisions", type_="check")
+    op.drop_constraint(op.f("ck_revisions_action"), "revisions", type_="check")
+    op.create_check_constraint(op.f("ck_revisions_entity_type"), "revisions", entities)
+    op.create_check_constraint(op.f("ck_revisions_action"), "revisions", actions)
 
 
 def upgrade() -> None:
