@@ -29,7 +29,7 @@ from .entries import (
     snapshot,
 )
 from .errors import WriteValidationError, coded
-from .policy import is_editor
+from .policy import EDITOR_FIELDS, is_editor
 from .revisions import Author, note, revision_at
 
 # What a proposal may change: moderation is the editors' decision.
@@ -77,12 +77,16 @@ def propose_edit(entry: Entry, data: Mapping[str, Any], *, author: Author,
     """An edit of `entry` kept aside for review; None when it would change nothing.
 
     A contributor who already has a pending proposal on the entry updates it rather
-    than stacking a second one.
+    than stacking a second one; a partial edit (a PATCH) changes that proposal, as the
+    form does, which opens on it: what it proposed before stays proposed.
     """
+    existing = _pending_of(entry, author)
+    if existing is not None and partial:
+        started = review(existing).proposed
+        data = {**{k: started[k] for k in PROPOSABLE_KEYS if k not in EDITOR_FIELDS}, **data}
     proposed = plan_entry(entry, data, partial=partial)
     current = snapshot(entry)
     proposed["moderation"] = current["moderation"]
-    existing = _pending_of(entry, author)
     if all(proposed[k] == current[k] for k in CONTENT_KEYS):
         if existing is not None:  # back to the published content: nothing to propose
             existing.state, existing.review_comment = "rejected", note("withdrawn")
