@@ -79,6 +79,8 @@ def test_a_key_is_added_renamed_reordered_and_retired_on_pages(client, accounts)
     assert "governance" not in key_order(client.get(new_sheet).get_data(as_text=True))
     public = client.get(f"/entries/la-coroutine/sheets/{old.id}").get_data(as_text=True)
     assert 'id="key-governance"' in public and "géré par celles et ceux" in public
+    listed = {k["slug"]: k for k in client.get("/api/v1/evaluation-keys").get_json()["items"]}
+    assert listed["governance"]["retired_at"] and listed["ecology"]["retired_at"] is None
     # Editing the old sheet keeps the retired key's answer (shown, sent back, kept).
     edit = f"/editor/sheets/{old.id}/edit"
     page = client.get(edit).get_data(as_text=True)
