@@ -158,6 +158,9 @@ class EvaluationKeySchema(Strict):
     label_en = fields.String(required=True)
     question_fr = fields.String(required=True)
     question_en = fields.String(required=True)
+    retired_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "When the key was retired (null: in use): new sheets leave it out, "
+                       "the sheets that answered it keep their answers."})
 
 
 class EvaluationKeyListSchema(Strict):

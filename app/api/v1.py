@@ -220,7 +220,8 @@ def list_evaluation_keys():
     keys = db.session.scalars(select(EvaluationKey).order_by(EvaluationKey.position)).all()
     return json_response({"items": [
         {"slug": k.slug, "position": k.position, "label_fr": k.label_fr,
-         "label_en": k.label_en, "question_fr": k.question_fr, "question_en": k.question_en}
+         "label_en": k.label_en, "question_fr": k.question_fr, "question_en": k.question_en,
+         "retired_at": k.retired_at.isoformat() if k.retired_at else None}
         for k in keys]})
 
 

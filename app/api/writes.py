@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from marshmallow import fields
 
 from .. import entry_fields
@@ -208,6 +208,12 @@ def if_match(entry: Entry) -> Response | None:
     return None
 
 
+def asked_language() -> str | None:
+    """The language the client asks for (Accept-Language), if it is one of ours: a
+    proposal's author hears of the decision in it."""
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
 def user() -> User:
     return g.api_user
 
@@ -271,7 +277,7 @@ def _create(body: dict[str, Any], entry_id: uuid.UUID | None) -> Response:
                             entry_id=entry_id)
         return entry_answer(result.entry, 201)
     proposal = propose_entry(settable_input(user(), body), author=author(), source=source,
-                             entry_id=entry_id)
+                             entry_id=entry_id, locale=asked_language())
     return entry_answer(proposal.entry, 201)
 
 
@@ -340,7 +346,7 @@ def _write(ref: str, *, partial: bool) -> Response:
     if not writes_directly(user(), entry):
         body.pop("moderation", None)
         proposal = propose_edit(entry, body, author=author(), base_version=expected,
-                                partial=partial)
+                                partial=partial, locale=asked_language())
         if proposal is None:
             return entry_answer(entry)
         return proposal_answer(proposal)

@@ -27,6 +27,7 @@ from .labels import (
     RELATION_LABELS,
     ROLE_LABELS,
     SHEET_STATE_LABELS,
+    revision_comment,
 )
 
 bp = Blueprint("editor", __name__)
@@ -44,6 +45,7 @@ def editor_helpers() -> dict[str, Any]:
         "proposal_action_labels": PROPOSAL_ACTION_LABELS,
         "relation_labels": RELATION_LABELS,
         "entry_form_layout": entry_form_layout,
+        "revision_comment": revision_comment,
         "can": lambda role: has_role(current_user, role),
         # Links to an entry's form are shown where the form opens (app.services.policy).
         "may_edit": lambda entry: can_edit_entry(viewer(), entry),
@@ -59,12 +61,15 @@ bp.register_error_handler(410, gone)
 
 from . import (  # noqa: E402,F401
     accounts,
+    contributions,
     entries,
     history,
     jobs,
+    keys,
     proposals,
     sheets,
     suggest,
+    tags,
     users,
     webhooks,
 )

@@ -193,7 +193,7 @@ def new_entry() -> Response | tuple[str, int]:
                   if entry.moderation == "published"
                   else _("“%(name)s” is created.", name=entry.name))
             return redirect(url_for("editor.edit_entry", entry_id=entry.id), 303)
-        proposal = propose_entry(data, author=author(), comment=comment)
+        proposal = propose_entry(data, author=author(), comment=comment, locale=locale_code())
         flash(_("Thank you! “%(name)s” waits for an editor's review before it is published.",
                 name=proposal.entry.name))
         return redirect(url_for("editor.dashboard"), 303)
@@ -263,7 +263,7 @@ def edit_entry(entry_id: uuid.UUID) -> Response | tuple[str, int]:
         if entry.version != form.version:
             raise ConflictError("entry", entry.id, form.version, entry.version)
         saved = propose_edit(entry, data, author=author(), base_version=form.version,
-                             comment=comment)
+                             comment=comment, locale=locale_code())
         if saved is None:
             flash(_("Nothing changed: there was nothing to propose."))
         else:

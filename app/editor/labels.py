@@ -24,6 +24,18 @@ FIELD_LABELS = {
     "strengths": _l("Strengths"),
     "limits": _l("Limits"),
     "stakes": _l("Stakes"),
+    # evaluation keys and tags
+    "position": _l("Position"),
+    "label_fr": _l("Label (French)"),
+    "label_en": _l("Label (English)"),
+    "question_fr": _l("Guiding question (French)"),
+    "question_en": _l("Guiding question (English)"),
+    "description_fr": _l("Description (French)"),
+    "description_en": _l("Description (English)"),
+    "level_definitions": _l("What each level means"),
+    "retired_at": _l("Retired"),
+    "group": _l("Group"),
+    "merged_into": _l("Merged into"),
 }
 
 ROLE_LABELS = {"admin": _l("administrator"), "editor": _l("editor"),
@@ -32,7 +44,8 @@ MODERATION_LABELS = {"published": _l("Published"), "pending": _l("Pending"),
                      "rejected": _l("Rejected")}
 SHEET_STATE_LABELS = {"draft": _l("Draft"), "published": _l("Published")}
 ACTION_LABELS = {"create": _l("created"), "update": _l("edited"), "delete": _l("deleted"),
-                 "restore": _l("restored"), "revert": _l("reverted")}
+                 "restore": _l("restored"), "revert": _l("reverted"), "retire": _l("retired"),
+                 "merge": _l("merged")}
 PROPOSAL_STATE_LABELS = {"pending": _l("Waiting for review"), "accepted": _l("Accepted"),
                          "rejected": _l("Rejected")}
 PROPOSAL_ACTION_LABELS = {"create": _l("New entry"), "update": _l("Edit")}
@@ -43,3 +56,30 @@ RELATION_LABELS = {
     "partner_of": _l("is a partner of"),
     "inspired_by": _l("is inspired by"),
 }
+
+# The notes the program writes in revisions and decisions (app.services.revisions.NOTES),
+# in the reader's language; a note's `reason` (the person's own words) follows as typed.
+NOTE_LABELS = {
+    "proposed": _l("Proposed"),
+    "proposal_accepted": _l("Proposal %(id)s by %(author)s accepted"),
+    "proposal_rejected": _l("Proposal %(id)s rejected"),
+    "withdrawn": _l("Withdrawn by its author"),
+    "revert": _l("Back to version %(version)s"),
+    "reordered": _l("Order changed"),
+    "tag_merged": _l("Tag %(source)s merged into %(target)s"),
+}
+REASON_LABEL = _l("%(note)s: %(reason)s")
+
+
+def revision_comment(comment: str | None) -> str:
+    """A revision's comment as the reader should see it: a note of the program in their
+    language, a person's comment as they typed it."""
+    from ..services.revisions import read_note
+
+    found = read_note(comment)
+    if found is None:
+        return comment or ""
+    code, params = found
+    reason = params.pop("reason", None)
+    text = str(NOTE_LABELS[code]) % params if params else str(NOTE_LABELS[code])
+    return str(REASON_LABEL) % {"note": text, "reason": reason} if reason else text

@@ -13,7 +13,9 @@ from ..mail.notes import tell_author
 from ..models import Proposal
 from ..services import proposals as service
 from ..services.errors import ConflictError, WriteValidationError
+from ..services.policy import can_edit_proposal, can_review_proposal, can_view_proposal
 from . import bp
+from .access import viewer
 from .diff import Describer
 from .entries import me
 from .labels import FIELD_LABELS
@@ -49,14 +51,21 @@ def render_review(proposal: Proposal, *, errors: dict[str, list[str]] | None = N
                 "moved": seen.current.get(key) != seen.base.get(key),
                 "conflict": key in seen.conflicting,
             })
+    user = viewer()
     return render_template("editor/proposal.html", proposal=proposal, review=seen, rows=rows,
-                           errors=errors or {}), status
+                           errors=errors or {},
+                           may_review=can_review_proposal(user, proposal),
+                           may_edit_proposal=can_edit_proposal(user, proposal)), status
 
 
 @bp.get("/editor/proposals/<int:proposal_id>")
-@role_required("editor")
+@role_required("contributor")
 def proposal(proposal_id: int) -> tuple[str, int]:
-    return render_review(_proposal(proposal_id))
+    """The review page for editors; for its author, what they sent and what became of it."""
+    proposal = _proposal(proposal_id)
+    if not can_view_proposal(viewer(), proposal):
+        abort(403)
+    return render_review(proposal)
 
 
 @bp.post("/editor/proposals/<int:proposal_id>/accept")

@@ -38,7 +38,7 @@ def _render(entry: Entry, sheet: Evaluation | None, form: SheetForm, *, status: 
             conflict: dict[str, Any] | None = None, posted: bool = False) -> tuple[str, int]:
     draft_key = f"sheet:{sheet.id}" if sheet is not None else f"sheet-new:{entry.id}"
     return render_template(
-        "editor/sheet_form.html", entry=entry, sheet=sheet, form=form, keys=evaluation_keys(),
+        "editor/sheet_form.html", entry=entry, sheet=sheet, form=form, keys=evaluation_keys(sheet),
         levels=range(LEVEL_MIN, LEVEL_MAX + 1), states=EVALUATION_STATES, conflict=conflict,
         draft_key=draft_key, posted=posted,
         clear_draft=f"sheet-new:{entry.id}" if request.args.get("created") else ""), status
@@ -87,7 +87,7 @@ def edit_sheet(sheet_id: uuid.UUID) -> Response | tuple[str, int]:
         abort(410)
     if request.method == "GET":
         return _render(entry, sheet, sheet_form_from_sheet(sheet))
-    data, form = read_sheet_form(request.form, evaluation_keys())
+    data, form = read_sheet_form(request.form, evaluation_keys(sheet))
     if form.version is None:
         abort(400)
     try:

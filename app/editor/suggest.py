@@ -11,12 +11,14 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
+from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
 from ..services.entries import plan_entry
 from ..services.errors import WriteValidationError
 from ..services.proposals import SUGGESTION_LABEL, propose_entry
 from ..services.revisions import Author
 from . import bp
+from .access import viewer
 from .entries import location_config
 from .forms import _number
 from .messages import field_errors
@@ -40,6 +42,14 @@ def _render(values: dict[str, str], errors: dict[str, list[str]] | None = None,
     return render_template("editor/suggest.html", values=values, errors=errors or {},
                            kinds=ENTRY_KINDS, location_config=location_config(),
                            honeypot=HONEYPOT), status
+
+
+def suggester() -> Author:
+    """A logged-in visitor's suggestion is theirs (it shows in their contributions);
+    anyone else's is anonymous."""
+    user = viewer()
+    return Author(user=user) if user is not None and user.is_active else \
+        Author(label=SUGGESTION_LABEL)
 
 
 @bp.route("/suggest", methods=["GET", "POST"])
@@ -68,8 +78,9 @@ def suggest() -> Response | tuple[str, int]:
     if errors:
         return _render(values, errors, 422)
     try:
-        propose_entry(data, author=Author(label=SUGGESTION_LABEL),
-                      comment=values["message"].strip() or None, contact=contact or None)
+        propose_entry(data, author=suggester(),
+                      comment=values["message"].strip() or None, contact=contact or None,
+                      locale=locale_code())
     except WriteValidationError as exc:
         db.session.rollback()
         return _render(values, field_errors(exc.messages), 422)

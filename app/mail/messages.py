@@ -113,8 +113,11 @@ def send_decision(proposal: Proposal) -> Delivery | None:
             and entry.deleted_at is None:
         link = external_url("web.entry_page", ref=entry.slug)
     elif proposal.author is not None:
-        link = external_url("editor.dashboard")
-    subject, body = _render(_mail_locale(), "decision", proposal=proposal, entry=entry,
+        link = external_url("editor.contributions")
+    # In the language the proposal was written in, when known.
+    locale = proposal.locale if proposal.locale in current_app.config["LANGUAGES"] \
+        else _mail_locale()
+    subject, body = _render(locale, "decision", proposal=proposal, entry=entry,
                             link=link, accepted=proposal.state == "accepted")
     return send_mail(to, subject, body)
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -39,12 +39,25 @@ class EvaluationKey(db.Model):
     label_en: Mapped[str] = mapped_column(String(80))
     question_fr: Mapped[str] = mapped_column(Text)
     question_en: Mapped[str] = mapped_column(Text)
+    description_fr: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    # What each level 0–4 means: {"fr": [5 strings], "en": [5 strings]} (migration 0015).
+    level_definitions: Mapped[dict[str, list[str]] | None] = mapped_column(JSONB)
+    # A retired key stays on the sheets that answered it and is left out of new ones.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def label(self, locale: str) -> str:
         return self.label_en if locale.startswith("en") else self.label_fr
 
     def question(self, locale: str) -> str:
         return self.question_en if locale.startswith("en") else self.question_fr
+
+    def description(self, locale: str) -> str | None:
+        return self.description_en if locale.startswith("en") else self.description_fr
+
+    def level_definition(self, locale: str, level: int) -> str | None:
+        texts = (self.level_definitions or {}).get("en" if locale.startswith("en") else "fr")
+        return texts[level] if texts and level < len(texts) and texts[level] else None
 
 
 class Evaluation(db.Model):

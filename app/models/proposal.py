@@ -40,6 +40,8 @@ class Proposal(db.Model):
     # How to reach an anonymous suggester, if they said.
     contact: Mapped[str | None] = mapped_column(String(254))
     comment: Mapped[str | None] = mapped_column(String(1000))
+    # The language the proposal was written in: its author hears of the decision in it.
+    locale: Mapped[str | None] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     review_comment: Mapped[str | None] = mapped_column(String(1000))

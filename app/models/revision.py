@@ -12,8 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .user import User
+from .vocab import sql_in
 
-REVISION_ENTITIES = ("entry", "evaluation")
+REVISION_ENTITIES = ("entry", "evaluation", "evaluation_key", "tag")
+REVISION_ACTIONS = ("create", "update", "delete", "restore", "revert", "retire", "merge")
 
 
 class Revision(db.Model):
@@ -35,9 +37,8 @@ class Revision(db.Model):
     author: Mapped[User | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint("entity_type IN ('entry', 'evaluation')", name="entity_type"),
-        CheckConstraint(
-            "action IN ('create', 'update', 'delete', 'restore', 'revert')", name="action"),
+        CheckConstraint(sql_in("entity_type", REVISION_ENTITIES), name="entity_type"),
+        CheckConstraint(sql_in("action", REVISION_ACTIONS), name="action"),
         Index("uq_revisions_entity_version", "entity_type", "entity_id", "version",
               unique=True),
     )

@@ -34,7 +34,7 @@ from ..schemas.entry import CopiedEntryInputSchema
 from .copy import copy_line, copy_lines, escape
 from .errors import ConflictError, NotFoundError, WriteValidationError, coded
 from .guard import guarded_write, set_tombstone
-from .revisions import Author, record_revision, revision_at
+from .revisions import Author, note, record_revision, revision_at
 
 # Every plain field (app/entry_fields.py), in the registry's order.
 ENTRY_FIELDS = entry_fields.names()
@@ -475,7 +475,7 @@ def revert_entry(entry: Entry, to_version: int, *, expected_version: int | None,
     data["relations"] = [r for r in old.get("relations", [])
                          if uuid.UUID(r["target"]) in existing]
     return save_entry(entry, data, author=author, expected_version=expected_version,
-                      comment=comment or f"Revert to version {to_version}", partial=False,
+                      comment=comment or note("revert", version=to_version), partial=False,
                       commit=commit, action="revert", strict=False)
 
 

@@ -17,14 +17,27 @@ from ..schemas import EvaluationInputSchema
 from .entries import WriteResult, _flatten
 from .errors import ConflictError, NotFoundError, WriteValidationError, coded
 from .guard import guarded_write, set_tombstone
-from .revisions import Author, record_revision, revision_at
+from .revisions import Author, note, record_revision, revision_at
 
 SHEET_FIELDS = ("title", "held_on", "authors", "state")
 ANSWER_FIELDS = ("level", "strengths", "limits", "stakes")
 
 
-def evaluation_keys() -> list[EvaluationKey]:
-    return list(db.session.scalars(select(EvaluationKey).order_by(EvaluationKey.position)))
+def evaluation_keys(sheet: Evaluation | None = None) -> list[EvaluationKey]:
+    """The keys a sheet's form shows: the keys in use, plus the retired keys `sheet`
+    already answered (a retired key stays readable and editable where it was answered)."""
+    answered = {a.key_slug for a in sheet.answers} if sheet is not None else set()
+    keys = db.session.scalars(select(EvaluationKey).order_by(EvaluationKey.position,
+                                                             EvaluationKey.slug))
+    return [k for k in keys if k.retired_at is None or k.slug in answered]
+
+
+def answerable(key: EvaluationKey, held_on: date, answered: set[str]) -> bool:
+    """Whether a sheet held on `held_on` may answer `key`: a key in use; a retired key
+    on a sheet that answered it already, or of a meeting held before its retirement
+    (a restored dump, the demo)."""
+    return key.retired_at is None or key.slug in answered \
+        or held_on < key.retired_at.date()
 
 
 def snapshot(evaluation: Evaluation) -> dict[str, Any]:
@@ -63,7 +76,9 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
         clean = EvaluationInputSchema().load(dict(data))
     except ValidationError as exc:
         raise WriteValidationError(_flatten(exc.messages)) from None
-    keys = {k.slug: k for k in evaluation_keys()}
+    answered = {a.key_slug for a in evaluation.answers} if not creating else set()
+    keys = {k.slug: k for k in db.session.scalars(select(EvaluationKey))
+            if answerable(k, clean["held_on"], answered)}
     unknown = sorted(set(clean["answers"]) - set(keys))
     if unknown:
         raise WriteValidationError({f"answers.{k}": [coded(
@@ -133,13 +148,13 @@ def revert_evaluation(evaluation: Evaluation, to_version: int, *,
     if revision is None:
         raise NotFoundError(f"Sheet {evaluation.id} has no version {to_version}")
     old = revision.snapshot
-    known = {k.slug for k in evaluation_keys()}
+    known = {k.slug for k in evaluation_keys(evaluation)}
     data = {"title": old["title"], "held_on": old["held_on"], "authors": old.get("authors"),
             "state": old["state"],
             "answers": {k: v for k, v in old.get("answers", {}).items() if k in known}}
     return save_evaluation(evaluation.entry, evaluation, data, author=author,
                            expected_version=expected_version,
-                           comment=comment or f"Revert to version {to_version}",
+                           comment=comment or note("revert", version=to_version),
                            commit=commit, action="revert")
 
 

@@ -203,6 +203,15 @@ def can_review_proposal(user: Any, proposal: Proposal) -> bool:
     return is_editor(user)
 
 
+def can_edit_proposal(user: Any, proposal: Proposal) -> bool:
+    """Its author may change a proposal while it waits, through the entry's form (their
+    own waiting entry directly, a published entry's form starting from their proposed
+    edit); nobody else's. Editors edit any before publishing it."""
+    if proposal.state != "pending" or not can_edit_entry(user, proposal.entry):
+        return False
+    return is_editor(user) or (_member(user) and proposal.author_id == user.id)
+
+
 def visible_proposals_clause(user: Any) -> ColumnElement[bool]:
     if is_editor(user):
         return true()
@@ -242,3 +251,17 @@ def visible_revisions(user: Any, revisions: list[Revision],
 
 def can_revert(user: Any, subject: Entry | Evaluation) -> bool:
     return is_editor(user)
+
+
+# -- vocabulary (evaluation keys, tags) --------------------------------------------------------
+
+
+def can_edit_vocabulary(user: Any) -> bool:
+    """Adding, renaming, describing, reordering and retiring keys and tags: the assembly's
+    editors (each change is a revision)."""
+    return is_editor(user)
+
+
+def can_merge_tags(user: Any) -> bool:
+    """Merging removes a tag for good (its entries carried over): administrators."""
+    return is_admin(user)

@@ -29,8 +29,8 @@ from .entries import (
     snapshot,
 )
 from .errors import WriteValidationError, coded
-from .policy import is_editor
-from .revisions import Author, revision_at
+from .policy import EDITOR_FIELDS, is_editor
+from .revisions import Author, note, revision_at
 
 # What a proposal may change: moderation is the editors' decision.
 PROPOSABLE_KEYS = tuple(k for k in CONTENT_KEYS if k != "moderation")
@@ -56,14 +56,16 @@ def _author_columns(author: Author) -> dict[str, Any]:
 
 def propose_entry(data: Mapping[str, Any], *, author: Author, comment: str | None = None,
                   contact: str | None = None, source: SourceRef | None = None,
-                  entry_id: uuid.UUID | None = None, commit: bool = True) -> Proposal:
-    """A new entry that waits: written with moderation "pending", plus its proposal."""
+                  entry_id: uuid.UUID | None = None, locale: str | None = None,
+                  commit: bool = True) -> Proposal:
+    """A new entry that waits: written with moderation "pending", plus its proposal.
+    `locale` is the language it was written in: its author hears of the decision in it."""
     result = save_entry(None, {**data, "moderation": "pending"}, author=author,
-                        expected_version=None, comment=comment or "Proposed", commit=False,
+                        expected_version=None, comment=comment or note("proposed"), commit=False,
                         source=source, entry_id=entry_id)
     proposal = Proposal(entry_id=result.entry.id, action="create",
                         base_version=result.entry.version, comment=_cut(comment),
-                        contact=_cut(contact, 254), **_author_columns(author))
+                        contact=_cut(contact, 254), locale=locale, **_author_columns(author))
     db.session.add(proposal)
     _finish(commit)
     return proposal
@@ -71,19 +73,23 @@ def propose_entry(data: Mapping[str, Any], *, author: Author, comment: str | Non
 
 def propose_edit(entry: Entry, data: Mapping[str, Any], *, author: Author,
                  base_version: int, comment: str | None = None, partial: bool = True,
-                 commit: bool = True) -> Proposal | None:
+                 locale: str | None = None, commit: bool = True) -> Proposal | None:
     """An edit of `entry` kept aside for review; None when it would change nothing.
 
     A contributor who already has a pending proposal on the entry updates it rather
-    than stacking a second one.
+    than stacking a second one; a partial edit (a PATCH) changes that proposal, as the
+    form does, which opens on it: what it proposed before stays proposed.
     """
+    existing = _pending_of(entry, author)
+    if existing is not None and partial:
+        started = review(existing).proposed
+        data = {**{k: started[k] for k in PROPOSABLE_KEYS if k not in EDITOR_FIELDS}, **data}
     proposed = plan_entry(entry, data, partial=partial)
     current = snapshot(entry)
     proposed["moderation"] = current["moderation"]
-    existing = _pending_of(entry, author)
     if all(proposed[k] == current[k] for k in CONTENT_KEYS):
         if existing is not None:  # back to the published content: nothing to propose
-            existing.state, existing.review_comment = "rejected", "Withdrawn"
+            existing.state, existing.review_comment = "rejected", note("withdrawn")
             existing.reviewed_at = datetime.now(UTC)
             _finish(commit)
         return None
@@ -93,6 +99,7 @@ def propose_edit(entry: Entry, data: Mapping[str, Any], *, author: Author,
     existing.data = proposed
     existing.base_version = base_version
     existing.comment = _cut(comment)
+    existing.locale = locale or existing.locale
     existing.updated_at = datetime.now(UTC)
     _finish(commit)
     return existing
@@ -130,10 +137,10 @@ def accept(proposal: Proposal, *, reviewer: User, expected_version: int | None,
         data: dict[str, Any] = {"moderation": "published"}
     else:
         data = {k: proposal.data.get(k) for k in seen.changed}
-    note = f"Proposal {proposal.id} by {proposal.author_name} accepted"
     result = save_entry(proposal.entry, data, author=Author(user=reviewer),
                         expected_version=expected_version, partial=True, commit=False,
-                        comment=f"{note}: {comment}" if comment else note)
+                        comment=note("proposal_accepted", comment, id=proposal.id,
+                                     author=proposal.author_name))
     close(proposal, "accepted", reviewer=reviewer, comment=comment, commit=commit)
     return result
 
@@ -148,7 +155,7 @@ def reject(proposal: Proposal, *, reviewer: User, comment: str | None,
     if proposal.action == "create" and proposal.entry.moderation == "pending":
         save_entry(proposal.entry, {"moderation": "rejected"}, author=Author(user=reviewer),
                    expected_version=None, partial=True, commit=False,
-                   comment=f"Proposal {proposal.id} rejected: {comment.strip()}")
+                   comment=note("proposal_rejected", comment.strip(), id=proposal.id))
     close(proposal, "rejected", reviewer=reviewer, comment=comment, commit=commit)
 
 

@@ -35,7 +35,7 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import db
 from app.models import Entry, Proposal, User
 from app.services.entries import CONTENT_KEYS, delete_entry, snapshot
-from app.services.proposals import accept, propose_entry, reject
+from app.services.proposals import accept, propose_edit, propose_entry, reject
 from app.services.revisions import Author
 from app.services.tokens import create_token
 from tests.conftest import make_app
@@ -372,3 +372,31 @@ def test_the_pages_show_an_edit_link_only_where_the_form_opens(app, cell, state)
         if response.status_code != 200:
             continue  # the public page of an entry that waits or was refused: 404
         assert (f'href="{link}"' in response.get_data(as_text=True)) == opens, page
+
+
+# -- a proposal that waits ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", (AUTHOR, OTHER))
+def test_editing_a_published_entry_with_a_pending_proposal_agrees(app, cell, role):
+    """The author changes their own waiting proposal (the form opens on it; a PATCH
+    changes it the same way, keeping what it proposed before); another contributor's
+    edit is a proposal of their own and leaves the author's as it was."""
+    world = cell
+    seen = []
+    for channel, through in (("api", api_change), ("form", form_change)):
+        entry = make_entry(world, "published", channel)
+        propose_edit(entry, {"city": "Roubaix"}, author=Author(user=world.user(AUTHOR)),
+                     base_version=entry.version)
+        db.session.commit()
+        outcome = through(app, world, role, entry, "edit")
+        db.session.expire_all()
+        pending = db.session.scalars(select(Proposal).where(
+            Proposal.entry_id == entry.id, Proposal.state == "pending")
+            .order_by(Proposal.id)).all()
+        seen.append((outcome.kind, [(p.author_id == world.user_ids[AUTHOR],
+                                     p.data["summary"], p.data["city"]) for p in pending]))
+    assert seen[0] == seen[1], f"API {seen[0]} ≠ form {seen[1]}"
+    if role == AUTHOR:
+        assert seen[0][1] == [(True, "Résumé revu", "Roubaix")]
+    else:
+        assert seen[0][1] == [(True, "Au début", "Roubaix"), (False, "Résumé revu", "Lille")]

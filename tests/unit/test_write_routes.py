@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.auth.roles import ROLE_RANK
 from app.extensions import db
-from app.models import Evaluation, Proposal, Revision
+from app.models import Evaluation, Proposal, Revision, Tag
 from app.services.entries import get_entry
 from app.services.proposals import propose_edit
 from app.services.revisions import Author
@@ -50,7 +50,9 @@ def targets(session, accounts):
             # An import run's twin: refused before the run is even looked up.
             "run_id": 0, "index": 0, "user_id": accounts["editor"].id,
             # A webhook subscriber that does not exist: refused before it is looked up.
-            "subscriber_id": 0}
+            "subscriber_id": 0,
+            # An evaluation key and a tag (their pages).
+            "slug": "governance", "tag_id": session.scalar(select(Tag.id).limit(1))}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:
@@ -58,6 +60,7 @@ def url_for_rule(rule: str, targets: dict) -> str:
     for name, value in targets.items():
         for converter in ("uuid", "int"):
             url = url.replace(f"<{converter}:{name}>", str(value))
+        url = url.replace(f"<{name}>", str(value))
     assert "<" not in url, url
     return url
 
