@@ -2,7 +2,8 @@
 and is recorded, two runs of one job never overlap, failures say why and exit non-zero,
 exports are published whole, backups rotate; the admins' page lists the runs.
 
-The jobs run as a timer runs them: `flask jobs run` in a process of its own, against a
+The jobs run as a timer runs them: `flask jobs run` in a process of its own (a fork: see
+tests.support.processes.flask), against a
 database of its own, a jobs file given by ATLAS_JOBS_FILE, and real servers (a replayed
 Overpass answer, a CSV over HTTP, another instance for a sync pull, SMTP).
 """
@@ -11,9 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import threading
 import zipfile
 from functools import partial
@@ -31,7 +29,7 @@ from tests.conftest import LiveServer, make_app
 from tests.support.editor import PASSWORD, login
 from tests.support.importer import MAPPING, write_csv
 from tests.support.overpass import OverpassReplay
-from tests.support.processes import ROOT, cli, flask
+from tests.support.processes import Forked, cli, flask
 
 SKIPPED_EXIT = 75  # EX_TEMPFAIL: another run holds the job's lock
 
@@ -74,7 +72,7 @@ def _runs(url: str, name: str | None = None) -> list[dict]:
     return rows
 
 
-def _held(overpass: OverpassReplay, process: subprocess.Popen[str]) -> None:
+def _held(overpass: OverpassReplay, process: Forked) -> None:
     """Wait until `process` asks Overpass (its run is then under way, holding the lock)."""
     while not overpass.arrived.wait(0.2):
         if process.poll() is not None:
@@ -82,10 +80,8 @@ def _held(overpass: OverpassReplay, process: subprocess.Popen[str]) -> None:
             raise AssertionError(f"the job ended before asking Overpass:\n{out}{err}")
 
 
-def _popen(*args: str, url: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url}
-    return subprocess.Popen([sys.executable, "-m", "flask", *args], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _popen(*args: str, url: str) -> Forked:
+    return Forked(*args, url=url)
 
 
 # -- one run at a time ---------------------------------------------------------------------
