@@ -53,6 +53,8 @@ BY_CODE: dict[str, Callable[[Params], Any]] = {
     "unknown_key": _fixed(_l("Unknown evaluation key.")),
     "already_reviewed": _fixed(_l("This proposal was already reviewed.")),
     "reason_needed": _fixed(_l("Say why, so that the contributor can understand.")),
+    "report_reason": _fixed(_l("Choose what is wrong.")),
+    "report_handled": _fixed(_l("This report was already handled.")),
     "length_between": lambda p: _l("Between %(min)s and %(max)s characters.",
                                    min=p.get("min"), max=p.get("max")),
     "too_long": lambda p: _l("At most %(max)s characters.", max=_thousands(p.get("max"))),
