@@ -22,7 +22,7 @@ from . import bp
 from .labels import REPORT_REASON_LABELS
 from .messages import field_errors
 
-SESSION_TOKEN = "reporter"
+REPORTER_KEY = "reporter"
 
 
 def _entry(ref: str) -> Entry:
@@ -33,11 +33,11 @@ def _entry(ref: str) -> Entry:
 
 
 def _keys() -> tuple[str, str]:
-    if SESSION_TOKEN not in session:
-        session[SESSION_TOKEN] = secrets.token_urlsafe(16)
+    if REPORTER_KEY not in session:
+        session[REPORTER_KEY] = secrets.token_urlsafe(16)
     secret = current_app.config["SECRET_KEY"]
     return (reporter_key(secret, request.remote_addr or "unknown"),
-            reporter_key(secret, session[SESSION_TOKEN]))
+            reporter_key(secret, session[REPORTER_KEY]))
 
 
 def _render(entry: Entry, values: dict[str, str], errors: dict[str, list[str]] | None = None,
