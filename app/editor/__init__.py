@@ -67,5 +67,6 @@ from . import (  # noqa: E402,F401
     reports,
     sheets,
     suggest,
+    twins,
     users,
 )

@@ -12,12 +12,14 @@ from ..http.locale import locale_code
 from ..mail.notes import tell_author
 from ..models import Proposal
 from ..services import proposals as service
+from ..services.duplicates import likely_twins
 from ..services.errors import ConflictError, WriteValidationError
 from . import bp
 from .diff import Describer
 from .entries import me
 from .labels import FIELD_LABELS
 from .messages import field_errors
+from .twins import twins_json
 
 
 def _proposal(proposal_id: int) -> Proposal:
@@ -50,7 +52,16 @@ def render_review(proposal: Proposal, *, errors: dict[str, list[str]] | None = N
                 "conflict": key in seen.conflicting,
             })
     return render_template("editor/proposal.html", proposal=proposal, review=seen, rows=rows,
-                           errors=errors or {}), status
+                           errors=errors or {}, twins=proposal_twins(proposal)), status
+
+
+def proposal_twins(proposal: Proposal) -> list[dict]:
+    """Published entries a pending new place may duplicate (the importers' twin rule)."""
+    entry = proposal.entry
+    if proposal.state != "pending" or proposal.action != "create":
+        return []
+    lon, lat = entry.lonlat or (None, None)
+    return twins_json(likely_twins(entry.name, lon, lat, entry.website, exclude=entry.id))
 
 
 @bp.get("/editor/proposals/<int:proposal_id>")
