@@ -7,11 +7,11 @@ import math
 from typing import Any
 
 from flask import jsonify, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ..services.duplicates import Twin, likely_twins
+from ..web.labels import distance_text
 from . import bp
 
 MAX_NAME = 200
@@ -25,13 +25,6 @@ def coordinate(raw: str | None, low: float, high: float) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) and low <= value <= high else None
-
-
-def distance_text(meters: float) -> str:
-    """"12 m", "1,3 km": how far, in the page's language."""
-    if meters < 1000:
-        return _("%(n)s m", n=format_decimal(round(meters)))
-    return _("%(n)s km", n=format_decimal(round(meters / 1000, 1)))
 
 
 def twin_message(twin: Twin) -> str:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
 from ..query import facet_counts
+from ..query.filters import MAX_RADIUS_M
 from . import bp
 from .filtering import form_state, request_filter
 from .labels import KIND_COLOURS, KIND_LABELS
@@ -40,6 +41,10 @@ def js_strings() -> dict[str, Any]:
         "zoomIn": _("Zoom in"),
         "zoomOut": _("Zoom out"),
         "legend": _("Legend"),
+        "metres": _("%(n)s m"),
+        "kilometres": _("%(n)s km"),
+        "distanceFrom": _("%(distance)s from you"),
+        "byDistance": _("Sorted by distance from you."),
     }
 
 
@@ -55,6 +60,11 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
         "zoom": config["MAP_ZOOM"],
         "markersUrl": url_for("web.markers"),
         "entryUrl": url_for("web.entry_page", ref="SLUG"),
+        # The popup asks for one entry's public record when it opens (summary, address):
+        # the markers document stays five values an entry.
+        "recordUrl": url_for("api_v1.get_entry", ref="SLUG"),
+        # The directory's "around me" radius, in metres (the API's maximum).
+        "aroundRadius": MAX_RADIUS_M,
         "mapUrl": url_for("web.index"),
         "directoryUrl": url_for("web.directory"),
         "kinds": [{"id": k, "label": str(KIND_LABELS[k]), "colour": KIND_COLOURS[k]}
