@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
-from ..query import facet_counts
+from ..query import count_entries, facet_counts, search_entries
 from ..query.filters import MAX_RADIUS_M
 from . import bp
 from .filtering import form_state, request_filter
@@ -74,11 +74,18 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# Without JavaScript the map page lists this many entries, then links to the directory.
+NOSCRIPT_LIST = 20
+
+
 @bp.get("/")
 def index() -> str:
     f = request_filter()
     form = form_state(f, facet_counts(f), locale_code())
-    return render_template("web/map.html", form=form, map_config=map_config("full"))
+    # Inside <noscript>: a browser with JavaScript never builds it into its page.
+    listed = search_entries(f, sort="name", limit=NOSCRIPT_LIST)
+    return render_template("web/map.html", form=form, map_config=map_config("full"),
+                           noscript_entries=listed, noscript_total=count_entries(f))
 
 
 @bp.get("/embed")
