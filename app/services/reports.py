@@ -82,7 +82,8 @@ def handled_reports(limit: int = 50) -> Sequence[ErrorReport]:
 
 def handle_report(report_id: int, user: User, note: str | None) -> ErrorReport:
     """Mark a report handled by `user`, with an optional note; it stays in the table."""
-    report = db.session.get(ErrorReport, report_id)
+    # Locked: two editors handling it at once, the second is told it is done.
+    report = db.session.get(ErrorReport, report_id, with_for_update=True)
     if report is None:
         raise NotFoundError(f"No error report {report_id}")
     note = (note or "").strip() or None
