@@ -13,7 +13,6 @@ is measured once its `load` event has fired (scripts run, styles applied).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
