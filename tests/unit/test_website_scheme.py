@@ -37,3 +37,14 @@ def test_the_suggest_form_accepts_www(client):
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     entry = db.session.scalar(select(Entry).where(Entry.name == "Atelier vélo des Bois-Blancs"))
     assert entry.website == "https://www.atelier-velo-bb.org"
+
+
+def test_the_api_stores_the_same(client, accounts):
+    from app.services.tokens import create_token
+
+    token = create_token(accounts["editor"], "script")[0]
+    response = client.post("/api/v1/entries", headers={"Authorization": f"Bearer {token}"},
+                           json={"name": "Ressourcerie du Faubourg", "kind": "initiative",
+                                 "website": "www.ressourcerie-faubourg.fr"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["website"] == "https://www.ressourcerie-faubourg.fr"
