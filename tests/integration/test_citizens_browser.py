@@ -148,3 +148,11 @@ def test_a_citizens_report_reaches_the_editors_queue(make_page):
     handled = editor.locator("#handled-reports li", has_text="rue Gambetta")
     assert "Adresse corrigée" in handled.inner_text()
     assert editor.locator("#open-reports li", has_text="rue Gambetta").count() == 0
+
+
+def test_the_directory_around_a_place_has_no_serious_axe_violation(make_page):
+    page = make_page(bypass_csp=True).page
+    page.goto(f"/entries?tag=coworking&near={HERE['longitude']},{HERE['latitude']}"
+              "&radius=50000")
+    assert page.locator(".entry-distance").count() >= 2
+    assert not serious_violations(page)
