@@ -164,6 +164,8 @@ def from_environment() -> dict[str, Any]:
         # Rate limits (Flask-Limiter syntax); failed logins count per address and email.
         "LOGIN_RATE_LIMIT": os.environ.get("ATLAS_LOGIN_RATE_LIMIT", "5 per minute;20 per hour"),
         "SUGGEST_RATE_LIMIT": os.environ.get("ATLAS_SUGGEST_RATE_LIMIT", "5 per hour"),
+        # Citizens' error reports per address (and per session) and hour (app/services/reports.py).
+        "REPORTS_PER_HOUR": int(_float("ATLAS_REPORTS_PER_HOUR", 5)),
         "RATELIMIT_STORAGE_URI": os.environ.get("ATLAS_RATELIMIT_STORAGE_URI", "memory://"),
         # Forms may carry long texts; the schemas say what is too long, beside the field.
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,

@@ -231,6 +231,27 @@ def _regexp(pattern: str | re.Pattern[str], error: ErrorMessage) -> Callable[[],
     return lambda: fields.String(allow_none=True, validate=validate.Regexp(pattern, error=error))
 
 
+# A host name and what may follow it, typed without a scheme: "www.example.org/contact".
+BARE_HOST_RE = re.compile(r"^[\w-]+(\.[\w-]+)+(:\d+)?([/?#]\S*)?$", re.UNICODE)
+
+
+def with_scheme(value: str) -> str:
+    """`www.example.org` as `https://www.example.org`; anything else as it was typed
+    (stripped), for the URL check to judge."""
+    value = value.strip()
+    return f"https://{value}" if BARE_HOST_RE.match(value) else value
+
+
+class WebsiteField(fields.Url):
+    """An http(s) URL, accepting an address typed without its scheme (people type
+    `www.…`): forms, the API, imports and sync all load websites through it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = with_scheme(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 _WHAT, _WHERE, _CONTACT, _IDS = "what", "where", "contact", "identifiers"
 # The form's fieldsets (their legends and the map are the template's).
 FORM_SECTIONS = (_WHAT, _WHERE, _CONTACT, _IDS)
@@ -282,10 +303,13 @@ FIELDS: tuple[EntryField, ...] = (
                    "insee_code_format", "INSEE code: five characters such as 59350 or "
                    "2A004.")),
                form=FormSpec(_WHERE, 50, hint=_l("Five characters, such as 59350 for Lille"))),
-    EntryField("website", _l("Website"), "http(s) URL.", max_length=500,
-               input=lambda: fields.Url(allow_none=True, schemes={"http", "https"},
-                                        require_tld=True, validate=validate.Length(max=500)),
-               form=FormSpec(_CONTACT, 10, input_type="url", hint=_l("Starting with https://"))),
+    EntryField("website", _l("Website"),
+               "http(s) URL; one without a scheme (www.example.org) is taken as https://.",
+               max_length=500,
+               input=lambda: WebsiteField(allow_none=True, schemes={"http", "https"},
+                                          require_tld=True, validate=validate.Length(max=500)),
+               form=FormSpec(_CONTACT, 10, input_type="url",
+                             hint=_l("Such as https://example.org or www.example.org"))),
     EntryField("email", _l("Email"), "The entry's public contact e-mail.", max_length=254,
                input=lambda: fields.Email(allow_none=True, validate=validate.Length(max=254)),
                form=FormSpec(_CONTACT, 20, input_type="email", row="reach")),

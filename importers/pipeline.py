@@ -45,6 +45,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
 from app.models.entry import WEBSITE_KEY_PATTERN
+from app.services import duplicates
 from app.services.entries import (
     create_entries,
     save_entry,
@@ -62,8 +63,8 @@ from .reader_process import in_child, prepared_in_child
 from .records import Candidate
 from .sources import FileSource, Item
 
-DUPLICATE_RADIUS_M = 50
-NAME_SIMILARITY = 0.3
+# The twin rule is app.services.duplicates' (the suggest form warns with it too).
+DUPLICATE_RADIUS_M, NAME_SIMILARITY = duplicates.DUPLICATE_RADIUS_M, duplicates.NAME_SIMILARITY
 BATCH_SIZE = 1000
 WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
 

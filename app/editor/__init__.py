@@ -67,9 +67,12 @@ from . import (  # noqa: E402,F401
     jobs,
     keys,
     proposals,
+    report_form,
+    reports,
     sheets,
     suggest,
     tags,
+    twins,
     users,
     webhooks,
 )

@@ -62,6 +62,7 @@ from .diff import Describer
 from .forms import EntryForm, entry_form_from_entry, read_entry_form
 from .labels import FIELD_LABELS
 from .messages import field_errors
+from .twins import twin_message, twins_of
 
 SEARCH_LIMIT = 10
 DASHBOARD_LIMIT = 40
@@ -185,6 +186,7 @@ def new_entry() -> Response | tuple[str, int]:
         return render_entry_form(None, EntryForm(values=dict(NEW_ENTRY)))
     data, form = read_entry_form(request.form, editor=editor)
     comment = form.comment.strip() or None
+    twins = twins_of(request.form)  # before the entry exists, which would be its own twin
     try:
         if editor:
             entry = save_entry(None, data, author=author(), expected_version=None,
@@ -192,10 +194,15 @@ def new_entry() -> Response | tuple[str, int]:
             flash(_("“%(name)s” is created and published.", name=entry.name)
                   if entry.moderation == "published"
                   else _("“%(name)s” is created.", name=entry.name))
+            for twin in twins:
+                flash(twin_message(twin), "warning")
             return redirect(url_for("editor.edit_entry", entry_id=entry.id), 303)
         proposal = propose_entry(data, author=author(), comment=comment, locale=locale_code())
         flash(_("Thank you! “%(name)s” waits for an editor's review before it is published.",
                 name=proposal.entry.name))
+        for twin in twins:  # a warning, not a refusal: the editors decide
+            check = _("The editors will check it is another place.")
+            flash(f"{twin_message(twin)} {check}", "warning")
         return redirect(url_for("editor.dashboard"), 303)
     except WriteValidationError as exc:
         db.session.rollback()

@@ -49,6 +49,10 @@ ACTION_LABELS = {"create": _l("created"), "update": _l("edited"), "delete": _l("
 PROPOSAL_STATE_LABELS = {"pending": _l("Waiting for review"), "accepted": _l("Accepted"),
                          "rejected": _l("Rejected")}
 PROPOSAL_ACTION_LABELS = {"create": _l("New entry"), "update": _l("Edit")}
+# What a citizen may report about an entry (app.models.report.REPORT_REASONS).
+REPORT_REASON_LABELS = {"closed": _l("It has closed"), "moved": _l("It has moved"),
+                        "wrong": _l("Some information is wrong"),
+                        "duplicate": _l("It is a duplicate of another entry")}
 RELATION_LABELS = {
     "hosted_by": _l("is hosted by"),
     "part_of": _l("is part of"),

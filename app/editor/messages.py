@@ -60,6 +60,8 @@ BY_CODE: dict[str, Callable[[Params], Any]] = {
     "level_definitions": lambda p: _l("Give %(levels)s definitions (levels %(min)s–%(max)s).",
                                       levels=p.get("levels"), min=p.get("min"),
                                       max=p.get("max")),
+    "report_reason": _fixed(_l("Choose what is wrong.")),
+    "report_handled": _fixed(_l("This report was already handled.")),
     "length_between": lambda p: _l("Between %(min)s and %(max)s characters.",
                                    min=p.get("min"), max=p.get("max")),
     "too_long": lambda p: _l("At most %(max)s characters.", max=_thousands(p.get("max"))),

@@ -12,6 +12,7 @@ from ..http.locale import locale_code
 from ..mail.notes import tell_author
 from ..models import Proposal
 from ..services import proposals as service
+from ..services.duplicates import likely_twins
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.policy import can_edit_proposal, can_review_proposal, can_view_proposal
 from . import bp
@@ -20,6 +21,7 @@ from .diff import Describer
 from .entries import me
 from .labels import FIELD_LABELS
 from .messages import field_errors
+from .twins import twins_json
 
 
 def _proposal(proposal_id: int) -> Proposal:
@@ -55,7 +57,17 @@ def render_review(proposal: Proposal, *, errors: dict[str, list[str]] | None = N
     return render_template("editor/proposal.html", proposal=proposal, review=seen, rows=rows,
                            errors=errors or {},
                            may_review=can_review_proposal(user, proposal),
-                           may_edit_proposal=can_edit_proposal(user, proposal)), status
+                           may_edit_proposal=can_edit_proposal(user, proposal),
+                           twins=proposal_twins(proposal)), status
+
+
+def proposal_twins(proposal: Proposal) -> list[dict]:
+    """Published entries a pending new place may duplicate (the importers' twin rule)."""
+    entry = proposal.entry
+    if proposal.state != "pending" or proposal.action != "create":
+        return []
+    lon, lat = entry.lonlat or (None, None)
+    return twins_json(likely_twins(entry.name, lon, lat, entry.website, exclude=entry.id))
 
 
 @bp.get("/editor/proposals/<int:proposal_id>")

@@ -13,8 +13,10 @@ from werkzeug.wrappers import Response
 from ..extensions import db, limiter
 from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
-from ..services.entries import plan_entry
+from ..services.duplicates import MAX_TWINS
+from ..services.entries import find_entry, plan_entry
 from ..services.errors import WriteValidationError
+from ..services.policy import public_entry
 from ..services.proposals import SUGGESTION_LABEL, propose_entry
 from ..services.revisions import Author
 from . import bp
@@ -22,6 +24,7 @@ from .access import viewer
 from .entries import location_config
 from .forms import _number
 from .messages import field_errors
+from .twins import twins_json, twins_of
 
 SUGGEST_FIELDS = ("name", "kind", "summary", "street", "postcode", "city", "website")
 HONEYPOT = "homepage"
@@ -39,9 +42,10 @@ def stored(response: Response) -> bool:
 
 def _render(values: dict[str, str], errors: dict[str, list[str]] | None = None,
             status: int = 200) -> tuple[str, int]:
+    twins = twins_json(twins_of(values)) if status != 200 else []
     return render_template("editor/suggest.html", values=values, errors=errors or {},
                            kinds=ENTRY_KINDS, location_config=location_config(),
-                           honeypot=HONEYPOT), status
+                           honeypot=HONEYPOT, twins=twins), status
 
 
 def suggester() -> Author:
@@ -77,6 +81,9 @@ def suggest() -> Response | tuple[str, int]:
         errors.update(field_errors(exc.messages))
     if errors:
         return _render(values, errors, 422)
+    # A likely duplicate is a warning (on the thanks page, and the editors' review
+    # shows it), not a refusal: only people on the spot know two places apart.
+    twins = [t.slug for t in twins_of(values)]
     try:
         propose_entry(data, author=suggester(),
                       comment=values["message"].strip() or None, contact=contact or None,
@@ -84,9 +91,11 @@ def suggest() -> Response | tuple[str, int]:
     except WriteValidationError as exc:
         db.session.rollback()
         return _render(values, field_errors(exc.messages), 422)
-    return redirect(url_for("editor.suggest_thanks"), 303)
+    return redirect(url_for("editor.suggest_thanks", twin=twins), 303)
 
 
 @bp.get("/suggest/thanks")
 def suggest_thanks() -> str:
-    return render_template("editor/suggest_thanks.html")
+    slugs = request.args.getlist("twin")[:MAX_TWINS]
+    twins = [e for e in (find_entry(s) for s in slugs) if e is not None and public_entry(e)]
+    return render_template("editor/suggest_thanks.html", twins=twins)

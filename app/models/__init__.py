@@ -8,6 +8,7 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .proposal import Proposal
 from .relation import Relation
+from .report import ErrorReport
 from .revision import Revision
 from .source import Source
 from .sync import PushedEntry, SyncState
@@ -19,6 +20,7 @@ __all__ = [
     "Answer",
     "ApiToken",
     "Entry",
+    "ErrorReport",
     "Evaluation",
     "EvaluationKey",
     "ImportRun",

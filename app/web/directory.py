@@ -12,18 +12,23 @@ from ..extensions import db
 from ..http.locale import locale_code
 from ..models import Tag
 from ..query import ParameterError, count_entries, facet_counts, search_entries
+from ..query.entries import distances_from
 from . import bp
-from .filtering import filter_query, form_state, request_filter
+from .filtering import filter_query, form_state, near_pairs, request_filter
 from .labels import SORT_LABELS
 
 PER_PAGE = 20
-SORTS = ("name", "-updated", "relevance")
+SORTS = ("name", "-updated", "relevance", "distance")
 
 
-def _sort(has_text: bool) -> str:
-    sort = request.args.get("sort") or ("relevance" if has_text else "name")
+def _sort(has_text: bool, has_place: bool) -> str:
+    """The asked order; around a place (`near`) the nearest first unless asked otherwise."""
+    default = "distance" if has_place else "relevance" if has_text else "name"
+    sort = request.args.get("sort") or default
     if sort not in SORTS:
         raise ParameterError("sort", f"unknown value {sort!r}; expected one of {', '.join(SORTS)}")
+    if sort == "distance" and not has_place:
+        raise ParameterError("sort", "distance goes with near=lon,lat")
     if sort == "relevance" and not has_text:
         sort = "name"
     return sort
@@ -38,18 +43,22 @@ def _page() -> int:
 
 def _listing(template_args: dict, args: MultiDict | None = None, **forced: object) -> str:
     f = request_filter(args, **forced)
-    sort, page = _sort(bool(f.text)), _page()
+    sort, page = _sort(bool(f.text), f.near is not None), _page()
     total = count_entries(f)
     pages = max(1, math.ceil(total / PER_PAGE))
     if page > pages:
         abort(404)
     entries = search_entries(f, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     form = form_state(f, facet_counts(f), locale_code())
-    sorts = [(s, SORT_LABELS[s]) for s in SORTS if s != "relevance" or f.text]
+    sorts = [(s, SORT_LABELS[s]) for s in SORTS
+             if (s != "relevance" or f.text) and (s != "distance" or f.near)]
+    place = near_pairs(f)
+    metres = distances_from(f.near, [e.id for e in entries]) if f.near else {}
     return render_template(
         "web/directory.html", entries=entries, total=total, page=page, pages=pages,
         first=(page - 1) * PER_PAGE + 1, sort=sort, sorts=sorts, form=form,
-        page_query=lambda p: filter_query(f, located=form.located,
+        place=place, distances=metres,
+        page_query=lambda p: filter_query(f, located=form.located, **dict(place),
                                           sort=request.args.get("sort", ""),
                                           page=str(p) if p > 1 else ""),
         **template_args)

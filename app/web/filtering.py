@@ -42,6 +42,13 @@ def filter_query(f: EntryFilter, **extra: str) -> str:
     return urlencode(pairs)
 
 
+def near_pairs(f: EntryFilter) -> list[tuple[str, str]]:
+    """`near` and `radius` as the query gives them back (the directory around a place)."""
+    if f.near is None:
+        return []
+    return [("near", f"{f.near.lon:g},{f.near.lat:g}"), ("radius", f"{f.near.radius_m:g}")]
+
+
 @dataclass(frozen=True)
 class TagOption:
     slug: str

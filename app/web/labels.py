@@ -15,7 +15,7 @@ STATUS_LABELS = {"active": _l("Active"), "planned": _l("Planned"), "closed": _l(
 TAG_GROUP_LABELS = {"activity": _l("Activities"), "theme": _l("Themes"),
                     "audience": _l("Audiences")}
 SORT_LABELS = {"name": _l("Name"), "-updated": _l("Recently updated"),
-               "relevance": _l("Relevance")}
+               "relevance": _l("Relevance"), "distance": _l("Distance")}
 
 # Relations seen from the entry's page: (direction, type) -> section title, in page order.
 # "out" is this entry's own link (it uses Loomio), "in" another's link to it.
@@ -30,3 +30,13 @@ RELATION_SECTIONS = (
     (("out", "inspired_by"), _l("Inspired by")),
     (("in", "inspired_by"), _l("Has inspired")),
 )
+
+
+def distance_text(metres: float) -> str:
+    """"12 m", "1,3 km", "24 km": how far, in the page's language (as map.js writes it)."""
+    from flask_babel import format_decimal, gettext
+
+    if metres < 1000:
+        return gettext("%(n)s m", n=format_decimal(round(metres)))
+    km = round(metres / 1000, 1) if metres < 10_000 else round(metres / 1000)
+    return gettext("%(n)s km", n=format_decimal(km))

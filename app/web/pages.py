@@ -19,7 +19,14 @@ from ..http.errors import gone, not_found
 from ..http.locale import fresh_locale, page_headers
 from ..query import ParameterError
 from . import bp
-from .labels import KIND_COLOURS, KIND_LABELS, KIND_PLURALS, STATUS_LABELS, TAG_GROUP_LABELS
+from .labels import (
+    KIND_COLOURS,
+    KIND_LABELS,
+    KIND_PLURALS,
+    STATUS_LABELS,
+    TAG_GROUP_LABELS,
+    distance_text,
+)
 
 bp.before_request(fresh_locale)
 bp.after_request(page_headers)
@@ -36,6 +43,7 @@ def page_helpers() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "tag_group_labels": TAG_GROUP_LABELS,
         "format_number": format_decimal,
+        "distance_text": distance_text,
         "format_date": format_date,
         "format_datetime": format_datetime,
     }

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
-from ..query import facet_counts
+from ..query import count_entries, facet_counts, search_entries
+from ..query.filters import MAX_RADIUS_M
 from . import bp
 from .filtering import form_state, request_filter
 from .labels import KIND_COLOURS, KIND_LABELS
@@ -40,6 +41,10 @@ def js_strings() -> dict[str, Any]:
         "zoomIn": _("Zoom in"),
         "zoomOut": _("Zoom out"),
         "legend": _("Legend"),
+        "metres": _("%(n)s m"),
+        "kilometres": _("%(n)s km"),
+        "distanceFrom": _("%(distance)s from you"),
+        "byDistance": _("Sorted by distance from you."),
     }
 
 
@@ -55,6 +60,11 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
         "zoom": config["MAP_ZOOM"],
         "markersUrl": url_for("web.markers"),
         "entryUrl": url_for("web.entry_page", ref="SLUG"),
+        # The popup asks for one entry's public record when it opens (summary, address):
+        # the markers document stays five values an entry.
+        "recordUrl": url_for("api_v1.get_entry", ref="SLUG"),
+        # The directory's "around me" radius, in metres (the API's maximum).
+        "aroundRadius": MAX_RADIUS_M,
         "mapUrl": url_for("web.index"),
         "directoryUrl": url_for("web.directory"),
         "kinds": [{"id": k, "label": str(KIND_LABELS[k]), "colour": KIND_COLOURS[k]}
@@ -64,11 +74,18 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# Without JavaScript the map page lists this many entries, then links to the directory.
+NOSCRIPT_LIST = 20
+
+
 @bp.get("/")
 def index() -> str:
     f = request_filter()
     form = form_state(f, facet_counts(f), locale_code())
-    return render_template("web/map.html", form=form, map_config=map_config("full"))
+    # Inside <noscript>: a browser with JavaScript never builds it into its page.
+    listed = search_entries(f, sort="name", limit=NOSCRIPT_LIST)
+    return render_template("web/map.html", form=form, map_config=map_config("full"),
+                           noscript_entries=listed, noscript_total=count_entries(f))
 
 
 @bp.get("/embed")

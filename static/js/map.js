@@ -38,6 +38,19 @@
   function entryUrl(slug) {
     return cfg.entryUrl.replace('SLUG', encodeURIComponent(slug));
   }
+  function distanceText(metres) {
+    if (metres < 1000) return fmt(S.metres, { n: numberFormat.format(Math.round(metres)) });
+    var km = metres < 10000 ? Math.round(metres / 100) / 10 : Math.round(metres / 1000);
+    return fmt(S.kilometres, { n: numberFormat.format(km) });
+  }
+  // Metres between two [lat, lon] points (haversine; plenty for "which is nearer").
+  function metresBetween(a, b) {
+    var rad = Math.PI / 180;
+    var dLat = (b[0] - a[0]) * rad, dLon = (b[1] - a[1]) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(a[0] * rad) * Math.cos(b[0] * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 12742000 * Math.asin(Math.min(1, Math.sqrt(h)));
+  }
 
   // -- the map -----------------------------------------------------------------
   var map = L.map(el, { zoomControl: false, minZoom: 2, maxZoom: 19, worldCopyJump: true });
@@ -94,6 +107,10 @@
   var drawn = 0;
   var loadSeq = 0;
   var cache = {};
+  var records = {};       // slug -> promise of its public record (popups)
+  // "Around me" (or an address, through the atlas:origin event): the list is sorted by
+  // distance from here and shows it, and a filter change keeps the view on it.
+  var origin = null;      // [lat, lon]
 
   function readHash() {
     var m = /map=(\d+)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)/.exec(location.hash);
@@ -125,7 +142,12 @@
         a.href = location.pathname + '?' + params.toString() + hash;
       });
     }
-    if (directoryLink) directoryLink.href = cfg.directoryUrl + (query ? '?' + query : '');
+    if (directoryLink) {
+      var near = origin ? 'near=' + origin[1].toFixed(5) + ',' + origin[0].toFixed(5) +
+        '&radius=' + cfg.aroundRadius + '&sort=distance' : '';
+      var listed = [query, near].filter(Boolean).join('&');
+      directoryLink.href = cfg.directoryUrl + (listed ? '?' + listed : '');
+    }
     if (fullMapLink) fullMapLink.href = cfg.mapUrl + (query ? '?' + query : '') + hash;
   }
 
@@ -302,10 +324,60 @@
       li.appendChild(a);
       li.appendChild(document.createTextNode(' '));
       li.appendChild(kind);
+      if (origin) {
+        var far = document.createElement('span');
+        far.className = 'popup-distance';
+        far.textContent = ' · ' + distanceText(metresBetween(origin, [m[3], m[2]]));
+        li.appendChild(far);
+      }
       ul.appendChild(li);
     });
     box.appendChild(ul);
+    if (ids.length === 1) fillDetails(box, points[ids[0]][0]);
     return box;
+  }
+
+  // One entry's summary and address, asked for when its popup opens (the markers
+  // document holds only slug, kind, position and name). The opening-status slot is
+  // left for the opening-hours code to fill.
+  function fillDetails(box, slug) {
+    var details = document.createElement('div');
+    details.className = 'popup-details';
+    var opening = document.createElement('p');
+    opening.className = 'popup-opening';
+    opening.dataset.openingSlot = slug;
+    opening.hidden = true;
+    box.appendChild(details);
+    box.appendChild(opening);
+    if (!records[slug]) {
+      records[slug] = fetch(cfg.recordUrl.replace('SLUG', encodeURIComponent(slug)), {
+        credentials: 'same-origin', headers: { Accept: 'application/json' }
+      }).then(function (response) {
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      });
+      records[slug].catch(function () { delete records[slug]; });
+    }
+    records[slug].then(function (record) {
+      if (record.summary) {
+        var summary = document.createElement('p');
+        summary.className = 'popup-summary';
+        summary.textContent = record.summary;
+        details.appendChild(summary);
+      }
+      var town = [record.postcode, record.city].filter(Boolean).join(' ');
+      var address = [record.street, town].filter(Boolean).join(', ');
+      if (address) {
+        var where = document.createElement('p');
+        where.className = 'popup-address';
+        where.textContent = address;
+        details.appendChild(where);
+      }
+      box.dataset.loaded = '1';
+      box.dispatchEvent(new CustomEvent('atlas:popup-record', {
+        bubbles: true, detail: { slug: slug, record: record, opening: opening }
+      }));
+    }).catch(function () { box.dataset.loaded = '0'; });
   }
 
   // Keyboard users land in the popup they opened; Escape closes it and goes back.
@@ -332,15 +404,26 @@
       var m = points[byName[k]];
       if (m[3] >= s && m[3] <= n && (wide || (m[2] >= w && m[2] <= e))) inView.push(byName[k]);
     }
-    listCount.textContent = counted(S.inView, inView.length);
+    var distances = null;
+    if (origin) {
+      distances = {};
+      inView.forEach(function (i) {
+        distances[i] = metresBetween(origin, [points[i][3], points[i][2]]);
+      });
+      inView.sort(function (a, b) { return distances[a] - distances[b]; });
+    }
+    list.dataset.order = origin ? 'distance' : 'name';
+    listCount.textContent = counted(S.inView, inView.length) + (origin ? ' ' + S.byDistance : '');
     var fragment = document.createDocumentFragment();
-    inView.slice(0, LIST_MAX).forEach(function (i) { fragment.appendChild(listItem(i)); });
+    inView.slice(0, LIST_MAX).forEach(function (i) {
+      fragment.appendChild(listItem(i, distances ? distances[i] : null));
+    });
     list.replaceChildren(fragment);
     listMore.hidden = inView.length <= LIST_MAX;
     listMore.textContent = fmt(S.more, { shown: numberFormat.format(LIST_MAX) });
   }
 
-  function listItem(i) {
+  function listItem(i, metres) {
     var m = points[i];
     var li = document.createElement('li');
     li.dataset.slug = m[0];
@@ -360,7 +443,15 @@
     show.textContent = S.show;
     show.setAttribute('aria-label', fmt(S.showOnMap, { name: m[4] }));
     show.addEventListener('click', function () { showOnMap(i); });
-    li.append(dot, a, ' ', kind, show);
+    li.append(dot, a, ' ', kind);
+    if (metres !== null && metres !== undefined) {
+      var far = document.createElement('span');
+      far.className = 'result-distance';
+      far.dataset.metres = String(Math.round(metres));
+      far.textContent = fmt(S.distanceFrom, { distance: distanceText(metres) });
+      li.append(' ', far);
+    }
+    li.append(show);
     return li;
   }
 
@@ -422,7 +513,8 @@
   }
 
   function reload(fit) {
-    load(fit).catch(fail);
+    // Around a place, a filter change keeps the view there (and the distance order).
+    load(fit && !origin).catch(fail);
     writeUrl();
   }
 
@@ -443,16 +535,27 @@
 
   var aroundMe = document.getElementById('around-me');
   var me = null;
+  function setOrigin(lat, lon, label) {
+    origin = [lat, lon];
+    el.dataset.origin = lat.toFixed(5) + ',' + lon.toFixed(5);
+    if (me) me.remove();
+    me = L.circleMarker(origin, { radius: 9, color: '#1a1a1a', weight: 3, fillColor: '#ffffff',
+      fillOpacity: 1, interactive: false }).addTo(map);
+    map.setView(origin, 15);  // moveend lists the view, by distance
+    listInView();
+    writeUrl();
+    say(label || S.youAreHere);
+  }
+  // Another script (an address search) sets the origin the same way:
+  // el.dispatchEvent(new CustomEvent('atlas:origin', {detail: {lat, lon, label}})).
+  el.addEventListener('atlas:origin', function (event) {
+    setOrigin(event.detail.lat, event.detail.lon, event.detail.label);
+  });
   if (aroundMe && 'geolocation' in navigator) {
     aroundMe.hidden = false;
     aroundMe.addEventListener('click', function () {
       navigator.geolocation.getCurrentPosition(function (pos) {
-        var here = [pos.coords.latitude, pos.coords.longitude];
-        map.setView(here, 15);
-        if (me) me.remove();
-        me = L.circleMarker(here, { radius: 9, color: '#1a1a1a', weight: 3, fillColor: '#ffffff',
-          fillOpacity: 1, interactive: false }).addTo(map);
-        say(S.youAreHere);
+        setOrigin(pos.coords.latitude, pos.coords.longitude);
       }, function () { say(S.geoError); }, { timeout: 15000, maximumAge: 60000 });
     });
   }

@@ -19,10 +19,11 @@ from app.services.revisions import Author
 from tests.support.editor import csrf_token, login
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Open to everyone on purpose: logging in and out, suggesting a place (anonymous), and the
-# pages of a mailed link (forgotten password, new password, invitation: tests/unit/test_mail.py).
-PUBLIC_WRITES = {"auth.login", "auth.logout", "editor.suggest", "auth.forgot_password",
-                 "auth.reset_password", "auth.accept_invitation"}
+# Open to everyone on purpose: logging in and out, suggesting a place and reporting an error
+# (anonymous: tests/unit/test_error_reports.py), and the pages of a mailed link (forgotten
+# password, new password, invitation: tests/unit/test_mail.py).
+PUBLIC_WRITES = {"auth.login", "auth.logout", "editor.suggest", "editor.report_entry",
+                 "auth.forgot_password", "auth.reset_password", "auth.accept_invitation"}
 
 
 def write_routes(app) -> list[tuple[str, str, str]]:
@@ -52,7 +53,9 @@ def targets(session, accounts):
             # A webhook subscriber that does not exist: refused before it is looked up.
             "subscriber_id": 0,
             # An evaluation key and a tag (their pages).
-            "slug": "governance", "tag_id": session.scalar(select(Tag.id).limit(1))}
+            "slug": "governance", "tag_id": session.scalar(select(Tag.id).limit(1)),
+            # A report: refused before it is looked up, like the run.
+            "report_id": 0}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:

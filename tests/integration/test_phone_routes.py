@@ -1,0 +1,217 @@
+"""Every page, for every role, on a 360 px phone: no sideways scroll.
+
+The routes come from app.url_map (every GET rule), so a new page is checked without
+touching this file; their path parameters are filled from the demo data (and from a
+proposal, an import run and account links made here). What is not a page (JSON,
+files, the static files) is listed in SKIPPED with why; a GET rule whose path
+parameters cannot be filled fails the test, so nothing is left out silently. A route
+added later that answers JSON, a stream or a file is passed over when it answers.
+
+One browser context per role, one tab reused for all its pages, no sleeps: each page
+is measured once its `load` event has fired (scripts run, styles applied).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+from sqlalchemy import select
+
+from app.extensions import db
+from tests import demo_data
+from tests.browser_support import page_maker
+from tests.conftest import LiveServer
+from tests.support.api import fresh_app
+
+PASSWORD = "a password for the phone test"
+ROLES = ("anonymous", "contributor", "editor", "admin")
+EMAILS = {"contributor": "camille@example.org", "editor": "edith@example.org",
+          "admin": "ada@example.org"}
+WIDTH = 360
+
+# Endpoints that answer something other than a page, and why they are not measured.
+SKIPPED = {
+    "static": "files (CSS, scripts, images)",
+    "health.healthz": "JSON health check",
+    "web.markers": "JSON for the map script",
+    "editor.search_json": "JSON for the entry form's relation search",
+    "editor.suggest_twins": "JSON for the duplicate warning",
+    "api-docs.openapi_json": "the OpenAPI document (JSON)",
+}
+# Endpoint families that are JSON or file downloads (CSV, ZIP, GeoJSON…).
+SKIPPED_PREFIXES = {
+    "api_v1.": "the JSON API",
+    "exports.": "file downloads (CSV, ZIP, GeoJSON, JSON-LD)",
+}
+
+
+# Pages without the site's header (no account menu): the same for every role, so they
+# are measured once, for the anonymous visitor.
+SAME_FOR_EVERYONE = ("/ogc", "/api/docs", "/api/redoc")
+
+
+def skip_reason(endpoint: str) -> str | None:
+    if endpoint in SKIPPED:
+        return SKIPPED[endpoint]
+    return next((why for prefix, why in SKIPPED_PREFIXES.items()
+                 if endpoint.startswith(prefix)), None)
+
+
+@pytest.fixture(scope="module")
+def server(databases):
+    app = fresh_app(databases, "phone_routes")
+    # Static files kept by the browser between pages, as the deployment's nginx lets it.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
+    with app.app_context():
+        values = make_world()
+        db.session.remove()
+    with LiveServer(app) as live:
+        live.app = app
+        live.values = values
+        yield live
+    with app.app_context():
+        db.engine.dispose()
+
+
+def make_world() -> dict[str, Any]:
+    """Users of each role, and one object of each kind a route names."""
+    from app.mail.links import invitation_token, reset_token
+    from app.models import Evaluation, ImportRun
+    from app.services.entries import get_entry
+    from app.services.proposals import propose_entry
+    from app.services.revisions import Author
+    from app.services.users import create_user
+
+    users = {role: create_user(email, PASSWORD, role, name=role.title())
+             for role, email in EMAILS.items()}
+    entry = get_entry("la-coroutine")
+    sheet = db.session.scalar(select(Evaluation).where(Evaluation.entry_id == entry.id))
+    proposal = propose_entry({"name": "Jardin partagé des Moulins", "kind": "initiative",
+                              "summary": "Un jardin ouvert à tous les voisins."},
+                             author=Author(user=users["contributor"]))
+    run = ImportRun(origin="csv", location="lieux.csv", status="succeeded", created=1)
+    db.session.add(run)
+    db.session.commit()
+    return {
+        "ref": "la-coroutine", "entry_id": entry.id, "sheet_id": sheet.id,
+        "proposal_id": proposal.id, "run_id": run.id,
+        ("web.tag_page", "slug"): "coworking", ("web.key_page", "slug"): "governance",
+        ("auth.accept_invitation", "token"): invitation_token(
+            "nouvelle@example.org", "contributor", users["admin"]),
+        ("auth.reset_password", "token"): reset_token(users["contributor"]),
+        "collection_id": "entries", "feature_id": str(entry.id),
+    }
+
+
+def page_urls(app: Flask, values: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """(URLs of every GET page, {rule: why it is skipped})."""
+    urls, skipped, unfilled = [], {}, []
+    adapter = app.url_map.bind("localhost")
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in (rule.methods or ()):
+            continue
+        why = skip_reason(rule.endpoint)
+        if why:
+            skipped[rule.rule] = why
+            continue
+        args = {}
+        for name in rule.arguments:
+            value = values.get((rule.endpoint, name), values.get(name))
+            if value is None:
+                unfilled.append(f"{rule.rule} ({name})")
+            args[name] = value
+        if not unfilled:
+            urls.append(adapter.build(rule.endpoint, args))
+    assert not unfilled, f"no value for these path parameters: {unfilled}"
+    return urls, skipped
+
+
+# The widest elements that stick out, for the failure message.
+OVERFLOW_JS = """() => {
+  // The layout viewport: on a phone, innerWidth grows with what sticks out (the page is
+  // zoomed out to show it), the document element's client width stays the screen's.
+  const width = document.documentElement.clientWidth;
+  const excess = document.documentElement.scrollWidth - width;
+  if (excess <= 0) return null;
+  const culprits = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.right > width + 1 && r.width > 0) {
+      culprits.push([Math.round(r.right), el.tagName.toLowerCase() +
+        (el.id ? '#' + el.id : '') +
+        (el.classList.length ? '.' + [...el.classList].join('.') : '')]);
+    }
+  }
+  culprits.sort((a, b) => b[0] - a[0]);
+  return {excess, culprits: culprits.slice(0, 4)};
+}"""
+
+
+def log_in(page: Page, role: str) -> None:
+    page.goto("/login")
+    page.fill("#email", EMAILS[role])
+    page.fill("#password", PASSWORD)
+    page.click("form.stacked-form button[type=submit]")
+    page.wait_for_url("**/editor/")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_fits_a_360_px_phone(browser, server, role):
+    urls, skipped = page_urls(server.app, server.values)
+    assert len(urls) > 30 and "/api/v1/exports/entries.csv" in skipped
+    overflowing, reached = [], []
+    with page_maker(browser, server.url, height=740) as make:
+        page = make(width=WIDTH, is_mobile=True, has_touch=True).page
+        if role != "anonymous":
+            log_in(page, role)
+        for url in urls:
+            if role != "anonymous" and url.startswith(SAME_FOR_EVERYONE):
+                continue
+            try:  # headers first: a stream (server-sent events) never fires `load`
+                response = page.goto(url, wait_until="commit")
+            except PlaywrightError as error:
+                if "Download is starting" in str(error):
+                    continue  # a file, not a page
+                raise
+            assert response is not None, url
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue  # JSON, a stream, a file: not a page
+            page.wait_for_load_state("load")
+            if page.url.split("?")[0].endswith("/login") and not url.startswith("/login"):
+                continue  # not this role's page: the login form (measured on its own)
+            if response.status < 400:
+                reached.append(url)
+            found = page.evaluate(OVERFLOW_JS)
+            if found:
+                overflowing.append((url, response.status, found))
+    assert not overflowing, f"{role}: pages that scroll sideways at {WIDTH} px: {overflowing}"
+    # Each role reached its own pages (a broken login would measure only error pages).
+    assert "/" in reached and "/entries/la-coroutine" in reached
+    editor_pages = [u for u in reached if u.startswith("/editor/")]
+    if role == "anonymous":
+        assert not editor_pages
+    else:
+        assert "/editor/" in reached
+    if role in ("editor", "admin"):
+        assert "/editor/reports" in reached
+    if role == "admin":
+        assert "/editor/users" in reached and "/admin/imports" in reached
+
+
+def test_the_map_page_without_javascript_shows_the_list_first(browser, server):
+    with page_maker(browser, server.url, height=740) as make:
+        page = make(width=WIDTH, is_mobile=True, java_script_enabled=False).page
+        page.goto("/?kind=third_place")
+        assert not page.is_visible("#map")
+        first = page.locator(".map-results .entry-card-title a").first
+        box = first.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 740, box
+        names = page.locator(".map-results .entry-card-title a").all_inner_texts()
+        third_places = {e["name"] for e in demo_data.located() if e["kind"] == "third_place"}
+        assert names and set(names) <= third_places | {
+            e["name"] for e in demo_data.entries() if e["kind"] == "third_place"}
+        assert page.locator(".map-results a[href='/entries?kind=third_place']").count() >= 1
