@@ -1,6 +1,7 @@
 """CSV import speed: rows per second into PostGIS, duplicate detection on.
 
     .venv/bin/python bench/bench_csv.py [ROWS] [REPEATS]     (default 50,000 rows, 3 times)
+    .venv/bin/python bench/bench_csv.py --memory [SMALL] [BIG] (default 10,000 then 100,000)
 
 Writes an invented CSV (semicolons, decimal commas, one place every ~100 m over the
 Lille area, so no row is a twin of another), imports it into a throwaway database
@@ -86,7 +87,30 @@ def timed(label: str, rows: int, work) -> float:
     return rows / wall
 
 
+def memory(small: int, big: int) -> None:
+    """Peak memory of an import of SMALL rows then BIG more, in a fresh process (the probe
+    tests/unit/test_import_csv.py runs at 2,000 and 20,000): flat means the second import
+    raises the peak by about what the first did, not BIG/SMALL times as much."""
+    from tests.memory_probe import memory_probe_files, run_memory_probe
+
+    with bench_app("bench_csv_memory") as app, tempfile.TemporaryDirectory() as tmp:
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        url = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+        out = run_memory_probe(url, memory_probe_files(Path(tmp), small, big))
+    for name, key in (("writing process", "peaks_kib"), ("reading processes", "child_peaks_kib")):
+        warm, after_small, after_big = out[key]
+        print(f"{name}: peak {warm / 1024:.1f} MiB warm, +{(after_small - warm) / 1024:.1f} MiB "
+              f"after {small:,} rows, +{(after_big - after_small) / 1024:.1f} MiB after "
+              f"{big:,} more (ratio {(after_big - after_small) / max(after_small - warm, 1):.2f};"
+              f" rows ratio {big / small:.0f})")
+    print(f"counts: {out['counts']}")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--memory"]:
+        sizes = [int(a) for a in sys.argv[2:4]]
+        memory(*(sizes + [10_000, 100_000][len(sizes):]))
+        return
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     from importers.mapping import load_csv_mapping
