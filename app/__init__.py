@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import configure_mappers
 
 from .config import PROJECT_ROOT, ConfigurationError, from_environment, to_sqlalchemy_url
 from .extensions import db, migrate
@@ -51,6 +52,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["site"] = identity(app.config)
 
     from . import models  # noqa: F401  (registers the tables)
+
+    # Relationships are resolved now, not by the first query: a Ctrl-C (or a SIGTERM)
+    # landing in that lazy step left the registry half-configured, and the import's
+    # ledger then failed to record the interruption (test_modes).
+    configure_mappers()
     from .api import init_api
     from .api.v1 import blp as api_v1_bp
     from .auth import bp as auth_bp

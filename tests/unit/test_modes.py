@@ -39,6 +39,20 @@ def test_flask_help_starts_no_cluster(tmp_path):
     assert not (tmp_path / "pg").exists()
 
 
+def test_create_app_configures_the_mappers(tmp_path):
+    """In a fresh interpreter: after create_app() every mapper is configured, so no later
+    query does it lazily, where an interruption would leave it half done."""
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+           "SECRET_KEY": "x"}
+    code = ("from app import create_app; from app.extensions import db; create_app(); "
+            "print(sorted(m.class_.__name__ for m in db.Model.registry.mappers "
+            "if not m.configured))")
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_tests_need_a_running_server_and_start_none(monkeypatch, tmp_path):
     for name in ("DATABASE_URL", "TEST_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
