@@ -6,11 +6,12 @@ from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
 from .import_run import ImportRun
 from .job_run import JobRun
+from .link import IdentityLink
 from .proposal import Proposal
 from .relation import Relation
 from .revision import Revision
 from .source import Source
-from .sync import PushedEntry, SyncState
+from .sync import PushedEntry, PushedSheet, SheetSource, SyncState
 from .tag import Tag
 from .user import ApiToken, User, UserSession
 
@@ -20,12 +21,15 @@ __all__ = [
     "Entry",
     "Evaluation",
     "EvaluationKey",
+    "IdentityLink",
     "ImportRun",
     "JobRun",
     "Proposal",
     "PushedEntry",
+    "PushedSheet",
     "Relation",
     "Revision",
+    "SheetSource",
     "Source",
     "SyncState",
     "Tag",

@@ -20,6 +20,9 @@ it was on, and replaying that entry sends nothing twice. A target that refuses a
 entry (422, a conflict) gets a report line and the push goes on; the refused
 entries are tried again at the next push. A link to an entry the target does not
 have yet is sent once that entry has been.
+
+The published sheets follow the entries, from our sheets' feed
+(app/sync/sheet_push.py).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class Outcome:
 class PushResult:
     counts: dict[str, int]
     report: list[str]
+    sheet_counts: dict[str, int] | None = None
 
 
 def version_of(response: requests.Response) -> int | None:
@@ -94,6 +98,7 @@ class Pusher:
         self.progress = progress or (lambda _n: None)
         self.counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
         self.report: list[str] = []
+        self.sheet_counts: Counter[str] = Counter()
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -114,13 +119,18 @@ class Pusher:
                 if len(rows) < PAGE:
                     break
             self._retry_refused(deferred_only=True)
+            from .sheet_push import SheetPusher
+
+            sheets = SheetPusher(self)
+            self.sheet_counts = sheets.counts
+            sheets.run()
             self.state.succeeded_at = datetime.now(UTC)
             db.session.commit()
         except RemoteError as exc:
             db.session.rollback()
             raise PushFailed(f"{exc} The cursor is kept: run the push again to resume.") \
                 from None
-        return PushResult(dict(self.counts), self.report)
+        return PushResult(dict(self.counts), self.report, dict(self.sheet_counts))
 
     def _changes_after(self, cursor: Cursor | None) -> list[tuple[str, int, uuid.UUID]]:
         """Our own change feed, as /api/v1/changes serves it, with each row's position."""
