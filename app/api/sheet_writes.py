@@ -44,7 +44,7 @@ def sheet_answer(sheet: Evaluation, status: int = 200) -> Response:
 
 def exists(sheet: Evaluation, detail: str) -> Response:
     return problem(412, "Precondition Failed", detail, current_version=sheet.version,
-                   headers={"ETag": etag(sheet)})
+                   sheet=sheet_record(sheet), headers={"ETag": etag(sheet)})
 
 
 def sheet_input(body: dict[str, Any]) -> dict[str, Any]:

@@ -290,10 +290,20 @@ def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
                    source=SourceRef(source.origin, source.external_id,
                                     {"linked": True, "body": body}))
     db.session.commit()
-    return problem(412, "Precondition Failed",
-                   f"A twin of this entry exists here ({twin.entry.id}, {twin.reason}): "
-                   "linked, not created again.", current_version=twin.entry.version,
-                   headers={"ETag": etag_of(twin.entry), "X-Atlas-Linked": str(twin.entry.id)})
+    return exists(twin.entry, f"A twin of this entry exists here ({twin.entry.id}, "
+                              f"{twin.reason}): linked, not created again.")
+
+
+def exists(entry: Entry, detail: str) -> Response:
+    """The 412 of a creation whose entry exists here: with the entry as it is and its
+    outgoing public links, so that a mirror sees at once whether it holds what it sent."""
+    relations = sorted(({"type": r.type, "target": str(r.target_id)}
+                        for r in entry.relations_out if r.target.deleted_at is None
+                        and r.target.moderation == "published"),
+                       key=lambda r: (r["type"], r["target"]))
+    return problem(412, "Precondition Failed", detail, current_version=entry.version,
+                   entry=public_record(entry), relations=relations,
+                   headers={"ETag": etag_of(entry)})
 
 
 def _local_targets(body: dict[str, Any]) -> dict[str, Any]:
@@ -362,8 +372,7 @@ def _write(ref: str, *, partial: bool) -> Response:
     if unseen is not None:
         return unseen
     if request.if_none_match.star_tag:
-        return problem(412, "Precondition Failed", "If-None-Match: * but the entry exists.",
-                       headers={"ETag": etag_of(entry)})
+        return exists(entry, "If-None-Match: * but the entry exists.")
     if entry.deleted_at is not None:
         return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
                        deleted_at=entry.deleted_at.isoformat())

@@ -234,7 +234,7 @@ class Pusher:
             return Outcome("unchanged" if version == known else "updated", version,
                            deferred=deferred)
         if status == 412:
-            return self._reconcile(entry_id, body)
+            return self._reconcile(entry_id, body, response)
         if status == 404 and known is not None:
             return Outcome("refused", reason="not found on the target any more (withdrawn "
                                              "there?)")
@@ -243,9 +243,16 @@ class Pusher:
                                              "it there to receive it again)")
         return Outcome("refused", reason=f"{status} {problem_detail(response)}")
 
-    def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any]) -> Outcome:
+    def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any],
+                   refusal: requests.Response) -> Outcome:
         """A 412: does the target already hold what we send (a replayed write whose answer
-        was lost)? Then its version is adopted. Anything else it holds is not overwritten."""
+        was lost, an entry it has already)? Then its version is adopted. Anything else it
+        holds is not overwritten. A target that sends its entry with the 412 spares the
+        GETs."""
+        given = _json(refusal)
+        if isinstance(given.get("entry"), dict) and isinstance(given.get("relations"), list):
+            return self._compare(body, given["entry"], given["relations"],
+                                 version_of(refusal))
         theirs = self.remote.request("GET", f"/api/v1/entries/{entry_id}")
         self._fatal(theirs)
         if theirs.status_code == 410:
@@ -258,10 +265,13 @@ class Pusher:
         outgoing = [{"type": i["type"], "target": i["entry"]["id"]}
                     for i in (links.json().get("items") or []) if i.get("direction") == "out"] \
             if links.status_code == 200 else []
+        return self._compare(body, theirs.json(), outgoing, version_of(theirs))
+
+    def _compare(self, body: dict[str, Any], record: dict[str, Any],
+                 outgoing: list[dict[str, str]], version: int | None) -> Outcome:
         mine = C.from_record(body, body["relations"])
-        there = C.from_record(theirs.json(), outgoing)
+        there = C.from_record(record, outgoing)
         differ = C.differing(mine, there)
-        version = version_of(theirs)
         if not differ:
             return Outcome("unchanged", version)
         if differ == ["relations"] and _subset(there["relations"], mine["relations"]):
@@ -301,6 +311,14 @@ DEFERRED = "links waiting for their targets to be sent"
 def _subset(small: list[dict[str, str]], large: list[dict[str, str]]) -> bool:
     return {(r["type"], r["target"]) for r in small} <= {(r["type"], r["target"])
                                                           for r in large}
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _only_relation_targets(response: requests.Response) -> bool:

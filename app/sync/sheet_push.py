@@ -121,6 +121,10 @@ class SheetPusher:
             version = version_of(response)
             return ("unchanged" if version == known else "updated"), version, None
         if status == 412:
+            given = response.json() if response.headers.get("Content-Type", "").endswith(
+                "json") else {}
+            if isinstance(given.get("sheet"), dict):
+                return self._same(body, given["sheet"], version_of(response))
             return self._reconcile(sheet_id, body)
         return "refused", None, f"{status} {problem_detail(response)}"
 
@@ -133,8 +137,12 @@ class SheetPusher:
         if theirs.status_code != 200:
             return "refused", None, (f"the target answers {theirs.status_code}: "
                                      f"{problem_detail(theirs)}")
-        if S.from_record(body) == S.from_record({**theirs.json(), "state": "published"}):
-            return "unchanged", version_of(theirs), None
+        return self._same(body, theirs.json(), version_of(theirs))
+
+    def _same(self, body: dict[str, Any], theirs: dict[str, Any], version: int | None
+              ) -> tuple[str, int | None, str | None]:
+        if S.from_record(body) == S.from_record({**theirs, "state": "published"}):
+            return "unchanged", version, None
         return "conflicts", None, "changed on the target since our last push: not overwritten"
 
     def _delete(self, sheet_id: uuid.UUID, ledger: PushedSheet | None
