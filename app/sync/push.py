@@ -11,7 +11,9 @@ deletions), after the cursor stored for that target. For each entry:
   answered last time (kept in `sync_pushed`); a 412 means the target's copy
   changed since: if it already holds what we send (our own write, whose answer
   was lost), that is adopted; otherwise it is reported as a conflict and left;
-- deleted or withdrawn here: `DELETE` with `If-Match`.
+- deleted or withdrawn here: `DELETE` with `If-Match`;
+- pulled from the target itself and unchanged here since: nothing is sent (it would
+  only echo); the version the pull saw is taken as the target's.
 Every write carries `X-Atlas-Source: remote:<our name> <uuid>`.
 
 The cursor and the acknowledged version are committed after each entry, so a
@@ -42,7 +44,7 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
 from ..formats.changes import change_json
-from ..models import Entry, PushedEntry
+from ..models import Entry, PushedEntry, Source, SyncState
 from ..models.entry import XID8
 from ..query.changes import FEED_SORT, HORIZON, decode_cursor, wait_for_horizon
 from ..query.paging import Cursor
@@ -104,6 +106,9 @@ class Pusher:
 
     def run(self) -> PushResult:
         self.state = sync_state("push", self.remote.base_url, self.name)  # commits
+        pulled = db.session.scalar(select(SyncState.name).where(
+            SyncState.direction == "pull", SyncState.url == self.remote.base_url))
+        self.pulled_as = f"remote:{pulled}" if pulled else None
         for blocker in wait_for_horizon(self.wait):
             self.report.append(f"waiting: {blocker} is older than this push; the changes "
                                "committed after it start go with the next push")
@@ -199,6 +204,9 @@ class Pusher:
 
     def _upsert(self, entry_id: uuid.UUID, record: dict[str, Any],
                 relations: list[dict[str, str]], ledger: PushedEntry | None) -> Outcome:
+        echoed = self._pulled_from_target(entry_id, record)
+        if echoed is not None:
+            return Outcome("unchanged", echoed)
         known = ledger.remote_version if ledger is not None else None
         outcome = self._put(entry_id, body_of(record, relations), known)
         if outcome.action == "retry":
@@ -208,6 +216,20 @@ class Pusher:
             if outcome.action == "retry":  # pragma: no cover - a second 412 in a row
                 outcome = Outcome("conflicts", reason="the target keeps changing; try again")
         return outcome
+
+    def _pulled_from_target(self, entry_id: uuid.UUID, record: dict[str, Any]) -> int | None:
+        """The target's version of an entry pulled from the target itself and unchanged here
+        since (its source's baseline is at the entry's version): sending it back would only
+        echo it, so its version there is taken as acknowledged. None otherwise."""
+        if self.pulled_as is None:
+            return None
+        attrs = db.session.scalar(select(Source.attributes).where(
+            Source.origin == self.pulled_as, Source.external_id == str(entry_id),
+            Source.entry_id == entry_id)) or {}
+        if attrs.get("linked") or attrs.get("local_version") != record.get("version"):
+            return None
+        version = attrs.get("remote_version")
+        return version if isinstance(version, int) else None
 
     def _put(self, entry_id: uuid.UUID, body: dict[str, Any], known: int | None) -> Outcome:
         """One PUT: If-Match the version the target acknowledged, else If-None-Match: *."""

@@ -204,8 +204,11 @@ def test_sheets_travel_both_ways_between_an_empty_instance_and_the_demo(lille, h
                             answers={"legal": {"level": 1, "limits": "Aucun statut."}})
     draft = write_sheet(hub, "initiative-du-hub", title="Brouillon du hub",
                         held_on="2025-02-15", state="draft")
+    before = lille.gate.count("PUT", "/api/v1/entries/")
     output = push(hub, lille, "hub")
     assert counts(output)["created"] == 1 and counts(output)["conflicts"] == 0, output
+    # What the hub pulled from Lille and did not change is not echoed back to it.
+    assert lille.gate.count("PUT", "/api/v1/entries/") - before == 1
     assert counts(output, "sheets")["created"] == 1, output
     assert own in lille.state() and published in lille.sheets()
     assert lille.sql("SELECT count(*) FROM evaluations WHERE id = :id", id=draft)[0][0] == 0
