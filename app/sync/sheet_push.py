@@ -34,14 +34,27 @@ if TYPE_CHECKING:
 PAGE = 200
 
 
+class _NoSheetsApi(Exception):
+    pass
+
+
 class SheetPusher:
     def __init__(self, pusher: Pusher) -> None:
         self.pusher = pusher
         self.remote = pusher.remote
         self.state = pusher.state
         self.counts: Counter[str] = Counter()
+        self.supported: bool | None = None
 
     def run(self) -> None:
+        try:
+            self._run()
+        except _NoSheetsApi:  # an instance older than the sheets' API: the cursor waits
+            db.session.rollback()
+            self.pusher.report.append("sheets not sent: the target has no sheets' API "
+                                      "(/api/v1/evaluations); they go once it has one")
+
+    def _run(self) -> None:
         self._retry_refused()
         cursor = (decode_cursor(self.state.sheet_cursor, feed=SHEET_FEED)
                   if self.state.sheet_cursor else None)
@@ -72,7 +85,16 @@ class SheetPusher:
                 self._push(orjson.loads(text))
                 db.session.commit()
 
+    def _check_target(self) -> None:
+        """Once per push, before the first sheet: does the target take sheets?"""
+        if self.supported is None:
+            probe = self.remote.request("GET", "/api/v1/evaluations", params={"limit": 1})
+            self.supported = probe.status_code != 404
+        if not self.supported:
+            raise _NoSheetsApi
+
     def _push(self, change: dict[str, Any]) -> None:
+        self._check_target()
         sheet_id = uuid.UUID(change["id"])
         ledger = db.session.get(PushedSheet, (self.state.id, sheet_id))
         if change["op"] == "upsert":

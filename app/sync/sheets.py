@@ -37,6 +37,7 @@ from ..services.evaluations import (
 from ..services.links import find_sheet, link, local_entry, record_sheet_source, sheet_twin
 from ..services.runs import Problem
 from ..services.threeway import merge
+from .client import RemoteError, problem_detail
 
 if TYPE_CHECKING:
     from .pull import Puller
@@ -111,7 +112,21 @@ class SheetPuller:
             params: dict[str, Any] = {"limit": self.puller.page_size}
             if cursor:
                 params["since"] = cursor
-            page = self.puller.remote.get_json("/api/v1/evaluations", **params)
+            response = self.puller.remote.request("GET", "/api/v1/evaluations", params=params)
+            if response.status_code == 404 and not cursor:
+                # An instance older than the sheets' feed: its entries are all we can take.
+                self.puller.ledger.note(Problem(
+                    "warning", "the remote has no sheets' feed (/api/v1/evaluations): its "
+                    "evaluation sheets are not pulled", field="sheets"))
+                return
+            if response.status_code != 200:
+                raise RemoteError(f"GET /api/v1/evaluations: {response.status_code} "
+                                  f"{problem_detail(response)}")
+            try:
+                page = response.json()
+            except ValueError:
+                raise ValueError("the sheets' feed answered with something else than "
+                                 "JSON") from None
             try:
                 changes, cursor, more = (list(page["changes"]), str(page["next_cursor"]),
                                          bool(page["has_more"]))
