@@ -42,7 +42,7 @@ from ..services.entries import (
     save_entry,
 )
 from ..services.errors import ConflictError, ErrorMessage, WriteValidationError
-from ..services.links import Twin, entry_twin, link, local_entry
+from ..services.links import Twin, aliases_of, entry_twin, link, local_entry
 from ..services.policy import (
     can_delete_entry,
     can_edit_entry,
@@ -296,8 +296,10 @@ def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
 
 def exists(entry: Entry, detail: str) -> Response:
     """The 412 of a creation whose entry exists here: with the entry as it is and its
-    outgoing public links, so that a mirror sees at once whether it holds what it sent."""
-    relations = sorted(({"type": r.type, "target": str(r.target_id)}
+    outgoing public links (each target with its other ids), so that a mirror sees at
+    once whether it holds what it sent, whichever ids it knows the targets by."""
+    relations = sorted(({"type": r.type, "target": str(r.target_id),
+                         "aliases": [str(a) for a in aliases_of("entry", r.target_id)]}
                         for r in entry.relations_out if r.target.deleted_at is None
                         and r.target.moderation == "published"),
                        key=lambda r: (r["type"], r["target"]))

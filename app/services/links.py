@@ -47,6 +47,12 @@ def aliased_id(entity_type: str, alias_id: uuid.UUID) -> uuid.UUID | None:
         IdentityLink.entity_type == entity_type, IdentityLink.alias_id == alias_id))
 
 
+def aliases_of(entity_type: str, entity_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(db.session.scalars(select(IdentityLink.alias_id).where(
+        IdentityLink.entity_type == entity_type, IdentityLink.entity_id == entity_id)
+        .order_by(IdentityLink.alias_id)))
+
+
 def local_entry(ref: Any) -> Entry | None:
     """The local entry an id names: its own, or one it is an alias of."""
     key = as_uuid(ref)

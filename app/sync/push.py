@@ -290,7 +290,13 @@ class Pusher:
         return self._compare(body, theirs.json(), outgoing, version_of(theirs))
 
     def _compare(self, body: dict[str, Any], record: dict[str, Any],
-                 outgoing: list[dict[str, str]], version: int | None) -> Outcome:
+                 outgoing: list[dict[str, Any]], version: int | None) -> Outcome:
+        # A target that knows one of our link targets under its own id names ours among
+        # that target's aliases: read it as ours.
+        ours = {r["target"] for r in body["relations"]}
+        outgoing = [{"type": r["type"], "target": next(
+            (a for a in r.get("aliases") or [] if a in ours), r["target"])}
+            for r in outgoing]
         mine = C.from_record(body, body["relations"])
         there = C.from_record(record, outgoing)
         differ = C.differing(mine, there)

@@ -169,6 +169,20 @@ def test_an_instance_that_loaded_the_demo_before_pulls_it_without_duplicates(lil
     assert entries_count(legacy) == total + 2
     assert cafe_there not in legacy.cli("sync", "links").output
 
+    # A push meets the same rule on the target: a twin there is linked, not created, and
+    # where it differs it is reported, not overwritten; the demo arrives under the
+    # stable ids that the target knows as aliases, links included.
+    velo = lille.create({"kind": "initiative", "name": "Atelier vélo de Fives",
+                         "website": "https://velo-fives.example"})
+    legacy.create({"kind": "initiative", "name": "Atelier vélo (Fives)",
+                   "website": "https://www.velo-fives.example"})
+    before = entries_count(legacy)
+    output = push(lille, legacy, "lille")
+    assert counts(output)["created"] == 0 and counts(output)["conflicts"] == 1, output
+    assert f"conflict atelier-velo-de-fives {velo}: changed on the target" in output
+    assert entries_count(legacy) == before
+    assert velo in legacy.cli("sync", "links").output
+
 
 def test_sheets_travel_both_ways_between_an_empty_instance_and_the_demo(lille, hub):
     output = pull(hub, lille, "lille")
