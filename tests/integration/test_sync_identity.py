@@ -264,3 +264,26 @@ def test_a_sheet_text_written_here_is_never_overwritten_by_a_pull(lille, hub):
     output = pull(hub, lille, "lille")
     assert coroutine in hub.sheets()
     assert "changed here since the last pull: kept" in output
+
+
+def test_an_instance_without_the_sheets_feed_still_gives_its_entries(lille, hub):
+    """A peer older than the sheets' feed answers 404 there: the pull takes its entries,
+    warns, and keeps its sheets' cursor for when the peer has one."""
+    served = lille.gate.app
+
+    def older(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/api/v1/evaluations"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        return served(environ, start_response)
+
+    cursor = hub.sql("SELECT sheet_cursor FROM sync_states WHERE direction = 'pull'")
+    lille.edit("mutualab", summary="Changé pendant que Lille était ancienne.")
+    lille.gate.app = older
+    try:
+        output = pull(hub, lille, "lille")
+    finally:
+        lille.gate.app = served
+    assert counts(output)["updated"] == 1
+    assert "the remote has no sheets' feed" in output
+    assert hub.sql("SELECT sheet_cursor FROM sync_states WHERE direction = 'pull'") == cursor
