@@ -44,8 +44,6 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
-from app.models.entry import WEBSITE_KEY_PATTERN
-from app.services import duplicates
 from app.services.entries import (
     create_entries,
     save_entry,
@@ -56,6 +54,13 @@ from app.services.revisions import Author
 from app.services.runs import Ledger, OnLedger, Problem, RunResult
 from app.services.tags import ensure_tags
 from app.services.threeway import merge
+from app.services.twin_rule import (
+    DUPLICATE_RADIUS_M,
+    DUPLICATES_SQL,
+    NAME_SIMILARITY,
+    twin_reason,
+    website_key,
+)
 
 from .mapping import BaseMapping
 from .prepare import Prepared, mapped, message_text, prepare_batch, read_batches, source_ref
@@ -63,43 +68,7 @@ from .reader_process import in_child, prepared_in_child
 from .records import Candidate
 from .sources import FileSource, Item
 
-# The twin rule is app.services.duplicates' (the suggest form warns with it too).
-DUPLICATE_RADIUS_M, NAME_SIMILARITY = duplicates.DUPLICATE_RADIUS_M, duplicates.NAME_SIMILARITY
 BATCH_SIZE = 1000
-WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
-
-# Twins of many candidates at once: the nearest similar name within the radius
-# (GiST index on geom::geography) or the same website key (expression index).
-DUPLICATES_SQL = text(r"""
-WITH c AS (
-    SELECT * FROM unnest(CAST(:idx AS int[]), CAST(:lon AS float8[]), CAST(:lat AS float8[]),
-                         CAST(:name AS text[]), CAST(:web AS text[]))
-           AS c(idx, lon, lat, name, web)
-)
-SELECT c.idx, m.id, m.slug, m.name, m.meters, m.sim, m.why
-FROM c CROSS JOIN LATERAL (
-    (SELECT e.id, e.slug, e.name,
-            ST_Distance(e.geom::geography,
-                        ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography) AS meters,
-            similarity(public.atlas_unaccent(lower(e.name)),
-                       public.atlas_unaccent(lower(c.name))) AS sim,
-            'near' AS why
-     FROM entries e
-     WHERE c.lon IS NOT NULL AND e.deleted_at IS NULL
-       AND ST_DWithin(e.geom::geography,
-                      ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography, :radius)
-       AND similarity(public.atlas_unaccent(lower(e.name)),
-                      public.atlas_unaccent(lower(c.name))) >= :threshold
-     ORDER BY sim DESC, meters LIMIT 1)
-    UNION ALL
-    (SELECT e.id, e.slug, e.name, NULL::float8, NULL::float4, 'website'
-     FROM entries e
-     WHERE c.web IS NOT NULL AND e.website IS NOT NULL AND e.deleted_at IS NULL
-       AND regexp_replace(lower(e.website), '^https?://(www\.)?|/+$', '', 'g') = c.web
-     LIMIT 1)
-    LIMIT 1
-) m
-""")
 
 NO_JIT = text("SET LOCAL jit = off")
 # For this transaction only: a session left idle in it (its client killed, stopped,
@@ -389,9 +358,7 @@ class Pipeline(OnLedger):
         for index, candidate in enumerate(candidates):
             twin = twins.get(index)
             if twin is not None:
-                reason = (f"{twin.meters:.0f} m from {twin.name!r}, similar name "
-                          f"(similarity {twin.sim:.2f})" if twin.why == "near"
-                          else f"same website as {twin.name!r}")
+                reason = twin_reason(twin)
                 self._flag(candidate, reason, entry=str(twin.id), slug=twin.slug,
                            name=twin.name)
             elif index in inner:
@@ -559,11 +526,6 @@ def _bulk_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-def website_key(url: str | None) -> str | None:
-    """The key of ix_entries_website_key: no scheme, no www., no trailing slash."""
-    return WEBSITE_KEY.sub("", url.lower()) if url else None
 
 
 def trigrams(name: str) -> set[str]:

@@ -64,7 +64,7 @@ class AtlasApi(Api):
 def init_api(app: Flask) -> AtlasApi:
     """The Api of this app; its blueprints are registered by `create_app`."""
     from ..extensions import csrf
-    from . import v1, writes
+    from . import sheet_writes, v1, writes  # noqa: F401 (sheet_writes: its routes)
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, copy.deepcopy(value))  # each app its own info
@@ -87,6 +87,8 @@ def init_api(app: Flask) -> AtlasApi:
     api = AtlasApi(app)
     api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)
     api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
+    api.spec.components.schema("SheetUpsert", schema=schemas.SheetUpsertSchema)
+    api.spec.components.schema("SheetDeletion", schema=schemas.SheetDeletionSchema)
     api.spec.components.schema("EntryInput", schema=writes.EntryWriteSchema)
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",

@@ -185,12 +185,41 @@ class UpsertSchema(Strict):
     relations = fields.List(fields.Nested(OutgoingRelationSchema), required=True, metadata={
         "description": "The entry's links to other public entries (this entry → target), "
                        "sorted by type then target."})
+    aliases = fields.List(fields.UUID(), required=True, metadata={
+        "description": "Other ids of the same entry (another instance's twin, the demo's "
+                       "stable id): a mirror that knows one of them links instead of "
+                       "creating it twice."})
 
 
 def change_field() -> fields.Field:
     """An upsert or a deletion (documented as oneOf)."""
     return fields.Raw(metadata={"oneOf": [{"$ref": "#/components/schemas/Upsert"},
                                           {"$ref": "#/components/schemas/Deletion"}]})
+
+
+class SheetUpsertSchema(Strict):
+    op = fields.String(required=True, validate=validate.Equal("upsert"))
+    id = fields.UUID(required=True)
+    entry_id = fields.UUID(required=True)
+    sheet = fields.Nested(EvaluationSchema, required=True)
+    aliases = fields.List(fields.UUID(), required=True, metadata={
+        "description": "Other ids of the same sheet."})
+
+
+class SheetDeletionSchema(Strict):
+    op = fields.String(required=True, validate=validate.Equal("delete"))
+    id = fields.UUID(required=True)
+    entry_id = fields.UUID(required=True)
+    deleted_at = fields.DateTime(required=True)
+
+
+class SheetChangePageSchema(Strict):
+    changes = fields.List(fields.Raw(metadata={"oneOf": [
+        {"$ref": "#/components/schemas/SheetUpsert"},
+        {"$ref": "#/components/schemas/SheetDeletion"}]}), required=True)
+    next_cursor = fields.String(required=True)
+    has_more = fields.Boolean(required=True)
+    next = fields.String(required=True)
 
 
 class ChangePageSchema(Strict):

@@ -19,19 +19,21 @@ from ..extensions import db
 from ..formats import geojson
 from ..formats.changes import change_json
 from ..formats.public import public_json, public_record
+from ..formats.sheet_changes import in_feed, sheet_change_json, sheet_record
 from ..http.conditional import conditional, entry_validated
 from ..http.json import dumps, json_response, raw_json_response
 from ..http.problems import add_problem_handlers, problem
 from ..http.streaming import streamed_response
 from ..models import Entry, EvaluationKey, Relation, Tag, entry_tags
 from ..query import EntryFilter, ParameterError, parse_filter, unknown_tags
-from ..query.changes import changes_after, decode_cursor
+from ..query.changes import SHEET_FEED, ChangePage, changes_after, decode_cursor
 from ..query.entries import conditions
 from ..query.filters import PROPERTY_FILTERS
 from ..query.paging import Cursor, fetch_page, parse_limit, sort_keys
 from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from ..services.errors import NotFoundError
+from ..services.links import find_sheet, is_public_sheet
 from . import schemas
 
 blp = Blueprint("api_v1", __name__, url_prefix="/api/v1",
@@ -181,13 +183,7 @@ def entry_evaluations(ref: str):
     if entry.deleted_at is not None:
         return gone(entry)
     sheets = db.session.scalars(sheets_of(entry.id)).all()
-    return json_response({"items": [{
-        "id": str(s.id), "entry_id": str(s.entry_id), "title": s.title,
-        "held_on": s.held_on.isoformat(), "authors": s.authors, "version": s.version,
-        "created_at": s.created_at.isoformat(), "updated_at": s.updated_at.isoformat(),
-        "answers": [{"key": a.key_slug, "level": a.level, "strengths": a.strengths,
-                     "limits": a.limits, "stakes": a.stakes} for a in s.answers],
-    } for s in sheets]})
+    return json_response({"items": [sheet_record(s) for s in sheets]})
 
 
 # -- vocabularies ---------------------------------------------------------------------------
@@ -227,6 +223,18 @@ def list_evaluation_keys():
 
 # -- change feed ------------------------------------------------------------------------------
 
+def feed_answer(page: ChangePage) -> Response:
+    """A page of a change feed: its changes, the cursor to give next, whether more wait."""
+    next_cursor = page.cursor.encode()
+    body = ('{"changes":[' + ",".join(page.items) + '],"next_cursor":'
+            + orjson.dumps(next_cursor).decode() + ',"has_more":'
+            + ("true" if page.has_more else "false") + ',"next":'
+            + orjson.dumps(page_url(since=next_cursor)).decode() + "}")
+    response = raw_json_response(body)
+    response.headers["Link"] = f'<{page_url(since=next_cursor)}>; rel="next"'
+    return response
+
+
 @blp.route("/changes")
 @blp.arguments(schemas.ChangeArgs, **QUERY)
 @blp.response(200, schemas.ChangePageSchema)
@@ -244,12 +252,46 @@ def list_changes(_args: dict[str, Any]):
     raw = request.args.get("since")
     cursor = decode_cursor(raw) if raw else None
     page = changes_after(cursor, parse_limit(request.args.get("limit")), change_json())
-    next_cursor = page.cursor.encode()
-    body = ('{"changes":[' + ",".join(page.items) + '],"next_cursor":'
-            + orjson.dumps(next_cursor).decode() + ',"has_more":'
-            + ("true" if page.has_more else "false") + ',"next":'
-            + orjson.dumps(page_url(since=next_cursor)).decode() + "}")
-    response = raw_json_response(body)
-    response.headers["Link"] = f'<{page_url(since=next_cursor)}>; rel="next"'
-    return response
+    return feed_answer(page)
 
+
+
+@blp.route("/evaluations")
+@blp.arguments(schemas.ChangeArgs, **QUERY)
+@blp.response(200, schemas.SheetChangePageSchema)
+@documented(400)
+@conditional()
+def list_sheet_changes(_args: dict[str, Any]):
+    """Every published evaluation sheet, then each change to one, after a cursor, in order.
+
+    The same rules as `/changes`: start without `since`, store `next_cursor`, call
+    again while `has_more`. A published sheet comes with its answers; one deleted,
+    unpublished or whose entry was withdrawn comes as `{"op": "delete", "id",
+    "entry_id", "deleted_at"}`; a sheet that was only ever a draft never appears.
+    A cursor of `/changes` is not one of this feed.
+    """
+    raw = request.args.get("since")
+    cursor = decode_cursor(raw, feed=SHEET_FEED) if raw else None
+    page = changes_after(cursor, parse_limit(request.args.get("limit")), sheet_change_json(),
+                         SHEET_FEED, in_feed())
+    return feed_answer(page)
+
+
+@blp.route("/evaluations/<uuid:sheet_id>")
+@blp.response(200, schemas.EvaluationSchema)
+@documented(404, 410)
+def get_sheet(sheet_id):
+    """One published sheet by its id (or another id of it); 410 once deleted or unpublished.
+
+    The ETag is `"v<version>"`, as for entries: give it in `If-Match` to replace the
+    sheet (PUT) or delete it.
+    """
+    sheet = find_sheet(sheet_id)
+    if sheet is None or not sheet.ever_published:
+        raise NotFoundError(f"No sheet {sheet_id}.")
+    if not is_public_sheet(sheet):
+        return problem(410, "Gone", f"Sheet {sheet.id} was deleted or unpublished.",
+                       id=str(sheet.id))
+    response = json_response(sheet_record(sheet))
+    response.headers["ETag"] = f'"v{sheet.version}"'
+    return response

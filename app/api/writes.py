@@ -4,7 +4,11 @@ Bearer tokens only (app.auth.tokens): no cookie is read, so no CSRF token is
 needed. The token's user's role applies: editors and admins publish, a
 contributor's creation lands pending and its edits become proposals (202).
 Updates need `If-Match` with the entry's strong ETag `"v<version>"` (428 without,
-412 when stale, and then nothing is written). Everything goes through
+412 when stale, and then nothing is written). A PUT with `If-None-Match: *` of an
+entry that is a twin of a local one (the same X-Atlas-Source, within 50 m with a
+similar name, or the same website) links its id to the local entry instead of
+creating it twice, and answers 412 with the local entry's ETag, as for an entry that
+exists (app/services/links.py). Everything goes through
 app.services, so the same validation, revisions and sources apply as for forms.
 """
 
@@ -33,10 +37,12 @@ from ..schemas.entry import EntryInputSchema
 from ..services.entries import (
     SourceRef,
     delete_entry,
+    find_by_source,
     find_entry,
     save_entry,
 )
 from ..services.errors import ConflictError, ErrorMessage, WriteValidationError
+from ..services.links import Twin, aliases_of, entry_twin, link, local_entry
 from ..services.policy import (
     can_delete_entry,
     can_edit_entry,
@@ -268,9 +274,64 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
+    """A new entry that is a twin of a local one: its id is linked to the local entry
+    (an alias), and the answer is the 412 of an entry that exists. Editors only: a
+    contributor's creation is reviewed anyway."""
+    if not publishes(user()):
+        return None
+    source = source_ref()
+    twin = None
+    if source is not None:
+        same = find_by_source(source.origin, source.external_id)
+        twin = Twin(same, f"the same source {source.origin} {source.external_id}") \
+            if same is not None else None
+    twin = twin or entry_twin(body, not_from=source.origin if source else None)
+    if twin is None or twin.entry.deleted_at is not None:
+        return None
+    link("entry", new_id, twin.entry.id, origin=source.origin if source else "api",
+         reason=twin.reason)
+    if source is not None:
+        save_entry(twin.entry, {}, author=author(), expected_version=None, commit=False,
+                   source=SourceRef(source.origin, source.external_id,
+                                    {"linked": True, "body": body}))
+    db.session.commit()
+    return exists(twin.entry, f"A twin of this entry exists here ({twin.entry.id}, "
+                              f"{twin.reason}): linked, not created again.")
+
+
+def exists(entry: Entry, detail: str) -> Response:
+    """The 412 of a creation whose entry exists here: with the entry as it is and its
+    outgoing public links (each target with its other ids), so that a mirror sees at
+    once whether it holds what it sent, whichever ids it knows the targets by."""
+    relations = sorted(({"type": r.type, "target": str(r.target_id),
+                         "aliases": [str(a) for a in aliases_of("entry", r.target_id)]}
+                        for r in entry.relations_out if r.target.deleted_at is None
+                        and r.target.moderation == "published"),
+                       key=lambda r: (r["type"], r["target"]))
+    return problem(412, "Precondition Failed", detail, current_version=entry.version,
+                   entry=public_record(entry), relations=relations,
+                   headers={"ETag": etag_of(entry)})
+
+
+def _local_targets(body: dict[str, Any]) -> dict[str, Any]:
+    """Link targets named by another id of a local entry (an alias) as the local id."""
+    relations = body.get("relations")
+    if not isinstance(relations, list):
+        return body
+    mapped = []
+    for item in relations:
+        if isinstance(item, dict) and item.get("target") is not None:
+            local = local_entry(item["target"])
+            if local is not None:
+                item = {**item, "target": str(local.id)}
+        mapped.append(item)
+    return {**body, "relations": mapped}
+
+
 def _create(body: dict[str, Any], entry_id: uuid.UUID | None) -> Response:
     source = source_ref()
-    if entry_id is not None and db.session.get(Entry, entry_id) is not None:
+    if entry_id is not None and find_entry(entry_id) is not None:
         return problem(409, "Conflict", f"An entry with the id {entry_id} exists already.")
     if publishes(user()):
         result = save_entry(None, body, author=author(), expected_version=None, source=source,
@@ -310,14 +371,16 @@ def _write(ref: str, *, partial: bool) -> Response:
             given = body_id(body)
             if given is not None and given != new_id:
                 return invalid({"id": ["The id of the body differs from the URL's."]})
-            return _create(body, new_id)
+            linked = _linked_twin(body, new_id)
+            if linked is not None:
+                return linked
+            return _create(_local_targets(body), new_id)
         return problem(404, "Not Found", f"No entry {ref!r}.")
     unseen = unseen_answer(entry, ref)
     if unseen is not None:
         return unseen
     if request.if_none_match.star_tag:
-        return problem(412, "Precondition Failed", "If-None-Match: * but the entry exists.",
-                       headers={"ETag": etag_of(entry)})
+        return exists(entry, "If-None-Match: * but the entry exists.")
     if entry.deleted_at is not None:
         return problem(410, "Gone", f"Entry {entry.id} was deleted.", id=str(entry.id),
                        deleted_at=entry.deleted_at.isoformat())
@@ -343,6 +406,7 @@ def _write(ref: str, *, partial: bool) -> Response:
         if "lon" not in body and "lat" not in body:
             body["lon"] = body["lat"] = None
     source = source_ref()
+    body = _local_targets(body)
     if not writes_directly(user(), entry):
         body.pop("moderation", None)
         proposal = propose_edit(entry, body, author=author(), base_version=expected,

@@ -12,9 +12,9 @@ from ..http.locale import locale_code
 from ..mail.notes import tell_author
 from ..models import Proposal
 from ..services import proposals as service
-from ..services.duplicates import likely_twins
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.policy import can_edit_proposal, can_review_proposal, can_view_proposal
+from ..services.twin_rule import likely_twins
 from . import bp
 from .access import viewer
 from .diff import Describer

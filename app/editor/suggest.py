@@ -13,12 +13,12 @@ from werkzeug.wrappers import Response
 from ..extensions import db, limiter
 from ..http.locale import locale_code
 from ..models.vocab import ENTRY_KINDS
-from ..services.duplicates import MAX_TWINS
 from ..services.entries import find_entry, plan_entry
 from ..services.errors import WriteValidationError
 from ..services.policy import public_entry
 from ..services.proposals import SUGGESTION_LABEL, propose_entry
 from ..services.revisions import Author
+from ..services.twin_rule import MAX_TWINS
 from . import bp
 from .access import viewer
 from .entries import location_config

@@ -1,5 +1,5 @@
 """The duplicate warning of the suggest and entry forms: a small JSON answer as people
-type, and the same check on submit (app.services.duplicates), never a refusal."""
+type, and the same check on submit (app.services.twin_rule), never a refusal."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..services.duplicates import Twin, likely_twins
+from ..services.twin_rule import Twin, likely_twins
 from ..web.labels import distance_text
 from . import bp
 

@@ -56,10 +56,36 @@ def geo(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"@type": "GeoCoordinates", "latitude": record["lat"], "longitude": record["lon"]}
 
 
-def entry_jsonld(record: Mapping[str, Any], *, url: str) -> dict[str, Any]:
+def sheet_review(sheet: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    """A published evaluation sheet (`app.formats.sheet_changes.sheet_record`) as a
+    schema.org Review: each answer a part of it, its level a Rating on the grid's
+    scale, its strengths and limits positive and negative notes, its stakes its body."""
+    from ..models.vocab import LEVEL_MAX, LEVEL_MIN
+
+    parts = []
+    for answer in sheet.get("answers") or []:
+        part: dict[str, Any] = {"@type": "Review",
+                                "reviewAspect": labels.get(answer["key"], answer["key"])}
+        if answer.get("level") is not None:
+            part["reviewRating"] = {"@type": "Rating", "ratingValue": answer["level"],
+                                    "worstRating": LEVEL_MIN, "bestRating": LEVEL_MAX}
+        _put(part, positiveNotes=answer.get("strengths"), negativeNotes=answer.get("limits"),
+             reviewBody=answer.get("stakes"))
+        parts.append(part)
+    review: dict[str, Any] = {"@type": "Review", "identifier": sheet["id"],
+                              "name": sheet["title"], "datePublished": sheet["held_on"]}
+    _put(review, author=({"@type": "Organization", "name": sheet["authors"]}
+                         if sheet.get("authors") else None), hasPart=parts or None)
+    return review
+
+
+def entry_jsonld(record: Mapping[str, Any], *, url: str,
+                 sheets: list[Mapping[str, Any]] | None = None,
+                 key_labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A JSON-LD object for one public record (`app.formats.public.public_record`).
 
-    `url` is the entry's page, used as its `@id`.
+    `url` is the entry's page, used as its `@id`; `sheets` its published evaluation
+    sheets, as `review`s (`key_labels` names the grid's keys).
     """
     kind = schema_type(record)
     numbers = identifiers.property_values(record)
@@ -96,6 +122,8 @@ def entry_jsonld(record: Mapping[str, Any], *, url: str) -> dict[str, Any]:
         _put(doc, license=licence_url(record.get("licence")) or record.get("licence"),
              dateCreated=str(record["founded"]) if record.get("founded") else None,
              dateModified=record.get("updated_at"))
+    if sheets:
+        doc["review"] = [sheet_review(s, key_labels or {}) for s in sheets]
     return doc
 
 

@@ -6,12 +6,13 @@ from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
 from .import_run import ImportRun
 from .job_run import JobRun
+from .link import IdentityLink
 from .proposal import Proposal
 from .relation import Relation
 from .report import ErrorReport
 from .revision import Revision
 from .source import Source
-from .sync import PushedEntry, SyncState
+from .sync import PushedEntry, PushedSheet, SheetSource, SyncState
 from .tag import Tag
 from .user import ApiToken, User, UserSession
 from .webhook import WebhookAttempt, WebhookDelivery, WebhookSubscriber
@@ -23,12 +24,15 @@ __all__ = [
     "ErrorReport",
     "Evaluation",
     "EvaluationKey",
+    "IdentityLink",
     "ImportRun",
     "JobRun",
     "Proposal",
     "PushedEntry",
+    "PushedSheet",
     "Relation",
     "Revision",
+    "SheetSource",
     "Source",
     "SyncState",
     "Tag",

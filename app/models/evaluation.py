@@ -7,10 +7,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
+    FetchedValue,
     ForeignKey,
+    Index,
     SmallInteger,
     String,
     Text,
@@ -22,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .entry import XID8
 from .vocab import EVALUATION_STATES, LEVEL_MAX, LEVEL_MIN, sql_in
 
 if TYPE_CHECKING:
@@ -78,6 +82,15 @@ class Evaluation(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The transaction that last wrote the row, and whether it was ever published: both
+    # set by the trigger of migration 0017, never by the ORM. The sheets' change feed
+    # orders by (change_xid, id) and never names a sheet that was only ever a draft.
+    change_xid: Mapped[int] = mapped_column(
+        XID8(), server_default=FetchedValue(), server_onupdate=FetchedValue(),
+        deferred=True)
+    ever_published: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("false"), server_onupdate=FetchedValue(),
+        deferred=True)
 
     entry: Mapped[Entry] = relationship()
     answers: Mapped[list[Answer]] = relationship(
@@ -88,6 +101,7 @@ class Evaluation(db.Model):
     __table_args__ = (
         CheckConstraint(sql_in("state", EVALUATION_STATES), name="state"),
         CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
+        Index("ix_evaluations_change", "change_xid", "id"),
     )
 
     def answer(self, key: str) -> Answer | None:

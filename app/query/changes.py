@@ -7,25 +7,45 @@ xmin): a transaction that took its id early but commits late is withheld until
 then, instead of being stepped over as a timestamp cursor would. Each entry
 appears at its latest change (a state feed); an entry deleted or withdrawn from
 publication appears as a deletion.
+
+The evaluation sheets have a feed of their own with the same mechanics
+(`SHEET_FEED`: evaluations.change_xid, set by the trigger of migration 0017), so that
+a client of the entries' feed never meets an item it does not know.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, cast, literal, literal_column, select, text, tuple_
 from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
-from ..models import Entry
+from ..models import Entry, Evaluation
 from ..models.entry import XID8
 from .paging import Cursor, SortKey
 
-FEED_SORT = "changes"
-FEED_KEYS = (SortKey(Entry.change_xid), SortKey(Entry.id))
+
+@dataclass(frozen=True)
+class Feed:
+    """A table read in the order of the transaction that last wrote each row."""
+
+    sort: str  # a cursor names its feed: one feed's cursor is refused by another
+    xid: Any
+    id: Any
+
+    @property
+    def keys(self) -> tuple[SortKey, SortKey]:
+        return (SortKey(self.xid), SortKey(self.id))
+
+
+ENTRY_FEED = Feed("changes", Entry.change_xid, Entry.id)
+SHEET_FEED = Feed("sheet-changes", Evaluation.change_xid, Evaluation.id)
+FEED_SORT = ENTRY_FEED.sort
+FEED_KEYS = ENTRY_FEED.keys
 # Every transaction below this one has finished (committed or rolled back).
 HORIZON = literal_column("pg_snapshot_xmin(pg_current_snapshot())", type_=XID8())
 
@@ -68,38 +88,42 @@ class ChangePage:
     has_more: bool
 
 
-def start_cursor() -> Cursor:
-    return Cursor(FEED_SORT, (0, uuid.UUID(int=0)))
+def start_cursor(feed: Feed = ENTRY_FEED) -> Cursor:
+    return Cursor(feed.sort, (0, uuid.UUID(int=0)))
 
 
-def decode_cursor(raw: str, name: str = "since") -> Cursor:
-    return Cursor.decode(raw, FEED_SORT, FEED_KEYS, name)
+def decode_cursor(raw: str, name: str = "since", feed: Feed = ENTRY_FEED) -> Cursor:
+    return Cursor.decode(raw, feed.sort, feed.keys, name)
 
 
-def end_cursor() -> Cursor:
+def end_cursor(feed: Feed = ENTRY_FEED) -> Cursor:
     """A cursor after every change already handed out or that ever could be: every
     transaction below the horizon has ended, so the feed continues from there."""
     horizon = int(db.session.execute(_OLDEST_RUNNING).scalar_one())
-    return Cursor(FEED_SORT, (horizon - 1, uuid.UUID(int=(1 << 128) - 1)))
+    return Cursor(feed.sort, (horizon - 1, uuid.UUID(int=(1 << 128) - 1)))
+
+
+def after(cursor: Cursor, feed: Feed = ENTRY_FEED) -> ColumnElement[bool]:
+    """Rows of `feed` strictly after `cursor`."""
+    xid, row_id = cursor.values
+    return tuple_(feed.xid, feed.id) > tuple_(cast(literal(str(xid)), XID8()),
+                                              cast(literal(str(row_id)), UUID(as_uuid=True)))
 
 
 def changes_after(cursor: Cursor | None, limit: int, item: ColumnElement[str],
-                  where: Sequence[ColumnElement[bool]] = ()) -> ChangePage:
+                  feed: Feed = ENTRY_FEED, *where: ColumnElement[bool]) -> ChangePage:
     """Up to `limit` changes after `cursor` (None: from the start), each as `item`:
-    the serialiser's text of a changed entry (app.formats.changes.change_json).
-    `where` leaves changes out (a webhook subscriber's filter)."""
-    cursor = cursor or start_cursor()
-    xid, entry_id = cursor.values
-    stmt = (select(item, Entry.change_xid, Entry.id)
-            .where(tuple_(Entry.change_xid, Entry.id)
-                   > tuple_(cast(literal(str(xid)), XID8()), cast(literal(str(entry_id)),
-                                                                  UUID(as_uuid=True))))
-            .where(Entry.change_xid < HORIZON, *where)
-            .order_by(Entry.change_xid, Entry.id)
+    the serialiser's text of a changed row (app.formats.changes.change_json,
+    app.formats.sheet_changes.sheet_change_json); `where` leaves rows out (rows never
+    in the feed, a webhook subscriber's filter)."""
+    cursor = cursor or start_cursor(feed)
+    stmt = (select(item, feed.xid, feed.id)
+            .where(after(cursor, feed), feed.xid < HORIZON, *where)
+            .order_by(feed.xid, feed.id)
             .limit(limit + 1))
     rows = db.session.execute(stmt).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     if rows:
-        cursor = Cursor(FEED_SORT, (rows[-1][1], rows[-1][2]))
+        cursor = Cursor(feed.sort, (rows[-1][1], rows[-1][2]))
     return ChangePage([row[0] for row in rows], cursor, has_more)

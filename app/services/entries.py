@@ -105,12 +105,12 @@ def get_entry(ref: str | uuid.UUID, *, include_deleted: bool = False) -> Entry:
 
 
 def find_entry(ref: str | uuid.UUID) -> Entry | None:
-    if isinstance(ref, uuid.UUID):
-        return db.session.get(Entry, ref)
-    try:
-        return db.session.get(Entry, uuid.UUID(ref))
-    except ValueError:
-        return db.session.scalar(select(Entry).where(Entry.slug == ref))
+    """By UUID (its own, or another id of it: app/services/links.py) or by slug."""
+    from .links import as_uuid, local_entry
+
+    if as_uuid(ref) is not None:
+        return local_entry(ref)
+    return db.session.scalar(select(Entry).where(Entry.slug == ref))
 
 
 def find_by_source(origin: str, external_id: str) -> Entry | None:

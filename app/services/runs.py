@@ -26,10 +26,11 @@ from ..formats.csv_cells import escape_cell
 from ..models import ImportRun
 
 ProblemKind = Literal["rejected", "warning", "conflict", "duplicate", "missing", "closed",
-                      "skipped"]
+                      "skipped", "linked"]
 # The count each kind of report line adds to (a conflict: see Ledger.conflict).
 KIND_COUNTS = {"rejected": "rejected", "warning": "warnings", "duplicate": "duplicates",
-               "missing": "missing", "closed": "closed", "skipped": "skipped"}
+               "missing": "missing", "closed": "closed", "skipped": "skipped",
+               "linked": "linked"}
 # Counts of what a run wrote: undone when it fails.
 WRITTEN = ("created", "updated", "deleted", "closed")
 # The counts an ImportRun has a column for.

@@ -79,6 +79,8 @@ def pull(url: str, name: str | None, licence: str | None, page_size: int, retrie
         click.echo(f"Tags created: {', '.join(result.tags_created)}")
     click.echo(f"Pulled from {url} as remote:{name} — run {result.run.id}")
     click.echo(summary(result.counts))
+    if puller.sheets is not None and puller.sheets.counts:
+        click.echo(f"sheets — {summary(puller.sheets.counts)}")
     _print_report(result.report)
 
 
@@ -122,6 +124,8 @@ def push(url: str, token: str, as_name: str | None, name: str | None, wait: floa
         remote.close()
     click.echo(f"Pushed to {url} as remote:{as_name}")
     click.echo(summary(result.counts))
+    if result.sheet_counts:
+        click.echo(f"sheets — {summary(result.sheet_counts)}")
     for line in result.report:
         click.echo(line)
 
@@ -143,6 +147,36 @@ def status() -> None:
                 PushedEntry.state_id == state.id, PushedEntry.state == "refused"))
             line += f"\t{refused} refused"
         click.echo(line)
+
+
+@sync_cli.command("links")
+def links() -> None:
+    """Every other id known here for a local entry or sheet, and why it was linked."""
+    from ..models import IdentityLink
+
+    rows = db.session.scalars(select(IdentityLink).order_by(IdentityLink.id)).all()
+    if not rows:
+        click.echo("No links.")
+    for row in rows:
+        click.echo(f"{row.entity_type}\t{row.alias_id}\t→ {row.entity_id}\t{row.origin}\t"
+                   f"{row.reason}")
+
+
+@sync_cli.command("unlink")
+@click.argument("alias_id", type=click.UUID)
+def unlink_command(alias_id) -> None:
+    """Undo a link: the other id becomes an entry (or sheet) of its own again, made from
+    what its instance said last; the local one stays as it is."""
+    from ..services.revisions import Author
+    from .unlink import unlink
+
+    try:
+        kind, local, made = unlink(alias_id, author=Author(label="sync unlink"))
+    except LookupError as exc:
+        raise click.BadParameter(str(exc), param_hint="ALIAS_ID") from None
+    click.echo(f"Unlinked {kind} {alias_id} from {local}.")
+    if made is not None:
+        click.echo(f"Created {kind} {made.id} from what its instance said last.")
 
 
 def _print_report(report: list[dict]) -> None:

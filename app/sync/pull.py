@@ -11,7 +11,16 @@ became here (`applied`) and the local version after that write. So:
 - a remote deletion applies only to entries that came from that remote and were
   not changed here since; an entry deleted here by an editor is not restored;
 - a link whose target has not arrived yet waits in the source and is made when
-  the target comes (at the end of the run, or on a later run).
+  the target comes (at the end of the run, or on a later run);
+- an entry already here under another id (one of the change's `aliases`, an alias
+  recorded here) or a twin of a local entry by the one twin rule (within 50 m with a
+  similar name, or the same website: app/services/links.py) is linked to it, never
+  created twice: the remote's id becomes an alias of the local entry
+  (`identity_links`), the local entry gets the remote's source, and where the two
+  differ today the local values read as written here (kept). An entry here under the
+  same id but not from this remote is adopted the same way when both are equal. A
+  remote deletion never deletes a linked entry;
+- the sheets follow, from the remote's sheets' feed (app/sync/sheets.py).
 
 Each page of the feed is applied in one transaction together with the cursor,
 so an interrupted pull resumes after the last page it finished. Each run is
@@ -32,12 +41,14 @@ from ..extensions import db
 from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
 from ..services.errors import ConflictError, WriteValidationError
+from ..services.links import Twin, entry_twin, known_entry, link, local_entry
 from ..services.revisions import Author
 from ..services.runs import Ledger, OnLedger, Problem, RunResult
 from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
+from .sheets import SheetPuller
 from .state import sync_state
 
 PAGE_SIZE = 1_000
@@ -65,6 +76,7 @@ class Puller(OnLedger):
         self.ledger = Ledger(self.origin, COUNTS, location=remote.base_url,
                              author_label=self.author.label)
         self.tags_created: list[str] = []
+        self.sheets: SheetPuller | None = None
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -93,6 +105,9 @@ class Puller(OnLedger):
                 if not more:
                     break
             self._resolve_pending()
+            db.session.commit()
+            self.sheets = SheetPuller(self)
+            self.sheets.run(state)
             state.succeeded_at = datetime.now(UTC)
             run = self.ledger.finish()
         except (RemoteError, ValueError) as exc:
@@ -135,10 +150,12 @@ class Puller(OnLedger):
         except (KeyError, ValueError, TypeError):
             raise ValueError(f"{self.remote.base_url}: a change without a valid op and id: "
                              f"{str(change)[:200]}") from None
-        entry = db.session.get(Entry, entry_id)
+        entry = local_entry(entry_id)  # its id here, or an alias of a local entry
         source = db.session.scalar(select(Source).where(
             Source.origin == self.origin, Source.external_id == str(entry_id)))
-        if source is not None and source.entry_id != entry_id:
+        if source is not None and entry is None:
+            entry = db.session.get(Entry, source.entry_id)
+        if source is not None and source.entry_id != entry.id:
             source = None
         if op == "upsert":
             record = change.get("entry")
@@ -146,11 +163,16 @@ class Puller(OnLedger):
                 raise ValueError(f"{self.remote.base_url}: upsert {entry_id} has no entry")
             remote = C.from_record(record, change.get("relations"))
             if entry is None:
-                self._create(entry_id, remote, record)
+                twin = known_entry(change.get("aliases") or []) or entry_twin(
+                    record, not_from=self.origin)
+                if twin is not None:
+                    self._link(entry_id, twin, remote, record)
+                else:
+                    self._create(entry_id, remote, record)
             elif source is None:
-                self._foreign(entry, remote)
+                self._foreign(entry_id, entry, remote, record)
             else:
-                self._update(entry, source, remote, record)
+                self._update(entry_id, entry, source, remote, record)
         elif op == "delete":
             self._delete(entry_id, entry, source)
         else:
@@ -160,14 +182,21 @@ class Puller(OnLedger):
         """`remote` with only the links whose target exists here; and the waiting ones."""
         ready, waiting = [], []
         for relation in remote["relations"]:
-            target = db.session.get(Entry, uuid.UUID(relation["target"]))
-            (ready if target is not None and target.deleted_at is None else waiting).append(
-                relation)
+            # The target's id here: its own, an alias, or what this remote's entry became.
+            target = local_entry(relation["target"]) or db.session.scalar(
+                select(Entry).join(Source).where(Source.origin == self.origin,
+                                                 Source.external_id == relation["target"]))
+            if target is not None and target.deleted_at is None:
+                ready.append({"type": relation["type"], "target": str(target.id)})
+            else:
+                waiting.append(relation)
+        ready.sort(key=lambda r: (r["type"], r["target"]))
         return {**remote, "relations": ready}, waiting
 
     def _write(self, entry: Entry | None, data: dict[str, Any], entry_id: uuid.UUID
                ) -> Entry | None:
-        """Write through the service; a refused slug falls back to one of our own."""
+        """Write through the service; a refused slug falls back to one of our own.
+        `entry_id` is the remote's id (a new entry's id here too)."""
         source = SourceRef(self.origin, str(entry_id), licence=self.licence)
         for attempt in (1, 2):
             try:
@@ -196,21 +225,29 @@ class Puller(OnLedger):
 
     def _remember(self, entry: Entry, remote: dict[str, Any], record: dict[str, Any],
                   waiting: list[dict[str, str]], *, applied: dict[str, Any] | None = None,
-                  local_version: int | None = None) -> None:
+                  local_version: int | None = -1, remote_id: Any = None,
+                  linked: bool = False) -> None:
         """Keep in the source what was pulled and what it became here: the next baseline.
 
         By default the entry as it is now, at its current version (nobody changed it
         here). After a merge, `applied` keeps the values the editor changed as they
         were, and `local_version` the older version, so that they still read as local.
         """
+        external_id = str(remote_id or entry.id)
         source = db.session.scalar(select(Source).where(
-            Source.origin == self.origin, Source.external_id == str(entry.id)))
+            Source.origin == self.origin, Source.external_id == external_id))
+        if source is None:  # a link: the local entry gets this remote's source
+            source = Source(entry_id=entry.id, origin=self.origin, external_id=external_id,
+                            licence=self.licence)
+            db.session.add(source)
         attributes = {"remote": remote,
                       "applied": applied if applied is not None else C.from_entry(entry),
-                      "local_version": entry.version if local_version is None else local_version,
+                      "local_version": entry.version if local_version == -1 else local_version,
                       "remote_version": record.get("version"), "url": self.remote.base_url}
         if waiting:
             attributes["pending"] = waiting
+        if linked or (source.attributes or {}).get("linked"):
+            attributes["linked"] = True
         source.attributes = attributes
         if self.licence and source.licence != self.licence:
             source.licence = self.licence
@@ -225,16 +262,36 @@ class Puller(OnLedger):
         self._remember(entry, remote, record, waiting)
         self.ledger.count("created")
 
-    def _foreign(self, entry: Entry, remote: dict[str, Any]) -> None:
-        """An entry with this UUID exists here but did not come from this remote."""
-        if C.from_entry(entry) == self._resolved(remote)[0]:
+    def _link(self, remote_id: uuid.UUID, twin: Twin, remote: dict[str, Any],
+              record: dict[str, Any]) -> None:
+        """The remote's entry is a local one under another id: link them (its id becomes
+        an alias here) and follow the remote from now on; where they differ today, the
+        local values read as written here and are kept (the three-way rule)."""
+        entry = twin.entry
+        link("entry", remote_id, entry.id, origin=self.origin, reason=twin.reason)
+        desired, waiting = self._resolved(remote)
+        same = C.from_entry(entry) == desired
+        self._remember(entry, remote, record, waiting, applied=desired,
+                       local_version=entry.version if same else None, remote_id=remote_id,
+                       linked=True)
+        self._note("linked", f"the same as {entry.slug} here ({twin.reason}): linked, not "
+                   "created" + ("" if same else "; its values here are kept"),
+                   str(remote_id), entry=entry.slug)
+
+    def _foreign(self, remote_id: uuid.UUID, entry: Entry, remote: dict[str, Any],
+                 record: dict[str, Any]) -> None:
+        """An entry with this UUID (or with it as an alias) exists here but did not come
+        from this remote: adopted when equal (it follows the remote from now on)."""
+        desired, waiting = self._resolved(remote)
+        if C.from_entry(entry) == desired:
+            self._remember(entry, remote, record, waiting, remote_id=remote_id, linked=True)
             self.ledger.count("unchanged")
             return
         self._note("conflict", f"an entry with this id exists here and does not come from "
                    f"{self.name}: not overwritten", str(entry.id), entry=entry.slug)
 
-    def _update(self, entry: Entry, source: Source, remote: dict[str, Any],
-                record: dict[str, Any]) -> None:
+    def _update(self, remote_id: uuid.UUID, entry: Entry, source: Source,
+                remote: dict[str, Any], record: dict[str, Any]) -> None:
         attrs = dict(source.attributes or {})
         if entry.deleted_at is not None:
             if attrs.get("deleted_by_remote") and attrs.get("local_version") == entry.version:
@@ -276,7 +333,7 @@ class Puller(OnLedger):
                                 desired, "changed here since the last pull and on the "
                                 "remote; the local value is kept")
         if changes:
-            if self._write(entry, C.to_input(wanted, changes), entry.id) is None:
+            if self._write(entry, C.to_input(wanted, changes), remote_id) is None:
                 return
             self.ledger.count("updated")
         else:
@@ -289,9 +346,9 @@ class Puller(OnLedger):
             merged = {**applied, **{name: desired[name] if name in SET_FIELDS else now[name]
                                     for name in changes}}
             self._remember(entry, remote, record, waiting, applied=merged,
-                           local_version=attrs["local_version"])
+                           local_version=attrs["local_version"], remote_id=remote_id)
         else:
-            self._remember(entry, remote, record, waiting)
+            self._remember(entry, remote, record, waiting, remote_id=remote_id)
 
     def _conflicts(self, entry: Entry, names: list[str], local: dict[str, Any],
                    desired: dict[str, Any], reason: str) -> None:
@@ -303,7 +360,7 @@ class Puller(OnLedger):
     def _delete(self, entry_id: uuid.UUID, entry: Entry | None, source: Source | None) -> None:
         if entry is None or entry.deleted_at is not None:
             return
-        if source is None:
+        if source is None or (source.attributes or {}).get("linked"):
             self._note("skipped", f"deleted on {self.name}, but the entry here does not come "
                        f"from {self.name}: not deleted", str(entry_id), entry=entry.slug)
             return
@@ -332,9 +389,10 @@ class Puller(OnLedger):
             desired, still = self._resolved(attrs["remote"])
             if len(still) == len(attrs["pending"]):
                 continue
-            if self._write(entry, {"relations": desired["relations"]}, entry.id) is not None:
+            remote_id = uuid.UUID(source.external_id)
+            if self._write(entry, {"relations": desired["relations"]}, remote_id) is not None:
                 record = {"version": attrs.get("remote_version")}
-                self._remember(entry, attrs["remote"], record, still)
+                self._remember(entry, attrs["remote"], record, still, remote_id=remote_id)
 
 
 def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:

@@ -11,7 +11,9 @@ deletions), after the cursor stored for that target. For each entry:
   answered last time (kept in `sync_pushed`); a 412 means the target's copy
   changed since: if it already holds what we send (our own write, whose answer
   was lost), that is adopted; otherwise it is reported as a conflict and left;
-- deleted or withdrawn here: `DELETE` with `If-Match`.
+- deleted or withdrawn here: `DELETE` with `If-Match`;
+- pulled from the target itself and unchanged here since: nothing is sent (it would
+  only echo); the version the pull saw is taken as the target's.
 Every write carries `X-Atlas-Source: remote:<our name> <uuid>`.
 
 The cursor and the acknowledged version are committed after each entry, so a
@@ -20,6 +22,9 @@ it was on, and replaying that entry sends nothing twice. A target that refuses a
 entry (422, a conflict) gets a report line and the push goes on; the refused
 entries are tried again at the next push. A link to an entry the target does not
 have yet is sent once that entry has been.
+
+The published sheets follow the entries, from our sheets' feed
+(app/sync/sheet_push.py).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from ..extensions import db
 from ..formats.changes import change_json
-from ..models import Entry, PushedEntry
+from ..models import Entry, PushedEntry, Source, SyncState
 from ..models.entry import XID8
 from ..query.changes import FEED_SORT, HORIZON, decode_cursor, wait_for_horizon
 from ..query.paging import Cursor
@@ -70,6 +75,7 @@ class Outcome:
 class PushResult:
     counts: dict[str, int]
     report: list[str]
+    sheet_counts: dict[str, int] | None = None
 
 
 def version_of(response: requests.Response) -> int | None:
@@ -94,11 +100,15 @@ class Pusher:
         self.progress = progress or (lambda _n: None)
         self.counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
         self.report: list[str] = []
+        self.sheet_counts: Counter[str] = Counter()
 
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> PushResult:
         self.state = sync_state("push", self.remote.base_url, self.name)  # commits
+        pulled = db.session.scalar(select(SyncState.name).where(
+            SyncState.direction == "pull", SyncState.url == self.remote.base_url))
+        self.pulled_as = f"remote:{pulled}" if pulled else None
         for blocker in wait_for_horizon(self.wait):
             self.report.append(f"waiting: {blocker} is older than this push; the changes "
                                "committed after it start go with the next push")
@@ -114,13 +124,18 @@ class Pusher:
                 if len(rows) < PAGE:
                     break
             self._retry_refused(deferred_only=True)
+            from .sheet_push import SheetPusher
+
+            sheets = SheetPusher(self)
+            self.sheet_counts = sheets.counts
+            sheets.run()
             self.state.succeeded_at = datetime.now(UTC)
             db.session.commit()
         except RemoteError as exc:
             db.session.rollback()
             raise PushFailed(f"{exc} The cursor is kept: run the push again to resume.") \
                 from None
-        return PushResult(dict(self.counts), self.report)
+        return PushResult(dict(self.counts), self.report, dict(self.sheet_counts))
 
     def _changes_after(self, cursor: Cursor | None) -> list[tuple[str, int, uuid.UUID]]:
         """Our own change feed, as /api/v1/changes serves it, with each row's position."""
@@ -189,6 +204,9 @@ class Pusher:
 
     def _upsert(self, entry_id: uuid.UUID, record: dict[str, Any],
                 relations: list[dict[str, str]], ledger: PushedEntry | None) -> Outcome:
+        echoed = self._pulled_from_target(entry_id, record)
+        if echoed is not None:
+            return Outcome("unchanged", echoed)
         known = ledger.remote_version if ledger is not None else None
         outcome = self._put(entry_id, body_of(record, relations), known)
         if outcome.action == "retry":
@@ -198,6 +216,20 @@ class Pusher:
             if outcome.action == "retry":  # pragma: no cover - a second 412 in a row
                 outcome = Outcome("conflicts", reason="the target keeps changing; try again")
         return outcome
+
+    def _pulled_from_target(self, entry_id: uuid.UUID, record: dict[str, Any]) -> int | None:
+        """The target's version of an entry pulled from the target itself and unchanged here
+        since (its source's baseline is at the entry's version): sending it back would only
+        echo it, so its version there is taken as acknowledged. None otherwise."""
+        if self.pulled_as is None:
+            return None
+        attrs = db.session.scalar(select(Source.attributes).where(
+            Source.origin == self.pulled_as, Source.external_id == str(entry_id),
+            Source.entry_id == entry_id)) or {}
+        if attrs.get("linked") or attrs.get("local_version") != record.get("version"):
+            return None
+        version = attrs.get("remote_version")
+        return version if isinstance(version, int) else None
 
     def _put(self, entry_id: uuid.UUID, body: dict[str, Any], known: int | None) -> Outcome:
         """One PUT: If-Match the version the target acknowledged, else If-None-Match: *."""
@@ -224,7 +256,7 @@ class Pusher:
             return Outcome("unchanged" if version == known else "updated", version,
                            deferred=deferred)
         if status == 412:
-            return self._reconcile(entry_id, body)
+            return self._reconcile(entry_id, body, response)
         if status == 404 and known is not None:
             return Outcome("refused", reason="not found on the target any more (withdrawn "
                                              "there?)")
@@ -233,9 +265,16 @@ class Pusher:
                                              "it there to receive it again)")
         return Outcome("refused", reason=f"{status} {problem_detail(response)}")
 
-    def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any]) -> Outcome:
+    def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any],
+                   refusal: requests.Response) -> Outcome:
         """A 412: does the target already hold what we send (a replayed write whose answer
-        was lost)? Then its version is adopted. Anything else it holds is not overwritten."""
+        was lost, an entry it has already)? Then its version is adopted. Anything else it
+        holds is not overwritten. A target that sends its entry with the 412 spares the
+        GETs."""
+        given = _json(refusal)
+        if isinstance(given.get("entry"), dict) and isinstance(given.get("relations"), list):
+            return self._compare(body, given["entry"], given["relations"],
+                                 version_of(refusal))
         theirs = self.remote.request("GET", f"/api/v1/entries/{entry_id}")
         self._fatal(theirs)
         if theirs.status_code == 410:
@@ -248,10 +287,19 @@ class Pusher:
         outgoing = [{"type": i["type"], "target": i["entry"]["id"]}
                     for i in (links.json().get("items") or []) if i.get("direction") == "out"] \
             if links.status_code == 200 else []
+        return self._compare(body, theirs.json(), outgoing, version_of(theirs))
+
+    def _compare(self, body: dict[str, Any], record: dict[str, Any],
+                 outgoing: list[dict[str, Any]], version: int | None) -> Outcome:
+        # A target that knows one of our link targets under its own id names ours among
+        # that target's aliases: read it as ours.
+        ours = {r["target"] for r in body["relations"]}
+        outgoing = [{"type": r["type"], "target": next(
+            (a for a in r.get("aliases") or [] if a in ours), r["target"])}
+            for r in outgoing]
         mine = C.from_record(body, body["relations"])
-        there = C.from_record(theirs.json(), outgoing)
+        there = C.from_record(record, outgoing)
         differ = C.differing(mine, there)
-        version = version_of(theirs)
         if not differ:
             return Outcome("unchanged", version)
         if differ == ["relations"] and _subset(there["relations"], mine["relations"]):
@@ -291,6 +339,14 @@ DEFERRED = "links waiting for their targets to be sent"
 def _subset(small: list[dict[str, str]], large: list[dict[str, str]]) -> bool:
     return {(r["type"], r["target"]) for r in small} <= {(r["type"], r["target"])
                                                           for r in large}
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _only_relation_targets(response: requests.Response) -> bool:

@@ -14,10 +14,12 @@ from .. import entry_fields, hours, identifiers, origins
 from ..extensions import db
 from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
+from ..formats.sheet_changes import sheet_record
 from ..http.locale import locale_code
 from ..models import Entry, Evaluation
 from ..query.sheets import sheets_of
 from ..services.entries import find_entry
+from ..services.evaluations import evaluation_keys
 from ..services.policy import public_entry, shows_as_gone
 from . import bp
 from .filtering import folded
@@ -123,7 +125,11 @@ def entry_page(ref: str) -> str | Response:
         embed_src = f"{url_for('web.embed', _external=True)}#map=16/{lat:.5f}/{lon:.5f}"
     return render_template(
         "web/entry.html", entry=entry, record=record, page_url=page_url,
-        jsonld=entry_jsonld(record, url=page_url), licence_link=licence_url(entry.licence),
+        jsonld=entry_jsonld(record, url=page_url,
+                            sheets=[sheet_record(s) for s in db.session.scalars(
+                                sheets_of(entry.id))],
+                            key_labels={k.slug: k.label(locale) for k in evaluation_keys()}),
+        licence_link=licence_url(entry.licence),
         tags=[(t.slug, t.label(locale)) for t in entry.tags],
         relations=relation_sections(entry), sources=sources, sheet=sheet,
         chart=sheet_chart(sheet, locale) if sheet else None, map_config=config,

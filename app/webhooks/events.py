@@ -23,7 +23,7 @@ from sqlalchemy import and_, not_, or_, select
 from ..extensions import db
 from ..formats.changes import change_json
 from ..models import WebhookDelivery, WebhookSubscriber
-from ..query.changes import changes_after, decode_cursor
+from ..query.changes import ENTRY_FEED, changes_after, decode_cursor
 from ..query.entries import conditions
 from ..query.filters import EntryFilter
 from .subscribers import parse_subscriber_filter
@@ -55,7 +55,7 @@ def collect(subscriber: WebhookSubscriber, max_pages: int = 20) -> int:
     where = _where(subscriber)
     for _ in range(max_pages):
         cursor = decode_cursor(subscriber.feed_cursor, "feed_cursor")
-        page = changes_after(cursor, PAGE, change_json(), where)
+        page = changes_after(cursor, PAGE, change_json(), ENTRY_FEED, *where)
         now = datetime.now(UTC)
         for item in page.items:
             change = orjson.loads(item)

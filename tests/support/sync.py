@@ -40,6 +40,17 @@ FROM entries e
 WHERE e.deleted_at IS NULL AND e.moderation = 'published'
 """)
 
+# Every published sheet of a public entry, with its answers: read with plain SQL.
+SHEETS_SQL = text("""
+SELECT s.id::text AS id, s.entry_id::text AS entry_id, s.title, s.held_on::text AS held_on,
+       s.authors, s.state,
+       ARRAY(SELECT concat_ws('|', a.key_slug, a.level, a.strengths, a.limits, a.stakes)
+             FROM answers a WHERE a.evaluation_id = s.id ORDER BY a.key_slug) AS answers
+FROM evaluations s JOIN entries e ON e.id = s.entry_id
+WHERE s.deleted_at IS NULL AND s.state = 'published'
+  AND e.deleted_at IS NULL AND e.moderation = 'published'
+""")
+
 
 class Gate:
     """WSGI middleware in front of a real app: counts requests, can answer 503 for a while,
@@ -150,6 +161,12 @@ class Instance:
         """Every public entry by id, its fields, tags and links: read with plain SQL."""
         with self.context():
             rows = db.session.execute(STATE_SQL).mappings().all()
+            return {row["id"]: dict(row) for row in rows}
+
+    def sheets(self) -> dict[str, dict[str, Any]]:
+        """Every published sheet by id, its fields and answers: read with plain SQL."""
+        with self.context():
+            rows = db.session.execute(SHEETS_SQL).mappings().all()
             return {row["id"]: dict(row) for row in rows}
 
     # -- editing, as an editor would ------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""When two records are the same place: the one twin rule of imports, mirrors and forms.
+
+Within DUPLICATE_RADIUS_M with a similar name (pg_trgm similarity of the unaccented,
+lower-cased names at least NAME_SIMILARITY), or the same website (no scheme, no
+www., no trailing slash). An import flags such a record for an editor
+(importers/pipeline.py); a sync pull or push links it to the local entry
+(app/services/links.py); the suggest and entry forms warn as a place is typed, and
+the review of a proposal shows its likely twins (`likely_twins`: published entries
+only, so the public learns nothing of pending ones).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from ..extensions import db
+from ..models.entry import WEBSITE_KEY_PATTERN
+
+DUPLICATE_RADIUS_M = 50
+NAME_SIMILARITY = 0.3
+MAX_TWINS = 3  # shown for one typed place
+WEBSITE_KEY = re.compile(WEBSITE_KEY_PATTERN)
+
+# Twins of many candidates at once: the nearest similar name within the radius
+# (GiST index on geom::geography) or the same website key (expression index).
+DUPLICATES_SQL = text(r"""
+WITH c AS (
+    SELECT * FROM unnest(CAST(:idx AS int[]), CAST(:lon AS float8[]), CAST(:lat AS float8[]),
+                         CAST(:name AS text[]), CAST(:web AS text[]))
+           AS c(idx, lon, lat, name, web)
+)
+SELECT c.idx, m.id, m.slug, m.name, m.meters, m.sim, m.why
+FROM c CROSS JOIN LATERAL (
+    (SELECT e.id, e.slug, e.name,
+            ST_Distance(e.geom::geography,
+                        ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography) AS meters,
+            similarity(public.atlas_unaccent(lower(e.name)),
+                       public.atlas_unaccent(lower(c.name))) AS sim,
+            'near' AS why
+     FROM entries e
+     WHERE c.lon IS NOT NULL AND e.deleted_at IS NULL
+       AND ST_DWithin(e.geom::geography,
+                      ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326)::geography, :radius)
+       AND similarity(public.atlas_unaccent(lower(e.name)),
+                      public.atlas_unaccent(lower(c.name))) >= :threshold
+     ORDER BY sim DESC, meters LIMIT 1)
+    UNION ALL
+    (SELECT e.id, e.slug, e.name, NULL::float8, NULL::float4, 'website'
+     FROM entries e
+     WHERE c.web IS NOT NULL AND e.website IS NOT NULL AND e.deleted_at IS NULL
+       AND regexp_replace(lower(e.website), '^https?://(www\.)?|/+$', '', 'g') = c.web
+     LIMIT 1)
+    LIMIT 1
+) m
+""")
+
+
+def website_key(url: str | None) -> str | None:
+    """The key of ix_entries_website_key: no scheme, no www., no trailing slash (an
+    address typed without a scheme is read as https://, as the forms read it)."""
+    if not url or not url.strip():
+        return None
+    from ..entry_fields import with_scheme
+
+    return WEBSITE_KEY.sub("", with_scheme(url).lower()) or None
+
+
+def twin_reason(row) -> str:
+    """Why a row of DUPLICATES_SQL is a twin, for a report."""
+    if row.why == "near":
+        return f"{row.meters:.0f} m from {row.name!r}, similar name (similarity {row.sim:.2f})"
+    return f"same website as {row.name!r}"
+
+
+# Twins of one typed place, published entries only, up to MAX_TWINS.
+TWINS_SQL = text(r"""
+SELECT * FROM (
+    SELECT e.id, e.slug, e.name,
+           ST_Distance(e.geom::geography,
+                       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS meters,
+           similarity(public.atlas_unaccent(lower(e.name)),
+                      public.atlas_unaccent(lower(:name))) AS sim,
+           'near' AS why
+    FROM entries e
+    WHERE CAST(:lon AS float8) IS NOT NULL AND e.deleted_at IS NULL
+      AND e.moderation = 'published' AND e.id IS DISTINCT FROM CAST(:exclude AS uuid)
+      AND ST_DWithin(e.geom::geography,
+                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius)
+      AND similarity(public.atlas_unaccent(lower(e.name)),
+                     public.atlas_unaccent(lower(:name))) >= :threshold
+    ORDER BY sim DESC, meters
+    LIMIT :max
+) near
+UNION ALL
+SELECT * FROM (
+    SELECT e.id, e.slug, e.name, NULL::float8, NULL::float4, 'website'
+    FROM entries e
+    WHERE CAST(:web AS text) IS NOT NULL AND e.website IS NOT NULL AND e.deleted_at IS NULL
+      AND e.moderation = 'published' AND e.id IS DISTINCT FROM CAST(:exclude AS uuid)
+      AND regexp_replace(lower(e.website), '^https?://(www\.)?|/+$', '', 'g') = :web
+    LIMIT :max
+) web
+""")
+
+
+@dataclass(frozen=True)
+class Twin:
+    slug: str
+    name: str
+    why: str                 # "near" (a similar name close by) or "website"
+    meters: float | None     # for "near"
+
+
+def likely_twins(name: str | None, lon: float | None, lat: float | None,
+                 website: str | None = None, *, exclude: uuid.UUID | None = None
+                 ) -> list[Twin]:
+    """Published entries that may be the place described, nearest similar name first."""
+    name = (name or "").strip()
+    if lon is None or lat is None or not name:
+        lon = lat = None
+    web = website_key(website)
+    if lon is None and web is None:
+        return []
+    rows = db.session.execute(TWINS_SQL, {
+        "lon": lon, "lat": lat, "name": name, "web": web, "radius": DUPLICATE_RADIUS_M,
+        "threshold": NAME_SIMILARITY, "max": MAX_TWINS,
+        "exclude": str(exclude) if exclude else None})
+    found: dict[str, Twin] = {}
+    for row in rows:
+        found.setdefault(row.slug, Twin(row.slug, row.name, row.why,
+                                        None if row.meters is None else float(row.meters)))
+    return list(found.values())[:MAX_TWINS]
