@@ -44,6 +44,8 @@ EVERYONE = frozenset(WRITERS)
 MAX_DESCRIPTION = 20_000
 PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]{4,40}$")
 SLUG_PATTERN = "[a-z0-9]+(-[a-z0-9]+)*"
+# An INSEE commune code: 5 digits, or 2A/2B and 3 digits in Corsica.
+INSEE_PATTERN = "(?:[0-9]{2}|2A|2B)[0-9]{3}"
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,14 @@ FIELDS: tuple[EntryField, ...] = (
                input=_regexp(r"^[A-Z]{2}$", coded(
                    "country_code", "Use a two-letter ISO 3166-1 code such as FR.")),
                form=FormSpec(_WHERE, 40, row="town", hint=_l("Two letters, such as FR"))),
+    EntryField("insee_code", _l("INSEE code of the commune"),
+               "The commune's official INSEE code (COG), such as 59350 for Lille.",
+               max_length=5, pattern=INSEE_PATTERN,
+               writers=frozenset({"editor", "importer"}),
+               input=_regexp(f"^{INSEE_PATTERN}$", coded(
+                   "insee_code", "Five characters: digits, or 2A/2B for Corsica.")),
+               form=FormSpec(_WHERE, 45, row="town", attrs='inputmode="numeric"', hint=_l(
+                   "Filled from the postcode and city when left empty"))),
     EntryField("website", _l("Website"), "http(s) URL.", max_length=500,
                input=lambda: fields.Url(allow_none=True, schemes={"http", "https"},
                                         require_tld=True, validate=validate.Length(max=500)),

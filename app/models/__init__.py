@@ -1,9 +1,11 @@
 """The data model of DESIGN.md; importing this package registers every table."""
 
 from .change import data_changes
+from .commune import Commune, CommuneLoad
 from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
+from .geocode import GeocodeAnswer
 from .import_run import ImportRun
 from .job_run import JobRun
 from .proposal import Proposal
@@ -17,9 +19,12 @@ from .user import ApiToken, User, UserSession
 __all__ = [
     "Answer",
     "ApiToken",
+    "Commune",
+    "CommuneLoad",
     "Entry",
     "Evaluation",
     "EvaluationKey",
+    "GeocodeAnswer",
     "ImportRun",
     "JobRun",
     "Proposal",
