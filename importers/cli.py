@@ -32,6 +32,9 @@ _common_options = [
                       "process (auto: for files from 1 MiB on) or a thread."),
     click.option("--progress/--no-progress", default=None,
                  help="Show a progress bar (default: when stderr is a terminal)."),
+    click.option("--anywhere", is_flag=True,
+                 help="Import objects outside the territory too (ATLAS_TERRITORY; by "
+                      "default they are reported and left out)."),
 ]
 
 
@@ -176,6 +179,7 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
     from .csv_reader import CsvFileError
     from .pipeline import ImportFailed, Pipeline, RunOptions
 
+    mapping.anywhere = options["anywhere"]
     run_options = RunOptions(location=location, dry_run=options["dry_run"],
                              full=options["full"], close_missing=options["close_missing"],
                              batch_size=options["batch_size"], reader=options["reader"])

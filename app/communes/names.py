@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
 _CEDEX = re.compile(r"\bcedex\b.*$")
@@ -23,10 +24,12 @@ def ascii_lower(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=8192)
 def is_cedex(name: str) -> bool:
     return bool(_CEDEX.search(ascii_lower(name)))
 
 
+@lru_cache(maxsize=8192)  # a file's rows name the same few communes
 def name_key(name: str) -> str:
     """The comparable form of a commune name (accents, case, punctuation, CEDEX and
     arrondissement number left out; St/Ste written out)."""
