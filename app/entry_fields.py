@@ -235,7 +235,8 @@ FIELDS: tuple[EntryField, ...] = (
     EntryField("insee_code", _l("INSEE code of the commune"),
                "The commune's official INSEE code (COG), such as 59350 for Lille.",
                max_length=5, pattern=INSEE_PATTERN,
-               writers=frozenset({"editor", "importer"}),
+               # Public, so sync carries it too (another instance's public record).
+               writers=frozenset({"editor", "importer", "sync"}),
                input=_regexp(f"^{INSEE_PATTERN}$", coded(
                    "insee_code", "Five characters: digits, or 2A/2B for Corsica.")),
                form=FormSpec(_WHERE, 45, row="town", attrs='inputmode="numeric"', hint=_l(

@@ -212,7 +212,8 @@ class AddressService:
             writer.writerow([index, street or "", postcode or "", city or ""])
         response = self._call(
             "POST", "/search/csv/",
-            files={"data": ("addresses.csv", buffer.getvalue().encode(), "text/csv")},
+            files={"data": ("addresses.csv", buffer.getvalue().encode(),
+                            "text/csv; charset=utf-8")},
             data=[("columns", "address"), ("columns", "postcode"), ("columns", "city")])
         found: dict[str, dict[str, Any] | None] = {}
         try:

@@ -101,11 +101,11 @@ class AddressReplay:
         columns, data = [], ""
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
+            raw = part.get_payload(decode=True).decode("utf-8")
             if name == "columns":
-                columns.append(part.get_content().strip())
+                columns.append(raw.strip())
             elif name == "data":
-                content = part.get_content()
-                data = content.decode() if isinstance(content, bytes) else content
+                data = raw
         reader = csv.DictReader(io.StringIO(data))
         out = io.StringIO()
         writer = csv.writer(out)
