@@ -233,7 +233,7 @@ FIELDS: tuple[EntryField, ...] = (
                    "country_code", "Use a two-letter ISO 3166-1 code such as FR.")),
                form=FormSpec(_WHERE, 40, row="town", hint=_l("Two letters, such as FR"))),
     EntryField("insee_code", _l("INSEE code of the commune"),
-               "The commune's official INSEE code (COG), such as 59350 for Lille.",
+               "The commune's official INSEE code (Code officiel géographique), such as 75056.",
                max_length=5, pattern=INSEE_PATTERN,
                # Public, so sync carries it too (another instance's public record).
                writers=frozenset({"editor", "importer", "sync"}),
