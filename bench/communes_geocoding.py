@@ -37,7 +37,7 @@ from bench.harness import make_app, migrate, throwaway_database  # noqa: E402
 
 def _addresses(records: list[dict], count: int, seed: int = 13) -> list[tuple[str, str, str]]:
     """(postcode, city, expected code) as sources write them."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (synthetic data)
     current = [r for r in records if r["kind"] == "commune-actuelle" and r["postcodes"]]
     out = []
     for _ in range(count):
