@@ -88,7 +88,7 @@ def imports(table: list[dict], count: int, fill: int) -> None:
     from importers.csv_reader import read_csv
     from importers.mapping import load_csv_mapping
     from importers.pipeline import Pipeline, RunOptions
-    from tests.support.importer import HEADER, MAPPING
+    from tests.support.importer import HEADER, MAPPING, grid_rows
 
     addresses = [a for a in _addresses(table, count * 2) if a[2][:2] in ("59", "62")][:count]
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,10 +96,10 @@ def imports(table: list[dict], count: int, fill: int) -> None:
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, delimiter=";")
             writer.writerow(HEADER)
-            for i, (postcode, city, _code) in enumerate(addresses):
-                lat, lon = 50.50 + (i // 320) * 0.0009, 2.80 + (i % 320) * 0.0014
-                writer.writerow([f"b-{i}", "Commun", f"Commun {i}", f"{i} rue du Banc",
-                                 postcode, city, f"{lat:.6f}", f"{lon:.6f}", "", ""])
+            # The importer tests' 100 m grid (no two rows are twins), with real addresses.
+            for row, (postcode, city, _code) in zip(grid_rows(count, "b"), addresses,
+                                                    strict=True):
+                writer.writerow([*row[:4], postcode, city, *row[6:9], ""])
         for label, with_list in (("without a list", False), ("with the list", True)):
             with throwaway_database(f"insee_{int(with_list)}") as url:
                 app = make_app(url)
