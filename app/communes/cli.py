@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 
@@ -66,40 +68,44 @@ def fill_command(reverse: bool, dry_run: bool) -> None:
         raise click.ClickException("No list of communes is loaded: run `flask communes "
                                    "load` first.")
     author = Author(label="communes")
-    entries = db.session.scalars(
-        select(Entry).where(Entry.deleted_at.is_(None), Entry.insee_code.is_(None))
+    candidates = db.session.execute(
+        select(Entry.id, Entry.slug, Entry.postcode, Entry.city,
+               func.ST_X(Entry.geom), func.ST_Y(Entry.geom))
+        .where(Entry.deleted_at.is_(None), Entry.insee_code.is_(None))
         .order_by(Entry.slug)).all()
-    filled, problems, service = 0, [], None
-    pending = 0
-    for entry in entries:
-        if not (entry.postcode or entry.city) and not (reverse and entry.geom is not None):
+    codes: dict[uuid.UUID, str] = {}
+    problems, service = [], None
+    for entry_id, slug, postcode, city, lon, lat in candidates:
+        if not (postcode or city) and not (reverse and lon is not None):
             continue
-        match = lookup({"postcode": entry.postcode, "city": entry.city}, index)
+        match = lookup({"postcode": postcode, "city": city}, index)
         code, why = match.code, match.reason
-        if code is None and reverse and entry.geom is not None:
+        if code is None and reverse and lon is not None:
             from ..geocoding.cache import service as address_service
 
             service = service or address_service()
-            outcome = service.reverse(*entry.lonlat)
+            outcome = service.reverse(lon, lat)
             citycode = (outcome.answer or {}).get("citycode")
             if citycode in index.names:
                 code = citycode
             else:
                 why = f"{why}; reverse look-up: {outcome.status}"
         if code is None:
-            problems.append((entry.slug, match.status, why))
-            continue
-        filled += 1
-        if not dry_run:
-            save_entry(entry, {"insee_code": code}, author=author, expected_version=None,
-                       comment="INSEE code from the address", commit=False)
-            pending += 1
-            if pending >= BATCH:
-                db.session.commit()
-                pending = 0
-    if dry_run:
-        db.session.rollback()
-    else:
+            problems.append((slug, match.status, why))
+        else:
+            codes[entry_id] = code
+    filled = len(codes)
+    ids = list(codes)
+    for start in range(0, 0 if dry_run else len(ids), BATCH):
+        # A batch's entries with what a write reads of them, in a few queries.
+        batch = db.session.scalars(
+            select(Entry).where(Entry.id.in_(ids[start:start + BATCH]))
+            .options(selectinload(Entry.relations_out), selectinload(Entry.tags),
+                     selectinload(Entry.sources))).all()
+        for entry in batch:
+            save_entry(entry, {"insee_code": codes[entry.id]}, author=author,
+                       expected_version=None, comment="INSEE code from the address",
+                       commit=False, savepoint=False)
         db.session.commit()
     verb = "would be filled" if dry_run else "filled"
     click.echo(f"INSEE codes {verb}: {filled}; left without: {len(problems)}.")

@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import directory, entry, imports, legal, markers, pages, sheets, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    address_search,
+    directory,
+    entry,
+    imports,
+    legal,
+    markers,
+    pages,
+    sheets,
+    views,
+)

@@ -40,6 +40,10 @@ def js_strings() -> dict[str, Any]:
         "zoomIn": _("Zoom in"),
         "zoomOut": _("Zoom out"),
         "legend": _("Legend"),
+        "addressFound": _("Centred on %(label)s.", label="{label}"),
+        "addressUncertain": _("Uncertain match: centred on %(label)s.", label="{label}"),
+        "addressNotFound": _("No place was found for this address."),
+        "addressUnavailable": _("The address search cannot be reached just now."),
     }
 
 
@@ -68,7 +72,8 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
 def index() -> str:
     f = request_filter()
     form = form_state(f, facet_counts(f), locale_code())
-    return render_template("web/map.html", form=form, map_config=map_config("full"))
+    return render_template("web/map.html", form=form, map_config=map_config(
+        "full", addressSearchUrl=url_for("web.address_search")))
 
 
 @bp.get("/embed")

@@ -135,3 +135,19 @@ def test_the_entry_form_geocodes_an_address_for_editors_only(app, client, accoun
     assert client.get("/editor/geocode/reverse?lon=200&lat=0").status_code == 400
     form = client.get("/editor/entries/new").get_data(as_text=True)
     assert 'id="geocode-address"' in form and "/editor/geocode/reverse" in form
+
+
+def test_the_map_searches_an_address_through_our_endpoint_rate_limited(app, client, replay,
+                                                                        monkeypatch):
+    monkeypatch.setitem(app.config, "GEOCODER_URL", replay.url)
+    monkeypatch.setitem(app.config, "ADDRESS_SEARCH_RATE_LIMIT", "3 per minute")
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="address-search"' in page and "/address-search" in page
+    found = client.get("/address-search?q=25+Grand+Place+59100+Roubaix")
+    assert found.status_code == 200
+    assert found.get_json() == {"status": "found", "lon": 3.17462, "lat": 50.69068,
+                                "label": "25 Grand Place 59100 Roubaix", "score": 0.931}
+    assert client.get("/address-search?q=Impasse+des+Songes+59999+Nulle-Part"
+                      ).get_json()["status"] == "not_found"
+    assert client.get("/address-search?q=ab").status_code == 400
+    assert client.get("/address-search?q=25+Grand+Place+59100+Roubaix").status_code == 429
