@@ -24,12 +24,12 @@ def ascii_lower(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def is_cedex(name: str) -> bool:
     return bool(_CEDEX.search(ascii_lower(name)))
 
 
-@lru_cache(maxsize=8192)  # a file's rows name the same few communes
+@lru_cache(maxsize=65536)  # a file's rows name the same few communes
 def name_key(name: str) -> str:
     """The comparable form of a commune name (accents, case, punctuation, CEDEX and
     arrondissement number left out; St/Ste written out)."""

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
+from ..config import PROJECT_ROOT
 from ..extensions import db
 from ..models import CommuneLoad
 
@@ -152,8 +153,7 @@ def load(commune_list: CommuneList) -> CommuneLoad:
     return record
 
 
-EXTRACT = Path(__file__).resolve().parents[2] / "data" / "communes" / \
-    "communes-59-62-extract.json"
+EXTRACT = PROJECT_ROOT / "data" / "communes" / "communes-59-62-extract.json"
 
 
 def ensure_loaded(path: Path = EXTRACT) -> CommuneLoad | None:
