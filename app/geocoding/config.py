@@ -1,4 +1,5 @@
-"""The address service's settings (ATLAS_GEOCODER_*), read at start; a bad value stops it."""
+"""The address service's settings (ATLAS_GEOCODER_URL and the others), read at start; a
+bad value stops it."""
 
 from __future__ import annotations
 

@@ -168,3 +168,21 @@ def test_load_from_the_registry_checks_the_tarball_integrity(app, session, regis
     state["body"] = _tarball(communes, name="left-pad")
     wrong = runner.invoke(args=["communes", "load", "--url", url, "--integrity", "none"])
     assert wrong.exit_code != 0 and "not @etalab/decoupage-administratif" in wrong.output
+
+
+def test_an_import_reports_an_ambiguous_commune_on_its_row_and_imports_it(session, tmp_path):
+    from importers.csv_reader import read_csv
+    from importers.mapping import load_csv_mapping
+    from tests.support.importer import MAPPING, entries_of, items_of, run_import, write_csv
+
+    rows = [["a-1", "Tiers-lieu", "Lieu ambigu", "1 rue X", "", "Saint-Denis", "50.63", "3.06",
+             "", ""],
+            ["a-2", "Tiers-lieu", "Lieu de Roubaix", "2 rue Y", "59100", "ROUBAIX", "50.69",
+             "3.17", "", ""]]
+    path = write_csv(tmp_path / "communes.csv", rows)
+    mapping = load_csv_mapping(MAPPING)
+    result = run_import(mapping, read_csv(path, mapping))
+    imported = entries_of("csv:tiers-lieux-test")
+    assert imported["a-1"].insee_code is None and imported["a-2"].insee_code == "59512"
+    [warning] = [w for w in items_of(result.report, "warning") if w["field"] == "insee_code"]
+    assert warning["row"] == 2 and "'Saint-Denis' without a postcode may be" in warning["reason"]
