@@ -151,3 +151,19 @@ def test_the_map_searches_an_address_through_our_endpoint_rate_limited(app, clie
                       ).get_json()["status"] == "not_found"
     assert client.get("/address-search?q=ab").status_code == 400
     assert client.get("/address-search?q=25+Grand+Place+59100+Roubaix").status_code == 429
+
+
+def test_fill_reverse_gives_a_located_entry_without_address_its_commune(app, session, replay,
+                                                                        monkeypatch):
+    from app.services.entries import get_entry, save_entry
+    from app.services.revisions import Author
+
+    monkeypatch.setitem(app.config, "GEOCODER_URL", replay.url)
+    save_entry(None, {"kind": "third_place", "name": "Sans adresse", "lon": 3.1327,
+                      "lat": 50.6224}, author=Author(label="test"), expected_version=None)
+    plain = app.test_cli_runner().invoke(args=["communes", "fill"])
+    assert plain.exit_code == 0 and get_entry("sans-adresse").insee_code is None
+    result = app.test_cli_runner().invoke(args=["communes", "fill", "--reverse"])
+    assert result.exit_code == 0, result.output
+    assert get_entry("sans-adresse").insee_code == "59009"  # Villeneuve-d'Ascq
+    assert "/reverse/" in replay.calls
