@@ -42,6 +42,8 @@ def settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "GEOCODER_MIN_SCORE": _number(env, "ATLAS_GEOCODER_MIN_SCORE", 0.5, 0, 1),
         "GEOCODER_BATCH_ROWS": int(_number(env, "ATLAS_GEOCODER_BATCH_ROWS", 5000, 1,
                                            100_000)),
+        # Days an answer is kept before the same question is asked again.
+        "GEOCODER_CACHE_DAYS": int(_number(env, "ATLAS_GEOCODER_CACHE_DAYS", 30, 1, 3650)),
         "ADDRESS_SEARCH_RATE_LIMIT": (env.get("ATLAS_ADDRESS_SEARCH_RATE_LIMIT")
                                       or "20 per minute;300 per hour"),
     }

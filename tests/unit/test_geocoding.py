@@ -6,7 +6,7 @@ with --geocode (hits, a miss, a low score) and with the service down."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from app.geocoding.cache import DatabaseCache
 from app.geocoding.client import AddressService
@@ -54,6 +54,11 @@ def test_a_batch_gives_hits_a_miss_and_a_low_score_and_is_cached(session, replay
     assert len(replay.calls) == asked
     assert {k: o.status for k, o in again.items()} == {k: o.status for k, o in outcomes.items()}
     assert session.scalar(select(func.count()).select_from(GeocodeAnswer)) == 5
+    # An answer older than the cache's age is asked again.
+    session.execute(update(GeocodeAnswer).values(
+        fetched_at=func.now() - text("interval '31 days'")))
+    service.search_batch({"a": HIT_LILLE})
+    assert len(replay.calls) == asked + 1
 
 
 def test_single_and_reverse_look_ups(session, replay):
