@@ -152,6 +152,7 @@ def register_cli(app: Flask) -> None:
     from importers.cli import import_cli
 
     from .backup import backup_cli
+    from .communes.cli import communes_cli
     from .exports.cli import export_command
     from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
@@ -168,3 +169,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(communes_cli)

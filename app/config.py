@@ -93,7 +93,9 @@ def _flag(name: str) -> bool:
 
 def from_environment() -> dict[str, Any]:
     """Settings read from the environment; DATABASE_URL is required (create_app says so)."""
+    from .geocoding.config import settings as geocoder_settings
     from .identity import settings as identity_settings
+    from .territory import settings as territory_settings
 
     https = _flag("ATLAS_HTTPS")
     state = state_dir()
@@ -171,6 +173,8 @@ def from_environment() -> dict[str, Any]:
         "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         **identity_settings(),
+        **territory_settings(),
+        **geocoder_settings(),
         **mail_settings(),
     }
 

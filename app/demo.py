@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .communes.package import ensure_loaded
 from .config import PROJECT_ROOT
 from .extensions import db
 from .models import Entry, Evaluation, Source
@@ -71,6 +72,8 @@ def load_demo(path: Path = DEMO_FILE,
     kept: list[str] = []
     note = progress or (lambda _message: None)
 
+    if ensure_loaded() is not None:  # the demo's INSEE codes (app/communes)
+        note("Loaded the communes of the Nord and Pas-de-Calais (data/communes/).")
     specs = data.get("tags", [])
     tags = ensure_tags(specs)  # an existing tag keeps its labels (an admin may have renamed it)
     if tags.refused:

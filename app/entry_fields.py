@@ -296,13 +296,15 @@ FIELDS: tuple[EntryField, ...] = (
                    "country_code", "Use a two-letter ISO 3166-1 code such as FR.")),
                form=FormSpec(_WHERE, 40, row="town", hint=_l("Two letters, such as FR"))),
     EntryField("insee_code", _l("INSEE code of the commune"),
-               "Official geographic code (COG) of the commune, five characters.",
+               "The commune's official INSEE code (Code officiel géographique), such as 75056.",
                max_length=5, pattern=INSEE_PATTERN,
+               # Public, so sync carries it too (another instance's public record).
                writers=frozenset({"editor", "importer", "sync"}),
                input=_regexp(f"^{INSEE_PATTERN}$", coded(
                    "insee_code_format", "INSEE code: five characters such as 59350 or "
                    "2A004.")),
-               form=FormSpec(_WHERE, 50, hint=_l("Five characters, such as 59350 for Lille"))),
+               form=FormSpec(_WHERE, 45, row="town", attrs='inputmode="numeric"', hint=_l(
+                   "Filled from the postcode and city when left empty"))),
     EntryField("website", _l("Website"),
                "http(s) URL; one without a scheme (www.example.org) is taken as https://.",
                max_length=500,

@@ -113,8 +113,11 @@ def _number(env: Mapping[str, str], name: str) -> float | None:
 def settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The identity's part of the app configuration, from the environment."""
     env = os.environ if env is None else env
+    from .territory import polygon_box
+
     site = _text(env, "ATLAS_SITE_NAME") or DEFAULT_SITE_NAME
-    raw_bbox = _text(env, "ATLAS_TERRITORY_BBOX")
+    # The box; unset, the bounds of ATLAS_TERRITORY's polygon (app/territory.py) if any.
+    raw_bbox = _text(env, "ATLAS_TERRITORY_BBOX") or polygon_box(env)
     bbox = parse_bbox(raw_bbox, "ATLAS_TERRITORY_BBOX") if raw_bbox else Bbox(*LILLE_BBOX)
     contact = _text(env, "ATLAS_CONTACT_EMAIL")
     if contact and not EMAIL.match(contact):
@@ -205,7 +208,9 @@ def territory_bbox() -> Bbox:
     """The configured territory: the app's when there is one, else the environment's."""
     if has_app_context() and current_app.config.get("TERRITORY_BBOX"):
         return Bbox(*current_app.config["TERRITORY_BBOX"])
-    raw = _text(os.environ, "ATLAS_TERRITORY_BBOX")
+    from .territory import polygon_box
+
+    raw = _text(os.environ, "ATLAS_TERRITORY_BBOX") or polygon_box(os.environ)
     return parse_bbox(raw, "ATLAS_TERRITORY_BBOX") if raw else Bbox(*LILLE_BBOX)
 
 

@@ -32,6 +32,9 @@ _common_options = [
                       "process (auto: for files from 1 MiB on) or a thread."),
     click.option("--progress/--no-progress", default=None,
                  help="Show a progress bar (default: when stderr is a terminal)."),
+    click.option("--anywhere", is_flag=True,
+                 help="Import objects outside the territory too (ATLAS_TERRITORY; by "
+                      "default they are reported and left out)."),
 ]
 
 
@@ -139,8 +142,12 @@ def _check_encoding(_ctx: Any, _param: Any, value: str | None) -> str | None:
 @click.option("--encoding", callback=_check_encoding,
               help="The file's encoding (e.g. latin-1), when the detected one is wrong "
                    "(default: from its byte order mark, else UTF-8, else Windows-1252).")
+@click.option("--geocode", is_flag=True,
+              help="Rows with an address and no coordinates: ask the address service "
+                   "(ATLAS_GEOCODER_URL) for their position; the score is kept.")
 @common_options
-def import_csv(path: Path, mapping_file: Path, encoding: str | None, **options: Any) -> None:
+def import_csv(path: Path, mapping_file: Path, encoding: str | None, geocode: bool,
+               **options: Any) -> None:
     """Import a CSV file (delimiter and encoding detected) through a mapping file."""
     from .mapping import MappingError, load_csv_mapping
     from .sources import CsvFile
@@ -150,11 +157,30 @@ def import_csv(path: Path, mapping_file: Path, encoding: str | None, **options: 
         mapping = load_csv_mapping(mapping_file)
     except MappingError as exc:
         raise click.ClickException(str(exc)) from None
+    if geocode:
+        _geocode(mapping, path, encoding)
     # Read and validated while the pipeline writes (in a child process for a big file).
     source = CsvFile(path, mapping, encoding)
     bar = _bar(total=source.total(), unit="B", unit_scale=True, desc=path.name,
                disable=_disabled(options["progress"]))
     _run(mapping, source, str(path), bar, options)
+
+
+def _geocode(mapping: Any, path: Path, encoding: str | None) -> None:
+    """The positions of the rows with an address only, before the run (importers.geocode)."""
+    from app.extensions import db
+    from app.geocoding.cache import service
+
+    from .csv_reader import read_csv
+    from .geocode import geocode
+
+    address_service = service()
+    counts = geocode(mapping, read_csv(path, mapping, encoding=encoding), address_service)
+    db.session.commit()  # the answers' cache, whatever the import does
+    click.echo(f"Geocoded through {address_service.base_url}: "
+               + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counts.items()))
+               if counts else "Geocoding: no row without a position has an address.",
+               err=True)
 
 
 def _warm_up(source: Any, options: dict[str, Any]) -> None:
@@ -176,6 +202,7 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
     from .csv_reader import CsvFileError
     from .pipeline import ImportFailed, Pipeline, RunOptions
 
+    mapping.anywhere = options["anywhere"]
     run_options = RunOptions(location=location, dry_run=options["dry_run"],
                              full=options["full"], close_missing=options["close_missing"],
                              batch_size=options["batch_size"], reader=options["reader"])

@@ -1,4 +1,4 @@
-"""Positions: parsing, Lambert-93, the territory, and the commune of a point."""
+"""Positions: parsing, Lambert-93, swapped pairs, and the commune of a point."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pyproj import Transformer
 
-from app.identity import LILLE_BBOX, places_file, territory_bbox
+from app.identity import LILLE_BBOX, places_file
+from app.territory import Territory, territory
 
 # The Lille metropolitan area with a margin: (min lon, min lat, max lon, max lat).
 LILLE_AREA = LILLE_BBOX
@@ -26,38 +27,9 @@ class PositionError(ValueError):
     """A coordinate that cannot be read; the message says why."""
 
 
-@dataclass(frozen=True)
-class Territory:
-    """A lon/lat box: where the places of a source are expected to be."""
-
-    min_lon: float
-    min_lat: float
-    max_lon: float
-    max_lat: float
-
-    def __str__(self) -> str:
-        return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
-
-    def contains(self, lon: float, lat: float) -> bool:
-        return self.min_lon <= lon <= self.max_lon and self.min_lat <= lat <= self.max_lat
-
-    @classmethod
-    def parse(cls, value: str | list[float] | tuple[float, ...]) -> Territory:
-        """From "min_lon,min_lat,max_lon,max_lat" or a list of four numbers."""
-        parts = value.split(",") if isinstance(value, str) else list(value)
-        try:
-            numbers = [float(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"A territory is min_lon,min_lat,max_lon,max_lat; got {value!r}"
-                             ) from None
-        if len(numbers) != 4 or numbers[0] >= numbers[2] or numbers[1] >= numbers[3]:
-            raise ValueError(f"A territory is min_lon,min_lat,max_lon,max_lat; got {value!r}")
-        return cls(*numbers)
-
-
 def default_territory() -> Territory:
-    """The instance's territory (ATLAS_TERRITORY_BBOX; Lille's when unset)."""
-    return Territory(*territory_bbox().as_list())
+    """The instance's territory (app/territory.py: ATLAS_TERRITORY over its box)."""
+    return territory()
 
 
 def parse_number(text: str | None, field: str) -> float | None:
@@ -114,8 +86,8 @@ def check_lonlat(lon: float, lat: float, territory: Territory | None
             return lon, lat, None
         if swapped_valid and territory.contains(lat, lon):
             return lat, lon, "latitude and longitude were swapped; corrected"
-        if valid:
-            return lon, lat, "the position is outside the territory"
+        if valid:  # outside: the pipeline reports it (importers.prepare)
+            return lon, lat, None
     elif valid:
         return lon, lat, None
     raise PositionError(f"({lon}, {lat}) is not a longitude/latitude pair")

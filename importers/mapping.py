@@ -82,6 +82,11 @@ class BaseMapping:
     licence: str | None
     territory: Territory | None
     tags: list[dict[str, str]] = field(default_factory=list)
+    # Set for a run (importers.placing): import objects outside the territory too; the
+    # communes index; the outcomes of `--geocode` by external id.
+    anywhere: bool = False
+    communes: Any = None
+    geocoded: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -42,6 +42,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app.communes.index import commune_index
 from app.extensions import db
 from app.models import Entry, ImportRun, Tag, User
 from app.services.entries import (
@@ -179,6 +180,8 @@ class Pipeline(OnLedger):
             idle = self._idle_timeout()
             was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
+            if self.mapping.communes is None:  # read by the reader (importers.placing)
+                self.mapping.communes = commune_index()
             tags = ensure_tags(self.mapping.tags)
             if tags.refused:  # the mapping was checked when loaded: not expected here
                 raise ValueError(f"{self.mapping.path}: " + "; ".join(
@@ -247,8 +250,7 @@ class Pipeline(OnLedger):
         self._plan_new = threading.Event()
         self._plan_new.set()
         return _in_background(
-            (prepare_batch(batch, advanced,
-                           self.mapping if self._plan_new.is_set() else None)
+            (prepare_batch(batch, advanced, self.mapping, plan=self._plan_new.is_set())
              for batch, advanced in read_batches(items, size)), keepalive)
 
     def _batch(self, prepared: Prepared) -> None:

@@ -18,6 +18,7 @@ from app.services.entries import COORD_DIGITS, SourceRef, new_entry, validate_en
 from app.services.errors import WriteValidationError
 from app.services.runs import Problem
 
+from . import placing
 from .mapping import BaseMapping
 from .records import Candidate
 from .sources import FileSource, Item, Notice
@@ -61,11 +62,12 @@ def read_batches(items: Iterable[Item] | FileSource, size: int
         yield batch, done
 
 
-def prepare_batch(items: list[Item], advanced: int, mapping: BaseMapping | None = None
-                  ) -> Prepared:
+def prepare_batch(items: list[Item], advanced: int, mapping: BaseMapping | None = None,
+                  plan: bool = True) -> Prepared:
     """Validate a batch; a key seen twice in it is refused the second time.
 
-    With the `mapping`, each candidate also gets the rows that create it, rendered
+    With the `mapping`, each candidate is placed (importers.placing: geocoded position,
+    INSEE code, territory) and, with `plan`, also gets the rows that create it, rendered
     (`plan`: app.services.entries.new_entry), should it turn out to be new: work
     taken off the writer, which then only adds what the database knows.
     """
@@ -80,8 +82,12 @@ def prepare_batch(items: list[Item], advanced: int, mapping: BaseMapping | None 
             prepared.problems.append(item)
             continue
         prepared.problems.extend(item.notes)
-        if not storable(item, prepared.problems) \
-                or not validate_candidate(item, prepared.problems):
+        if not storable(item, prepared.problems):
+            continue
+        if mapping is not None:
+            placing.before_validation(item, mapping, prepared.problems)
+        if not validate_candidate(item, prepared.problems) or (
+                mapping is not None and not placing.inside(item, mapping, prepared.problems)):
             continue
         if item.external_id in in_batch:
             prepared.problems.append(Problem(
@@ -89,7 +95,7 @@ def prepare_batch(items: list[Item], advanced: int, mapping: BaseMapping | None 
                 f"{in_batch[item.external_id].label})", row=item.row,
                 external_id=item.external_id))
             continue
-        if mapping is not None and not _plan(item, mapping, prepared.problems):
+        if mapping is not None and plan and not _plan(item, mapping, prepared.problems):
             continue
         in_batch[item.external_id] = item
         prepared.candidates.append(item)

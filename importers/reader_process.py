@@ -195,8 +195,8 @@ def _child_main(source: FileSource, batch_size: int, out: Any, stop: Any,
 
     try:
         for batch, advanced in read_batches(source, batch_size):
-            mapping = source.mapping if plan_new.is_set() else None
-            if not put(("batch", prepare_batch(batch, advanced, mapping))):
+            prepared = prepare_batch(batch, advanced, source.mapping, plan=plan_new.is_set())
+            if not put(("batch", prepared)):
                 return
         put(("done", None))
     except BaseException as exc:  # raised again in the parent

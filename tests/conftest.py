@@ -34,7 +34,8 @@ from tests.support.editor import ACCOUNTS, PASSWORD
 
 # What a template is built from: a change to any of these builds a new one. The whole
 # app, since migrations and the demo load import from it (app.normalise, app.formats).
-TEMPLATE_SOURCES = [PROJECT_ROOT / p for p in ("migrations", "app", "data/demo")]
+TEMPLATE_SOURCES = [PROJECT_ROOT / p for p in ("migrations", "app", "data/demo",
+                                                "data/communes")]
 
 
 def make_app(url: str) -> Flask:

@@ -63,6 +63,7 @@ from . import (  # noqa: E402,F401
     accounts,
     contributions,
     entries,
+    geocode,
     history,
     jobs,
     keys,

@@ -89,8 +89,26 @@ def location_config() -> dict[str, Any]:
         "center": [lat, lon], "zoom": config["MAP_ZOOM"],
         "strings": {"marker": _("Position of the entry: drag it, or click on the map"),
                     "tilesDown": _("The background map cannot be reached; you can still "
-                                   "place the marker or type the coordinates.")},
+                                   "place the marker or type the coordinates."),
+                    **geocode_strings()},
     }
+
+
+def entry_location_config() -> dict[str, Any]:
+    """location_config() plus the address look-ups of the entry form (app/editor/geocode.py)."""
+    return {**location_config(), "geocode": url_for("editor.geocode_address"),
+            "reverse": url_for("editor.reverse_geocode")}
+
+
+def geocode_strings() -> dict[str, str]:
+    return {"found": _("Found: %(label)s (score %(score)s). Drag the marker to adjust.",
+                       label="{label}", score="{score}"),
+            "lowScore": _("Uncertain: the best match is %(label)s (score %(score)s). Check "
+                          "the marker.", label="{label}", score="{score}"),
+            "notFound": _("No position was found for this address."),
+            "unavailable": _("The address service cannot be reached; place the marker by "
+                             "hand."),
+            "needAddress": _("Type a street, postcode or city first.")}
 
 
 def tag_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -122,7 +140,7 @@ def render_entry_form(entry: Entry | None, form: EntryForm, *, status: int = 200
         national=national_readiness(entry),
         editor=publishes(current_user), kinds=ENTRY_KINDS, statuses=ENTRY_STATUSES,
         moderation_states=MODERATION_STATES, relation_types=RELATION_TYPES,
-        tag_groups=tag_groups(), location_config=location_config()), status
+        tag_groups=tag_groups(), location_config=entry_location_config()), status
 
 
 def national_readiness(entry: Entry | None) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
 """The data model of DESIGN.md; importing this package registers every table."""
 
 from .change import data_changes
+from .commune import Commune, CommuneLoad
 from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
+from .geocode import GeocodeAnswer
 from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
@@ -20,10 +22,13 @@ from .webhook import WebhookAttempt, WebhookDelivery, WebhookSubscriber
 __all__ = [
     "Answer",
     "ApiToken",
+    "Commune",
+    "CommuneLoad",
     "Entry",
     "ErrorReport",
     "Evaluation",
     "EvaluationKey",
+    "GeocodeAnswer",
     "IdentityLink",
     "ImportRun",
     "JobRun",

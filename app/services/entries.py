@@ -26,6 +26,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import entry_fields
+from ..communes.fill import fill_insee_code
 from ..extensions import db
 from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
@@ -174,6 +175,7 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
 
     current = snapshot(entry) if entry is not None else None
     desired = _desired_state(current, clean)
+    fill_insee_code(desired, current, clean)
     _check_located(desired)
     if current is not None and all(desired[k] == current[k] for k in CONTENT_KEYS):
         if source is not None:

@@ -4,4 +4,15 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import directory, entry, feed, imports, legal, markers, pages, sheets, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    address_search,
+    directory,
+    entry,
+    feed,
+    imports,
+    legal,
+    markers,
+    pages,
+    sheets,
+    views,
+)

@@ -45,6 +45,10 @@ def js_strings() -> dict[str, Any]:
         "kilometres": _("%(n)s km"),
         "distanceFrom": _("%(distance)s from you"),
         "byDistance": _("Sorted by distance from you."),
+        "addressFound": _("Centred on %(label)s.", label="{label}"),
+        "addressUncertain": _("Uncertain match: centred on %(label)s.", label="{label}"),
+        "addressNotFound": _("No place was found for this address."),
+        "addressUnavailable": _("The address search cannot be reached just now."),
     }
 
 
@@ -84,8 +88,9 @@ def index() -> str:
     form = form_state(f, facet_counts(f), locale_code())
     # Inside <noscript>: a browser with JavaScript never builds it into its page.
     listed = search_entries(f, sort="name", limit=NOSCRIPT_LIST)
-    return render_template("web/map.html", form=form, map_config=map_config("full"),
-                           noscript_entries=listed, noscript_total=count_entries(f))
+    return render_template("web/map.html", form=form, map_config=map_config(
+        "full", addressSearchUrl=url_for("web.address_search")),
+        noscript_entries=listed, noscript_total=count_entries(f))
 
 
 @bp.get("/embed")

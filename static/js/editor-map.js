@@ -52,7 +52,10 @@
     if (!marker) {
       marker = L.marker(latlng, { draggable: true, autoPan: true, title: cfg.strings.marker,
                                   alt: cfg.strings.marker, keyboard: true });
-      marker.on('dragend', function () { write(marker.getLatLng()); });
+      marker.on('dragend', function () {
+        write(marker.getLatLng());
+        if (cfg.reverse) reverseFill();
+      });
       marker.on('drag', function () { write(marker.getLatLng()); });
       marker.addTo(map);
     } else {
@@ -107,6 +110,68 @@
       delete el.dataset.lat;
       delete el.dataset.lon;
     });
+  }
+  // The entry form's address look-ups (cfg.geocode, cfg.reverse: app/editor/geocode.py).
+  var geocodeRow = document.getElementById('geocode-row');
+  var geocodeButton = document.getElementById('geocode-address');
+  var geocodeStatus = document.getElementById('geocode-status');
+  function field(name) { return document.getElementById(name); }
+  function fillEmpty(name, value) {
+    var input = field(name);
+    if (input && value && !input.value.trim()) {
+      input.value = value;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+  }
+  function say(template, answer) {
+    geocodeStatus.textContent = template.replace('{label}', answer.label || '')
+      .replace('{score}', answer.score == null ? '?' : Number(answer.score).toFixed(2));
+  }
+  if (cfg.geocode && geocodeRow && geocodeButton) {
+    geocodeRow.hidden = false;
+    geocodeButton.addEventListener('click', function () {
+      var params = new URLSearchParams();
+      ['street', 'postcode', 'city'].forEach(function (name) {
+        if (field(name)) params.set(name, field(name).value);
+      });
+      if (!(params.get('street') || params.get('postcode') || params.get('city') || '').trim()) {
+        geocodeStatus.textContent = cfg.strings.needAddress;
+        return;
+      }
+      fetch(cfg.geocode + '?' + params, { credentials: 'same-origin',
+                                          headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          if (answer.status === 'found' || answer.status === 'low_score') {
+            var latlng = L.latLng(answer.lat, answer.lon);
+            place(latlng);
+            write(latlng);
+            map.setView(latlng, 17);
+            fillEmpty('insee_code', answer.insee_code);
+            say(answer.status === 'found' ? cfg.strings.found : cfg.strings.lowScore, answer);
+          } else {
+            say(answer.status === 'not_found' ? cfg.strings.notFound : cfg.strings.unavailable,
+                answer);
+          }
+        })
+        .catch(function () { geocodeStatus.textContent = cfg.strings.unavailable; });
+    });
+  }
+  // A marker placed where the address is not typed yet: its commune from the reverse look-up.
+  if (cfg.reverse) map.on('click', reverseFill);
+  function reverseFill() {
+    if (!marker || (field('city') && field('city').value.trim())) return;
+    var at = marker.getLatLng();
+    fetch(cfg.reverse + '?lon=' + at.lng.toFixed(6) + '&lat=' + at.lat.toFixed(6),
+          { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if (answer.status !== 'found') return;
+        fillEmpty('postcode', answer.postcode);
+        fillEmpty('city', answer.city);
+        fillEmpty('insee_code', answer.insee_code);
+      })
+      .catch(function () {});
   }
   el.dataset.ready = '1';
 })();

@@ -565,6 +565,30 @@
     writeUrl();
   });
 
+  // The address search (app/web/address_search.py): centres the map, keeps the filters.
+  var addressForm = document.getElementById('address-search');
+  if (addressForm && cfg.addressSearchUrl) {
+    addressForm.hidden = false;
+    addressForm.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var q = addressForm.elements.q.value.trim();
+      if (q.length < 3) return;
+      fetch(cfg.addressSearchUrl + '?q=' + encodeURIComponent(q),
+            { headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          if (answer.status === 'found' || answer.status === 'low_score') {
+            map.setView([answer.lat, answer.lon], 16);
+            say((answer.status === 'found' ? S.addressFound : S.addressUncertain)
+              .replace('{label}', answer.label || q));
+          } else {
+            say(answer.status === 'not_found' ? S.addressNotFound : S.addressUnavailable);
+          }
+        })
+        .catch(function () { say(S.addressUnavailable); });
+    });
+  }
+
   var start = readHash();
   if (start) map.setView([start.lat, start.lon], start.zoom);
   else map.setView(cfg.center, cfg.zoom);

@@ -218,7 +218,10 @@ def test_patch_changes_only_what_it_is_given(client, tokens):
     assert response.headers["ETag"] == f'"v{version + 1}"'
     db.session.expire_all()
     after = snapshot(get_entry("mutualab"))
-    assert {k for k in after if after[k] != before[k]} == {"city"}
+    # And the INSEE code derived from the address, which follows it (app/communes/fill.py):
+    # "Lille-Centre" is no commune, so the code Lille gave is left empty.
+    assert {k for k in after if after[k] != before[k]} == {"city", "insee_code"}
+    assert (before["insee_code"], after["insee_code"]) == ("59350", None)
 
 
 def test_put_replaces_the_whole_entry_but_keeps_slug_and_moderation(client, tokens):

@@ -160,9 +160,17 @@ def test_swapped_latitude_and_longitude_columns(session, tmp_path):
     imported = entries_of("csv:tiers-lieux-test")
     assert imported["s-1"].lonlat == pytest.approx((3.07, 50.63))
     assert imported["s-2"].lonlat == pytest.approx((3.08, 50.64))
-    assert imported["s-3"].lonlat == pytest.approx((5.4142, 43.5261))   # kept, with a note
     notes = {w["row"]: w["reason"] for w in items_of(result.report, "warning")}
-    assert "swapped" in notes[2] and "outside the territory" in notes[4] and 3 not in notes
+    assert "swapped" in notes[2] and 3 not in notes and 4 not in notes
+    # Far from the territory (Aix-en-Provence): reported and left out…
+    assert "s-3" not in imported
+    [outside] = items_of(result.report, "skipped")
+    assert outside["row"] == 4 and "outside the territory" in outside["reason"]
+    # … unless the run imports from anywhere.
+    mapping = load_csv_mapping(MAPPING)
+    mapping.anywhere = True
+    run_import(mapping, read_csv(path, mapping))
+    assert entries_of("csv:tiers-lieux-test")["s-3"].lonlat == pytest.approx((5.4142, 43.5261))
 
 
 def test_a_missing_required_column_is_a_clear_error_before_any_write(session, tmp_path):
