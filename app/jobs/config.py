@@ -8,8 +8,9 @@ overpass = "https://overpass-api.de/api/interpreter"
 
 A setting the kind does not know, a missing one or one of the wrong type is refused
 with the job and the setting named: a typo must not silently fall back to a default.
-Two jobs need no file and exist unless the file redefines them: `backup` (keeping
-ATLAS_BACKUP_KEEP dumps, 14 by default) and `digest`.
+Three jobs need no file and exist unless the file redefines them: `backup` (keeping
+ATLAS_BACKUP_KEEP dumps, 14 by default), `digest`, and `sources` (every registered
+source whose schedule says it is due, app.sources).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ KINDS: dict[str, dict[str, Setting]] = {
         "folder": Setting((str,), None, "default: ATLAS_BACKUP_DIR"),
     },
     "digest": {},
+    "sources": {},
 }
 
 
@@ -94,7 +96,8 @@ def default_keep() -> int:
 
 def built_in() -> dict[str, Job]:
     return {"backup": _checked("backup", {"kind": "backup"}, "built-in"),
-            "digest": _checked("digest", {"kind": "digest"}, "built-in")}
+            "digest": _checked("digest", {"kind": "digest"}, "built-in"),
+            "sources": _checked("sources", {"kind": "sources"}, "built-in")}
 
 
 def jobs_file() -> Path | None:

@@ -184,10 +184,25 @@ def digest(job: Job) -> Done:
     return Done(said + (f" ({logged} written to the log: no mail server)" if logged else ""))
 
 
+def sources(job: Job) -> Done:
+    """Every registered source that is due (app.sources.run.run_due)."""
+    from ..sources.run import run_due
+
+    done = run_due()
+    if not done:
+        return Done("no source is due")
+    said = "; ".join(f"{name}: {what}" for name, what, _run in done)
+    last_run = next((run for _n, _w, run in reversed(done) if run), None)
+    if any(what.startswith("failed") for _n, what, _r in done):
+        raise JobFailed(said, last_run)
+    return Done(said, last_run)
+
+
 RUNNERS: dict[str, Callable[[Job], Done]] = {
     "sync-pull": sync_pull,
     "refresh-source": refresh_source,
     "publish-exports": publish_exports,
     "backup": backup,
     "digest": digest,
+    "sources": sources,
 }

@@ -303,3 +303,125 @@ def test_aggregate_on_plain_values():
     out = aggregate(current, claims, holders, ("street", "email", "phone"))
     assert out.changes["street"] == "b" and out.holders["street"] == "s2"
     assert "email" not in out.changes
+
+
+# -- the admin page, the command, the scheduled job --------------------------------------
+
+def test_the_admin_page_adds_tests_runs_pauses_and_reprioritises(app, session, accounts, peers):
+    from tests.support.editor import csrf_token, login, post_form
+
+    assert app.test_client().get("/editor/sources").status_code in (302, 303)
+    editor = app.test_client()
+    login(editor, "editor")
+    assert editor.get("/editor/sources").status_code == 403
+    admin = app.test_client()
+    login(admin, "admin")
+    form = {"name": "gogo-page", "label": "Carte GoGoCarto", "kind": "gogocarto",
+            "url": f"{peers.url}/gogo", "priority": "3", "entry_kind": "third_place",
+            "credential": "page-secret-token"}
+    # No CSRF token, no source.
+    assert admin.post("/editor/sources", data=form).status_code == 400
+    refused = post_form(admin, "/editor/sources", {**form, "url": "ftp://nowhere"})
+    assert refused.status_code == 422 and 'data-field="url"' in refused.get_data(as_text=True)
+    assert post_form(admin, "/editor/sources", form).status_code == 303
+    page = admin.get("/editor/sources").get_data(as_text=True)
+    assert 'data-source="gogo-page"' in page and "page-secret-token" not in page
+    assert get_source_("gogo-page").credential.startswith("fernet:")
+
+    token = csrf_token(admin, "/editor/sources")
+    tested = admin.post("/editor/sources/gogo-page/test", data={"csrf_token": token},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "1 records read" in tested and "Ressourcerie du Faubourg" in tested
+    assert admin.post("/editor/sources/gogo-page/run", data={}).status_code == 400
+    ran = admin.post("/editor/sources/gogo-page/run", data={"csrf_token": token})
+    assert ran.status_code == 303 and "/admin/imports/" in ran.headers["Location"]
+    assert db.session.scalar(select(Source).where(Source.origin == "source:gogo-page"))
+    admin.post("/editor/sources/gogo-page/pause", data={"csrf_token": token, "paused": "1"})
+    assert get_source_("gogo-page").paused
+    admin.post("/editor/sources/gogo-page/priority", data={"csrf_token": token,
+                                                          "priority": "7"})
+    assert get_source_("gogo-page").priority == 7
+    # An editor cannot run one either.
+    assert editor.post("/editor/sources/gogo-page/run",
+                       data={"csrf_token": csrf_token(editor, "/editor/entries/new")}
+                       ).status_code == 403
+
+
+def get_source_(name: str):
+    from app.sources.registry import get_source
+
+    source = get_source(name)
+    db.session.refresh(source)
+    return source
+
+
+def test_the_command_adds_lists_tests_runs_pauses_and_resumes(app, session, peers):
+    runner = app.test_cli_runner()
+
+    def flask(*args: str):
+        return runner.invoke(args=["sources", *args], catch_exceptions=False)
+
+    added = flask("add", "csv-cli", "--kind", "csv", "--url",
+                  f"{peers.url}/files/ressourcerie.csv", "--mapping",
+                  str(DATA / "ressourcerie.toml"), "--priority", "2", "--every", "24",
+                  "--credential", "env:CSV_TOKEN")
+    assert added.exit_code == 0 and "origin source:csv-cli" in added.output
+    bad = flask("add", "csv-bad", "--kind", "csv", "--url", f"{peers.url}/x.csv")
+    assert bad.exit_code == 2 and "mapping" in bad.output
+    listed = flask("list")
+    assert "csv-cli" in listed.output and "env:CSV_TOKEN" in listed.output
+    assert flask("test", "csv-cli").exit_code == 1  # the variable is not set
+    runner.env = {}
+    import os
+
+    os.environ["CSV_TOKEN"] = "Bearer t"
+    try:
+        tested = flask("test", "csv-cli")
+        assert tested.exit_code == 0 and "1 records read" in tested.output
+        ran = flask("run", "csv-cli")
+        assert ran.exit_code == 0 and "created: 1" in ran.output
+        assert peers.seen[-1][3] == "Bearer t"
+        assert flask("pause", "csv-cli").exit_code == 0
+        assert flask("run", "csv-cli").exit_code == 2  # paused
+        assert flask("resume", "csv-cli").exit_code == 0
+        assert "priority changed" in flask("set", "csv-cli", "--priority", "4").output
+    finally:
+        del os.environ["CSV_TOKEN"]
+
+
+def test_the_sources_job_runs_the_due_sources_only(session, peers):
+    from datetime import UTC, datetime, timedelta
+
+    from app.jobs.config import built_in
+    from app.jobs.kinds import RUNNERS
+
+    sources = _register(peers)
+    sources["osm"].schedule_hours = 24
+    sources["gogo"].schedule_hours = 24
+    sources["gogo"].paused = True
+    sources["csv"].schedule_hours = 24
+    sources["csv"].last_run_at = datetime.now(UTC) - timedelta(hours=2)
+    db.session.commit()
+    job = built_in()["sources"]
+    done = RUNNERS[job.kind](job)
+    assert done.message.startswith("osm-faubourg: created: 1")
+    assert "gogo" not in done.message and "reseau-csv" not in done.message
+    assert RUNNERS[job.kind](job).message == "no source is due"
+
+
+def test_a_geojson_source_reads_features_with_a_csv_mapping(session, peers):
+    peers.json("/geo/places.geojson", {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [3.0481, 50.6292]},
+         "properties": {"id": "g1", "nom": "Atelier vélo du Vieux-Lille", "adresse": None,
+                        "code_postal": "59800", "ville": "Lille", "courriel": None}},
+        {"type": "Feature", "geometry": None,
+         "properties": {"id": "g2", "nom": "Sans position"}}]})
+    source = add_source({"name": "geo", "kind": "geojson",
+                         "url": f"{peers.url}/geo/places.geojson",
+                         "mapping": str(DATA / "ressourcerie.toml")})
+    db.session.commit()
+    result = run_source(source)
+    assert result.counts["created"] == 1 and result.counts["rejected"] == 1
+    place = db.session.scalar(select(Entry).join(Source).where(Source.origin == "source:geo"))
+    assert (place.name, place.postcode, place.lonlat) == (
+        "Atelier vélo du Vieux-Lille", "59800", (3.0481, 50.6292))
