@@ -8,6 +8,7 @@ GoGoCarto elements API, a CSV URL, and an OpenFairDB API for the reader alone.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -208,6 +209,9 @@ def test_the_entry_page_and_the_api_show_each_fields_source(session, peers, clie
     entry = _the_place()
     page = client.get(f"/entries/{entry.slug}").get_data(as_text=True)
     assert "OpenStreetMap" in page and "Carte GoGoCarto" in page
+    # In French by default: "Rue : OpenStreetMap, 2 décembre 2026".
+    assert re.search(r"Rue : OpenStreetMap, \d{1,2} \w+ \d{4}", page), page[-3000:]
+    assert re.search(r"Description : Carte GoGoCarto, \d{1,2} \w+ \d{4}", page)
     answer = client.get(f"/api/v1/entries/{entry.id}/provenance")
     assert answer.status_code == 200
     fields = {item["field"]: item for item in answer.get_json()["fields"]}
