@@ -69,6 +69,9 @@ def run_source(name: str) -> Response:
     from ..sources.run import run_source as run
 
     source = _source_or_404(name)
+    if source.paused:
+        flash(_("“%(name)s” is paused: resume it to run it.", name=name), "error")
+        return redirect(url_for("editor.sources"), 303)
     try:
         result = run(source, user=current_user._get_current_object())
     except SourceRunFailed as exc:

@@ -224,6 +224,8 @@ class FieldProvenance:
 
 def provenance_of(entry: Entry) -> list[FieldProvenance]:
     """Each field's holder, in the registry's order of fields."""
+    from flask_babel import gettext as _
+
     from ..origins import label as origin_label
 
     rows = {r.field: r for r in db.session.scalars(
@@ -234,8 +236,6 @@ def provenance_of(entry: Entry) -> list[FieldProvenance]:
         row = rows.get(name)
         if row is None:
             continue
-        from flask_babel import gettext as _
-
         label = labels.get(name) or _("Position")
         who = origin_label(row.origin) if row.origin else _("an editor")
         out.append(FieldProvenance(name, str(label), row.origin, str(who), row.at))

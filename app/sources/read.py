@@ -109,8 +109,10 @@ def reading(source: RegisteredSource, *, sample: bool = False) -> Iterator[Readi
 
             with tempfile.TemporaryDirectory(prefix="atlas-source-") as folder:
                 path = Path(folder) / "source.csv"
-                with path.open("wb") as handle:
-                    handle.write(_get(session, source.url).content)
+                with _get(session, source.url, stream=True) as answer, \
+                        path.open("wb") as handle:
+                    for chunk in answer.iter_content(1 << 16):
+                        handle.write(chunk)
                 yield Reading(mapping, CsvFile(path, mapping), source.url)
             return
         yield Reading(mapping, list(_read(source, session, mapping, limit)), source.url)

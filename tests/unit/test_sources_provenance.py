@@ -342,6 +342,10 @@ def test_the_admin_page_adds_tests_runs_pauses_and_reprioritises(app, session, a
     assert db.session.scalar(select(Source).where(Source.origin == "source:gogo-page"))
     admin.post("/editor/sources/gogo-page/pause", data={"csrf_token": token, "paused": "1"})
     assert get_source_("gogo-page").paused
+    runs = db.session.scalar(select(db.func.count()).select_from(ImportRun))
+    paused = admin.post("/editor/sources/gogo-page/run", data={"csrf_token": token})
+    assert paused.status_code == 303 and paused.headers["Location"].endswith("/editor/sources")
+    assert db.session.scalar(select(db.func.count()).select_from(ImportRun)) == runs
     admin.post("/editor/sources/gogo-page/priority", data={"csrf_token": token,
                                                           "priority": "7"})
     assert get_source_("gogo-page").priority == 7
