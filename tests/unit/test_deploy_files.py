@@ -27,7 +27,7 @@ def test_each_shipped_timer_runs_a_job_of_the_example_jobs_file():
     deploy = PROJECT_ROOT / "deploy"
     jobs = load_jobs(deploy / "jobs.toml.example")
     assert {job.kind for job in jobs.values()} == {
-        "backup", "digest", "publish-exports", "sync-pull", "refresh-source"}
+        "backup", "digest", "publish-exports", "sync-pull", "refresh-source", "sources"}
     timers = sorted(deploy.glob("atlas-job@*.timer"))
     assert timers
     for timer in timers:
