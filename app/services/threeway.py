@@ -154,10 +154,13 @@ def aggregate(current: Mapping[str, Any], claims: Iterable[Claim],
 def _unknown_holder(name: str, here: Any, claims: list[Claim], refreshing: str | None,
                     last: Mapping[str, Any] | None) -> str | None:
     """Who holds a field no provenance records: the refreshing source if the value is
-    what it said last; else a source whose value it is; nobody if it is empty; else
-    an editor, whose text is never overwritten."""
+    what it said last; an editor if it is empty where that source gave a value; else a
+    source whose value it is; nobody if it is empty; else an editor, whose text is
+    never overwritten."""
     if refreshing is not None and last is not None and name in last and last[name] == here:
         return refreshing
+    if _empty(here) and last is not None and not _empty(last.get(name)):
+        return EDITOR  # the source gave it before; someone here emptied it
     said = [c for c in claims if c.values is not None and c.values.get(name) == here
             and c.origin != refreshing]
     if said and not _empty(here):

@@ -433,3 +433,33 @@ def test_a_geojson_source_reads_features_with_a_csv_mapping(session, peers):
     place = db.session.scalar(select(Entry).join(Source).where(Source.origin == "source:geo"))
     assert (place.name, place.postcode, place.lonlat) == (
         "Atelier vélo du Vieux-Lille", "59800", (3.0481, 50.6292))
+
+
+def test_an_atlas_source_runs_through_the_sync_pull(session, peers):
+    # Written by us after our own API (app/api/v1.py: /api/v1/changes, /api/v1/tags,
+    # the OpenAPI document's licence): another Atlas with nothing new.
+    peers.json("/atlas/api/openapi.json", {"info": {"license": {"name": "ODbL-1.0"}}})
+    peers.json("/atlas/api/v1/tags", {"items": []})
+    peers.json("/atlas/api/v1/changes", {"changes": [], "next_cursor": "c1",
+                                         "has_more": False})
+    source = add_source({"name": "peer-atlas", "label": "Atlas voisin", "kind": "atlas",
+                         "url": f"{peers.url}/atlas", "credential": "atlas-token"})
+    db.session.commit()
+    assert source.origin == "remote:peer-atlas"
+    result = run_source(source)
+    assert result.run.origin == "remote:peer-atlas" and result.run.status == "finished"
+    assert source.last_run_id == result.run.id
+    changes = [s for s in peers.seen if s[1] == "/atlas/api/v1/changes"]
+    assert changes and changes[0][3] == "Bearer atlas-token"
+
+
+def test_a_field_cleared_before_provenance_stays_cleared():
+    """An entry older than provenance whose field an editor emptied: the source that
+    gave it before does not fill it again (the three-way rule's answer)."""
+    out = aggregate({"phone": None}, [Claim("osm", 0, {"phone": "03 20"})], {}, ("phone",),
+                    refreshing="osm", last={"phone": "03 20"})
+    assert out.changes == {}
+    # Nobody gave it before: the source fills it.
+    out = aggregate({"phone": None}, [Claim("osm", 0, {"phone": "03 20"})], {}, ("phone",),
+                    refreshing="osm", last={})
+    assert out.changes == {"phone": "03 20"}
