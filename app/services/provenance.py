@@ -231,12 +231,15 @@ def provenance_of(entry: Entry) -> list[FieldProvenance]:
     rows = {r.field: r for r in db.session.scalars(
         select(EntryFieldSource).where(EntryFieldSource.entry_id == entry.id))}
     labels = {**entry_fields.labels(), "position": None}
+    named: dict[str | None, str] = {}
     out = []
     for name in FIELDS:
         row = rows.get(name)
         if row is None:
             continue
         label = labels.get(name) or _("Position")
-        who = origin_label(row.origin) if row.origin else _("an editor")
+        if row.origin not in named:  # one look-up per source, not per field
+            named[row.origin] = origin_label(row.origin) if row.origin else _("an editor")
+        who = named[row.origin]
         out.append(FieldProvenance(name, str(label), row.origin, str(who), row.at))
     return out
