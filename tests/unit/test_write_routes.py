@@ -48,7 +48,9 @@ def targets(session, accounts):
                             base_version=get_entry("mutualab").version)
     return {"entry_id": entry.id, "sheet_id": sheet.id, "proposal_id": proposal.id,
             # An import run's twin: refused before the run is even looked up.
-            "run_id": 0, "index": 0, "user_id": accounts["editor"].id}
+            "run_id": 0, "index": 0, "user_id": accounts["editor"].id,
+            # A registered source: refused before it is looked up.
+            "name": "no-such-source"}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:
@@ -56,6 +58,7 @@ def url_for_rule(rule: str, targets: dict) -> str:
     for name, value in targets.items():
         for converter in ("uuid", "int"):
             url = url.replace(f"<{converter}:{name}>", str(value))
+        url = url.replace(f"<{name}>", str(value))
     assert "<" not in url, url
     return url
 
