@@ -156,10 +156,12 @@ def register_cli(app: Flask) -> None:
     from .exports.cli import export_command
     from .jobs.cli import jobs_cli
     from .mail.cli import mail_cli
+    from .sources.cli import sources_cli
     from .sync.cli import sync_cli
     from .webhooks.cli import webhooks_cli
 
     app.cli.add_command(demo_cli)
+    app.cli.add_command(sources_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(import_cli)

@@ -1,6 +1,7 @@
 """The one vocabulary of where entries come from (`Source.origin`) and how it is named.
 
-Origins are `osm`, `demo`, `manual`, `csv:<name>` and `remote:<instance>`. Exports credit
+Origins are `osm`, `demo`, `manual`, `csv:<name>`, `remote:<instance>` and
+`source:<name>` (a registered source, named by its registry label). Exports credit
 a source in English (`credit`), pages name it in the reader's language (`label`);
 both come from the same table, so a new origin is added once.
 """
@@ -39,8 +40,21 @@ _FIXED = {
 _PREFIXED = {
     "csv:": Origin(lambda name: f"CSV import {name}",
                    lambda name: str(_l("CSV import “%(name)s”", name=name))),
-    "remote:": Origin(lambda name: f"Instance {name}", lambda name: name),
+    "remote:": Origin(lambda name: f"Instance {name}", lambda name: _registered(name, name)),
+    "source:": Origin(lambda name: _registered(name, name), lambda name: _registered(name, name)),
 }
+
+
+def _registered(name: str, default: str) -> str:
+    """A registered source's label (app.sources), by its name."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import RegisteredSource
+
+    found = db.session.scalar(select(RegisteredSource.label).where(
+        RegisteredSource.name == name))
+    return found or default
 
 
 def _lookup(origin: str) -> tuple[Origin | None, str]:

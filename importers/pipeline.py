@@ -5,12 +5,14 @@ For each batch of candidates:
    warning; a missing name or position rejects the row);
 2. match by Source (origin, external id): mapped values equal to those last
    imported → unchanged (nothing written, even if an editor changed the entry);
-   otherwise update only the fields that changed, unless an editor changed that
-   field since the last import: then the editor's value stays and a conflict is
-   reported;
+   otherwise settle the entry between its sources (app.services.provenance): a
+   field goes to the source of highest priority that gives it, unless an editor
+   wrote it: then the editor's value stays and a change of the source's value there
+   is reported as a conflict;
 3. unmatched: look for a twin among existing entries (within 50 m with a similar
    unaccented name by pg_trgm, or the same website) in one set-based query, and
-   among the batch itself; a twin is flagged for an editor, not created;
+   among the batch itself; a twin is flagged for an editor, not created (or, with
+   `link_twins`, a twin in the base gets this record as one more source, settled);
 4. create the rest through the write service, set-based (create_entries).
 Step 1 (importers.prepare: reading, validation, and the rows of new entries
 rendered) runs away from the writer: in a child process for a file
@@ -51,6 +53,8 @@ from app.services.entries import (
     snapshot,
 )
 from app.services.errors import ConflictError, WriteValidationError
+from app.services.provenance import FIELDS as PROVENANCE_FIELDS
+from app.services.provenance import priorities, settle
 from app.services.revisions import Author
 from app.services.runs import Ledger, OnLedger, Problem, RunResult
 from app.services.tags import ensure_tags
@@ -124,6 +128,9 @@ class RunOptions:
     # Seconds the run's transaction may sit idle before the server ends it (a client
     # killed, stopped or stuck); None: the application's IMPORT_IDLE_TIMEOUT; 0: never.
     idle_timeout: float | None = None
+    # A twin found in the base is fed by this record (one more source of the entry,
+    # settled by priority) instead of being flagged: a registered source's runs.
+    link_twins: bool = False
 
 
 class ImportFailed(RuntimeError):
@@ -156,6 +163,7 @@ class Pipeline(OnLedger):
         self.started: datetime | None = None
         self.tags_created: list[str] = []
         self._known_tags: set[str] = set()
+        self._weights: dict[str, int] | None = None
         # Set while most candidates are new: the reader then renders the rows that
         # would create them (wasted work for a re-import, where most are known).
         self._plan_new: Any = threading.Event()
@@ -309,12 +317,26 @@ class Pipeline(OnLedger):
     # -- matched records -------------------------------------------------------------
 
     def _update(self, candidate: Candidate, entry_id: uuid.UUID,
-                last: dict[str, Any]) -> None:
+                last: dict[str, Any] | None, linked: str | None = None) -> None:
+        """Write what changed for a known record (`last`: what it said before; None
+        for a twin it is now linked to, `linked` saying why)."""
         entry = db.session.get(Entry, entry_id)
         current = snapshot(entry)
         new = candidate.data
-        outcome = merge(current, last, new, ignore=("extra",))
-        changes, conflicts = outcome.changes, outcome.conflicts
+        # Tags and links merge by the three-way rule; fields are settled by holder.
+        outcome = merge(current, last or {}, new,
+                        ignore=("extra", "position", *PROVENANCE_FIELDS))
+        if self._weights is None:
+            self._weights = priorities()
+        settled = settle(entry, current, refreshing=(self.mapping.origin,
+                                                     candidate.external_id),
+                         incoming=new, last=last, weights=self._weights)
+        changes = {**outcome.changes, **settled.changes}
+        conflicts = settled.conflicts
+        if linked:
+            self.note(Problem("warning", f"linked to the existing entry as one more "
+                              f"source: {linked}", row=candidate.row,
+                              external_id=candidate.external_id, entry=entry.slug))
         if conflicts:
             self.ledger.conflict(Problem(
                 "conflict", "changed by an editor since the last import; the editor's value "
@@ -328,7 +350,7 @@ class Pipeline(OnLedger):
                                 expected_version=entry.version, partial=True,
                                 source=source_ref(self.mapping, candidate), commit=False,
                                 comment=f"Import {self.mapping.origin}", savepoint=False,
-                                strict=False)
+                                strict=False, attribution=settled.attribution)
         except (WriteValidationError, ConflictError) as exc:
             self.note(Problem("rejected", str(exc), row=candidate.row,
                                external_id=candidate.external_id, entry=entry.slug))
@@ -359,10 +381,11 @@ class Pipeline(OnLedger):
         kept = []
         for index, candidate in enumerate(candidates):
             twin = twins.get(index)
-            if twin is not None:
-                reason = twin_reason(twin)
-                self._flag(candidate, reason, entry=str(twin.id), slug=twin.slug,
-                           name=twin.name)
+            if twin is not None and self.options.link_twins:
+                self._update(candidate, twin.id, None, linked=twin_reason(twin))
+            elif twin is not None:
+                self._flag(candidate, twin_reason(twin), entry=str(twin.id),
+                           slug=twin.slug, name=twin.name)
             elif index in inner:
                 other, reason = inner[index]
                 self._flag(candidate, f"{reason} {other.label} ({other.data['name']!r}) "

@@ -109,6 +109,20 @@ class RelationSchema(Strict):
     entry = fields.Nested(RelatedSchema, required=True)
 
 
+class FieldProvenanceSchema(Strict):
+    field = fields.String(required=True, metadata={"description": "An entry field, or "
+                                                   "`position`."})
+    label = fields.String(required=True)
+    origin = fields.String(required=True, allow_none=True,
+                           metadata={"description": "The source's origin; null: an editor."})
+    source = fields.String(required=True, metadata={"description": "Who, in words."})
+    at = fields.DateTime(required=True, metadata={"description": "Since when."})
+
+
+class ProvenanceSchema(Strict):
+    fields = fields.List(fields.Nested(FieldProvenanceSchema), required=True)
+
+
 class RelationListSchema(Strict):
     items = fields.List(fields.Nested(RelationSchema), required=True)
 

@@ -173,6 +173,23 @@ def entry_relations(ref: str):
     return json_response({"items": items})
 
 
+@blp.route("/entries/<ref>/provenance")
+@blp.response(200, schemas.ProvenanceSchema)
+@documented(404, 410)
+@conditional()
+def entry_provenance(ref: str):
+    """Who gave each field of an entry: a registered source (its origin and name) or an
+    editor, and since when. A field with no recorded holder is left out."""
+    from ..services.provenance import provenance_of
+
+    entry = public_entry(ref)
+    if entry.deleted_at is not None:
+        return gone(entry)
+    return json_response({"fields": [
+        {"field": p.field, "label": p.label, "origin": p.origin, "source": p.source,
+         "at": p.at.isoformat()} for p in provenance_of(entry)]})
+
+
 @blp.route("/entries/<ref>/evaluations")
 @blp.response(200, schemas.EvaluationListSchema)
 @documented(404, 410)

@@ -71,6 +71,7 @@ from . import (  # noqa: E402,F401
     report_form,
     reports,
     sheets,
+    sources,
     suggest,
     tags,
     twins,

@@ -191,6 +191,20 @@ def deliver_webhooks(job: Job) -> Done:
     return Done(run(limit=job["batch"]))
 
 
+def sources(job: Job) -> Done:
+    """Every registered source that is due (app.sources.run.run_due)."""
+    from ..sources.run import run_due
+
+    done = run_due()
+    if not done:
+        return Done("no source is due")
+    said = "; ".join(f"{name}: {what}" for name, what, _run in done)
+    last_run = next((run for _n, _w, run in reversed(done) if run), None)
+    if any(what.startswith("failed") for _n, what, _r in done):
+        raise JobFailed(said, last_run)
+    return Done(said, last_run)
+
+
 RUNNERS: dict[str, Callable[[Job], Done]] = {
     "sync-pull": sync_pull,
     "refresh-source": refresh_source,
@@ -198,4 +212,5 @@ RUNNERS: dict[str, Callable[[Job], Done]] = {
     "backup": backup,
     "digest": digest,
     "deliver-webhooks": deliver_webhooks,
+    "sources": sources,
 }

@@ -5,11 +5,13 @@ from .commune import Commune, CommuneLoad
 from .entry import Entry, entry_tags
 from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
+from .field_source import EntryFieldSource
 from .geocode import GeocodeAnswer
 from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .proposal import Proposal
+from .registered_source import RegisteredSource
 from .relation import Relation
 from .report import ErrorReport
 from .revision import Revision
@@ -25,6 +27,7 @@ __all__ = [
     "Commune",
     "CommuneLoad",
     "Entry",
+    "EntryFieldSource",
     "ErrorReport",
     "Evaluation",
     "EvaluationKey",
@@ -35,6 +38,7 @@ __all__ = [
     "Proposal",
     "PushedEntry",
     "PushedSheet",
+    "RegisteredSource",
     "Relation",
     "Revision",
     "SheetSource",

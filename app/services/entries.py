@@ -32,6 +32,7 @@ from ..models import Entry, Relation, Source, Tag
 from ..models.vocab import LOCATED_KINDS
 from ..schemas import EntryInputSchema
 from ..schemas.entry import CopiedEntryInputSchema
+from . import provenance
 from .copy import copy_line, copy_lines, escape
 from .errors import ConflictError, NotFoundError, WriteValidationError, coded
 from .guard import guarded_write, set_tombstone
@@ -156,7 +157,8 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
                source: SourceRef | None = None, partial: bool = True,
                commit: bool = True, action: str | None = None,
                entry_id: uuid.UUID | None = None, savepoint: bool = True,
-               strict: bool = True) -> WriteResult:
+               strict: bool = True,
+               attribution: Mapping[str, str | None] | None = None) -> WriteResult:
     """Create (entry None) or update; the single place where entries are written.
 
     `entry_id` gives a new entry its UUID (mirrors keep the ids of their source).
@@ -167,6 +169,9 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
     database itself (a race) then loses the transaction instead of this write only.
     `strict=False` is for programs that copy data (imports, sync): people's input rules
     (`EntryField.strict_check`) are not applied.
+    The fields it changes are then held by its source, or by an editor when it has
+    none (app.services.provenance); `attribution` names another holder per field (a
+    settlement between sources).
     """
     creating = entry is None
     clean = _load(data, partial=partial and not creating, strict=strict)
@@ -180,6 +185,10 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
     if current is not None and all(desired[k] == current[k] for k in CONTENT_KEYS):
         if source is not None:
             _attach_source(entry, source, _owned_source(entry, source))
+        if attribution:  # the same values, now held by another source
+            provenance.on_write(entry, current, current, origin=None, user_id=None,
+                                attribution=attribution)
+        if source is not None or attribution:
             _finish(commit)
         return WriteResult(entry, "unchanged")
 
@@ -204,9 +213,14 @@ def save_entry(entry: Entry | None, data: Mapping[str, Any], *, author: Author,
         db.session.flush()
         if source is not None:
             _attach_source(entry, source, found)
+        after = snapshot(entry)
         record_revision("entry", entry.id, entry.version,
                         action or ("create" if creating else "update"),
-                        snapshot(entry), author, comment)
+                        after, author, comment)
+        provenance.on_write(entry, current, after,
+                            origin=source.origin if source is not None else None,
+                            user_id=author.user.id if author.user else None,
+                            attribution=attribution)
         db.session.flush()
     _finish(commit)
     return WriteResult(entry, "created" if creating else "updated")
@@ -261,6 +275,8 @@ class NewEntry:
     # restored dump); None: the time of the write.
     created_at: str | None = None
     updated_at: str | None = None
+    # COPY lines of who holds its fields (its source: app.services.provenance).
+    holder_lines: tuple[str, ...] = ()
 
 
 def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
@@ -291,7 +307,9 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
             (source.origin, source.external_id, source.licence, dict(source.attributes))),
         snapshot_text=copy_line((shot,))[:-1],
         created_at=created_at.isoformat() if created_at else None,
-        updated_at=(updated_at or created_at).isoformat() if created_at else None)
+        updated_at=(updated_at or created_at).isoformat() if created_at else None,
+        holder_lines=() if source is None else tuple(
+            provenance.created_lines(key, state, source.origin)))
 
 
 ENTRY_COLUMNS = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
@@ -346,6 +364,7 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
                              (comment or None) and comment[:500]))
     tag_keys = {slug: str(tag_id) for slug, tag_id in tag_ids.items()}
     entry_lines, tag_lines, source_lines, revision_lines = [], [], [], []
+    holder_lines: list[str] = []
     for plan, slug in zip(planned, slugs, strict=True):
         key, slug_text = plan.id, escape(slug)
         entry_lines.append(f"{key}\t{slug_text}\t{plan.entry_text}\t"
@@ -354,6 +373,7 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
             tag_lines.append(f"{key}\t{tag_keys[tag]}")
         if plan.source_text is not None:
             source_lines.append(f"{key}\t{plan.source_text}\t{seen}\t{seen}")
+            holder_lines.extend(plan.holder_lines)
         revision_lines.append(f"entry\t{key}\t1\tcreate\t{author_text}\t{now}\t"
                               f"{plan.snapshot_text},\"slug\":{escape(_json(slug))}}}")
     # No savepoint per batch: past 64 subtransactions PostgreSQL's visibility checks
@@ -369,6 +389,8 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
         db.session.execute(_REFRESH_FEATURES, {"ids": [plan.id for plan in planned]})
         copy_lines("sources", SOURCE_COLUMNS, source_lines)
         copy_lines("revisions", REVISION_COLUMNS, revision_lines)
+        copy_lines("entry_field_sources", ("entry_id", "field", "origin", "value_hash"),
+                   holder_lines)
     except psycopg2.IntegrityError as exc:
         db.session.rollback()
         raise WriteValidationError({"entry": [f"Refused by the database: {exc.pgerror}"]}

@@ -1,8 +1,9 @@
 """What an editor decides about a twin flagged by an import.
 
-"Same place": the import's source is attached to the existing entry (later imports
-then match it and leave it unchanged); "different place": the record is created
-as flagged. Either way the report item is marked resolved.
+"Same place": the import's source is attached to the existing entry and the entry is
+settled between its sources (an editor's fields stay; app.services.provenance);
+later imports match it; "different place": the record is created as flagged.
+Either way the report item is marked resolved.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.extensions import db
 from app.models import Entry, ImportRun
-from app.services.entries import SourceRef, find_by_source, save_entry
+from app.services.entries import SourceRef, find_by_source, save_entry, snapshot
 from app.services.errors import NotFoundError, WriteValidationError
+from app.services.provenance import settle
 from app.services.revisions import Author
 
 Decision = Literal["same", "create"]
@@ -52,10 +54,17 @@ def resolve_duplicate(run: ImportRun, index: int, decision: Decision, *,
         entry = db.session.get(Entry, item["entry"])
         if entry is None or entry.deleted_at is not None:
             raise NotFoundError("The existing entry is gone")
-        # The entry stays as editors made it; only the provenance is added.
+        # One more source of the entry: what an editor wrote stays; a field the
+        # sources hold goes to the one of highest priority (app.services.provenance).
         result = save_entry(entry, {}, author=author, expected_version=None, source=source,
                             comment=f"Same place as {source.origin} {source.external_id}",
                             commit=False)
+        settled = settle(entry, snapshot(entry))
+        if settled.changes or settled.attribution:
+            result = save_entry(entry, settled.changes, author=Author(label="sources"),
+                                expected_version=None, commit=False,
+                                attribution=settled.attribution,
+                                comment=f"Settled with {source.origin} {source.external_id}")
     else:
         result = save_entry(None, details["data"], author=author, expected_version=None,
                             source=source, commit=False, strict=False,

@@ -21,6 +21,7 @@ from ..query.sheets import sheets_of
 from ..services.entries import find_entry
 from ..services.evaluations import evaluation_keys
 from ..services.policy import public_entry, shows_as_gone
+from ..services.provenance import provenance_of
 from . import bp
 from .filtering import folded
 from .labels import RELATION_SECTIONS
@@ -116,6 +117,10 @@ def entry_page(ref: str) -> str | Response:
     sources = [SourceView(origins.label(s.origin), s.external_id,
                           origins.record_link(s.origin, s.external_id),
                           origins.licence_shown(s.origin, s.licence)) for s in entry.sources]
+    # Each field's source, where sources of their own fed the entry (not only ours).
+    provenance = provenance_of(entry) if sources else []
+    if not any(p.origin and not origins.is_ours(p.origin) for p in provenance):
+        provenance = []
     config = None
     embed_src = None
     if entry.lonlat:
@@ -131,7 +136,8 @@ def entry_page(ref: str) -> str | Response:
                             key_labels={k.slug: k.label(locale) for k in evaluation_keys()}),
         licence_link=licence_url(entry.licence),
         tags=[(t.slug, t.label(locale)) for t in entry.tags],
-        relations=relation_sections(entry), sources=sources, sheet=sheet,
+        relations=relation_sections(entry), sources=sources, provenance=provenance,
+        sheet=sheet,
         chart=sheet_chart(sheet, locale) if sheet else None, map_config=config,
         embed_src=embed_src, hours=hours_view(entry, locale),
         identifiers=identifier_views(record))

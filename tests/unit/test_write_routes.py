@@ -55,7 +55,9 @@ def targets(session, accounts):
             # An evaluation key and a tag (their pages).
             "slug": "governance", "tag_id": session.scalar(select(Tag.id).limit(1)),
             # A report: refused before it is looked up, like the run.
-            "report_id": 0}
+            "report_id": 0,
+            # A registered source: refused before it is looked up.
+            "name": "no-such-source"}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:

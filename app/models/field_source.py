@@ -1,0 +1,25 @@
+"""Who holds each field of an entry now: a source (its origin) or an editor (origin
+NULL), the value's hash, and since when (app.services.provenance)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class EntryFieldSource(db.Model):
+    __tablename__ = "entry_field_sources"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    origin: Mapped[str | None] = mapped_column(String(80), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    value_hash: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
