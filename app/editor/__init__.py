@@ -57,4 +57,15 @@ bp.register_error_handler(403, forbidden)
 bp.register_error_handler(404, not_found)
 bp.register_error_handler(410, gone)
 
-from . import accounts, entries, history, jobs, proposals, sheets, suggest, users  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    accounts,
+    entries,
+    history,
+    jobs,
+    live,
+    proposals,
+    sheet_lists,
+    sheets,
+    suggest,
+    users,
+)

@@ -6,6 +6,7 @@ from .evaluation import Answer, Evaluation, EvaluationKey
 from .feature import entry_features
 from .import_run import ImportRun
 from .job_run import JobRun
+from .live import SheetLiveField, SheetPresence
 from .proposal import Proposal
 from .relation import Relation
 from .revision import Revision
@@ -26,6 +27,8 @@ __all__ = [
     "PushedEntry",
     "Relation",
     "Revision",
+    "SheetLiveField",
+    "SheetPresence",
     "Source",
     "SyncState",
     "Tag",

@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -39,12 +39,24 @@ class EvaluationKey(db.Model):
     label_en: Mapped[str] = mapped_column(String(80))
     question_fr: Mapped[str] = mapped_column(Text)
     question_en: Mapped[str] = mapped_column(Text)
+    # What each level means, by language: {"fr": [five strings, level 0 to 4], "en": [...]}.
+    level_definitions: Mapped[dict] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
     def label(self, locale: str) -> str:
         return self.label_en if locale.startswith("en") else self.label_fr
 
     def question(self, locale: str) -> str:
         return self.question_en if locale.startswith("en") else self.question_fr
+
+    def level_definition(self, locale: str, level: int) -> str:
+        """What `level` means on this key, in `locale` (else French, else nothing)."""
+        definitions = self.level_definitions or {}
+        for language in ("en" if locale.startswith("en") else "fr", "fr"):
+            texts = definitions.get(language) or []
+            if 0 <= level < len(texts) and texts[level]:
+                return str(texts[level])
+        return ""
 
 
 class Evaluation(db.Model):

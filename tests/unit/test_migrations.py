@@ -10,7 +10,8 @@ from tests.conftest import make_app
 
 TABLES = {"entries", "tags", "entry_tags", "relations", "evaluation_keys", "evaluations",
           "answers", "revisions", "sources", "users", "api_tokens", "import_runs", "data_changes",
-          "sync_states", "sync_pushed", "proposals", "user_sessions", "job_runs"}
+          "sync_states", "sync_pushed", "proposals", "user_sessions", "job_runs",
+          "sheet_live_fields", "sheet_presence"}
 
 
 def test_up_down_up_and_models_match(databases):

@@ -1,0 +1,81 @@
+"""The JSON route that open sheet pages poll (static/js/sheet-live.js): send the fields
+changed since the last call, receive the others' changes and who else is on the sheet.
+
+Polling, once a second, rather than server-sent events: each call is a short request, so
+it passes any proxy unchanged and never holds a gunicorn worker (see docs/design.md).
+Editors only (role_required) and a POST with the page's CSRF token in X-CSRFToken.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import abort, jsonify, request
+from werkzeug.wrappers import Response
+
+from ..auth.roles import role_required
+from ..extensions import db
+from ..models import Evaluation
+from ..services import live
+from . import bp
+from .entries import me
+
+
+def _problem(status: int, field: str, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message, "field": field}), status
+
+
+def _read(body: Any) -> tuple[uuid.UUID, int, str | None, list[tuple[str, str, str]]]:
+    """(client, since, focus, changes) of a call; ValueError naming the wrong part."""
+    if not isinstance(body, dict):
+        raise ValueError("body: a JSON object is expected")
+    try:
+        client = uuid.UUID(str(body.get("client")))
+    except ValueError:
+        raise ValueError("client: a UUID is expected") from None
+    since = body.get("since", 0)
+    if not isinstance(since, int) or since < 0:
+        raise ValueError("since: a whole number ≥ 0 is expected")
+    names = set(live.field_names())
+    focus = body.get("focus")
+    if focus is not None and focus not in names:
+        focus = None
+    changes = []
+    for n, change in enumerate(body.get("changes") or []):
+        if not isinstance(change, dict):
+            raise ValueError(f"changes[{n}]: an object is expected")
+        field, base, value = change.get("field"), change.get("base"), change.get("value")
+        if field not in names:
+            raise ValueError(f"changes[{n}].field: unknown field {field!r}")
+        if not isinstance(base, str) or not isinstance(value, str):
+            raise ValueError(f"changes[{n}] ({field}): base and value must be strings")
+        if len(value) > live.MAX_VALUE or len(base) > live.MAX_VALUE:
+            raise ValueError(f"changes[{n}] ({field}): longer than {live.MAX_VALUE} characters")
+        changes.append((field, base, value))
+    return client, since, focus, changes
+
+
+@bp.post("/editor/sheets/<uuid:sheet_id>/live")
+@role_required("editor")
+def sheet_live(sheet_id: uuid.UUID) -> Response | tuple[Response, int]:
+    sheet = db.session.get(Evaluation, sheet_id)
+    if sheet is None:
+        abort(404)
+    if sheet.deleted_at is not None or sheet.entry.deleted_at is not None:
+        return _problem(410, "sheet", "This sheet is deleted.")
+    try:
+        client, since, focus, changes = _read(request.get_json(silent=True))
+    except ValueError as exc:
+        return _problem(422, str(exc).split(":")[0], str(exc))
+    user = me()
+    applied = live.apply_changes(sheet, changes, user_id=user.id) if changes else []
+    live.touch(sheet.id, client, user.id, focus)
+    db.session.commit()
+    return jsonify({
+        "applied": [vars(v) for v in applied],
+        "changes": [vars(v) for v in live.changes_since(sheet.id, since)],
+        "cursor": live.cursor(sheet.id),
+        "present": live.present(sheet.id, client),
+        "version": sheet.version,
+    })
