@@ -76,6 +76,6 @@ def sheet_live(sheet_id: uuid.UUID) -> Response | tuple[Response, int]:
         "applied": [vars(v) for v in applied],
         "changes": [vars(v) for v in live.changes_since(sheet.id, since)],
         "cursor": live.cursor(sheet.id),
-        "present": live.present(sheet.id, client),
+        "present": live.present(sheet.id, user.id),
         "version": sheet.version,
     })

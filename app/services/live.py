@@ -142,13 +142,14 @@ def touch(sheet_id: uuid.UUID, client_id: uuid.UUID, user_id: int, field: str | 
         SheetPresence.seen_at < now - timedelta(minutes=10)))
 
 
-def present(sheet_id: uuid.UUID, client_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The other pages open on the sheet: who, and in which field."""
+def present(sheet_id: uuid.UUID, user_id: int) -> list[dict[str, Any]]:
+    """The other people with the sheet open (not the user's own other tabs): who, and in
+    which field."""
     since = datetime.now(UTC) - timedelta(seconds=PRESENCE_SECONDS)
     rows = db.session.execute(
         select(SheetPresence.client_id, SheetPresence.field, User)
         .join(User, User.id == SheetPresence.user_id)
-        .where(SheetPresence.evaluation_id == sheet_id, SheetPresence.client_id != client_id,
+        .where(SheetPresence.evaluation_id == sheet_id, SheetPresence.user_id != user_id,
                SheetPresence.seen_at >= since)
         .order_by(SheetPresence.seen_at))
     return [{"name": user.display_name, "user": user.id, "field": field}

@@ -10,7 +10,9 @@ from ..models import Evaluation, EvaluationKey
 from ..models.vocab import LEVEL_MAX
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 20, 16, 48
+LEFT, RIGHT, TOP, BOTTOM = 40, 48, 16, 48
+# Keys at one level would hide each other: each line is drawn a little above or below.
+SPREAD = 2.5
 # Colour-blind-safe (Okabe–Ito), one per key in order; the table carries the same data.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#000000")
 
@@ -31,7 +33,7 @@ class Series:
 @dataclass(frozen=True)
 class Evolution:
     sheets: list[Evaluation]  # oldest first
-    columns: list[tuple[float, str]]  # x, date label
+    columns: list[tuple[float, Evaluation]]  # x, the sheet
     series: list[Series]
     rows: list[tuple[str, list[int | None]]]  # key label, level per sheet
     view_box: str = f"0 0 {WIDTH} {HEIGHT}"
@@ -57,12 +59,14 @@ def evolution(sheets: Sequence[Evaluation], keys: Sequence[EvaluationKey],
     span = WIDTH - LEFT - RIGHT
     step = span / max(len(ordered) - 1, 1)
     xs = [LEFT + (step * n if len(ordered) > 1 else span / 2) for n in range(len(ordered))]
-    columns = [(x, s.held_on.isoformat()) for x, s in zip(xs, ordered, strict=True)]
+    columns = list(zip(xs, ordered, strict=True))
+    middle = (len(keys) - 1) / 2
     series, rows = [], []
     for n, key in enumerate(keys):
         levels = [(a.level if (a := s.answer(key.slug)) is not None else None) for s in ordered]
         rows.append((key.label(locale), levels))
-        points = [(x, _y(level), level) for x, level in zip(xs, levels, strict=True)
+        shift = (n - middle) * SPREAD
+        points = [(x, _y(level) + shift, level) for x, level in zip(xs, levels, strict=True)
                   if level is not None]
         series.append(Series(key.slug, key.label(locale), COLOURS[n % len(COLOURS)],
                              "" if n < len(COLOURS) else "6 3", points))

@@ -122,13 +122,16 @@
     if (status) status.dataset.names = people.join(', ');
     Object.keys(byField).forEach(function (name) {
       var el = elements(name)[0];
-      var box = el && (el.closest('.field') || el.closest('fieldset'));
-      if (!box) return;
+      var label = el && (el.type !== 'radio' && el.id
+        ? form.querySelector('label[for="' + el.id + '"]')
+        : (el.closest('fieldset') || {}).querySelector && el.closest('fieldset').querySelector('legend'));
+      if (!label) return;
       var mark = document.createElement('span');
       mark.className = 'live-writer';
+      mark.setAttribute('aria-hidden', 'true');
       mark.textContent = (status ? status.dataset.writing : '{names}')
         .replace('{names}', byField[name].join(', '));
-      box.insertBefore(mark, box.firstChild.nextSibling);
+      label.appendChild(mark);
     });
   }
 
