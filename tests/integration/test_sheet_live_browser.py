@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Evaluation
 from app.services.entries import get_entry
-from tests.browser_support import page_maker
+from tests.browser_support import AXE, page_maker
 from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
@@ -51,6 +51,14 @@ def log_in(page: Page, who: str, then: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("form.stacked-form button[type=submit]")
     page.wait_for_url(re.compile(re.escape(then) + "$"))
+
+
+def axe_serious(page: Page) -> list:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def saved_sheet(server, **where) -> dict:
@@ -102,6 +110,8 @@ def test_two_editors_on_one_sheet_see_each_other_and_lose_nothing(make_page, ser
         expect(page.locator("#sharing-stakes")).to_have_value(
             re.compile(r"Phrase de Basile\."), timeout=3000)
 
+    expect(anna.locator(".live-writer")).to_be_visible(timeout=3000)
+
     # Both save, one after the other: no conflict screen, and nothing is lost.
     for page in (anna, basile):
         page.click("#sheet-form button[type=submit]")
@@ -117,7 +127,7 @@ def test_two_editors_on_one_sheet_see_each_other_and_lose_nothing(make_page, ser
 
 def test_a_sheet_started_from_the_last_one_carries_its_values(make_page, server):
     last = saved_sheet(server)
-    page = make_page().page
+    page = make_page(bypass_csp=True).page  # axe is injected as a script tag
     log_in(page, "anna", "/entries/la-coroutine")
     page.click("a.evaluate-link")
     page.click("#start-from-last")
@@ -129,6 +139,13 @@ def test_a_sheet_started_from_the_last_one_carries_its_values(make_page, server)
     page.click("#sheet-form button[type=submit]")
     page.wait_for_selector(".flash")
     new = saved_sheet(server, title="Assemblée suivante")
+    # The entry's sheets now draw how the levels evolved; the sheets page lists the draft.
+    page.goto("/entries/la-coroutine/sheets")
+    expect(page.locator(".evolution-chart polyline")).to_have_count(6)
+    assert axe_serious(page) == []
+    page.goto("/editor/sheets")
+    expect(page.locator("#drafts-title + ul")).to_contain_text("Assemblée suivante")
+    assert axe_serious(page) == []
     assert new["id"] != last["id"] and new["held_on"] == date.today()
     for name, value in last.items():
         if "-" in name:
