@@ -30,7 +30,7 @@ from bench.harness import (  # noqa: E402
     throwaway_database,
 )
 
-PASSWORD = "a password for the screenshots"
+PASSWORD = "a password for the screenshots"  # noqa: S105  (a throwaway database)
 USERS = {"Anna": "anna@example.org", "Basile": "basile@example.org"}
 WIDTHS = {"1280": (1280, 900), "360": (360, 780)}
 

@@ -166,3 +166,20 @@ def test_login_comes_back_to_the_page_it_was_opened_from(client, accounts):
                                            "next": "/entries/la-coroutine"})
     assert response.headers["Location"].endswith("/entries/la-coroutine")
     assert client.get("/login?next=//evil.example/").headers["Location"].endswith("/editor/")
+
+
+def test_level_definitions_travel_in_the_data_package_and_back(session):
+    import json
+
+    from app.exports.tables import EVALUATION_KEYS
+    from app.query.filters import EntryFilter
+    from app.restore import level_definitions
+
+    rows = db.session.execute(EVALUATION_KEYS.query(EntryFilter(), "ODbL-1.0")).all()
+    assert len(EVALUATION_KEYS.header) == len(rows[0])
+    by_slug = {row[0]: row[EVALUATION_KEYS.header.index("level_definitions")] for row in rows}
+    written = by_slug["governance"]
+    assert json.loads(written)["fr"][0] == "Personne ne sait qui décide."
+    assert level_definitions(written) == json.loads(written)
+    assert level_definitions(None) == {}
+    assert level_definitions('{"fr": ["trop court"], "de": [1, 2, 3, 4, 5]}') == {}
