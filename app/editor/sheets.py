@@ -104,20 +104,16 @@ def edit_sheet(sheet_id: uuid.UUID) -> Response | tuple[str, int]:
     data, form = read_sheet_form(request.form, evaluation_keys())
     if form.version is None:
         abort(400)
-    before = live.flat(snapshot(sheet))
+    saved = live.flat(snapshot(sheet))
     if form.version != sheet.version:
-        merged = _merged(sheet, form.version, before, request.form)
+        merged = _merged(sheet, form.version, saved, request.form)
         if merged is None:
             return _conflict(entry, sheet, form)
         data = read_sheet_form(merged, evaluation_keys())[0]
     try:
         result = save_evaluation(entry, sheet, data, author=author(),
                                  expected_version=sheet.version,
-                                 comment=form.comment.strip() or None, commit=False)
-        if result.action != "unchanged":
-            live.after_save(sheet, before, live.flat(snapshot(sheet)),
-                            user_id=author().user.id)
-        db.session.commit()
+                                 comment=form.comment.strip() or None)
     except ConflictError:
         db.session.rollback()
         return _conflict(entry, sheet, form)

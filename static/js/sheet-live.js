@@ -185,7 +185,9 @@
     }).then(function () {
       inflight = false;
       var pending = names.some(dirty);
-      schedule(pending ? 150 : Math.min(POLL_MS * (1 + failures), 10000));
+      // A hidden tab asks less often (still within the presence window of 10 s).
+      var idle = document.hidden ? 5000 : POLL_MS;
+      schedule(pending ? 150 : Math.min(idle * (1 + failures), 10000));
     });
   }
 
@@ -195,6 +197,9 @@
     schedule(100);
   });
   form.addEventListener('focusin', function () { schedule(300); });
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && !inflight) schedule(0);
+  });
 
   // Saving sends what is pending first, so the save and the shared text agree.
   form.addEventListener('submit', function (event) {

@@ -61,6 +61,19 @@ def test_two_editors_typing_in_one_field_both_keep_their_words(client, app, acco
     # Nothing is written to the sheet before a save.
     db.session.expire_all()
     assert (snapshot(sheet)["answers"]["sharing"]["stakes"] or "") == base
+    # A save through the services (the API, a revert) reaches the open pages, merged with
+    # what they typed and did not save yet.
+    data = {k: v for k, v in snapshot(sheet).items()
+            if k in ("title", "held_on", "authors", "state", "answers")}
+    data["answers"]["sharing"]["stakes"] = "Par l’API. " + base
+    save_evaluation(sheet.entry, sheet, data, author=Author(user=accounts["admin"]),
+                    expected_version=sheet.version)
+    after_api = live(client, sheet, mine, client_id=a,
+                     since=polled["cursor"]).get_json()["changes"]
+    assert [c["field"] for c in after_api] == ["sharing-stakes"]
+    shared = after_api[0]["value"]
+    assert shared.startswith("Par l’API. ")
+    assert "Première phrase." in shared and "Seconde phrase." in shared
 
 
 def test_the_live_route_is_for_editors_with_the_csrf_token(client, app, accounts):
