@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from ..extensions import db
@@ -115,11 +115,6 @@ def changes_since(sheet_id: uuid.UUID, since: int) -> list[LiveValue]:
     return [LiveValue(r.field, r.value, r.seq, r.user_id) for r in rows]
 
 
-def cursor(sheet_id: uuid.UUID) -> int:
-    return db.session.scalar(select(func.coalesce(func.max(SheetLiveField.seq), 0)).where(
-        SheetLiveField.evaluation_id == sheet_id)) or 0
-
-
 def after_save(sheet: Evaluation, before: Mapping[str, str], after: Mapping[str, str], *,
                user_id: int | None) -> None:
     """What a save changed goes to the open pages, merged into what they are typing."""
@@ -132,14 +127,16 @@ def after_save(sheet: Evaluation, before: Mapping[str, str], after: Mapping[str,
 def touch(sheet_id: uuid.UUID, client_id: uuid.UUID, user_id: int, field: str | None) -> None:
     """This page is open (and its cursor in `field`); the caller commits."""
     now = datetime.now(UTC)
-    db.session.execute(insert(SheetPresence).values(
+    inserted = db.session.scalar(insert(SheetPresence).values(
         evaluation_id=sheet_id, client_id=client_id, user_id=user_id, field=field,
         seen_at=now).on_conflict_do_update(
         index_elements=["evaluation_id", "client_id"],
-        set_={"user_id": user_id, "field": field, "seen_at": now}))
-    db.session.execute(SheetPresence.__table__.delete().where(
-        SheetPresence.evaluation_id == sheet_id,
-        SheetPresence.seen_at < now - timedelta(minutes=10)))
+        set_={"user_id": user_id, "field": field, "seen_at": now})
+        .returning(text("xmax = 0")))
+    if inserted:  # a page opens: the pages closed long ago go
+        db.session.execute(SheetPresence.__table__.delete().where(
+            SheetPresence.evaluation_id == sheet_id,
+            SheetPresence.seen_at < now - timedelta(minutes=10)))
 
 
 def present(sheet_id: uuid.UUID, user_id: int) -> list[dict[str, Any]]:

@@ -37,3 +37,19 @@ def test_long_texts_merge_by_line():
     merged = merge3(base, theirs, mine)
     assert "ligne dix\n" in merged and merged.endswith("la suite\n")
     assert "ligne 10\n" not in merged
+
+
+def test_a_word_changed_by_both_is_kept_both_ways_not_cut_into_letters():
+    assert merge3("le chat", "le chien", "le chaton") == "le chaton chien"
+
+
+def test_long_texts_merge_fast():
+    import time
+
+    base = "".join(f"La phrase numéro {n} du commun et des lieux. " for n in range(500))
+    theirs = base.replace("numéro 100 ", "numéro cent ")
+    mine = base.replace("numéro 400 ", "numéro quatre cents ")
+    started = time.perf_counter()
+    merged = merge3(base, theirs, mine)
+    assert time.perf_counter() - started < 0.5  # a row lock is held meanwhile
+    assert "numéro cent " in merged and "numéro quatre cents " in merged
