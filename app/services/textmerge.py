@@ -3,9 +3,9 @@ kept. Texts are compared word by word (after the prefix and suffix the three sha
 again character by character where both sides changed the same few words.
 
 Regions that only one side changed take that side's text. Where both changed the same region
-(`clash`), `merge3` keeps both: a side whose text contains the other's (every character, in
-order: it typed on from there) wins; else both texts are kept, the incoming one first. So no
-character that either side typed is ever dropped; a deletion survives only where the other
+(`clash`), `merge3` keeps both: a side whose text contains the other's (every word, whole and
+in order: it typed on from there) wins; else both texts are kept, the incoming one first. So
+no word that either side typed is ever dropped; a deletion survives only where the other
 side left the region alone. `merge3_strict` reports such clashes instead, for the save of a
 whole form (the conflict screen shows both versions).
 """
@@ -13,13 +13,14 @@ whole form (the conflict screen shows both versions).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 # Regions both sides changed are merged again character by character up to this size when
 # that merges cleanly (a word typed on from its first letters); else both are kept whole.
 FINE_LIMIT = 400
-WORDS = re.compile(r"\S+\s*|\s+")
+WORDS = re.compile(r"\S+|\s+")
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,23 @@ def _matches(base: list[str], other: list[str], fine: bool) -> dict[int, int]:
 
 
 def _contains(longer: str, shorter: str) -> bool:
-    """Every character of `shorter`, in order, in `longer`."""
-    it = iter(longer)
-    return all(ch in it for ch in shorter)
+    """Every word of `shorter`, whole and in order, in `longer` (it typed on from there)."""
+    it = iter(longer.split())
+    return all(word in it for word in shorter.split())
+
+
+def _keeps_words(merged: str, base: str, *sides: str) -> bool:
+    """Every word a side added to `base`, and every word all sides kept, is whole in `merged`
+    (letters merged one by one could cut a word in two)."""
+    have, before = Counter(merged.split()), Counter(base.split())
+    words = [Counter(side.split()) for side in sides]
+    needed = Counter()  # what a side added, and what every side kept
+    for counted in words:
+        needed |= counted - before
+    kept = words[0]
+    for counted in words[1:]:
+        kept &= counted
+    return not ((needed | kept) - have)
 
 
 def _both(mine: str, theirs: str) -> str:
@@ -94,7 +109,8 @@ def _merge(base: str, theirs: str, mine: str, *, fine: bool = False) -> Merged:
         elif chunk_m in (chunk_b, chunk_t):
             out.append(chunk_t)
         elif not fine and max(len(chunk_b), len(chunk_t), len(chunk_m)) <= FINE_LIMIT and \
-                (inner := _merge(chunk_b, chunk_t, chunk_m, fine=True)).rewrites == 0:
+                (inner := _merge(chunk_b, chunk_t, chunk_m, fine=True)).rewrites == 0 and \
+                _keeps_words(inner.text, chunk_b, chunk_t, chunk_m):
             out.append(inner.text)  # e.g. a word typed on from its first letters
             clashes += inner.clashes
         else:

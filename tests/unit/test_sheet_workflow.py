@@ -196,3 +196,77 @@ def test_level_definitions_travel_in_the_data_package_and_back(session):
     assert level_definitions(written) == json.loads(written)
     assert level_definitions(None) == {}
     assert level_definitions('{"fr": ["trop court"], "de": [1, 2, 3, 4, 5]}') == {}
+
+
+class Page:
+    """One open sheet page, following static/js/sheet-live.js for one text field."""
+
+    def __init__(self, client, token, sheet, field, value):
+        self.client, self.token, self.sheet, self.field = client, token, sheet, field
+        self.local = self.shadow = value
+        self.seq = self.cursor = 0
+        self.id = uuid.uuid4()
+
+    def type(self, rng, word):
+        cuts = [0, len(self.local)] + [n for n, ch in enumerate(self.local) if ch == " "]
+        at = rng.choice(cuts)
+        self.local = f"{self.local[:at]} {word} {self.local[at:]}"
+
+    def tick(self, typed_meanwhile=None):
+        sent = self.local
+        changes = [(self.field, self.shadow, sent)] if sent.strip() != self.shadow else []
+        body = live(self.client, self.sheet, self.token, client_id=self.id, since=self.cursor,
+                    changes=changes).get_json()
+        if typed_meanwhile:
+            typed_meanwhile(self)
+        for a in body["applied"]:
+            if self.local.strip() == sent.strip():
+                self.local = self.shadow = a["value"]
+            else:
+                self.shadow = sent.strip()
+            self.seq = max(self.seq, a["seq"])
+        for c in body["changes"]:
+            if c["seq"] <= self.seq or self.local.strip() != self.shadow:
+                continue
+            self.local = self.shadow = c["value"]
+            self.seq = c["seq"]
+        self.cursor = max(self.cursor, body["cursor"])
+
+
+def test_two_pages_typing_at_random_in_one_field_lose_no_word(client, app, accounts):
+    """The protocol of sheet-live.js, played with random typing (some of it while a call
+    is on its way): in the end both pages show one text, with every word either typed."""
+    import random
+
+    sheet = coroutine_sheet()
+    other = app.test_client()
+    login(client, "editor")
+    login(other, "admin")
+    url = f"/editor/sheets/{sheet.id}/edit"
+    start = snapshot(sheet)["answers"]["sharing"]["limits"] or ""
+    pages = [Page(c, csrf_token(c, url), sheet, "sharing-limits", start)
+             for c in (client, other)]
+    rng = random.Random(15)
+    typed = []
+
+    def new_word() -> str:
+        typed.append(f"mot{len(typed)}")
+        return typed[-1]
+
+    for _ in range(60):
+        page = rng.choice(pages)
+        action = rng.random()
+        if action < 0.5:
+            page.type(rng, new_word())
+        elif action < 0.75:
+            page.tick()
+        else:
+            page.tick(lambda p: p.type(rng, new_word()))
+    for _ in range(4):
+        for page in pages:
+            page.tick()
+    assert pages[0].local == pages[1].local
+    final = pages[0].local
+    missing = [w for w in typed if w not in final.split()]
+    assert missing == [], (missing, final)
+    assert all(w in final for w in start.split())

@@ -53,3 +53,13 @@ def test_long_texts_merge_fast():
     merged = merge3(base, theirs, mine)
     assert time.perf_counter() - started < 0.5  # a row lock is held meanwhile
     assert "numéro cent " in merged and "numéro quatre cents " in merged
+
+
+def test_merging_letters_never_cuts_a_word_in_two():
+    # Found by playing the page protocol at random: letter by letter, "mot11" and "mot17"
+    # shared their first letters and came out as "mot1 … 1".
+    base = "documentation mot11  mot7"
+    theirs = "documentation mot17  mot11  mot7"
+    mine = "documentation mot11 mot16   mot7"
+    merged = merge3(base, theirs, mine).split()
+    assert {"mot11", "mot16", "mot17", "mot7"} <= set(merged)
