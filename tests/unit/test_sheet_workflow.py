@@ -246,14 +246,14 @@ def test_two_pages_typing_at_random_in_one_field_lose_no_word(client, app, accou
     start = snapshot(sheet)["answers"]["sharing"]["limits"] or ""
     pages = [Page(c, csrf_token(c, url), sheet, "sharing-limits", start)
              for c in (client, other)]
-    rng = random.Random(15)
+    rng = random.Random(5)
     typed = []
 
     def new_word() -> str:
         typed.append(f"mot{len(typed)}")
         return typed[-1]
 
-    for _ in range(60):
+    for _ in range(80):
         page = rng.choice(pages)
         action = rng.random()
         if action < 0.5:
