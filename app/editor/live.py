@@ -19,6 +19,7 @@ from ..auth.roles import role_required
 from ..extensions import db
 from ..models import Entry, Evaluation
 from ..services import live
+from ..services.revisions import revision_at
 from . import bp
 from .entries import me
 
@@ -27,8 +28,21 @@ def _problem(status: int, field: str, message: str) -> tuple[Response, int]:
     return jsonify({"error": message, "field": field}), status
 
 
-def _read(body: Any) -> tuple[uuid.UUID, int, str | None, list[tuple[str, str, str]]]:
-    """(client, since, focus, changes) of a call; ValueError naming the wrong part."""
+def _saved_at(sheet_id: uuid.UUID, version: int, n: int) -> dict[str, str]:
+    """The fields as saved at `version`: the base of a text restored from a browser draft
+    (static/js/sheet-draft.js keeps the version the form was opened at, not each field's)."""
+    revision = revision_at("evaluation", sheet_id, version)
+    if revision is None:
+        raise ValueError(f"changes[{n}].base_version: the sheet has no version {version}")
+    return live.flat(revision.snapshot)
+
+
+def _read(body: Any, sheet_id: uuid.UUID
+          ) -> tuple[uuid.UUID, int, str | None, list[tuple[str, str, str]]]:
+    """(client, since, focus, changes) of a call; ValueError naming the wrong part.
+
+    A change gives the value it was typed from (`base`), or the version of the sheet it
+    was typed from (`base_version`, a restored draft)."""
     if not isinstance(body, dict):
         raise ValueError("body: a JSON object is expected")
     try:
@@ -42,6 +56,7 @@ def _read(body: Any) -> tuple[uuid.UUID, int, str | None, list[tuple[str, str, s
     if not body.get("changes") and focus is None:
         return client, since, None, []  # a plain poll: no field to check
     names = set(live.field_names())
+    versions: dict[int, dict[str, str]] = {}
     if focus is not None and focus not in names:
         focus = None
     changes = []
@@ -51,6 +66,9 @@ def _read(body: Any) -> tuple[uuid.UUID, int, str | None, list[tuple[str, str, s
         field, base, value = change.get("field"), change.get("base"), change.get("value")
         if field not in names:
             raise ValueError(f"changes[{n}].field: unknown field {field!r}")
+        if base is None and isinstance(change.get("base_version"), int):
+            base = versions.setdefault(change["base_version"], _saved_at(
+                sheet_id, change["base_version"], n)).get(field, "")
         if not isinstance(base, str) or not isinstance(value, str):
             raise ValueError(f"changes[{n}] ({field}): base and value must be strings")
         if len(value) > live.MAX_VALUE or len(base) > live.MAX_VALUE:
@@ -72,7 +90,7 @@ def sheet_live(sheet_id: uuid.UUID) -> Response | tuple[Response, int]:
     if sheet_deleted is not None or entry_deleted is not None:
         return _problem(410, "sheet", "This sheet is deleted.")
     try:
-        client, since, focus, changes = _read(request.get_json(silent=True))
+        client, since, focus, changes = _read(request.get_json(silent=True), sheet_id)
     except ValueError as exc:
         return _problem(422, str(exc).split(":")[0], str(exc))
     user = me()

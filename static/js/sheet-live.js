@@ -94,6 +94,18 @@
 
   function dirty(name) { return norm(read(name)) !== shadow[name]; }
 
+  // A draft restored by sheet-draft.js was typed from the version it kept, not from this
+  // page: its fields are sent with that version as their base, so the server keeps what
+  // others changed since in the fields this draft did not touch.
+  var versionInput = form.querySelector('input[name="version"]');
+  var draftVersion = form.dataset.restored && versionInput ? parseInt(versionInput.value, 10) : NaN;
+  var fromDraft = {};
+  if (!isNaN(draftVersion)) names.forEach(function (name) { if (dirty(name)) fromDraft[name] = true; });
+  var draftKey = 'atlas-draft:' + form.dataset.draftKey;
+  // What was restored is shared at once: "discard" could no longer take it back.
+  var discard = document.getElementById('discard-draft');
+  if (discard) discard.hidden = true;
+
   function focused() {
     var el = document.activeElement;
     return el && el.form === form && names.indexOf(el.name) >= 0 ? el.name : null;
@@ -147,7 +159,9 @@
     names.forEach(function (name) {
       if (!dirty(name)) return;
       sent[name] = read(name);
-      changes.push({ field: name, base: shadow[name], value: sent[name] });
+      changes.push(fromDraft[name]
+        ? { field: name, base_version: draftVersion, value: sent[name] }
+        : { field: name, base: shadow[name], value: sent[name] });
     });
     inflight = true;
     fetch(url, {
@@ -161,6 +175,7 @@
     }).then(function (data) {
       failures = 0;
       data.applied.forEach(function (a) {
+        delete fromDraft[a.field];
         if (norm(read(a.field)) === norm(sent[a.field])) {
           if (norm(read(a.field)) !== a.value) write(a.field, a.value);
           shadow[a.field] = a.value;
@@ -179,6 +194,11 @@
       });
       cursor = Math.max(cursor, data.cursor);
       showPresence(data.present);
+      // Everything typed here is on the server: the browser's draft is not needed, and an
+      // old one restored later would only bring back what others have changed since.
+      if (!names.some(dirty)) {
+        try { localStorage.removeItem(draftKey); } catch (e) { /* storage refused */ }
+      }
     }).catch(function () {
       failures += 1;
       say('offline');

@@ -270,3 +270,31 @@ def test_two_pages_typing_at_random_in_one_field_lose_no_word(client, app, accou
     missing = [w for w in typed if w not in final.split()]
     assert missing == [], (missing, final)
     assert all(w in final for w in start.split())
+
+
+def test_a_restored_draft_changes_only_what_it_typed(client, accounts):
+    """A browser draft kept since version 1 comes back on a page at version 2: its stale
+    copy of a field someone changed meanwhile does not undo that change."""
+    sheet = coroutine_sheet()
+    opened = sheet.version
+    old = snapshot(sheet)["answers"]
+    data = {k: v for k, v in snapshot(sheet).items()
+            if k in ("title", "held_on", "authors", "state", "answers")}
+    data["answers"]["governance"]["strengths"] = "Changé par une autre éditrice."
+    save_evaluation(sheet.entry, sheet, data, author=Author(user=accounts["admin"]),
+                    expected_version=sheet.version)
+    login(client, "editor")
+    token = csrf_token(client, f"/editor/sheets/{sheet.id}/edit")
+    body = {"client": str(uuid.uuid4()), "since": 0, "changes": [
+        {"field": "governance-strengths", "base_version": opened,
+         "value": old["governance"]["strengths"]},
+        {"field": "legal-stakes", "base_version": opened, "value": "Tapé dans le brouillon."}]}
+    applied = {a["field"]: a["value"] for a in client.post(
+        f"/editor/sheets/{sheet.id}/live", json=body,
+        headers={"X-CSRFToken": token}).get_json()["applied"]}
+    assert applied == {"governance-strengths": "Changé par une autre éditrice.",
+                       "legal-stakes": "Tapé dans le brouillon."}
+    body["changes"][0]["base_version"] = 99
+    refused = client.post(f"/editor/sheets/{sheet.id}/live", json=body,
+                          headers={"X-CSRFToken": token})
+    assert refused.status_code == 422 and "no version 99" in refused.get_json()["error"]
