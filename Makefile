@@ -83,6 +83,7 @@ bench-map: test-deps database
 # The README's screenshots (docs/screenshots/), from the demo data in a throwaway database.
 screenshots: test-deps database
 	$(PY) scripts/screenshots.py
+	$(PY) scripts/screenshots_sheets.py
 
 # 100,000 synthetic entries, our feeds against psql COPY
 # and pygeoapi. pygeoapi lives in its own venv: it installs a top-level `tests` package

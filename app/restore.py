@@ -119,6 +119,19 @@ class DumpEntry:
 
 # -- reading the three formats -----------------------------------------------------------------
 
+def level_definitions(raw: str | None) -> dict[str, list[str]]:
+    """A key's level definitions as a dump writes them (JSON text; absent in dumps made
+    before migration 0018): the languages with five texts each, the rest left out."""
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {lang: [str(t) for t in texts] for lang, texts in value.items()
+            if lang in ("fr", "en") and isinstance(texts, list) and len(texts) == 5}
+
+
 def _none(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
@@ -427,7 +440,8 @@ class Restore(OnLedger):
                     slug=key["slug"], position=int(key["position"]),
                     label_fr=key["label_fr"] or key["slug"], label_en=key["label_en"]
                     or key["slug"], question_fr=key["question_fr"] or "",
-                    question_en=key["question_en"] or ""))
+                    question_en=key["question_en"] or "",
+                    level_definitions=level_definitions(key.get("level_definitions"))))
         db.session.flush()
 
     # -- entries, a batch at a time ------------------------------------------------------

@@ -54,7 +54,7 @@ def login_page(*, error: bool = False, rate_limited: bool = False, status: int =
 def login() -> Response | tuple[str, int]:
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("editor.dashboard"))
+            return redirect(safe_next(request.args.get("next")) or url_for("editor.dashboard"))
         return login_page()
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")

@@ -1,7 +1,11 @@
-"""Writing evaluation sheets: create, edit (with conflicts shown side by side), delete.
+"""Writing evaluation sheets: create (blank or from the entry's last sheet), edit, delete.
 
-The text typed in a sheet is also kept in the browser until it is saved
-(static/js/sheet-draft.js), so neither a reload nor a refused save loses it.
+A save from a form opened at an older version is merged field by field with what was
+saved since (app/services/textmerge.merge3_strict): edits to different fields, or to
+different places of one text, go through; where both changed the same words, the
+conflict screen shows both texts side by side. The text typed in a sheet is also kept in
+the browser until it is saved (static/js/sheet-draft.js), and shared live with the other
+editors on the sheet (static/js/sheet-live.js, app/editor/live.py).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..auth.roles import role_required
@@ -19,6 +24,8 @@ from ..extensions import db
 from ..http.locale import locale_code
 from ..models import Entry, Evaluation
 from ..models.vocab import EVALUATION_STATES, LEVEL_MAX, LEVEL_MIN
+from ..query.sheets import sheets_of
+from ..services import live
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.evaluations import (
     delete_evaluation,
@@ -27,6 +34,7 @@ from ..services.evaluations import (
     snapshot,
 )
 from ..services.revisions import revision_at, revisions_of
+from ..services.textmerge import merge3_strict
 from . import bp
 from .diff import sheet_changes
 from .entries import author
@@ -41,7 +49,9 @@ def _render(entry: Entry, sheet: Evaluation | None, form: SheetForm, *, status: 
         "editor/sheet_form.html", entry=entry, sheet=sheet, form=form, keys=evaluation_keys(sheet),
         levels=range(LEVEL_MIN, LEVEL_MAX + 1), states=EVALUATION_STATES, conflict=conflict,
         draft_key=draft_key, posted=posted,
-        clear_draft=f"sheet-new:{entry.id}" if request.args.get("created") else ""), status
+        clear_draft=f"sheet-new:{entry.id}" if request.args.get("created") else "",
+        live_url=url_for("editor.sheet_live", sheet_id=sheet.id)
+        if sheet is not None and not posted else ""), status
 
 
 def _entry(entry_id: uuid.UUID) -> Entry:
@@ -63,8 +73,12 @@ def _sheet(sheet_id: uuid.UUID) -> Evaluation:
 def new_sheet(entry_id: uuid.UUID) -> Response | tuple[str, int]:
     entry = _entry(entry_id)
     if request.method == "GET":
-        form = SheetForm(values={"title": "", "held_on": date.today().isoformat(),
-                                 "authors": "", "state": "draft"})
+        last = db.session.scalars(sheets_of(entry.id, drafts=True).limit(1)).first() \
+            if request.args.get("from") == "last" else None
+        form = sheet_form_from_sheet(last) if last is not None else SheetForm()
+        form.values.update({"title": "", "held_on": date.today().isoformat(), "state": "draft"})
+        form.values.setdefault("authors", "")
+        form.version = None
         return _render(entry, None, form)
     data, form = read_sheet_form(request.form, evaluation_keys())
     try:
@@ -90,9 +104,15 @@ def edit_sheet(sheet_id: uuid.UUID) -> Response | tuple[str, int]:
     data, form = read_sheet_form(request.form, evaluation_keys(sheet))
     if form.version is None:
         abort(400)
+    saved = live.flat(snapshot(sheet))
+    if form.version != sheet.version:
+        merged = _merged(sheet, form.version, saved, request.form)
+        if merged is None:
+            return _conflict(entry, sheet, form)
+        data = read_sheet_form(merged, evaluation_keys())[0]
     try:
         result = save_evaluation(entry, sheet, data, author=author(),
-                                 expected_version=form.version,
+                                 expected_version=sheet.version,
                                  comment=form.comment.strip() or None)
     except ConflictError:
         db.session.rollback()
@@ -106,6 +126,30 @@ def edit_sheet(sheet_id: uuid.UUID) -> Response | tuple[str, int]:
     else:
         flash(_("Saved (version %(version)s).", version=sheet.version))
     return redirect(url_for("editor.edit_sheet", sheet_id=sheet.id), 303)
+
+
+def _merged(sheet: Evaluation, opened_at: int, current: dict[str, str],
+            posted: MultiDict) -> MultiDict | None:
+    """The posted form merged with what was saved since version `opened_at`, field by
+    field; None when both sides changed the same words of a field (or the same choice)."""
+    base_revision = revision_at("evaluation", sheet.id, opened_at)
+    if base_revision is None:
+        return None
+    base = live.flat(base_revision.snapshot)
+    out = MultiDict(posted)
+    for name in live.field_names():
+        if name not in posted:
+            continue
+        mine, theirs, old = live.normalise(posted[name]), current.get(name, ""), \
+            base.get(name, "")
+        if live.is_text(name):
+            merged = merge3_strict(old, theirs, mine)
+        else:
+            merged = theirs if mine == old else mine if theirs in (old, mine) else None
+        if merged is None:
+            return None
+        out[name] = merged
+    return out
 
 
 def _conflict(entry: Entry, sheet: Evaluation, form: SheetForm) -> tuple[str, int]:

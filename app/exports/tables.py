@@ -202,10 +202,14 @@ EVALUATION_KEYS = Table(
      Column("position", "integer", "Order in the grid.", constraints={"required": True}),
      _text("label_fr", "French label."), _text("label_en", "English label."),
      _text("question_fr", "Guiding question, French."),
-     _text("question_en", "Guiding question, English.")),
+     _text("question_en", "Guiding question, English."),
+     Column("level_definitions", "object",
+            'What levels 0 to 4 mean, as JSON: {"fr": [5 texts], "en": [5 texts]}.')),
     lambda f, licence: select(EvaluationKey.slug, EvaluationKey.position,
                               EvaluationKey.label_fr, EvaluationKey.label_en,
-                              EvaluationKey.question_fr, EvaluationKey.question_en)
+                              EvaluationKey.question_fr, EvaluationKey.question_en,
+                              cast(EvaluationKey.level_definitions, Text)
+                              .label("level_definitions"))
     .order_by(EvaluationKey.position, EvaluationKey.slug),
     primary_key=("slug",))
 

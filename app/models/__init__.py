@@ -10,6 +10,7 @@ from .geocode import GeocodeAnswer
 from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
+from .live import SheetLiveField, SheetPresence
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
@@ -41,6 +42,8 @@ __all__ = [
     "RegisteredSource",
     "Relation",
     "Revision",
+    "SheetLiveField",
+    "SheetPresence",
     "SheetSource",
     "Source",
     "SyncState",

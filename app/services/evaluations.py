@@ -122,6 +122,12 @@ def save_evaluation(entry: Entry, evaluation: Evaluation | None, data: Mapping[s
                         action or ("create" if creating else "update"), snapshot(evaluation),
                         author, comment)
         db.session.flush()
+        if not creating:
+            # Pages open on the sheet see the save, merged into what they are typing.
+            from .live import after_save, flat
+
+            after_save(evaluation, flat(current), flat(snapshot(evaluation)),
+                       user_id=author.user.id if author.user else None)
     if commit:
         db.session.commit()
     return WriteResult(entry, "created" if creating else "updated", evaluation)

@@ -24,6 +24,7 @@ from ..services.entries import find_entry
 from ..services.policy import is_editor, public_entry, visible_sheets_clause
 from . import bp
 from .entry import sheet_chart
+from .evolution import evolution
 from .filtering import folded
 
 
@@ -54,7 +55,11 @@ def entry_sheets(ref: str) -> str | Response:
     entry = _entry(ref)
     if ref != entry.slug:
         return redirect(url_for("web.entry_sheets", ref=entry.slug), 301)
-    return render_template("web/sheets.html", entry=entry, sheets=_sheets(entry))
+    sheets = _sheets(entry)
+    keys = list(db.session.scalars(select(EvaluationKey).order_by(EvaluationKey.position)))
+    evo = evolution(sheets, keys, locale_code()) if len(sheets) > 1 else None
+    return render_template("web/sheets.html", entry=entry, sheets=sheets, evo=evo,
+                           editor=is_editor(current_user))
 
 
 @bp.get("/entries/<ref>/sheets/<uuid:sheet_id>")

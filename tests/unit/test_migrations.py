@@ -11,7 +11,8 @@ from tests.conftest import make_app
 TABLES = {"entries", "tags", "entry_tags", "relations", "evaluation_keys", "evaluations",
           "answers", "revisions", "sources", "users", "api_tokens", "import_runs", "data_changes",
           "sync_states", "sync_pushed", "proposals", "user_sessions", "job_runs",
-          "error_reports", "identity_links", "sheet_sources", "sync_pushed_sheets"}
+          "error_reports", "identity_links", "sheet_sources", "sync_pushed_sheets",
+          "sheet_live_fields", "sheet_presence"}
 
 
 def test_up_down_up_and_models_match(databases):
