@@ -46,6 +46,7 @@ SKIPPED = {
 SKIPPED_PREFIXES = {
     "api_v1.": "the JSON API",
     "exports.": "file downloads (CSV, ZIP, GeoJSON, JSON-LD)",
+    "gogocarto.": "the GoGoCarto elements API (JSON)",
 }
 
 
@@ -80,7 +81,7 @@ def server(databases):
 def make_world() -> dict[str, Any]:
     """Users of each role, and one object of each kind a route names."""
     from app.mail.links import invitation_token, reset_token
-    from app.models import Evaluation, ImportRun
+    from app.models import Evaluation, ImportRun, Tag
     from app.services.entries import get_entry
     from app.services.proposals import propose_entry
     from app.services.revisions import Author
@@ -100,6 +101,8 @@ def make_world() -> dict[str, Any]:
         "ref": "la-coroutine", "entry_id": entry.id, "sheet_id": sheet.id,
         "proposal_id": proposal.id, "run_id": run.id,
         ("web.tag_page", "slug"): "coworking", ("web.key_page", "slug"): "governance",
+        ("editor.edit_key", "slug"): "governance", ("editor.key_history", "slug"): "governance",
+        "tag_id": db.session.scalar(select(Tag.id).where(Tag.slug == "coworking")),
         ("auth.accept_invitation", "token"): invitation_token(
             "nouvelle@example.org", "contributor", users["admin"]),
         ("auth.reset_password", "token"): reset_token(users["contributor"]),
