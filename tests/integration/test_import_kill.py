@@ -32,9 +32,9 @@ from importers.reader_process import prepared_in_child
 from importers.sources import CsvFile
 from tests.conftest import LiveServer, make_app
 from tests.support.importer import HEADER, MAPPING, ROOT, grid_rows
-from tests.support.processes import child_pids, is_running
+from tests.support.processes import child_pids, flask, is_running
 
-ROWS = 2_000  # eight batches of 250: the queue of two fills long before the end
+ROWS = 480  # eight batches of 60: the queue of two fills long before the end
 IDLE_TIMEOUT = 2
 ORIGIN = "csv:tiers-lieux-test"
 
@@ -93,10 +93,7 @@ def first_import(databases, tmp_path_factory) -> tuple[str, list[list[str]]]:
     url = databases.demo("import_kill_first")
     rows = list(grid_rows(ROWS, "k"))
     path = _write(tmp_path_factory.mktemp("first") / "first.csv", rows)
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url}
-    first = subprocess.run([sys.executable, "-m", "flask", "import", "csv", str(path),
-                            "--mapping", str(MAPPING)], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
+    first = flask("import", "csv", str(path), "--mapping", str(MAPPING), url=url)
     assert first.returncode == 0, first.stderr
     return make_url(url).database, rows
 
@@ -111,7 +108,7 @@ def _prepared(databases, first_import, name: str, tmp_path: Path):
     rows = [[*row[:3], f"bis {row[3]}", *row[4:]] for row in rows]  # every row an update
     path = _write(tmp_path / "changed.csv", rows)
     command = [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping",
-               str(MAPPING), "--batch-size", "250"]
+               str(MAPPING), "--batch-size", "60"]
     return app, env, command
 
 
@@ -150,8 +147,8 @@ def _feed_moves_on(app, url: str, cursor: str) -> None:
 
 def _imported_once(app, command: list[str], env: dict[str, str]) -> None:
     """Run again: every row updated exactly once, none twice, none missing."""
-    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True,
-                           timeout=600)
+    # The plain run again, in a fork (tests.support.processes.flask): no Python start.
+    again = flask(*command[3:], url=env["DATABASE_URL"], env=env)
     assert again.returncode == 0, again.stderr
     assert f"updated: {ROWS}," in again.stdout, again.stdout
     with app.app_context():

@@ -46,13 +46,14 @@ def child_pids(pid: int) -> set[int]:
     return found
 
 
-def flask(*args: str, url: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def flask(*args: str, url: str, stdin: str = "",
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`flask ARGS` as a command run by a user or a timer: a process of its own, its exit
     status and what it wrote. The process is a fork of this one running Flask's command
     line (as `python -m flask` does), so it pays no Python start (2 s of CPU each); the
     tests of the interpreter's start itself run `python -m flask` (test_modes, test_cli)."""
-    command = Forked(*args, url=url, stdin=stdin)
-    out, err = command.communicate(timeout=120)
+    command = Forked(*args, url=url, stdin=stdin, env=env)
+    out, err = command.communicate(timeout=300)
     return subprocess.CompletedProcess(["flask", *args], command.returncode, out, err)
 
 
@@ -60,12 +61,13 @@ class Forked:
     """A `flask` command in a forked process, with the parts of `subprocess.Popen` the
     tests use: pid, poll, wait, communicate, send_signal, kill, terminate, returncode.
 
-    The child takes DATABASE_URL and FLASK_APP from the arguments, its standard streams
+    The child takes DATABASE_URL, FLASK_APP and `env` from the arguments, its standard streams
     from pipes, the default signal handlers, and a database session of its own (the
     parent's scoped session may be bound to a test's transaction); it ends with
     os._exit so that none of the parent's exit handlers (pytest's, xdist's) run twice."""
 
-    def __init__(self, *args: str, url: str, stdin: str = "") -> None:
+    def __init__(self, *args: str, url: str, stdin: str = "",
+                 env: dict[str, str] | None = None) -> None:
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -73,7 +75,7 @@ class Forked:
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             os.close(stdin_w), os.close(out_r), os.close(err_r)
-            _run_flask_here(args, url, stdin_r, out_w, err_w)
+            _run_flask_here(args, {**(env or {}), "DATABASE_URL": url}, stdin_r, out_w, err_w)
         os.close(stdin_r), os.close(out_w), os.close(err_w)
         with os.fdopen(stdin_w, "w", encoding="utf-8") as handle:
             handle.write(stdin)
@@ -127,7 +129,8 @@ class Forked:
         self.send_signal(signal.SIGKILL)
 
 
-def _run_flask_here(args: tuple[str, ...], url: str, stdin: int, out: int, err: int) -> None:
+def _run_flask_here(args: tuple[str, ...], env: dict[str, str], stdin: int, out: int,
+                    err: int) -> None:
     code = 1
     try:
         for fd, target in ((stdin, 0), (out, 1), (err, 2)):
@@ -141,7 +144,7 @@ def _run_flask_here(args: tuple[str, ...], url: str, stdin: int, out: int, err: 
                                       line_buffering=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
                                       line_buffering=True)
-        os.environ.update(FLASK_APP="app", DATABASE_URL=url)
+        os.environ.update(env, FLASK_APP="app")
         os.chdir(ROOT)
         from flask.cli import FlaskGroup
 
