@@ -8,6 +8,7 @@ from datetime import datetime
 
 from babel.dates import format_datetime
 from flask import abort, redirect, render_template, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from .. import entry_fields, hours, identifiers, origins
@@ -15,6 +16,7 @@ from ..extensions import db
 from ..formats.jsonld import entry_jsonld, licence_url
 from ..formats.public import public_record
 from ..formats.sheet_changes import sheet_record
+from ..http.json import json_response
 from ..http.locale import locale_code
 from ..models import Entry, Evaluation
 from ..query.sheets import sheets_of
@@ -44,6 +46,17 @@ class HoursView:
     raw: str
     now: hours.Now | None
     until: str | None  # the next change at the place's clock: "19:00", "lundi 09:00"
+
+    def now_label(self) -> str | None:
+        """"Ouvert maintenant · jusqu'à 19:00": the entry page's and the popup's words."""
+        if self.now is None or self.now.state == "unknown":
+            return None
+        is_open = self.now.state == "open"
+        label = _("Open now") if is_open else _("Closed now")
+        if self.until:
+            label += " · " + (_("until %(time)s", time=self.until) if is_open
+                              else _("opens %(time)s", time=self.until))
+        return label
 
 
 def hours_view(entry: Entry, locale: str, at: datetime | None = None) -> HoursView | None:
@@ -100,6 +113,24 @@ def latest_sheet(entry: Entry) -> Evaluation | None:
 def sheet_chart(sheet: Evaluation, locale: str) -> RadarChart:
     answers = sorted(sheet.answers, key=lambda a: a.position)
     return radar_chart([(a.key_slug, a.key.label(locale), a.level) for a in answers])
+
+
+@bp.get("/entries/<ref>/opening.json")
+def entry_opening(ref: str) -> Response:
+    """Open or closed now and the week in words, for the map's popup (the markers file
+    holds no hours, and "now" changes: kept a minute)."""
+    entry = find_entry(ref)
+    if entry is None or not public_entry(entry):
+        abort(404)
+    view = hours_view(entry, locale_code())
+    body = {"state": None, "now": None, "text": None} if view is None else {
+        "state": view.now.state if view.now else None, "now": view.now_label(),
+        "text": view.text[:1].upper() + view.text[1:] if view.text else None}
+    response = json_response(body)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
+    return response
 
 
 @bp.get("/entries/<ref>")

@@ -67,6 +67,7 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
         # The popup asks for one entry's public record when it opens (summary, address):
         # the markers document stays five values an entry.
         "recordUrl": url_for("api_v1.get_entry", ref="SLUG"),
+        "openingUrl": url_for("web.entry_opening", ref="SLUG"),
         # The directory's "around me" radius, in metres (the API's maximum).
         "aroundRadius": MAX_RADIUS_M,
         "mapUrl": url_for("web.index"),

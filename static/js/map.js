@@ -338,8 +338,8 @@
   }
 
   // One entry's summary and address, asked for when its popup opens (the markers
-  // document holds only slug, kind, position and name). The opening-status slot is
-  // left for the opening-hours code to fill.
+  // document holds only slug, kind, position and name); then, for a place with hours,
+  // whether it is open now and its week in words (the server's words, as on its page).
   function fillDetails(box, slug) {
     var details = document.createElement('div');
     details.className = 'popup-details';
@@ -373,11 +373,27 @@
         where.textContent = address;
         details.appendChild(where);
       }
+      if (record.opening_hours) fillOpening(opening, slug);
       box.dataset.loaded = '1';
       box.dispatchEvent(new CustomEvent('atlas:popup-record', {
         bubbles: true, detail: { slug: slug, record: record, opening: opening }
       }));
     }).catch(function () { box.dataset.loaded = '0'; });
+  }
+
+  function fillOpening(slot, slug) {
+    fetch(cfg.openingUrl.replace('SLUG', encodeURIComponent(slug)), {
+      credentials: 'same-origin', headers: { Accept: 'application/json' }
+    }).then(function (response) {
+      if (!response.ok) throw new Error('HTTP ' + response.status);
+      return response.json();
+    }).then(function (opening) {
+      var parts = [opening.now, opening.text].filter(Boolean);
+      if (!parts.length) return;
+      slot.textContent = parts.join(' — ');
+      if (opening.state) slot.dataset.state = opening.state;
+      slot.hidden = false;
+    }).catch(function () { /* the page says it; the popup stays without */ });
   }
 
   // Keyboard users land in the popup they opened; Escape closes it and goes back.

@@ -71,7 +71,17 @@ def test_the_popup_shows_the_summary_and_the_address(make_page):
     assert w.page.inner_text(".atlas-popup a") == COROUTINE["name"]
     assert w.page.inner_text(".popup-summary") == COROUTINE["summary"]
     assert w.page.inner_text(".popup-address") == "8 rue Molière, 59000 Lille"
-    assert w.page.locator('.popup-opening[data-opening-slot="la-coroutine"]').count() == 1
+    # La Coroutine has no hours: nothing said. El'Cagette has: open or closed now, in words.
+    assert w.page.locator('.popup-opening[data-opening-slot="la-coroutine"]').is_hidden()
+    cagette = next(e for e in demo_data.located() if e["slug"] == "el-cagette")
+    w.page.goto(f"/?kind={cagette['kind']}#map=18/{cagette['lat']}/{cagette['lon']}")
+    w.page.wait_for_selector("#map[data-drawn]")
+    w.page.click('.atlas-marker[data-slug="el-cagette"]')
+    opening = w.page.wait_for_selector('.popup-opening[data-opening-slot="el-cagette"]'
+                                       ':not([hidden])')
+    text = opening.inner_text()
+    assert text.startswith(("Ouvert maintenant", "Fermé maintenant"))
+    assert "Mercredi de 13 h 30 à 19 h 30" in text
 
 
 def test_around_me_lists_by_distance_and_keeps_it_when_a_tag_is_picked(make_page):

@@ -344,3 +344,20 @@ def test_every_demo_opening_hours_value_is_valid():
 
     values = [e["opening_hours"] for e in demo_data.entries() if e.get("opening_hours")]
     assert values and [v for v in values if hours.problem(v)] == []
+
+
+def test_the_popup_asks_an_entrys_opening_in_words(client):
+    """What the map's popup shows of the hours: open or closed now, and the week in words,
+    in the page's language; nothing for an entry without hours; 404 for one not public."""
+    body = client.get("/entries/el-cagette/opening.json",
+                      headers={"Accept-Language": "fr"}).get_json()
+    assert body["state"] in ("open", "closed")
+    assert body["now"].startswith("Ouvert maintenant" if body["state"] == "open"
+                                  else "Fermé maintenant")
+    assert body["text"].startswith("Mercredi de 13 h 30 à 19 h 30")
+    english = client.get("/entries/el-cagette/opening.json",
+                         headers={"Accept-Language": "en"}).get_json()
+    assert english["text"].startswith("Wednesday")
+    assert client.get("/entries/la-coroutine/opening.json").get_json() == {
+        "state": None, "now": None, "text": None}
+    assert client.get("/entries/no-such-place/opening.json").status_code == 404
