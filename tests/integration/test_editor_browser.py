@@ -21,7 +21,7 @@ from tests.support.api import fresh_app
 
 PASSWORD = "a password for the browser"
 USERS = {"editor": "edith@example.org", "editor2": "emile@example.org",
-         "contributor": "camille@example.org"}
+         "contributor": "camille@example.org", "admin": "ada@example.org"}
 KEYS = ("governance", "financing", "contribution", "sharing", "legal", "partners")
 
 
@@ -32,8 +32,8 @@ def server(databases):
         from app.services.users import create_user
 
         for name, email in USERS.items():
-            create_user(email, PASSWORD, "contributor" if name == "contributor" else "editor",
-                        name=name.title())
+            create_user(email, PASSWORD, {"contributor": "contributor", "admin": "admin"}.get(
+                name, "editor"), name=name.title())
         db.session.remove()
     with LiveServer(app) as live:
         live.app = app
@@ -312,19 +312,54 @@ def test_the_entry_form_helps_as_you_type(make_page, server):
     assert "la-coroutine" in options
 
 
-@pytest.mark.parametrize("page_of", ["entry", "sheet", "suggest", "login", "history"])
-def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server, page_of):
+def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server):
+    """Every kind of editors' page, for an admin (who reaches them all) in one session,
+    and the two pages of visitors without an account."""
     # axe is injected as a script tag: this context alone ignores the pages' CSP.
-    page = make_page(bypass_csp=True).page
-    if page_of not in ("suggest", "login"):
-        log_in(page, "editor")
     entry = entry_id(server, "la-coroutine")
-    path = {"entry": f"/editor/entries/{entry}/edit", "sheet": sheet_url(server, "la-coroutine"),
-            "suggest": "/suggest", "login": "/login",
-            "history": f"/editor/entries/{entry}/history"}[page_of]
-    page.goto(path)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-               for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, serious
+    admin_pages = [f"/editor/entries/{entry}/edit", sheet_url(server, "la-coroutine"),
+                   f"/editor/entries/{entry}/history", "/editor/sheets", "/editor/keys",
+                   "/editor/keys/governance/edit", "/editor/tags", "/editor/contributions",
+                   "/editor/reports", "/editor/sources", "/editor/webhooks", "/editor/users"]
+    found = {}
+    for role, paths in (("anonymous", ["/suggest", "/login"]), ("admin", admin_pages)):
+        page = make_page(bypass_csp=True).page
+        if role == "admin":
+            log_in(page, "admin")
+        for path in paths:
+            page.goto(path)
+            assert page.url.split("?")[0].endswith(path), (path, page.url)  # not a redirect
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+                       for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            if serious:
+                found[path] = serious
+    assert not found, found
+
+
+def test_a_contributor_reads_the_refusal_reason_in_french(make_page, server):
+    """A refused proposal's reason reaches its author on "Mes contributions", in French
+    words around the editor's own text."""
+    from sqlalchemy import select
+
+    from app.models import User
+    from app.services.entries import get_entry
+    from app.services.proposals import propose_edit, reject
+    from app.services.revisions import Author
+
+    with server.app.app_context():
+        users = {u.email: u for u in db.session.scalars(select(User))}
+        entry = get_entry("mutualab")
+        proposal = propose_edit(entry, {"city": "Roubaix"}, base_version=entry.version,
+                                author=Author(user=users[USERS["contributor"]]))
+        reject(proposal, reviewer=users[USERS["editor"]],
+               comment="Mutualab est toujours à Lille.")
+        db.session.remove()
+    page = make_page().page
+    log_in(page, "contributor")
+    page.goto("/editor/contributions")
+    row = page.locator("tr", has_text="Mutualab").first
+    text = row.inner_text()
+    assert "Motif du refus : Mutualab est toujours à Lille." in text.replace("\n", " "), text
+    assert "rejected" not in text.lower() and "Proposal" not in text
