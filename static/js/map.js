@@ -234,18 +234,25 @@
   }
 
   // -- drawing -------------------------------------------------------------------
+  var openMarker = null;
+
   function render() {
     if (!index) return;
     var b = map.getBounds();
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
     if (bbox[2] - bbox[0] >= 360) { bbox[0] = -180; bbox[2] = 180; }
     var clusters = index.getClusters(bbox, Math.round(map.getZoom()));
+    // The marker whose popup is open stays (redrawn, it would close its popup: a popup
+    // that pans the map to fit, on a phone, closed as soon as it opened).
+    var kept = openMarker && layer.hasLayer(openMarker) && openMarker.isPopupOpen()
+      ? openMarker : null;
     var markers = [];
     for (var i = 0; i < clusters.length; i++) {
       var c = clusters[i];
+      if (kept && !c.properties.cluster && c.properties.i === kept.atlasIndex) continue;
       markers.push(c.properties.cluster ? clusterMarker(c) : pointMarker(c.properties.i));
     }
-    layer.clearLayers();
+    layer.eachLayer(function (old) { if (old !== kept) layer.removeLayer(old); });
     for (var j = 0; j < markers.length; j++) layer.addLayer(markers[j]);
     listInView();
     drawn += 1;
@@ -296,8 +303,10 @@
   function pointMarker(i) {
     var m = points[i];
     var marker = L.marker([m[3], m[2]], { icon: kindIcon(m[1]), title: m[4], keyboard: true });
+    marker.atlasIndex = i;
     marker.bindPopup(function () { return popupContent([i]); });
     marker.on('add', function () { marker.getElement().dataset.slug = m[0]; });
+    marker.on('popupopen', function () { openMarker = marker; });
     return marker;
   }
 
@@ -375,6 +384,7 @@
       }
       if (record.opening_hours) fillOpening(opening, slug);
       box.dataset.loaded = '1';
+      refit(box);
       box.dispatchEvent(new CustomEvent('atlas:popup-record', {
         bubbles: true, detail: { slug: slug, record: record, opening: opening }
       }));
@@ -393,7 +403,22 @@
       slot.textContent = parts.join(' — ');
       if (opening.state) slot.dataset.state = opening.state;
       slot.hidden = false;
+      refit(slot);
     }).catch(function () { /* the page says it; the popup stays without */ });
+  }
+
+  // Leaflet sizes and pans a popup when it opens: once its details arrive, again, so the
+  // text does not run off the top of the map. Not update(): it would rebuild a popup
+  // whose content is a function, and so ask for its details again.
+  function refit(element) {
+    map.eachLayer(function (layer) {
+      if (layer instanceof L.Popup && layer.isOpen() && layer.getElement() &&
+          layer.getElement().contains(element) && layer._updateLayout) {
+        layer._updateLayout();
+        layer._updatePosition();
+        layer._adjustPan();
+      }
+    });
   }
 
   // Keyboard users land in the popup they opened; Escape closes it and goes back.

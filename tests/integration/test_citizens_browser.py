@@ -84,6 +84,24 @@ def test_the_popup_shows_the_summary_and_the_address(make_page):
     assert "Mercredi de 13 h 30 à 19 h 30" in text
 
 
+def test_a_popup_that_pans_the_map_on_a_phone_stays_open(make_page):
+    """At 360 px the popup of a place with hours pans the map to fit once its details
+    arrive; the markers redrawn after the move keep its marker, so it stays open (it
+    used to close at once)."""
+    cagette = next(e for e in demo_data.located() if e["slug"] == "el-cagette")
+    page = make_page(width=360, height=740, is_mobile=True, has_touch=True).page
+    page.goto(f"/#map=17/{cagette['lat']}/{cagette['lon']}")
+    page.wait_for_selector("#map[data-drawn]")
+    drawn = int(page.get_attribute("#map", "data-drawn"))
+    page.tap('.atlas-marker[data-slug="el-cagette"]')
+    page.wait_for_selector('.leaflet-popup .popup-opening:not([hidden])')
+    # The pan to fit the details moved the map, and the markers were drawn again…
+    page.wait_for_function(f"() => +document.querySelector('#map').dataset.drawn > {drawn}")
+    # …with the popup still open, its hours in it.
+    assert page.locator(".leaflet-popup").count() == 1
+    assert "Mercredi" in page.inner_text(".leaflet-popup .popup-opening")
+
+
 def test_around_me_lists_by_distance_and_keeps_it_when_a_tag_is_picked(make_page):
     w = make_page(geolocation=HERE, permissions=["geolocation"])
     page = w.page
