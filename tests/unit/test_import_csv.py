@@ -14,6 +14,7 @@ from app.models import Source
 from importers.csv_reader import CsvFileError, detect_encoding, read_csv, sniff_delimiter
 from importers.mapping import load_csv_mapping
 from importers.pipeline import ImportFailed
+from tests.conftest import make_app
 from tests.demo_data import haversine_m, located
 from tests.memory_probe import memory_probe_files, run_memory_probe
 from tests.support.importer import (
@@ -235,6 +236,25 @@ def test_the_national_schema_example_file(session):
         {t.slug for t in entry.tags}
     again = run_import(mapping, read_csv(path, mapping))
     assert again.counts["unchanged"] == 1 and again.counts["created"] == 0
+
+
+def test_the_national_example_imports_into_an_atlas_without_the_demo(databases):
+    """The tags the national mapping gives are its own to create: an atlas started empty
+    (DEMO=0) takes the national file as the demo's does (it refused the row: unknown
+    tags association, commons, culture)."""
+    app = make_app(databases.migrated("mednum_empty"))
+    with app.app_context():
+        try:
+            mapping = load_csv_mapping(Path("data/mappings/csv/lieux-mediation-numerique.toml"))
+            path = DATA / "lieux-mediation-numerique-exemple-valide.csv"
+            result = run_import(mapping, read_csv(path, mapping))
+            assert result.counts["created"] == 1, result.report
+            [entry] = entries_of("csv:lieux-mediation-numerique").values()
+            assert {t.slug for t in entry.tags} == {
+                "digital-inclusion", "association", "commons", "culture"}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_a_changed_cell_updates_only_that_field(session, tmp_path):
