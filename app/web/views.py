@@ -14,6 +14,7 @@ from ..query.filters import MAX_RADIUS_M
 from . import bp
 from .filtering import form_state, request_filter
 from .labels import KIND_COLOURS, KIND_LABELS
+from .per_state import per_state
 
 
 def js_strings() -> dict[str, Any]:
@@ -88,18 +89,19 @@ NOSCRIPT_LIST = 20
 @bp.get("/")
 def index() -> str:
     f = request_filter()
-    form = form_state(f, facet_counts(f), locale_code())
+    form = form_state(f, per_state(("facets", f), lambda: facet_counts(f)), locale_code())
     # Inside <noscript>: a browser with JavaScript never builds it into its page.
     listed = search_entries(f, sort="name", limit=NOSCRIPT_LIST)
     return render_template("web/map.html", form=form, map_config=map_config(
         "full", addressSearchUrl=url_for("web.address_search")),
-        noscript_entries=listed, noscript_total=count_entries(f))
+        noscript_entries=listed,
+        noscript_total=per_state(("count", f), lambda: count_entries(f)))
 
 
 @bp.get("/embed")
 def embed() -> str:
     """The same map without the site around it, for a partner's iframe."""
     f = request_filter()
-    return render_template("web/embed.html", query=form_state(f, facet_counts(f),
-                                                                locale_code()).query,
+    facets = per_state(("facets", f), lambda: facet_counts(f))
+    return render_template("web/embed.html", query=form_state(f, facets, locale_code()).query,
                            map_config=map_config("embed"))
