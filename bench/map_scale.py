@@ -87,7 +87,7 @@ def ensure_database(n: int, drop: bool) -> str:
     started = time.perf_counter()
     with psycopg2.connect(url) as c, c.cursor() as cur:
         cur.execute("SELECT setseed(0.42)")
-        cur.execute(INSERT.text.replace(":n", "%(n)s"), {"n": n})
+        cur.execute(INSERT.text.replace(":n", str(int(n))))
         cur.execute("CREATE TABLE bench_done ()")
     c = psycopg2.connect(url)
     c.autocommit = True

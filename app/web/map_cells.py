@@ -82,10 +82,11 @@ def tile_rows(f: EntryFilter, z: int, x: int, y: int) -> tuple[list[list], list[
     count = func.count()
     kinds = [func.count().filter(Entry.kind == k) for k in ENTRY_KINDS]
     kind_index = func.array_position(literal(list(ENTRY_KINDS), ARRAY(Text)),
-                                     func.min(Entry.kind)) - 1
+                                     func.min(Entry.kind.collate("C"))) - 1
     stmt = (select(count, _round(func.avg(lon)), _round(func.avg(lat)), *kinds,
-                   case((count == 1, func.min(Entry.slug))), kind_index,
-                   case((count == 1, func.min(Entry.name))))
+                   # byte order ("C"): a singleton's value at memcmp's cost, not the locale's
+                   case((count == 1, func.min(Entry.slug.collate("C")))), kind_index,
+                   case((count == 1, func.min(Entry.name.collate("C")))))
             .where(*conditions(replace(f, located=True)), *inside)
             .group_by(*keys).order_by(*keys))
     cells, markers = [], []
