@@ -99,11 +99,13 @@ def ensure_database(n: int, drop: bool) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """The app on gunicorn, one gthread worker of 4 threads; yields (base URL, master pid)."""
+def gunicorn(env: dict[str, str], threads: int = 4) -> Iterator[tuple[str, int]]:
+    """The app on gunicorn, one worker (gthread of `threads`, else sync); yields
+    (base URL, master pid)."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread",
-               "--threads", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "600",
+    kind = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", *kind,
+               "--bind", f"127.0.0.1:{port}", "--timeout", "600",
                "--log-level", "critical", "app:create_app()"]
     process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
                                start_new_session=True)
