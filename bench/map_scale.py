@@ -99,7 +99,8 @@ def ensure_database(n: int, drop: bool) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], threads: int = 4) -> Iterator[tuple[str, int]]:
+def gunicorn(env: dict[str, str], threads: int = 4,
+             cwd: Path = ROOT) -> Iterator[tuple[str, int]]:
     """The app on gunicorn, one worker (gthread of `threads`, else sync); yields
     (base URL, master pid)."""
     port = free_port()
@@ -107,7 +108,7 @@ def gunicorn(env: dict[str, str], threads: int = 4) -> Iterator[tuple[str, int]]
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", *kind,
                "--bind", f"127.0.0.1:{port}", "--timeout", "600",
                "--log-level", "critical", "app:create_app()"]
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT,
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd,
                                start_new_session=True)
     try:
         deadline = time.time() + 120
