@@ -6,8 +6,11 @@ from typing import Any
 
 from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from ..extensions import db
 from ..http.locale import locale_code
+from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
 from ..query import count_entries, facet_counts, search_entries
 from ..query.filters import MAX_RADIUS_M
@@ -91,11 +94,20 @@ def index() -> str:
     f = request_filter()
     form = form_state(f, per_state(("facets", f), lambda: facet_counts(f)), locale_code())
     # Inside <noscript>: a browser with JavaScript never builds it into its page.
-    listed = search_entries(f, sort="name", limit=NOSCRIPT_LIST)
+    # The first by name cost a sort of every match (1.7 s at 1M): their ids are kept
+    # per data state, the entries read by primary key.
+    ids = per_state(("noscript", f), lambda: [
+        e.id for e in search_entries(f, sort="name", limit=NOSCRIPT_LIST)])
+    listed = entries_in_order(ids)
     return render_template("web/map.html", form=form, map_config=map_config(
         "full", addressSearchUrl=url_for("web.address_search")),
         noscript_entries=listed,
         noscript_total=per_state(("count", f), lambda: count_entries(f)))
+
+
+def entries_in_order(ids: list) -> list[Entry]:
+    found = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 @bp.get("/embed")
