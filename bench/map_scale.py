@@ -46,7 +46,8 @@ SEARCH = "/map/cells/6/32/22.json?q=epicerie"
 MARKS = """() => {
   const first = name => (performance.getEntriesByName(name)[0] || {}).startTime;
   const map = performance.getEntriesByType('resource').filter(r => r.name.includes('/map/'));
-  return {drawn: first('atlas-clusters-drawn'),
+  const nav = performance.getEntriesByType('navigation')[0];
+  return {drawn: first('atlas-clusters-drawn'), html: nav.responseEnd,
           shown: [...document.querySelectorAll('.atlas-cluster-count')]
                    .reduce((s, e) => s + Number(e.dataset.count), 0)
                  + document.querySelectorAll('.atlas-marker').length,
@@ -154,7 +155,8 @@ def run(n: int, runs: int, drop: bool) -> None:
             samples = [visit(browser, base, view) for _ in range(runs)]
             cold, warm = samples[0], samples[1:]
             slowest = max(cold["requests"], key=lambda r: r[1])
-            print(f"{label}: drawn {cold['drawn']:,.0f} ms cold, "
+            print(f"{label}: drawn {cold['drawn']:,.0f} ms cold (page "
+                  f"{cold['html']:,.0f} ms), "
                   + (f"{statistics.median(s['drawn'] for s in warm):,.0f} ms warm; "
                      if warm else "; ")
                   + f"{cold['shown']:,} entries in {len(cold['requests'])} requests; "

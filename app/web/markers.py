@@ -44,6 +44,7 @@ from ..query.entries import conditions
 from ..query.state import data_state
 from . import bp
 from .filtering import request_filter
+from .per_state import per_state  # the map page asks for the same facets
 
 COORD_DIGITS = 5
 GZIP_MIN_BYTES = 1024
@@ -77,7 +78,7 @@ def markers_document(f: EntryFilter, file_max: int) -> bytes:
     else:
         body |= {"mode": "file", "total": located, "markers": markers_rows(f)}
     body |= {"unlocated": count_entries(replace(f, located=False)),
-             "facets": facet_counts(f).as_json()}
+             "facets": per_state(("facets", f), lambda: facet_counts(f)).as_json()}
     return orjson.dumps(body)
 
 
