@@ -78,6 +78,7 @@ def ensure_database(n: int, drop: bool) -> str:
                 cur2.execute("SELECT to_regclass('bench_done') IS NOT NULL")
                 if cur2.fetchone()[0]:
                     conn.close()
+                    migrate(make_app(url))  # the migrations added since
                     print(f"{name}: kept from an earlier run")
                     return url
             cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

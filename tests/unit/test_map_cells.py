@@ -91,3 +91,18 @@ def test_a_tile_revalidates_from_the_data_state(client):
     first = client.get("/map/cells/5/16/10.json")
     again = client.get("/map/cells/5/16/10.json", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_the_first_entries_by_name_are_read_in_index_order(app, session):
+    """The map page's no-script list (and the directory's default order) at any size."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from app.query.entries import entry_select
+
+    stmt = entry_select(EntryFilter(), sort="name").limit(20)
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(r[0] for r in session.execute(text("EXPLAIN " + sql)))
+    session.rollback()
+    assert "ix_entries_name_sort" in plan and "Sort" not in plan.split("->")[1], plan
