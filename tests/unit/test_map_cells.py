@@ -6,6 +6,7 @@ import orjson
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from app.extensions import db
 from app.query import EntryFilter, count_entries
 from app.query.filters import parse_filter
 from app.web.map_cells import MAX_CELL_ZOOM
@@ -106,3 +107,32 @@ def test_the_first_entries_by_name_are_read_in_index_order(app, session):
     plan = "\n".join(r[0] for r in session.execute(text("EXPLAIN " + sql)))
     session.rollback()
     assert "ix_entries_name_sort" in plan and "Sort" not in plan.split("->")[1], plan
+
+
+def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, session):
+    """Facets, total and the no-script list are kept per data state (a scan each at 1M)."""
+    from sqlalchemy import event, update
+
+    from app.models import Entry
+
+    def page():
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *_args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = client.get("/?kind=initiative")
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return response.get_data(as_text=True), len(seen)
+
+    first, n_first = page()
+    _, n_again = page()
+    assert n_again <= n_first - 3  # facets (2 queries), total, list
+    slug = get(client, "/map/markers.json?kind=initiative")["markers"][0][0]
+    session.execute(update(Entry).where(Entry.slug == slug).values(name="Aaa renommée"))
+    session.commit()
+    fresh, _ = page()
+    assert "Aaa renommée" in fresh and "Aaa renommée" not in first
