@@ -121,6 +121,9 @@ def from_environment() -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
         # Recent JSON answers kept per worker, by data state and URL (0: none).
         "RESPONSE_CACHE_MB": float(os.environ.get("ATLAS_RESPONSE_CACHE_MB", "64")),
+        # The map sends every marker in one file up to this many (fastest for small
+        # atlases); above it, per-tile grid clusters computed in PostGIS (app/web/map_cells.py).
+        "MAP_FILE_MAX_MARKERS": int(os.environ.get("ATLAS_MAP_FILE_MAX_MARKERS", "20000")),
         # Seconds an import's transaction may sit idle before the server ends it (and
         # its locks, and the change feed's wait for it): a client gone or stopped.
         # 0: never. A live import that waits for its reader keeps its session busy.

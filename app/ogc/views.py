@@ -24,6 +24,7 @@ from ..identity import identity
 from ..query import ParameterError
 from ..query.paging import parse_limit
 from . import provider
+from .item_fast import fast_item
 from .openapi import OPENAPI_MEDIA_TYPE, openapi_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -228,16 +229,31 @@ def items(collection_id: str):
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
-@conditional(representation)
 def item(collection_id: str, feature_id: str):
+    """A JSON feature straight from its stored text (app/ogc/item_fast.py); else the
+    general path below (HTML, errors)."""
+    coll = provider.COLLECTIONS.get(collection_id)
+    if coll is not None and request.args.keys() <= {"f"} and representation() == "json":
+        fast = fast_item(coll, feature_id, _item_links(coll, feature_id))
+        if fast is not None:
+            return fast
+    return _item(collection_id, feature_id)
+
+
+def _item_links(coll: provider.Collection, feature_id: str) -> list[dict[str, str]]:
+    return [*self_links("ogc.item", GEOJSON, collection_id=coll.id, feature_id=feature_id),
+            link("ogc.collection", "collection", "application/json", coll.title,
+                 collection_id=coll.id)]
+
+
+@conditional(representation)
+def _item(collection_id: str, feature_id: str):
     coll = collection_or_404(collection_id)
     check_parameters(("f",))
     text = provider.feature(coll, feature_id)
     if text is None:
         return problem(404, "Not Found", f"No feature {feature_id!r} in {coll.id}.")
-    links = [*self_links("ogc.item", GEOJSON, collection_id=coll.id, feature_id=feature_id),
-             link("ogc.collection", "collection", "application/json", coll.title,
-                  collection_id=coll.id)]
+    links = _item_links(coll, feature_id)
     if representation() == "html":
         return Response(render_template("ogc/item.html", collection=coll,
                                         feature=orjson.loads(text), links=links),

@@ -50,7 +50,11 @@ class DataState:
 
 
 def data_state() -> DataState:
-    row = db.session.execute(STATE_SQL).one()
-    top, last, running, below = row
+    return state_of(*db.session.execute(STATE_SQL).one())
+
+
+def state_of(top: str | None, last: datetime | None, running: int,
+             below: list[str] | None) -> DataState:
+    """The state from STATE_SQL's four columns (also read inside other statements)."""
     token = hashlib.sha256(repr((top, below)).encode()).hexdigest()[:32]
     return DataState(token, last if running == 0 else None)

@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401
     feed,
     imports,
     legal,
+    map_cells,
     markers,
     pages,
     sheets,

@@ -1,8 +1,13 @@
 """The map's markers: one compact JSON document, built in PostgreSQL.
 
     {"kinds": ["commons", "third_place", "initiative"],
+     "mode": "file", "total": 92,
      "markers": [["mutualab", 1, 3.06, 50.631, "Mutualab"], ...],  # slug, kind, lon, lat, name
      "unlocated": 26, "facets": {"kind": {...}, "tag": {...}}}
+
+Past MAP_FILE_MAX_MARKERS located matches the file holds no markers and says
+`"mode": "cells"`: the page then asks for the clusters of the tiles it shows
+(app/web/map_cells.py), so a million entries never travel in one document.
 
 Arrays, not objects, positions rounded to 1e-5° (about a metre), serialised by
 orjson without spaces: about 25 bytes an entry besides its slug and name (80 B in
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 
 import orjson
@@ -38,6 +44,7 @@ from ..query.entries import conditions
 from ..query.state import data_state
 from . import bp
 from .filtering import request_filter
+from .per_state import per_state  # the map page asks for the same facets
 
 COORD_DIGITS = 5
 GZIP_MIN_BYTES = 1024
@@ -61,13 +68,17 @@ def markers_rows(f: EntryFilter) -> list[tuple]:
     return [tuple(row) for row in db.session.execute(stmt)]
 
 
-def markers_document(f: EntryFilter) -> bytes:
-    body = {
-        "kinds": list(ENTRY_KINDS),
-        "markers": markers_rows(f),
-        "unlocated": count_entries(replace(f, located=False)),
-        "facets": facet_counts(f).as_json(),
-    }
+def markers_document(f: EntryFilter, file_max: int) -> bytes:
+    """Every marker, or (past `file_max` located matches) the total and `"mode": "cells"`:
+    the page's script then asks for the view's tiles of clusters (app/web/map_cells.py)."""
+    located = count_entries(replace(f, located=True))
+    body: dict = {"kinds": list(ENTRY_KINDS)}
+    if located > file_max:
+        body |= {"mode": "cells", "total": located, "markers": []}
+    else:
+        body |= {"mode": "file", "total": located, "markers": markers_rows(f)}
+    body |= {"unlocated": count_entries(replace(f, located=False)),
+             "facets": per_state(("facets", f), lambda: facet_counts(f)).as_json()}
     return orjson.dumps(body)
 
 
@@ -89,7 +100,7 @@ class Bodies:
         return len(self.plain) + len(self.zipped or b"")
 
 
-def _kept(app: Flask) -> Lru:
+def kept_bodies(app: Flask) -> Lru:
     store = app.extensions.get("atlas_markers")
     if store is None:
         budget = int(float(app.config.get("RESPONSE_CACHE_MB", 64)) * 2**20)
@@ -100,7 +111,13 @@ def _kept(app: Flask) -> Lru:
 @bp.get("/map/markers.json")
 def markers():
     f = request_filter()
-    etag = hashlib.sha256(f"{data_state().token}|{f!r}".encode()).hexdigest()[:32]
+    file_max = int(current_app.config.get("MAP_FILE_MAX_MARKERS", 20000))
+    etag = hashlib.sha256(f"{data_state().token}|{file_max}|{f!r}".encode()).hexdigest()[:32]
+    return cached_json(etag, lambda: markers_document(f, file_max))
+
+
+def cached_json(etag: str, build: Callable[[], bytes]) -> Response:
+    """A JSON answer by its ETag (from the data state): 304, or the kept body, or built."""
     response = Response(mimetype="application/json")
     response.set_etag(etag, weak=True)  # the same for the gzip and the plain body
     response.headers["Cache-Control"] = "no-cache"
@@ -108,10 +125,10 @@ def markers():
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
-    kept = _kept(current_app)
+    kept = kept_bodies(current_app)
     bodies = kept.get(etag, None)
     if bodies is None:
-        bodies = Bodies(markers_document(f))
+        bodies = Bodies(build())
     body = bodies.plain
     if len(body) >= GZIP_MIN_BYTES and "gzip" in request.accept_encodings:
         body = bodies.gzipped()

@@ -4,6 +4,9 @@
  * this file fetches one compact marker document per filter, clusters it with
  * supercluster, draws it with Leaflet, lists what the view shows and keeps the
  * view and the filters in the URL (?kind=…&tag=…&q=…#map=zoom/lat/lon).
+ * Past the server's threshold the document says "mode": "cells" and holds no
+ * markers: the view's tiles of clusters, counted by PostGIS, are asked for instead
+ * (/map/cells/z/x/y.json, app/web/map_cells.py) and drawn as they are.
  * No inline script anywhere: the configuration comes in #map's data-config.
  */
 (function () {
@@ -102,6 +105,8 @@
 
   var layer = L.layerGroup().addTo(map);
   var index = null;       // supercluster
+  var cells = null;       // in cells mode: {query, kinds remap, tiles: {"z/x/y": promise}}
+  var viewTotal = 0;      // in cells mode: the entries of the clusters in the view
   var points = [];        // [slug, kind index, lon, lat, name]
   var byName = [];        // indexes into points, by name
   var drawn = 0;
@@ -169,6 +174,17 @@
     return cache[query].then(function (data) {
       if (seq !== loadSeq) return;  // a newer filter won
       performance.mark('atlas-markers-fetched');
+      if (data.mode === 'cells') {
+        cells = { query: query, remap: data.kinds.map(kindIndexOf), tiles: {} };
+        index = null;
+        updateFacets(data.facets);
+        updateUnlocated(data.unlocated, query);
+        el.dataset.query = query;
+        el.dataset.markersMode = 'cells';
+        return renderCells().then(function () { el.removeAttribute('aria-busy'); });
+      }
+      cells = null;
+      el.dataset.markersMode = 'file';
       build(data);
       performance.mark('atlas-index-built');
       updateFacets(data.facets);
@@ -237,6 +253,7 @@
   var openMarker = null;
 
   function render() {
+    if (cells) { renderCells().catch(fail); return; }
     if (!index) return;
     var b = map.getBounds();
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
@@ -260,7 +277,73 @@
     performance.mark('atlas-clusters-drawn');
   }
 
-  function clusterMarker(c) {
+  // The tiles (256 px, XYZ) that the view covers at its zoom, as "z/x/y".
+  function viewTiles(z) {
+    var b = map.getPixelBounds();
+    var scale = map.getZoomScale(z, map.getZoom());
+    var n = Math.pow(2, z);
+    var out = {};
+    var x0 = Math.floor(b.min.x * scale / 256), x1 = Math.floor(b.max.x * scale / 256);
+    var y0 = Math.max(0, Math.floor(b.min.y * scale / 256));
+    var y1 = Math.min(n - 1, Math.floor(b.max.y * scale / 256));
+    for (var x = x0; x <= Math.min(x1, x0 + n - 1); x++) {
+      for (var y = y0; y <= y1; y++) out[z + '/' + (((x % n) + n) % n) + '/' + y] = true;
+    }
+    return Object.keys(out);
+  }
+
+  function tile(key) {
+    if (!cells.tiles[key]) {
+      var query = cells.query;
+      cells.tiles[key] = fetch(cfg.cellsUrl.replace('Z/X/Y', key) + (query ? '?' + query : ''), {
+        credentials: 'same-origin'
+      }).then(function (response) {
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      });
+      var kept = cells.tiles;
+      cells.tiles[key].catch(function () { delete kept[key]; });
+    }
+    return cells.tiles[key];
+  }
+
+  function renderCells() {
+    var z = Math.max(0, Math.min(22, Math.round(map.getZoom())));
+    var seq = loadSeq;
+    var mine = cells;
+    return Promise.all(viewTiles(z).map(tile)).then(function (answers) {
+      if (seq !== loadSeq || mine !== cells || z !== Math.round(map.getZoom())) return;
+      var remap = cells.remap;
+      var markers = [];
+      var view = map.getBounds();
+      points = [];
+      viewTotal = 0;
+      answers.forEach(function (t) {
+        t.cells.forEach(function (c) {
+          if (view.contains([c[2], c[1]])) viewTotal += c[0];
+          var counts = {};
+          for (var k = 0; k < remap.length; k++) counts['k' + remap[k]] = c[3 + k];
+          counts.point_count = c[0];
+          var cluster = { properties: counts, geometry: { coordinates: [c[1], c[2]] } };
+          markers.push(clusterMarker(cluster, z + 2));
+        });
+        t.markers.forEach(function (m) {
+          points.push([m[0], remap[m[1]], m[2], m[3], m[4]]);
+          markers.push(pointMarker(points.length - 1));
+        });
+      });
+      byName = points.map(function (_, i) { return i; });
+      sortByName();
+      layer.clearLayers();
+      for (var j = 0; j < markers.length; j++) layer.addLayer(markers[j]);
+      drawn += 1;
+      el.dataset.drawn = String(drawn);
+      performance.mark('atlas-clusters-drawn');
+    });
+  }
+
+  // A cluster of supercluster's, or (cells mode, `zoomTo` given) of a tile's cell.
+  function clusterMarker(c, zoomTo) {
     var n = c.properties.point_count;
     var coords = c.geometry.coordinates;
     var stops = [];
@@ -286,6 +369,7 @@
       keyboard: true
     });
     marker.on('click', function () {
+      if (zoomTo) { map.setView([coords[1], coords[0]], Math.min(zoomTo, 19)); return; }
       var zoom = index.getClusterExpansionZoom(c.properties.cluster_id);
       if (zoom <= CLUSTER_MAX_ZOOM) {
         map.setView([coords[1], coords[0]], zoom);
@@ -454,13 +538,15 @@
       inView.sort(function (a, b) { return distances[a] - distances[b]; });
     }
     list.dataset.order = origin ? 'distance' : 'name';
-    listCount.textContent = counted(S.inView, inView.length) + (origin ? ' ' + S.byDistance : '');
+    // Cells mode: the clusters' entries are counted, only the lone ones are listed.
+    var total = cells ? viewTotal + inView.length : inView.length;
+    listCount.textContent = counted(S.inView, total) + (origin ? ' ' + S.byDistance : '');
     var fragment = document.createDocumentFragment();
     inView.slice(0, LIST_MAX).forEach(function (i) {
       fragment.appendChild(listItem(i, distances ? distances[i] : null));
     });
     list.replaceChildren(fragment);
-    listMore.hidden = inView.length <= LIST_MAX;
+    listMore.hidden = total <= LIST_MAX;
     listMore.textContent = fmt(S.more, { shown: numberFormat.format(LIST_MAX) });
   }
 

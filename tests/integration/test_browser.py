@@ -64,6 +64,27 @@ def test_the_map_shows_every_located_entry_without_tiles(make_page, app, view):
     assert "Le fond de carte est injoignable" in w.page.inner_text("#map-status")
 
 
+def test_past_the_threshold_the_map_draws_the_tiles_clusters(make_page, app):
+    """MAP_FILE_MAX_MARKERS at 0: every view is drawn from PostGIS's clusters by tile."""
+    saved = app.config["MAP_FILE_MAX_MARKERS"]
+    app.config["MAP_FILE_MAX_MARKERS"] = 0
+    try:
+        w = make_page()
+        w.page.goto("/?tag=grocery#map=3/50.63/3.06")
+        drawn(w.page)
+        assert w.page.get_attribute("#map", "data-markers-mode") == "cells"
+        expected = [e for e in demo_data.located() if "grocery" in e.get("tags", [])]
+        assert markers_shown(w.page) == len(expected) > 1
+        assert w.page.locator(".atlas-cluster").count() >= 1
+        # A street view: the entries are markers with their slug, and their popup works.
+        street = make_page()
+        street.page.goto("/#map=18/50.6295/3.0650")
+        street.page.click('.atlas-marker[data-slug="la-coroutine"]')
+        street.page.wait_for_selector(".atlas-popup >> text=La Coroutine")
+    finally:
+        app.config["MAP_FILE_MAX_MARKERS"] = saved
+
+
 def test_typing_epicerie_lists_the_participatory_groceries(make_page):
     w = make_page()
     w.page.goto("/")

@@ -82,7 +82,7 @@ def test_built_once_per_data_state_and_a_write_is_seen_at_once(app, client, sess
     from sqlalchemy import update
 
     from app.models import Entry
-    from app.web.markers import _kept
+    from app.web.markers import kept_bodies as _kept
 
     doc, first = fetch(client, "?kind=third_place")
     kept = _kept(app).get(first.headers["ETag"].removeprefix('W/"').rstrip('"'))

@@ -1,0 +1,126 @@
+"""The map past MAP_FILE_MAX_MARKERS: the clusters of one web-map tile, counted in PostGIS.
+
+    GET /map/cells/<z>/<x>/<y>.json?kind=…&tag=…&q=…
+    {"z": 6, "x": 32, "y": 22, "total": 41210,
+     "cells": [[count, lon, lat, n_kind0, n_kind1, n_kind2], ...],
+     "markers": [[slug, kind, lon, lat, name], ...]}
+
+The tile (the usual XYZ scheme of the background map, 256 px) is cut into a grid of
+GRID × GRID cells (64 px, about supercluster's radius); PostgreSQL groups the
+entries that match the filter (app.query's conditions, the same as the single file's)
+by cell. A cell of one entry comes as a marker, exactly as the single file has it;
+a cell of more comes as a cluster at its entries' mean position, with a count per
+kind for its pie. Past MAX_CELL_ZOOM every entry is a marker. The cells are those
+of one grid over the world at each zoom, so an entry on a tile's edge is counted in
+one tile only and the counts of the tiles covering a view add up to the entries in it.
+
+A tile's answer depends only on the data state, the filter and z/x/y: the ETag
+comes from them before anything is built and the bodies are kept as the single
+file's are (app/web/markers.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import replace
+
+import orjson
+from flask import abort
+from sqlalchemy import Float, Integer, case, cast, func, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import Text
+
+from ..extensions import db
+from ..models import Entry
+from ..models.vocab import ENTRY_KINDS
+from ..query import EntryFilter
+from ..query.entries import conditions
+from ..query.state import data_state
+from . import bp
+from .filtering import request_filter
+from .markers import COORD_DIGITS, cached_json
+
+GRID = 4
+MAX_CELL_ZOOM = 17  # as map.js's clustering of the single file
+MAX_ZOOM = 22
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of an XYZ tile."""
+    n = 2 ** z
+    west, east = x / n * 360 - 180, (x + 1) / n * 360 - 180
+    north = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+    south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
+    return west, south, east, north
+
+
+def _round(expr):
+    return cast(func.round(cast(expr, db.Numeric), COORD_DIGITS), Float)
+
+
+def tile_rows(f: EntryFilter, z: int, x: int, y: int) -> tuple[list[list], list[list]]:
+    """(cells, markers) of the entries matching `f` in tile z/x/y."""
+    n = 2 ** z
+    west, south, east, north = tile_bounds(z, x, y)
+    lon, lat = func.ST_X(Entry.geom), func.ST_Y(Entry.geom)
+    # Cells of the whole world's grid at this zoom (GRID × GRID a tile): an entry on a
+    # tile's edge falls in exactly one cell, the same whichever tile asks. The box
+    # test (&&, inclusive, from the spatial index's statistics: a good estimate, so a
+    # hash aggregate) picks candidates; the cells of the neighbours are left out below.
+    # Web Mercator's y is ln(tan(π/4 + φ/2)).
+    side = n * GRID
+    merc = func.ln(func.tan(math.pi / 4 + func.radians(lat) / 2))
+    gx = func.least(side - 1, cast(func.floor((lon + 180) / 360 * side), Integer))
+    gy = func.greatest(0, func.least(side - 1, cast(
+        func.floor((math.pi - merc) / (2 * math.pi) * side), Integer)))
+    keys = [gx, gy, Entry.id] if z > MAX_CELL_ZOOM else [gx, gy]
+    count = func.count()
+    kinds = [func.count().filter(Entry.kind == k) for k in ENTRY_KINDS]
+    kind_index = func.array_position(literal(list(ENTRY_KINDS), ARRAY(Text)),
+                                     func.min(Entry.kind.collate("C"))) - 1
+    stmt = (select(gx, gy, count, _round(func.avg(lon)), _round(func.avg(lat)), *kinds,
+                   # byte order ("C"): a singleton's value at memcmp's cost, not the locale's
+                   case((count == 1, func.min(Entry.slug.collate("C")))), kind_index,
+                   case((count == 1, func.min(Entry.name.collate("C")))))
+            .where(*conditions(replace(f, located=True)),
+                   Entry.geom.op("&&")(func.ST_MakeEnvelope(west, south, east, north, 4326)))
+            .group_by(*keys))
+    cells, markers = [], []
+    first_x, first_y = x * GRID, y * GRID
+    # The planner cannot guess how few cells there are (it takes one per row) and
+    # would sort every entry of the tile, on disk, where a hash aggregate needs a few
+    # cells' worth of memory; and JIT compiling costs more than it saves here (0.3 s).
+    # Only for this statement; the cells are put in order here.
+    db.session.execute(text("SET LOCAL enable_sort = off; SET LOCAL jit = off"))
+    try:
+        rows = sorted(db.session.execute(stmt).all(), key=lambda r: (r[0], r[1]))
+    finally:
+        db.session.execute(text("RESET enable_sort; RESET jit"))
+    for row in rows:
+        if not (first_x <= row[0] < first_x + GRID and first_y <= row[1] < first_y + GRID):
+            continue  # a neighbour's cell, on the box's edge
+        total, x_, y_ = row[2], row[3], row[4]
+        if total == 1:
+            markers.append([row[-3], row[-2], x_, y_, row[-1]])
+        else:
+            cells.append([total, x_, y_, *row[5:5 + len(ENTRY_KINDS)]])
+    markers.sort(key=lambda m: m[0])
+    return cells, markers
+
+
+def tile_document(f: EntryFilter, z: int, x: int, y: int) -> bytes:
+    cells, markers = tile_rows(f, z, x, y)
+    total = sum(c[0] for c in cells) + len(markers)
+    return orjson.dumps({"z": z, "x": x, "y": y, "total": total,
+                         "cells": cells, "markers": markers})
+
+
+@bp.get("/map/cells/<int:z>/<int:x>/<int:y>.json")
+def map_cells(z: int, x: int, y: int):
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
+        abort(404)
+    f = request_filter()
+    key = f"{data_state().token}|cells|{z}/{x}/{y}|{f!r}"
+    etag = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return cached_json(etag, lambda: tile_document(f, z, x, y))

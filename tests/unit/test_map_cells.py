@@ -1,0 +1,138 @@
+"""The map's clusters by tile (app/web/map_cells.py) agree with the single file and app.query."""
+
+import math
+
+import orjson
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from app.extensions import db
+from app.query import EntryFilter, count_entries
+from app.query.filters import parse_filter
+from app.web.map_cells import MAX_CELL_ZOOM
+
+FILTERS = ["", "tag=grocery", "q=epicerie", "kind=third_place&q=cafe"]
+LILLE = (2.9, 50.5, 3.3, 50.8)  # a view: west, south, east, north
+
+
+def get(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.data[:300]
+    return orjson.loads(response.data)
+
+
+def tile_of(lon, lat, z):
+    n = 2 ** z
+    x = min(n - 1, int((lon + 180) / 360 * n))
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def expected_total(query):
+    f = parse_filter(MultiDict([p.split("=") for p in query.split("&") if p]))
+    return count_entries(EntryFilter(**{**f.__dict__, "located": True}))
+
+
+@pytest.mark.parametrize("query", FILTERS)
+def test_cluster_counts_add_up_to_the_filtered_total(client, app, query):
+    z = 2
+    tiles = [get(client, f"/map/cells/{z}/{x}/{y}.json?{query}")
+             for x in range(4) for y in range(4)]
+    with app.app_context():
+        total = expected_total(query)
+    assert total > 0
+    assert sum(t["total"] for t in tiles) == total
+    assert sum(c[0] for t in tiles for c in t["cells"]) + sum(
+        len(t["markers"]) for t in tiles) == total
+    for t in tiles:
+        for count, _lon, _lat, *per_kind in t["cells"]:
+            assert count > 1 and sum(per_kind) == count
+
+
+@pytest.mark.parametrize("query", FILTERS)
+def test_markers_are_the_single_files_for_the_same_view(client, query):
+    doc = get(client, f"/map/markers.json?{query}")
+    west, south, east, north = LILLE
+    in_view = {tuple(m) for m in doc["markers"]
+               if west <= m[2] <= east and south <= m[3] <= north}
+    assert in_view
+    z = MAX_CELL_ZOOM + 1  # every entry a marker
+    tiles = {tile_of(m[2], m[3], z) for m in in_view}
+    got = set()
+    for x, y in tiles:
+        got |= {tuple(m) for m in get(client, f"/map/cells/{z}/{x}/{y}.json?{query}")["markers"]}
+    assert {m for m in got if west <= m[2] <= east and south <= m[3] <= north} == in_view
+    # At a city zoom, the lone entries of a cell are the file's markers, to the metre.
+    z = 12
+    for x, y in {tile_of(m[2], m[3], z) for m in in_view}:
+        for m in get(client, f"/map/cells/{z}/{x}/{y}.json?{query}")["markers"]:
+            assert tuple(m) in {tuple(m) for m in doc["markers"]}
+
+
+def test_past_the_threshold_the_file_says_cells_with_the_total(app, client):
+    small = get(client, "/map/markers.json?tag=grocery")
+    assert small["mode"] == "file" and small["total"] == len(small["markers"]) > 0
+    saved = app.config["MAP_FILE_MAX_MARKERS"]
+    app.config["MAP_FILE_MAX_MARKERS"] = 1
+    try:
+        big = get(client, "/map/markers.json?tag=grocery")
+    finally:
+        app.config["MAP_FILE_MAX_MARKERS"] = saved
+    assert big["mode"] == "cells" and big["markers"] == [] and big["total"] == small["total"]
+    assert big["facets"] == small["facets"] and big["unlocated"] == small["unlocated"]
+
+
+def test_a_tile_outside_the_grid_is_a_404_and_a_bad_filter_a_400(client):
+    assert client.get("/map/cells/3/8/0.json").status_code == 404
+    bad = client.get("/map/cells/3/1/1.json?kind=castle")
+    assert bad.status_code == 400 and bad.json["parameter"] == "kind"
+
+
+def test_a_tile_revalidates_from_the_data_state(client):
+    first = client.get("/map/cells/5/16/10.json")
+    again = client.get("/map/cells/5/16/10.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_the_first_entries_by_name_are_read_in_index_order(app, session):
+    """The map page's no-script list (and the directory's default order) at any size."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from app.query.entries import entry_select
+
+    stmt = entry_select(EntryFilter(), sort="name").limit(20)
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(r[0] for r in session.execute(text("EXPLAIN " + sql)))
+    session.rollback()
+    assert "ix_entries_name_sort" in plan and "Sort" not in plan.split("->")[1], plan
+
+
+def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, session):
+    """Facets, total and the no-script list are kept per data state (a scan each at 1M)."""
+    from sqlalchemy import event, update
+
+    from app.models import Entry
+
+    def page():
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *_args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = client.get("/?kind=initiative")
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return response.get_data(as_text=True), len(seen)
+
+    first, n_first = page()
+    _, n_again = page()
+    assert n_again <= n_first - 3  # facets (2 queries), total, list
+    slug = get(client, "/map/markers.json?kind=initiative")["markers"][0][0]
+    session.execute(update(Entry).where(Entry.slug == slug).values(name="Aaa renommée"))
+    session.commit()
+    fresh, _ = page()
+    assert "Aaa renommée" in fresh and "Aaa renommée" not in first
