@@ -39,11 +39,11 @@ def item_sql(kind: str | None) -> str:
     """The data state's four columns and the public feature of id %(id)s, in one SELECT."""
     f = EntryFilter(kinds=(kind,) if kind else ())
     stmt = select(feature_json()).where(
-        Entry.id == literal_column("CAST(ATLAS_ITEM_ID AS uuid)"), *conditions(f))
+        Entry.id == literal_column("CAST(ITEM_ID_PLACEHOLDER AS uuid)"), *conditions(f))
     # Compiled for psycopg2's paramstyle (a literal % comes out as %%), then the id's slot.
     feature = str(stmt.compile(dialect=postgresql.psycopg2.dialect(),
                                compile_kwargs={"literal_binds": True})
-                  ).replace("ATLAS_ITEM_ID", "%(id)s")
+                  ).replace("ITEM_ID_PLACEHOLDER", "%(id)s")
     # Our own constants only (the collection's kind); the id stays a bound parameter.
     return f"SELECT s.*, ({feature}) FROM ({STATE_SQL.text}) AS s"  # noqa: S608
 

@@ -38,6 +38,8 @@ SKIPPED = {
     "static": "files (CSS, scripts, images)",
     "health.healthz": "JSON health check",
     "web.markers": "JSON for the map script",
+    "web.map_cells": "JSON for the map script (the view's clusters, past the single file)",
+    "web.entry_opening": "JSON for the map's popup (opening hours)",
     "editor.search_json": "JSON for the entry form's relation search",
     "editor.suggest_twins": "JSON for the duplicate warning",
     "api-docs.openapi_json": "the OpenAPI document (JSON)",
