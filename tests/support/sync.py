@@ -67,6 +67,8 @@ class Gate:
         self.lose_answer_of_write: int | None = None
         self.lock = threading.Lock()
         self.stopped = threading.Event()
+        # False: answer the batch write as an instance older than it does (405).
+        self.batch = True
 
     def writes(self) -> list[tuple[str, str]]:
         return [r for r in self.requests if r[0] in ("PUT", "PATCH", "POST", "DELETE")]
@@ -91,6 +93,10 @@ class Gate:
                 self.stopped.wait(10)
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"gone"]
+        if not self.batch and method == "POST" and path == "/api/v1/entries/batch":
+            start_response("405 METHOD NOT ALLOWED", [("Content-Type", "text/html"),
+                                                      ("Allow", "GET, PUT, PATCH, DELETE")])
+            return [b"Method Not Allowed"]
         answer = self.app(environ, start_response)
         with self.lock:
             if self.stop_when is not None and self.on_stop and self.stop_when(self):
@@ -104,7 +110,7 @@ class Gate:
 
 class Instance:
     def __init__(self, databases: Any, label: str, *, demo: bool = False,
-                 tags_only: bool = False, **config: Any) -> None:
+                 tags_only: bool = False, batch: bool = True, **config: Any) -> None:
         self.app = make_app(databases.demo(label) if demo else databases.migrated(label))
         self.app.config.update(config)
         if tags_only:
@@ -112,6 +118,7 @@ class Instance:
                 load_demo_tags()
                 db.session.remove()
         self.gate = Gate(self.app)
+        self.gate.batch = batch
         self.port = 0
         self.server = None
         self.thread: threading.Thread | None = None
