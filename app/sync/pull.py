@@ -73,12 +73,14 @@ class SyncFailed(RuntimeError):
 class Puller(OnLedger):
     def __init__(self, remote: Remote, name: str, *, licence: str | None = None,
                  page_size: int = PAGE_SIZE,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, batched: bool = True) -> None:
         self.remote = remote
         self.name = name
         self.origin = f"remote:{name}"
         self.licence = licence
         self.page_size = page_size
+        # False: every change one by one (what the batched pages must equal: tests).
+        self.batched = batched
         self.progress = progress or (lambda _n: None)
         self.author = Author(label=f"sync {self.origin}")
         self.ledger = Ledger(self.origin, COUNTS, location=remote.base_url,
@@ -157,7 +159,7 @@ class Puller(OnLedger):
     def _apply_page(self, changes: list[dict[str, Any]]) -> None:
         """The page in its order: runs of plain creations set-based (app/sync/pull_batch.py),
         every other change one by one."""
-        plain = plain_creations(self, changes)
+        plain = plain_creations(self, changes) if self.batched else {}
         run: list[Plain] = []
         for index, change in enumerate(changes):
             if index in plain:

@@ -238,10 +238,12 @@ class Pusher:
         db.session.commit()
 
     def _put_many(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]],
-                  deferred: bool = False) -> list[Outcome]:
+                  deferred: list[bool] | None = None) -> list[Outcome]:
         """One batch request (app/api/batch_writes.py): each item as `_put` sends it, each
         answer read as `_put` reads its own. Items refused only for links to entries the
-        target does not have yet go again without those links (deferred)."""
+        target does not have yet go again in a second request, as `_put` would have sent
+        them one after the other: without those links (deferred), but with them when the
+        missing targets are items sent before them in that request."""
         payload = {"items": [
             {"id": str(entry_id), "source": f"remote:{self.as_name} {entry_id}",
              "entry": body, **({"if_match": f'"v{known}"'} if known is not None
@@ -255,23 +257,32 @@ class Pusher:
             raise RemoteError(f"{self.remote.base_url}: the batch write answered "
                               f"{response.status_code}: {problem_detail(response)}")
         outcomes: list[Outcome | None] = []
-        again: list[int] = []
+        again: list[tuple[uuid.UUID, dict[str, Any], int | None]] = []
+        later: list[bool] = []
+        coming: set[str] = set()
         for index, ((entry_id, body, known), answer) in enumerate(zip(items, answers,
                                                                      strict=True)):
             errors = answer.get("errors") or []
-            if not deferred and answer.get("status") == 422 and errors and all(
+            if deferred is None and answer.get("status") == 422 and errors and all(
                     RELATION_TARGET.match(str(e.get("name"))) for e in errors):
                 missing = {int(str(e["name"]).split(".")[1]) for e in errors}
-                body["relations"] = [r for i, r in enumerate(body["relations"])
-                                     if i not in missing]
-                again.append(index)
+                if all(r["target"] in coming for i, r in enumerate(body["relations"])
+                       if i in missing):
+                    again.append((entry_id, body, known))
+                    later.append(False)
+                else:
+                    again.append((entry_id, {**body, "relations": [
+                        r for i, r in enumerate(body["relations"]) if i not in missing]},
+                        known))
+                    later.append(True)
+                coming.add(str(entry_id))
                 outcomes.append(None)
                 continue
-            outcomes.append(self._answered(entry_id, body, known, answer, deferred))
+            outcomes.append(self._answered(entry_id, body, known, answer,
+                                           bool(deferred and deferred[index])))
         if again:
-            resent = self._put_many([items[i] for i in again], deferred=True)
-            for index, outcome in zip(again, resent, strict=True):
-                outcomes[index] = outcome
+            resent = iter(self._put_many(again, deferred=later))
+            outcomes = [o if o is not None else next(resent) for o in outcomes]
         return [o for o in outcomes if o is not None]
 
     def _answered(self, entry_id: uuid.UUID, body: dict[str, Any], known: int | None,
