@@ -72,7 +72,7 @@ class EntryBatchSchema(Strict):
 class BatchOutcomeSchema(Strict):
     """What the item's single PUT would have answered."""
 
-    id = fields.String(required=True)
+    id = fields.String(required=True, allow_none=True)
     status = fields.Integer(required=True, metadata={"description": "201, 200, 412, 422…"})
     version = fields.Integer(allow_none=True, metadata={"description": "The entry's version "
                                                         "after the write (its ETag v<n>)."})

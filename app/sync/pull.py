@@ -48,7 +48,7 @@ from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
-from .pull_batch import Plain, create_plain, plain_creations
+from .pull_batch import Plain, create_plain, plain_creations, resolve_pending
 from .sheets import SheetPuller
 from .state import sync_state
 
@@ -406,10 +406,14 @@ class Puller(OnLedger):
         self.ledger.count("deleted")
 
     def _resolve_pending(self) -> None:
-        """Make the links whose targets have arrived since they were pulled."""
+        """Make the links whose targets have arrived since they were pulled (set-based for
+        the entries nobody changed here: app/sync/pull_batch.py)."""
+        settled = resolve_pending(self) if self.batched else set()
         waiting = db.session.scalars(select(Source).where(
             Source.origin == self.origin, Source.attributes.has_key("pending"))).all()
         for source in waiting:
+            if source.id in settled:
+                continue
             entry = db.session.get(Entry, source.entry_id)
             attrs = source.attributes
             if entry is None or entry.deleted_at is not None \

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text
 
 from ..extensions import db
-from ..models import Entry, IdentityLink, Source
+from ..models import Entry, IdentityLink, Relation, Revision, Source
 from ..services.entries import (
     NewEntry,
     SourceRef,
@@ -205,3 +205,83 @@ def _targets(puller: Puller, wanted: Iterable[str]) -> dict[str, str]:
     live = set(db.session.scalars(select(Entry.id).where(
         Entry.id.in_(list(set(found.values()))), Entry.deleted_at.is_(None))))
     return {str(key): str(local) for key, local in found.items() if local in live}
+
+
+_BUMP = text("UPDATE entries SET version = version + 1, updated_at = :now "
+             "WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING id, version")
+_LAST_SNAPSHOTS = text(
+    "SELECT entity_id, snapshot FROM revisions WHERE entity_type = 'entry' "
+    "AND (entity_id, version) IN (SELECT id, version FROM entries "
+    "WHERE id = ANY(CAST(:ids AS uuid[])))")
+
+
+def resolve_pending(puller: Puller) -> set[uuid.UUID]:
+    """Links waiting for their targets, made set-based for the entries nobody changed here
+    since they were pulled (a first mirror's case): what Puller._resolve_pending writes
+    for each (the links, a version, its revision, the source's baseline), in a few
+    statements. Returns the sources it settled; the others are left to the Puller."""
+    from datetime import UTC, datetime
+
+    rows = db.session.execute(select(Source, Entry.version).join(
+        Entry, Entry.id == Source.entry_id).where(
+        Source.origin == puller.origin, Source.attributes.has_key("pending"),
+        Entry.deleted_at.is_(None))).all()
+    simple = [(source, version) for source, version in rows
+              if (source.attributes or {}).get("local_version") == version
+              and not source.attributes.get("linked")]
+    if not simple:
+        return set()
+    targets = _targets(puller, {r["target"] for source, _ in simple
+                                for r in source.attributes["remote"]["relations"]})
+    ids = [source.entry_id for source, _ in simple]
+    have = {(s, t, k) for s, t, k in db.session.execute(
+        select(Relation.source_id, Relation.target_id, Relation.type).where(
+            Relation.source_id.in_(ids)))}
+    plan: dict[uuid.UUID, tuple[Source, list[dict[str, str]], list[dict[str, str]]]] = {}
+    for source, _ in simple:
+        attrs = source.attributes
+        ready, still = [], []
+        for relation in attrs["remote"]["relations"]:
+            target = targets.get(relation["target"])
+            if target is not None and target != str(source.entry_id):
+                ready.append({"type": relation["type"], "target": target})
+            else:
+                still.append(relation)
+        if len(still) == len(attrs["pending"]):
+            continue
+        ready = [{"type": t, "target": g} for t, g in sorted({(r["type"], r["target"])
+                                                             for r in ready})]
+        plan[source.entry_id] = (source, ready, still)
+    if not plan:
+        return set()
+    new = [(key, uuid.UUID(r["target"]), r["type"]) for key, (_, ready, _) in plan.items()
+           for r in ready if (key, uuid.UUID(r["target"]), r["type"]) not in have]
+    db.session.flush()
+    if new:
+        db.session.execute(Relation.__table__.insert(), [
+            {"source_id": s, "target_id": t, "type": k} for s, t, k in new])
+    snapshots = dict(db.session.execute(_LAST_SNAPSHOTS, {"ids": [str(k) for k in plan]}).all())
+    now = datetime.now(UTC)
+    versions = dict(db.session.execute(_BUMP, {"ids": [str(k) for k in plan],
+                                               "now": now}).all())
+    revisions = []
+    for key, (source, ready, still) in plan.items():
+        revisions.append({
+            "entity_type": "entry", "entity_id": key, "version": versions[key],
+            "action": "update", "author_id": None, "author_label": puller.author.label,
+            "comment": f"Pulled from {puller.name}"[:500],
+            "snapshot": {**snapshots[key], "relations": ready}})
+        attrs = {**source.attributes, "applied": {**source.attributes["applied"],
+                                                  "relations": ready},
+                 "local_version": versions[key], "url": puller.remote.base_url}
+        attrs.pop("pending", None)
+        if still:
+            attrs["pending"] = still
+        source.attributes = attrs
+        source.last_seen_at = now
+        if puller.licence and source.licence != puller.licence:
+            source.licence = puller.licence
+    db.session.execute(Revision.__table__.insert(), revisions)
+    db.session.flush()
+    db.session.expire_all()  # the entries' versions and links changed underneath
+    return {source.id for source, _, _ in plan.values()}

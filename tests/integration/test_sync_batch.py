@@ -21,7 +21,7 @@ from app.sync.pull import Puller, SyncFailed
 from bench.exports import grow
 from tests.support.sync import Instance
 
-GROWN = 200
+GROWN = 100
 # What must be equal between two mirrors, times left out (each database its own).
 TABLES = {
     "entries": "SELECT id::text, slug, version, moderation, deleted_at IS NULL FROM entries",
