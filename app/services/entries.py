@@ -282,10 +282,11 @@ class NewEntry:
 
 
 def new_state(data: CleanEntry, relations: Sequence[Mapping[str, str]] = (), *,
-              fill_codes: bool = False) -> dict[str, Any]:
+              fill_codes: bool = False, communes: Any = None) -> dict[str, Any]:
     """What a new entry of validated input would store (the form of `snapshot`, without
     id), its links given already resolved to local ids; `fill_codes` derives the INSEE
-    code from the address as save_entry does. WriteValidationError per field."""
+    code from the address as save_entry does (`communes`: the commune index, looked up
+    once for a batch). WriteValidationError per field."""
     clean = data.data
     if clean.get("relations"):
         raise WriteValidationError({"relations": [coded(
@@ -294,7 +295,7 @@ def new_state(data: CleanEntry, relations: Sequence[Mapping[str, str]] = (), *,
     if relations:
         state["relations"] = _sorted_relations(relations)
     if fill_codes:
-        fill_insee_code(state, None, clean)
+        fill_insee_code(state, None, clean, communes)
     _check_located(state)
     return state
 
@@ -303,7 +304,7 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
               entry_id: uuid.UUID | None = None, created_at: datetime | None = None,
               updated_at: datetime | None = None, strict: bool = False,
               relations: Sequence[Mapping[str, str]] = (),
-              fill_codes: bool = False) -> NewEntry:
+              fill_codes: bool = False, communes: Any = None) -> NewEntry:
     """Check new-entry input as save_entry would (schema, located check) and render it
     for create_entries; WriteValidationError per field. `entry_id` and the times are
     for entries that have them already (a restored dump keeps them). Bulk creation is
@@ -312,7 +313,7 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
     entries of the same batch); links in `data` are refused. `fill_codes`: see
     new_state (the write API and sync ask for it, as save_entry does it)."""
     loaded = data if isinstance(data, CleanEntry) else validate_entry(data, strict=strict)
-    state = new_state(loaded, relations, fill_codes=fill_codes)
+    state = new_state(loaded, relations, fill_codes=fill_codes, communes=communes)
     key = str(entry_id or uuid.uuid4())
     if any(r["target"] == key for r in state["relations"]):
         raise WriteValidationError({"relations": [coded(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 
+from ..communes.index import CommuneIndex, commune_index
 from ..extensions import db
 from ..models import Entry, IdentityLink, Relation, Revision, Source
 from ..services.entries import (
@@ -114,6 +115,7 @@ def create_plain(puller: Puller, items: list[Plain]) -> None:
     targets = _targets(puller, {r["target"] for item in items
                                 for r in item.remote["relations"]})
     tags = known_tags({t for item in items for t in item.remote["tags"]})
+    communes = commune_index()
     taken = set(db.session.scalars(_TAKEN_SLUGS, {"slugs": sorted(
         {item.remote["slug"] for item in items if item.remote.get("slug")})}))
     plans: list[NewEntry] = []
@@ -131,7 +133,7 @@ def create_plain(puller: Puller, items: list[Plain]) -> None:
             puller._note("warning", f"the slug {data['slug']!r} is taken here; the entry "
                          "keeps another one", key, field="slug")
             data["slug"] = None
-        plan = _plan(puller, item, data, ready, waiting, tags)
+        plan = _plan(puller, item, data, ready, waiting, tags, communes)
         if plan is None:
             continue
         plans.append(plan)
@@ -146,14 +148,15 @@ def create_plain(puller: Puller, items: list[Plain]) -> None:
 
 
 def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[str, str]],
-          waiting: list[dict[str, str]], tags: set[str]) -> NewEntry | None:
+          waiting: list[dict[str, str]], tags: set[str], communes: CommuneIndex
+          ) -> NewEntry | None:
     """The entry rendered for create_entries with its source's baseline; a refusal is
     reported as Puller._write reports it (None)."""
     key = str(item.entry_id)
     for attempt in (1, 2):
         try:
             loaded = validate_entry(data, strict=False)
-            state = new_state(loaded, ready, fill_codes=True)
+            state = new_state(loaded, ready, fill_codes=True, communes=communes)
             check_tags(state["tags"], tags)
             break
         except WriteValidationError as exc:
@@ -171,7 +174,7 @@ def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[st
         attributes["pending"] = waiting
     source = SourceRef(puller.origin, key, attributes, licence=puller.licence)
     return new_entry(loaded, source, entry_id=item.entry_id, relations=ready,
-                     fill_codes=True)
+                     fill_codes=True, communes=communes)
 
 
 def _content(state: dict[str, Any]) -> dict[str, Any]:

@@ -95,16 +95,16 @@ def test_an_interrupted_batched_pull_resumes_without_duplicates_or_half_pages(da
     lille.stop_when(lambda gate: gate.count("GET", "/api/v1/changes") >= pages + 3)
     try:
         with pytest.raises(SyncFailed):
-            pull(hub, lille, page_size=60)
+            pull(hub, lille, page_size=40)
     finally:
         lille.start()
     entries = hub.sql("SELECT count(*) FROM entries")[0][0]
-    assert entries == 3 * 60  # three whole pages, nothing of the fourth
+    assert entries == 3 * 40  # three whole pages, nothing of the fourth
     for table in ("revisions", "sources"):
         assert hub.sql(f"SELECT count(DISTINCT entry_id) FROM {table}"
                        if table == "sources" else
                        "SELECT count(DISTINCT entity_id) FROM revisions") == [(entries,)]
-    counts, _ = pull(hub, lille, page_size=60)
+    counts, _ = pull(hub, lille, page_size=40)
     assert counts["created"] == total - entries
     assert hub.sql("SELECT count(*) FROM entries")[0][0] == total
     assert set(hub.state()) == set(lille.state())
