@@ -39,7 +39,7 @@ from ..services.entries import (
     new_entry,
     validate_entry,
 )
-from ..services.errors import WriteValidationError
+from ..services.errors import WriteValidationError, coded
 from ..services.links import as_uuid
 from ..services.twin_rule import DUPLICATE_RADIUS_M, DUPLICATES_SQL, NAME_SIMILARITY, website_key
 from .schemas import Strict
@@ -181,7 +181,7 @@ def _plain_creations(items: list[Any]) -> dict[int, dict[str, Any]]:
     plain = {i: c for i, c in candidates.items() if c[0] not in known
              and (c[2].origin, c[2].external_id) not in sourced}
     plain = {i: c for i, c in plain.items() if i not in _twins(plain)}
-    return _create(plain)
+    return _create(plain, items)
 
 
 def _source(raw: Any) -> SourceRef | None:
@@ -222,8 +222,8 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
     return {row.idx for row in rows if (row.id, named[row.idx][2].origin) not in origins}
 
 
-def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]
-            ) -> dict[int, dict[str, Any]]:
+def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
+            items: list[Any]) -> dict[int, dict[str, Any]]:
     """Validate each (its own 422), then create the valid ones in one go. A refusal of
     the whole batch by the database (a race) leaves them all to `_one`."""
     targets = _targets({str(r.get("target")) for _, body, _ in plain.values()
@@ -245,8 +245,18 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]
             relations = clean.pop("relations", None) or []
             resolved = [{"type": r["type"], "target": targets.get(str(r["target"]))}
                         for r in relations]
-            if any(r["target"] is None for r in resolved):
-                continue  # a target not here (yet): the single PUT names it
+            missing = [i for i, r in enumerate(resolved) if r["target"] is None]
+            if missing:
+                # A target by id that is not here and comes no earlier in the batch: the
+                # single PUT's 422 naming it, without running it. Any other: run it.
+                earlier = {str(as_uuid(item.get("id"))) for item in items[:index]
+                           if isinstance(item, dict)}
+                named = [str(relations[i]["target"]) for i in missing]
+                if any(as_uuid(t) is None or str(as_uuid(t)) in earlier for t in named):
+                    continue
+                raise WriteValidationError({f"relations.{i}.target": [coded(
+                    "no_such_entry", "No entry {value!r}.", value=relations[i]["target"])]
+                    for i in missing})
             if clean.get("slug") in taken:
                 raise WriteValidationError({"slug": [SLUG_TAKEN]})
             plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
