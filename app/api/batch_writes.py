@@ -47,6 +47,9 @@ from .v1 import blp
 from .writes import SOURCE_HEADER, _write, author, bearer, documented, handled, invalid
 
 BATCH_LIMIT = 1_000
+GROWTH = 0.25
+_ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = 'entries'::regclass")
+_ANALYZE = text("ANALYZE entries, sources, identity_links")
 _TAKEN_SLUGS = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
 
 
@@ -276,6 +279,11 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
     except WriteValidationError:
         db.session.rollback()
         return outcomes
+    # A first mirror grows the tables many times over: the planner's statistics follow
+    # (autovacuum analyzes late), or the next batches' lookups scan instead of probing.
+    if len(plans) > GROWTH * (db.session.scalar(_ESTIMATE) or 0):
+        db.session.execute(_ANALYZE)
+        db.session.commit()
     for index in plans:
         outcomes[index] = {"id": str(plain[index][0]), "status": 201, "version": 1}
     return outcomes
