@@ -110,9 +110,10 @@ bench-fuzz: database
 bench-dump: database
 	$(PY) bench/dump_restore.py
 
-# Pull and push between three local instances, 5,000 synthetic entries.
+# Pull and push between three local instances (SYNC_ENTRIES synthetic entries).
+SYNC_ENTRIES ?= 100000
 bench-sync: database
-	$(PY) bench/sync.py
+	$(PY) bench/sync.py --entries $(SYNC_ENTRIES)
 
 # requirements.lock: the versions a clean `pip install .` picks today, pinned, for
 # reproducible production installs (`pip install -r requirements.lock atlas-communs-*.whl`).

@@ -64,7 +64,7 @@ class AtlasApi(Api):
 def init_api(app: Flask) -> AtlasApi:
     """The Api of this app; its blueprints are registered by `create_app`."""
     from ..extensions import csrf
-    from . import sheet_writes, v1, writes  # noqa: F401 (sheet_writes: its routes)
+    from . import batch_writes, sheet_writes, v1, writes  # noqa: F401 (their routes)
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, copy.deepcopy(value))  # each app its own info
@@ -90,6 +90,7 @@ def init_api(app: Flask) -> AtlasApi:
     api.spec.components.schema("SheetUpsert", schema=schemas.SheetUpsertSchema)
     api.spec.components.schema("SheetDeletion", schema=schemas.SheetDeletionSchema)
     api.spec.components.schema("EntryInput", schema=writes.EntryWriteSchema)
+    api.spec.components.schema("EntryBatch", schema=batch_writes.EntryBatchSchema)
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "An API token (`flask tokens create`); its account's role applies."})

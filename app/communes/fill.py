@@ -30,14 +30,14 @@ def lookup(state: Mapping[str, Any], index: CommuneIndex | None = None) -> Match
 
 
 def fill_insee_code(desired: dict[str, Any], current: Mapping[str, Any] | None,
-                    given: Mapping[str, Any]) -> None:
+                    given: Mapping[str, Any], index: CommuneIndex | None = None) -> None:
     """Set desired["insee_code"] from the address when the rule above says so."""
     stored = (current or {}).get("insee_code")
     if "insee_code" in given and given["insee_code"] != stored:
         return  # set by this write: the writer's
     if current is not None and all(desired.get(k) == current.get(k) for k in ADDRESS):
         return
-    index = commune_index()
+    index = commune_index() if index is None else index  # a batch looks it up once
     if not len(index):
         return  # no list loaded: nothing to derive from
     if stored and current is not None and lookup(current, index).code != stored:

@@ -277,23 +277,47 @@ class NewEntry:
     updated_at: str | None = None
     # COPY lines of who holds its fields (its source: app.services.provenance).
     holder_lines: tuple[str, ...] = ()
+    # COPY text (target id, type) of its outgoing links, targets already resolved.
+    relation_lines: tuple[str, ...] = ()
+
+
+def new_state(data: CleanEntry, relations: Sequence[Mapping[str, str]] = (), *,
+              fill_codes: bool = False, communes: Any = None) -> dict[str, Any]:
+    """What a new entry of validated input would store (the form of `snapshot`, without
+    id), its links given already resolved to local ids; `fill_codes` derives the INSEE
+    code from the address as save_entry does (`communes`: the commune index, looked up
+    once for a batch). WriteValidationError per field."""
+    clean = data.data
+    if clean.get("relations"):
+        raise WriteValidationError({"relations": [coded(
+            "relations_not_taken", "Give create_entries resolved relations apart.")]})
+    state = _desired_state(None, clean)
+    if relations:
+        state["relations"] = _sorted_relations(relations)
+    if fill_codes:
+        fill_insee_code(state, None, clean, communes)
+    _check_located(state)
+    return state
 
 
 def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
               entry_id: uuid.UUID | None = None, created_at: datetime | None = None,
-              updated_at: datetime | None = None, strict: bool = False) -> NewEntry:
+              updated_at: datetime | None = None, strict: bool = False,
+              relations: Sequence[Mapping[str, str]] = (),
+              fill_codes: bool = False, communes: Any = None) -> NewEntry:
     """Check new-entry input as save_entry would (schema, located check) and render it
     for create_entries; WriteValidationError per field. `entry_id` and the times are
     for entries that have them already (a restored dump keeps them). Bulk creation is
-    for programs copying data: not `strict` by default (see save_entry)."""
+    for programs copying data: not `strict` by default (see save_entry). `relations`
+    are links whose targets the caller has resolved to local ids (existing entries, or
+    entries of the same batch); links in `data` are refused. `fill_codes`: see
+    new_state (the write API and sync ask for it, as save_entry does it)."""
     loaded = data if isinstance(data, CleanEntry) else validate_entry(data, strict=strict)
-    clean = loaded.data
-    if clean.get("relations"):
-        raise WriteValidationError({"relations": [coded(
-            "relations_not_taken", "Not taken by create_entries.")]})
-    state = _desired_state(None, clean)
-    _check_located(state)
+    state = new_state(loaded, relations, fill_codes=fill_codes, communes=communes)
     key = str(entry_id or uuid.uuid4())
+    if any(r["target"] == key for r in state["relations"]):
+        raise WriteValidationError({"relations": [coded(
+            "self_relation", "An entry cannot be related to itself.")]})
     geom = (None if state["lon"] is None
             else f"SRID=4326;POINT({state['lon']!r} {state['lat']!r})")
     shot = _state_snapshot(key, state)
@@ -309,7 +333,8 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
         created_at=created_at.isoformat() if created_at else None,
         updated_at=(updated_at or created_at).isoformat() if created_at else None,
         holder_lines=() if source is None else tuple(
-            provenance.created_lines(key, state, source.origin)))
+            provenance.created_lines(key, state, source.origin)),
+        relation_lines=tuple(f"{r['target']}\t{r['type']}" for r in state["relations"]))
 
 
 ENTRY_COLUMNS = ("id", *ENTRY_FIELDS, "geom", "version", "created_at", "updated_at")
@@ -365,12 +390,14 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
     tag_keys = {slug: str(tag_id) for slug, tag_id in tag_ids.items()}
     entry_lines, tag_lines, source_lines, revision_lines = [], [], [], []
     holder_lines: list[str] = []
+    relation_lines: list[str] = []
     for plan, slug in zip(planned, slugs, strict=True):
         key, slug_text = plan.id, escape(slug)
         entry_lines.append(f"{key}\t{slug_text}\t{plan.entry_text}\t"
                            f"{plan.created_at or now}\t{plan.updated_at or now}")
         for tag in plan.tags:
             tag_lines.append(f"{key}\t{tag_keys[tag]}")
+        relation_lines.extend(f"{key}\t{line}" for line in plan.relation_lines)
         if plan.source_text is not None:
             source_lines.append(f"{key}\t{plan.source_text}\t{seen}\t{seen}")
             holder_lines.extend(plan.holder_lines)
@@ -385,6 +412,8 @@ def create_entries(items: Sequence[tuple[Mapping[str, Any] | CleanEntry, SourceR
         db.session.execute(_DEFER_FEATURES, {"on": "on"})
         copy_lines("entries", ENTRY_COLUMNS, entry_lines)
         copy_lines("entry_tags", ("entry_id", "tag_id"), tag_lines)
+        if relation_lines:
+            copy_lines("relations", ("source_id", "target_id", "type"), relation_lines)
         db.session.execute(_DEFER_FEATURES, {"on": "off"})
         db.session.execute(_REFRESH_FEATURES, {"ids": [plan.id for plan in planned]})
         copy_lines("sources", SOURCE_COLUMNS, source_lines)
@@ -410,7 +439,7 @@ def _state_snapshot(entry_id: str, state: dict[str, Any]) -> dict[str, Any]:
     """What snapshot(entry) gives for an entry just created from `state`."""
     return {"id": entry_id, **{name: state[name] for name in ENTRY_FIELDS},
             "lon": state["lon"], "lat": state["lat"], "tags": list(state["tags"]),
-            "relations": [], "deleted_at": None}
+            "relations": list(state["relations"]), "deleted_at": None}
 
 
 def _assign_slugs(given: list[str | None], bases: list[str | None]) -> list[str]:
@@ -660,6 +689,19 @@ def _slug_taken(slug: str, own_id: uuid.UUID | None) -> bool:
     if own_id is not None:
         stmt = stmt.where(Entry.id != own_id)
     return db.session.scalar(stmt) is not None
+
+
+def known_tags(slugs: set[str]) -> set[str]:
+    """Which of `slugs` are tags here (one query for a batch)."""
+    return set(db.session.scalars(select(Tag.slug).where(Tag.slug.in_(sorted(slugs))))) \
+        if slugs else set()
+
+
+def check_tags(slugs: Sequence[str], known: set[str]) -> None:
+    """WriteValidationError, as save_entry words it, for the slugs not in `known`."""
+    unknown = sorted(set(slugs) - known)
+    if unknown:
+        raise WriteValidationError({"tags": [unknown_tag(s) for s in unknown]})
 
 
 def unknown_tag(slug: str) -> str:

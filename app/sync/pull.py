@@ -34,7 +34,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from .. import licences
 from ..extensions import db
@@ -48,10 +48,18 @@ from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
+from .pull_batch import Plain, create_plain, plain_creations, resolve_pending
 from .sheets import SheetPuller
 from .state import sync_state
 
 PAGE_SIZE = 1_000
+# The page's statements are cheap but costed above jit_above_cost (as an import's).
+NO_JIT = text("SET LOCAL jit = off")
+# After the first page that created many entries, the planner's statistics are refreshed
+# in the transaction (autovacuum would analyze later): the next pages' lookups probe
+# the indexes instead of scanning.
+ANALYZE = text("ANALYZE entries, sources, identity_links")
+ANALYZE_AFTER = 200
 COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected", "skipped",
           "warnings")
 
@@ -65,12 +73,14 @@ class SyncFailed(RuntimeError):
 class Puller(OnLedger):
     def __init__(self, remote: Remote, name: str, *, licence: str | None = None,
                  page_size: int = PAGE_SIZE,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, batched: bool = True) -> None:
         self.remote = remote
         self.name = name
         self.origin = f"remote:{name}"
         self.licence = licence
         self.page_size = page_size
+        # False: every change one by one (what the batched pages must equal: tests).
+        self.batched = batched
         self.progress = progress or (lambda _n: None)
         self.author = Author(label=f"sync {self.origin}")
         self.ledger = Ledger(self.origin, COUNTS, location=remote.base_url,
@@ -90,15 +100,20 @@ class Puller(OnLedger):
             db.session.commit()
             self.ledger.checkpoint()
             cursor = state.cursor
+            first = True
             while True:
                 params: dict[str, Any] = {"limit": self.page_size}
                 if cursor:
                     params["since"] = cursor
                 page = self.remote.get_json("/api/v1/changes", **params)
                 changes, cursor, more = _page_parts(page)
-                for change in changes:
-                    self._apply(change)
+                db.session.execute(NO_JIT)
+                created = self.ledger.counts.get("created", 0)
+                self._apply_page(changes)
                 state.cursor = cursor
+                if first and self.ledger.counts.get("created", 0) - created > ANALYZE_AFTER:
+                    db.session.execute(ANALYZE)  # the planner learns of the new rows
+                    first = False
                 db.session.commit()  # the page and its cursor, together
                 self.ledger.checkpoint()
                 self.progress(len(changes))
@@ -140,6 +155,20 @@ class Puller(OnLedger):
         self.tags_created.extend(tags.created)
         for slug, reason in tags.refused:
             self._note("warning", f"tag not created: {reason}", slug, field="tags")
+
+    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
+        """The page in its order: runs of plain creations set-based (app/sync/pull_batch.py),
+        every other change one by one."""
+        plain = plain_creations(self, changes) if self.batched else {}
+        run: list[Plain] = []
+        for index, change in enumerate(changes):
+            if index in plain:
+                run.append(plain[index])
+                continue
+            create_plain(self, run)
+            run = []
+            self._apply(change)
+        create_plain(self, run)
 
     # -- one change ------------------------------------------------------------------------------
 
@@ -377,10 +406,14 @@ class Puller(OnLedger):
         self.ledger.count("deleted")
 
     def _resolve_pending(self) -> None:
-        """Make the links whose targets have arrived since they were pulled."""
+        """Make the links whose targets have arrived since they were pulled (set-based for
+        the entries nobody changed here: app/sync/pull_batch.py)."""
+        settled = resolve_pending(self) if self.batched else set()
         waiting = db.session.scalars(select(Source).where(
             Source.origin == self.origin, Source.attributes.has_key("pending"))).all()
         for source in waiting:
+            if source.id in settled:
+                continue
             entry = db.session.get(Entry, source.entry_id)
             attrs = source.attributes
             if entry is None or entry.deleted_at is not None \

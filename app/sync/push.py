@@ -53,6 +53,8 @@ from .client import Remote, RemoteError, problem_detail
 from .state import sync_state
 
 PAGE = 200
+BATCH = 200  # items per batch request (the target takes up to 1,000)
+BATCH_PATH = "/api/v1/entries/batch"
 ETAG_RE = re.compile(r'^(?:W/)?"v(\d+)"$')
 RELATION_TARGET = re.compile(r"^relations\.\d+\.target$")
 BODY_FIELDS = (*C.SCALARS, "lon", "lat", "tags")
@@ -113,11 +115,18 @@ class Pusher:
             self.report.append(f"waiting: {blocker} is older than this push; the changes "
                                "committed after it start go with the next push")
         try:
+            self.batch: bool | None = None  # asked when there is something to send
             self._retry_refused()
             cursor = decode_cursor(self.state.cursor) if self.state.cursor else None
             while True:
                 rows = self._changes_after(cursor)
-                for text, xid, entry_id in rows:
+                one_by_one = rows
+                if rows and self._batching():
+                    cursor = Cursor(FEED_SORT, rows[-1][1:])
+                    self._push_page([orjson.loads(text) for text, _, _ in rows], cursor)
+                    self.progress(len(rows))
+                    one_by_one = []
+                for text, xid, entry_id in one_by_one:
                     cursor = Cursor(FEED_SORT, (xid, entry_id))
                     self._push(orjson.loads(text), cursor)
                     self.progress(1)
@@ -155,11 +164,27 @@ class Pusher:
         if deferred_only:
             stmt = stmt.where(PushedEntry.reason == DEFERRED)
         ids = list(db.session.scalars(stmt.order_by(PushedEntry.entry_id)))
+        if ids and self._batching():
+            for start in range(0, len(ids), PAGE):
+                rows = db.session.execute(select(cast(change_json(), Text)).where(
+                    Entry.id.in_(ids[start:start + PAGE])).order_by(Entry.id)).scalars()
+                self._push_page([orjson.loads(row) for row in rows], None)
+            return
         for entry_id in ids:
             row = db.session.execute(select(cast(change_json(), Text))
                                      .where(Entry.id == entry_id)).scalar()
             if row is not None:
                 self._push(orjson.loads(row), None)
+
+    def _batching(self) -> bool:
+        """Whether the target has the batch write, asked once: an empty batch is answered
+        200 there, 405 (or 404) by an older instance, which then gets one request per
+        entry."""
+        if self.batch is None:
+            response = self.remote.request("POST", BATCH_PATH, json={"items": []})
+            self._fatal(response)
+            self.batch = response.status_code == 200
+        return self.batch
 
     # -- one entry -------------------------------------------------------------------------------
 
@@ -171,15 +196,127 @@ class Pusher:
                                    ledger)
         else:
             outcome = self._delete(entry_id, ledger)
+        self._finish(change, entry_id, ledger, outcome)
+        if cursor is not None:
+            self.state.cursor = cursor.encode()
+        db.session.commit()  # this entry and the cursor past it, together
+
+    def _push_page(self, changes: list[dict[str, Any]], cursor: Cursor | None) -> None:
+        """A page of changes: the upserts in batch requests, deletions one by one; the
+        outcomes and the cursor past the page committed together. A push that stops
+        half-way replays the page: what the target holds already is recognised (412 with
+        the same content) and adopted, nothing is written twice."""
+        sending: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, dict[str, Any],
+                            int | None]] = []
+        for change in changes:
+            entry_id = uuid.UUID(change["id"])
+            ledger = db.session.get(PushedEntry, (self.state.id, entry_id))
+            if change["op"] != "upsert":
+                self._finish(change, entry_id, ledger, self._delete(entry_id, ledger))
+                continue
+            echoed = self._pulled_from_target(entry_id, change["entry"])
+            if echoed is not None:
+                self._finish(change, entry_id, ledger, Outcome("unchanged", echoed))
+                continue
+            body = body_of(change["entry"], change.get("relations") or [])
+            sending.append((change, entry_id, ledger, body,
+                            ledger.remote_version if ledger is not None else None))
+        for start in range(0, len(sending), BATCH):
+            part = sending[start:start + BATCH]
+            outcomes = self._put_many([(entry_id, dict(body), known)
+                                       for _, entry_id, _, body, known in part])
+            for (change, entry_id, ledger, body, _), outcome in zip(part, outcomes,
+                                                                    strict=True):
+                if outcome.action == "retry":  # as _upsert: from the version it has
+                    outcome = self._put(entry_id, body, outcome.version)
+                    if outcome.action == "retry":  # pragma: no cover - a second 412
+                        outcome = Outcome("conflicts", reason="the target keeps changing; "
+                                                              "try again")
+                self._finish(change, entry_id, ledger, outcome)
+        if cursor is not None:
+            self.state.cursor = cursor.encode()
+        db.session.commit()
+
+    def _put_many(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]],
+                  deferred: list[bool] | None = None) -> list[Outcome]:
+        """One batch request (app/api/batch_writes.py): each item as `_put` sends it, each
+        answer read as `_put` reads its own. Items refused only for links to entries the
+        target does not have yet go again in a second request, as `_put` would have sent
+        them one after the other: without those links (deferred), but with them when the
+        missing targets are items sent before them in that request."""
+        payload = {"items": [
+            {"id": str(entry_id), "source": f"remote:{self.as_name} {entry_id}",
+             "entry": body, **({"if_match": f'"v{known}"'} if known is not None
+                               else {"if_none_match": "*"})}
+            for entry_id, body, known in items]}
+        response = self.remote.request("POST", BATCH_PATH, json=payload)
+        self._fatal(response)
+        answers = _json(response).get("items")
+        if response.status_code != 200 or not isinstance(answers, list) \
+                or len(answers) != len(items):
+            raise RemoteError(f"{self.remote.base_url}: the batch write answered "
+                              f"{response.status_code}: {problem_detail(response)}")
+        outcomes: list[Outcome | None] = []
+        again: list[tuple[uuid.UUID, dict[str, Any], int | None]] = []
+        later: list[bool] = []
+        coming: set[str] = set()
+        for index, ((entry_id, body, known), answer) in enumerate(zip(items, answers,
+                                                                     strict=True)):
+            errors = answer.get("errors") or []
+            if deferred is None and answer.get("status") == 422 and errors and all(
+                    RELATION_TARGET.match(str(e.get("name"))) for e in errors):
+                missing = {int(str(e["name"]).split(".")[1]) for e in errors}
+                if all(r["target"] in coming for i, r in enumerate(body["relations"])
+                       if i in missing):
+                    again.append((entry_id, body, known))
+                    later.append(False)
+                else:
+                    again.append((entry_id, {**body, "relations": [
+                        r for i, r in enumerate(body["relations"]) if i not in missing]},
+                        known))
+                    later.append(True)
+                coming.add(str(entry_id))
+                outcomes.append(None)
+                continue
+            outcomes.append(self._answered(entry_id, body, known, answer,
+                                           bool(deferred and deferred[index])))
+        if again:
+            resent = iter(self._put_many(again, deferred=later))
+            outcomes = [o if o is not None else next(resent) for o in outcomes]
+        return [o for o in outcomes if o is not None]
+
+    def _answered(self, entry_id: uuid.UUID, body: dict[str, Any], known: int | None,
+                  answer: dict[str, Any], deferred: bool) -> Outcome:
+        """One item's answer, read as `_put` reads a PUT's."""
+        status, version = answer.get("status"), answer.get("version")
+        document = answer.get("problem") if isinstance(answer.get("problem"), dict) else {}
+        if status == 201:
+            return Outcome("created", version, deferred=deferred)
+        if status == 200:
+            return Outcome("unchanged" if version == known else "updated", version,
+                           deferred=deferred)
+        if status == 412:
+            return self._reconcile_with(entry_id, body, document, version)
+        if status == 404 and known is not None:
+            return Outcome("refused", reason="not found on the target any more (withdrawn "
+                                             "there?)")
+        if status == 410:
+            return Outcome("refused", reason="deleted on the target: not re-created (restore "
+                                             "it there to receive it again)")
+        params = document.get("invalid-params") or []
+        detail = ("; ".join(f"{p.get('name')}: {p.get('reason')}" for p in params)
+                  or str(document.get("detail") or document.get("title") or document))
+        return Outcome("refused", reason=f"{status} {detail[:300]}")
+
+    def _finish(self, change: dict[str, Any], entry_id: uuid.UUID,
+                ledger: PushedEntry | None, outcome: Outcome) -> None:
+        """Count and report an entry's outcome and record it in the push's ledger."""
         self.counts[outcome.action] += 1
         if outcome.action in ("refused", "conflicts"):
             label = "conflict" if outcome.action == "conflicts" else "refused"
             slug = (change.get("entry") or {}).get("slug") or "(deleted)"
             self.report.append(f"{label} {slug} {entry_id}: {outcome.reason}")
         self._record(entry_id, ledger, outcome)
-        if cursor is not None:
-            self.state.cursor = cursor.encode()
-        db.session.commit()  # this entry and the cursor past it, together
 
     def _record(self, entry_id: uuid.UUID, ledger: PushedEntry | None, outcome: Outcome) -> None:
         if outcome.action == "unchanged" and outcome.version is None and ledger is None:
@@ -271,10 +408,13 @@ class Pusher:
         was lost, an entry it has already)? Then its version is adopted. Anything else it
         holds is not overwritten. A target that sends its entry with the 412 spares the
         GETs."""
-        given = _json(refusal)
+        return self._reconcile_with(entry_id, body, _json(refusal), version_of(refusal))
+
+    def _reconcile_with(self, entry_id: uuid.UUID, body: dict[str, Any],
+                        given: dict[str, Any], version: int | None) -> Outcome:
+        """_reconcile from the refusal's problem document and version."""
         if isinstance(given.get("entry"), dict) and isinstance(given.get("relations"), list):
-            return self._compare(body, given["entry"], given["relations"],
-                                 version_of(refusal))
+            return self._compare(body, given["entry"], given["relations"], version)
         theirs = self.remote.request("GET", f"/api/v1/entries/{entry_id}")
         self._fatal(theirs)
         if theirs.status_code == 410:

@@ -52,6 +52,9 @@ WHERE s.deleted_at IS NULL AND s.state = 'published'
 """)
 
 
+BATCH_PATH = "/api/v1/entries/batch"
+
+
 class Gate:
     """WSGI middleware in front of a real app: counts requests, can answer 503 for a while,
     and can stop the server once `stop_when(gate)` holds (the instance goes away)."""
@@ -67,9 +70,14 @@ class Gate:
         self.lose_answer_of_write: int | None = None
         self.lock = threading.Lock()
         self.stopped = threading.Event()
+        # False: answer the batch write as an instance older than it does (405).
+        self.batch = True
 
     def writes(self) -> list[tuple[str, str]]:
-        return [r for r in self.requests if r[0] in ("PUT", "PATCH", "POST", "DELETE")]
+        """The write requests (a batch write refused as by an older instance wrote
+        nothing: left out)."""
+        return [r for r in self.requests if r[0] in ("PUT", "PATCH", "POST", "DELETE")
+                and (self.batch or r != ("POST", BATCH_PATH))]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
@@ -91,6 +99,10 @@ class Gate:
                 self.stopped.wait(10)
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"gone"]
+        if not self.batch and (method, path) == ("POST", BATCH_PATH):
+            start_response("405 METHOD NOT ALLOWED", [("Content-Type", "text/html"),
+                                                      ("Allow", "GET, PUT, PATCH, DELETE")])
+            return [b"Method Not Allowed"]
         answer = self.app(environ, start_response)
         with self.lock:
             if self.stop_when is not None and self.on_stop and self.stop_when(self):
@@ -104,7 +116,7 @@ class Gate:
 
 class Instance:
     def __init__(self, databases: Any, label: str, *, demo: bool = False,
-                 tags_only: bool = False, **config: Any) -> None:
+                 tags_only: bool = False, batch: bool = True, **config: Any) -> None:
         self.app = make_app(databases.demo(label) if demo else databases.migrated(label))
         self.app.config.update(config)
         if tags_only:
@@ -112,6 +124,7 @@ class Instance:
                 load_demo_tags()
                 db.session.remove()
         self.gate = Gate(self.app)
+        self.gate.batch = batch
         self.port = 0
         self.server = None
         self.thread: threading.Thread | None = None
