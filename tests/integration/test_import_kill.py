@@ -34,7 +34,10 @@ from tests.conftest import LiveServer, make_app
 from tests.support.importer import HEADER, MAPPING, ROOT, grid_rows
 from tests.support.processes import child_pids, flask, is_running
 
-ROWS = 480  # eight batches of 60: the queue of two fills long before the end
+# Eight batches of 250: the queue of two fills long before the end, and the writer takes
+# long enough over each (250 updates) for the reader to be seen waiting. With batches of
+# 60, on a quiet machine the reader sent all eight before it could be seen waiting.
+ROWS = 2_000
 IDLE_TIMEOUT = 2
 ORIGIN = "csv:tiers-lieux-test"
 
@@ -108,7 +111,7 @@ def _prepared(databases, first_import, name: str, tmp_path: Path):
     rows = [[*row[:3], f"bis {row[3]}", *row[4:]] for row in rows]  # every row an update
     path = _write(tmp_path / "changed.csv", rows)
     command = [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping",
-               str(MAPPING), "--batch-size", "60"]
+               str(MAPPING), "--batch-size", "250"]
     return app, env, command
 
 
