@@ -4,7 +4,10 @@ project's PostgreSQL, the app on a loopback HTTP server, and headless Chromium."
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 
 from flask import Flask
@@ -53,3 +56,19 @@ def serve(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    """Until `process` (a server started by a benchmark) accepts connections on `port`;
+    a clear error when it exits or takes longer than `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"{what} exited with {process.returncode}") from None
+            if time.time() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.2)

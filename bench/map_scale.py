@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,14 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app.localdb import libpq_url, server_url  # noqa: E402
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, loopback_only, make_app, migrate  # noqa: E402
+from bench.harness import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    loopback_only,
+    make_app,
+    migrate,
+    wait_for_port,
+)
 from bench.map_markers import INSERT  # noqa: E402
 from bench.open_data import free_port  # noqa: E402
 
@@ -113,15 +119,7 @@ def gunicorn(env: dict[str, str], threads: int = 4,
     process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd,
                                start_new_session=True)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+        wait_for_port(port, process, "gunicorn", timeout=120)
         yield f"http://127.0.0.1:{port}", process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -19,7 +19,6 @@ import contextlib
 import http.client
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import psycopg2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import wait_for_port  # noqa: E402
 from bench.map_scale import ensure_database, gunicorn  # noqa: E402
 from bench.open_data import free_port  # noqa: E402
 
@@ -56,15 +56,7 @@ def tipg(bin_dir: Path, url: str):
     process = subprocess.Popen([str(bin_dir / "uvicorn"), "tipg.main:app", "--port", str(port),
                                 "--log-level", "warning"], env=env, start_new_session=True)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("tipg did not start") from None
-                time.sleep(0.2)
+        wait_for_port(port, process, "tipg")
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(process.pid, signal.SIGTERM)

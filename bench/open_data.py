@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import to_sqlalchemy_url  # noqa: E402
 from app.localdb import ThrowawayDatabases, libpq_url, server_url  # noqa: E402
+from bench.harness import wait_for_port  # noqa: E402
 
 PAGE = 1_000
 REPEAT = 20
@@ -133,17 +134,7 @@ def gunicorn(python: Path, target: str, env: dict[str, str], cwd: Path | None = 
     process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd or ROOT,
                                start_new_session=True)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{target} exited with {process.returncode}") from None
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{target} did not start")
+        wait_for_port(port, process, target)
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(process.pid, signal.SIGTERM)

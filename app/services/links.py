@@ -53,28 +53,26 @@ def aliases_of(entity_type: str, entity_id: uuid.UUID) -> list[uuid.UUID]:
         .order_by(IdentityLink.alias_id)))
 
 
-def local_entry(ref: Any) -> Entry | None:
-    """The local entry an id names: its own, or one it is an alias of."""
+def _by_id_or_alias(model: Any, entity_type: str, ref: Any) -> Any:
+    """The local row an id names: its own, or the one it is an alias of."""
     key = as_uuid(ref)
     if key is None:
         return None
-    entry = db.session.get(Entry, key)
-    if entry is None:
-        local = aliased_id("entry", key)
-        entry = db.session.get(Entry, local) if local is not None else None
-    return entry
+    row = db.session.get(model, key)
+    if row is None:
+        local = aliased_id(entity_type, key)
+        row = db.session.get(model, local) if local is not None else None
+    return row
+
+
+def local_entry(ref: Any) -> Entry | None:
+    """The local entry an id names: its own, or one it is an alias of."""
+    return _by_id_or_alias(Entry, "entry", ref)
 
 
 def find_sheet(ref: Any) -> Evaluation | None:
     """The local sheet an id names: its own, or one it is an alias of."""
-    key = as_uuid(ref)
-    if key is None:
-        return None
-    sheet = db.session.get(Evaluation, key)
-    if sheet is None:
-        local = aliased_id("evaluation", key)
-        sheet = db.session.get(Evaluation, local) if local is not None else None
-    return sheet
+    return _by_id_or_alias(Evaluation, "evaluation", ref)
 
 
 def is_public_sheet(sheet: Evaluation) -> bool:
