@@ -18,7 +18,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Entry, EntryFieldSource, IdentityLink, Source, SourceExclusion
+from app.models import (
+    Entry,
+    EntryFieldSource,
+    Evaluation,
+    IdentityLink,
+    Source,
+    SourceExclusion,
+)
 from app.services.entries import save_entry
 from app.services.users import create_user
 from app.sources.registry import add_source, get_source
@@ -166,9 +173,18 @@ def test_a_pulled_entry_detached_from_its_remote_is_not_pulled_again(here, there
     before = entry_row(here, remote_id)
 
     there.edit(remote_id, summary="Changé là-bas.")
+    with there.context():  # a sheet of the entry there: not pulled onto it here either
+        from app.services.evaluations import save_evaluation
+
+        save_evaluation(db.session.get(Entry, uuid.UUID(remote_id)), None, {
+            "title": "Assemblée de Hellemmes", "held_on": "2026-11-05", "state": "published",
+            "answers": {}}, author=EDITOR, expected_version=None)
     counts = pull(here, there)
     assert counts["skipped"] == 1 and counts["updated"] == 0 and counts["created"] == 0
     assert entry_row(here, remote_id) == before
+    with here.context():
+        assert db.session.scalar(select(func.count()).select_from(Evaluation).where(
+            Evaluation.entry_id == uuid.UUID(remote_id))) == 0
     html = editor.get(page).get_data(as_text=True)
     assert "Sources détachées" in html and remote_id in html
 
