@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -280,6 +281,7 @@ def test_the_list_of_recent_links_is_paginated(here, monkeypatch):
         for n in range(3):
             db.session.add(IdentityLink(entity_type="entry", alias_id=uuid.uuid4(),
                                         entity_id=anchor.id, origin="remote:page-test",
+                                        created_at=datetime.now(UTC) + timedelta(minutes=n),
                                         reason=f"{10 + n} m from 'Lieu {n}', similar name "
                                                "(similarity 0.80)"))
         db.session.commit()
@@ -310,14 +312,29 @@ def test_reasons_read_in_the_editors_language(here):
         assert reason_text("something else") == "something else"
 
 
-def test_detaching_keeps_every_value_and_an_unknown_source_is_refused(here):
-    from app.services.source_detach import detach_source
+def test_detaching_keeps_every_value_and_moves_the_data_state(here):
+    """The service alone: the record and the fields it held go, the values stay, the
+    public pages' fingerprint moves (the entry page lists its sources)."""
+    from app.query.state import data_state
+    from app.services.entries import SourceRef, snapshot
+    from app.services.source_detach import detach_source, detached_ids
 
     with here.context():
         entry = save_entry(None, {"kind": "initiative", "name": "Jardin des Moulins",
                                   "summary": "Un jardin."}, author=EDITOR,
-                           expected_version=None).entry
+                           expected_version=None,
+                           source=SourceRef("csv:jardins", "J-1", {"mapped": {
+                               "name": "Jardin des Moulins", "summary": "Un jardin."}})).entry
+        before, version = snapshot(entry), entry.version
+        state = data_state().token
         with pytest.raises(LookupError):
             detach_source(entry, "source:nowhere")
-        assert db.session.scalar(select(func.count()).select_from(SourceExclusion).where(
-            SourceExclusion.entry_id == entry.id)) == 0
+        detached = detach_source(entry, "csv:jardins")
+        assert detached.external_ids == ["J-1"] and {"name", "summary"} <= set(detached.fields)
+        assert data_state().token != state
+        entry = db.session.get(Entry, entry.id)
+        assert snapshot(entry) == before and entry.version == version
+        assert detached_ids("csv:jardins") == {"J-1"}
+        assert db.session.scalar(select(func.count()).select_from(EntryFieldSource).where(
+            EntryFieldSource.entry_id == entry.id,
+            EntryFieldSource.origin == "csv:jardins")) == 0
