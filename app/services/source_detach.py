@@ -72,6 +72,13 @@ def detached_ids(origin: str) -> set[str]:
         SourceExclusion.origin == origin)))
 
 
+def is_detached(origin: str, external_id: str) -> bool:
+    """Whether an editor detached this record (a write through the API naming it)."""
+    return db.session.scalar(select(SourceExclusion.id).where(
+        SourceExclusion.origin == origin, SourceExclusion.external_id == external_id)
+    ) is not None
+
+
 def exclusions_of(entry_id: uuid.UUID) -> list[SourceExclusion]:
     return list(db.session.scalars(select(SourceExclusion).where(
         SourceExclusion.entry_id == entry_id).order_by(SourceExclusion.created_at.desc(),

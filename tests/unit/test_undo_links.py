@@ -26,6 +26,7 @@ from app.models import (
     IdentityLink,
     Source,
     SourceExclusion,
+    User,
 )
 from app.services.entries import save_entry
 from app.services.users import create_user
@@ -338,3 +339,42 @@ def test_detaching_keeps_every_value_and_moves_the_data_state(here):
         assert db.session.scalar(select(func.count()).select_from(EntryFieldSource).where(
             EntryFieldSource.entry_id == entry.id,
             EntryFieldSource.origin == "csv:jardins")) == 0
+
+
+def test_a_push_naming_a_detached_record_is_refused(here):
+    """A push from another instance writes through the API with its record named in
+    X-Atlas-Source: once an editor detached that record here, the write is a 409 and
+    nothing changes; the same write without the source (an editor's own) is taken."""
+    from app.services.entries import SourceRef
+    from app.services.source_detach import detach_source
+    from app.services.tokens import create_token
+
+    entry_id = uuid.uuid4()
+    with here.context():
+        entry = save_entry(None, {"kind": "initiative", "name": "Atelier poussé"},
+                           author=EDITOR, expected_version=None, entry_id=entry_id,
+                           source=SourceRef("remote:lille", str(entry_id))).entry
+        detach_source(entry, "remote:lille")
+        editor = db.session.scalar(select(User).where(User.email == ACCOUNTS["editor"].email))
+        token, _ = create_token(editor, "push from Lille")
+        db.session.commit()
+    api = here.app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "If-Match": '"v1"',
+               "X-Atlas-Source": f"remote:lille {entry_id}"}
+    body = {"kind": "initiative", "name": "Atelier poussé", "summary": "Écrit à Lille."}
+    refused = api.put(f"/api/v1/entries/{entry_id}", json=body, headers=headers)
+    assert refused.status_code == 409, refused.get_data(as_text=True)
+    assert "detached" in refused.get_json()["detail"]
+    assert entry_row(here, str(entry_id)) == ("Atelier poussé", None, 1)
+    other = uuid.uuid4()  # nor may it create the record anew under another id
+    with here.context():
+        db.session.add(SourceExclusion(origin="remote:lille", external_id=str(other),
+                                       entry_id=entry_id))
+        db.session.commit()
+    created = api.put(f"/api/v1/entries/{other}", json=body, headers={
+        "Authorization": headers["Authorization"], "If-None-Match": "*",
+        "X-Atlas-Source": f"remote:lille {other}"})
+    assert created.status_code == 409
+    del headers["X-Atlas-Source"]
+    assert api.put(f"/api/v1/entries/{entry_id}", json=body, headers=headers
+                   ).status_code == 200
