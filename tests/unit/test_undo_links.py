@@ -29,12 +29,11 @@ from app.models import (
     User,
 )
 from app.services.entries import save_entry
-from app.services.users import create_user
 from app.sources.registry import add_source, get_source
 from app.sources.run import run_source
 from app.sync.client import Remote
 from app.sync.pull import Puller
-from tests.support.editor import ACCOUNTS, PASSWORD, csrf_token, login
+from tests.support.editor import ACCOUNTS, csrf_token, login
 from tests.support.sync import EDITOR, Instance
 from tests.unit.test_sources_provenance import DATA, Replay
 
@@ -49,11 +48,13 @@ def there(databases) -> Iterator[Instance]:
 
 
 @pytest.fixture(scope="module")
-def here(databases) -> Iterator[Instance]:
+def here(databases, password_hash) -> Iterator[Instance]:
     instance = Instance(databases, "links_here")
-    with instance.context():
+    with instance.context():  # as the `accounts` fixture does: the session's one hash
         for account in ACCOUNTS.values():
-            create_user(account.email, PASSWORD, account.role, name=account.role.title())
+            db.session.add(User(email=account.email, name=account.role.title(),
+                                role=account.role, password_hash=password_hash))
+        db.session.commit()
     yield instance
 
 
