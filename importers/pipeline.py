@@ -57,6 +57,7 @@ from app.services.provenance import FIELDS as PROVENANCE_FIELDS
 from app.services.provenance import priorities, settle
 from app.services.revisions import Author
 from app.services.runs import Ledger, OnLedger, Problem, RunResult
+from app.services.source_detach import detached_ids
 from app.services.tags import ensure_tags
 from app.services.threeway import merge
 from app.services.twin_rule import (
@@ -103,6 +104,9 @@ TOUCH_SQL = text("""
 UPDATE sources SET last_seen_at = :started
 WHERE origin = :origin AND external_id = ANY(CAST(:ids AS text[]))
 """)
+
+LINKED_SQL = text("UPDATE sources SET linked_reason = :reason "
+                  "WHERE origin = :origin AND external_id = :id")
 
 MISSING_SQL = text("""
 SELECT s.external_id, s.entry_id, e.slug, e.status
@@ -164,6 +168,8 @@ class Pipeline(OnLedger):
         self.tags_created: list[str] = []
         self._known_tags: set[str] = set()
         self._weights: dict[str, int] | None = None
+        # The records an editor detached from their entry: skipped (source_exclusions).
+        self._detached: set[str] = set()
         # Set while most candidates are new: the reader then renders the rows that
         # would create them (wasted work for a re-import, where most are known).
         self._plan_new: Any = threading.Event()
@@ -188,6 +194,7 @@ class Pipeline(OnLedger):
             idle = self._idle_timeout()
             was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
+            self._detached = detached_ids(self.mapping.origin)
             if self.mapping.communes is None:  # read by the reader (importers.placing)
                 self.mapping.communes = commune_index()
             tags = ensure_tags(self.mapping.tags)
@@ -268,6 +275,8 @@ class Pipeline(OnLedger):
             self.notify(message)
         candidates = prepared.candidates
         self.progress(prepared.advanced)
+        if self._detached:
+            candidates = self._not_detached(candidates)
         if not candidates:
             return
         ids = [c.external_id for c in candidates]
@@ -314,6 +323,19 @@ class Pipeline(OnLedger):
             db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
                                            "started": self.started})
 
+    def _not_detached(self, candidates: list[Candidate]) -> list[Candidate]:
+        """`candidates` without the records an editor detached from their entry (each
+        reported as skipped): they neither update it nor create it anew."""
+        kept = []
+        for candidate in candidates:
+            if candidate.external_id in self._detached:
+                self.note(Problem("skipped", "detached from its entry by an editor: not "
+                                  "imported", row=candidate.row,
+                                  external_id=candidate.external_id))
+            else:
+                kept.append(candidate)
+        return kept
+
     # -- matched records -------------------------------------------------------------
 
     def _update(self, candidate: Candidate, entry_id: uuid.UUID,
@@ -355,6 +377,10 @@ class Pipeline(OnLedger):
             self.note(Problem("rejected", str(exc), row=candidate.row,
                                external_id=candidate.external_id, entry=entry.slug))
             return
+        if linked:  # why this record feeds an entry it did not create (editors' review)
+            db.session.execute(LINKED_SQL, {"origin": self.mapping.origin,
+                                            "id": candidate.external_id,
+                                            "reason": linked[:300]})
         if result.action == "updated":
             self.ledger.count("updated")
         elif not conflicts:

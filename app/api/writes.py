@@ -190,6 +190,19 @@ def source_ref() -> SourceRef | None:
     return SourceRef(origin, external_id)
 
 
+def detached_answer() -> Response | None:
+    """A 409 for a write naming (X-Atlas-Source) a record an editor detached here: a
+    pushing instance no longer feeds that entry, nor creates it anew
+    (app/services/source_detach.py)."""
+    from ..services.source_detach import is_detached
+
+    source = source_ref()
+    if source is None or not is_detached(source.origin, source.external_id):
+        return None
+    return problem(409, "Conflict", f"{source.origin} {source.external_id} was detached "
+                   "from its entry here by an editor: it no longer feeds it.")
+
+
 def body_id(body: dict[str, Any]) -> uuid.UUID | None:
     raw = body.pop("id", None)
     if raw is None:
@@ -354,11 +367,17 @@ def create_entry():
     publish; a contributor's entry waits, pending, for an editor. Answers 201 with
     Location and ETag; an `id` that exists already is a 409.
     """
+    detached = detached_answer()
+    if detached is not None:
+        return detached
     body = json_body()
     return _create(body, body_id(body))
 
 
 def _write(ref: str, *, partial: bool) -> Response:
+    detached = detached_answer()
+    if detached is not None:
+        return detached
     entry = find_entry(ref)
     if entry is None:
         if not partial and request.if_none_match.star_tag:
@@ -427,7 +446,7 @@ def _write(ref: str, *, partial: bool) -> Response:
                   description="Created (If-None-Match: * on an unknown UUID).")
 @blp.alt_response(202, schema=ProposalSchema, description="A contributor's edit: kept as a "
                   "proposal for the editors; the entry is unchanged.")
-@documented(400, 401, 403, 404, 410, 412, 422, 428, if_match_header=True)
+@documented(400, 401, 403, 404, 409, 410, 412, 422, 428, if_match_header=True)
 @bearer("contributor")
 @handled
 def replace_entry(ref: str):
@@ -443,7 +462,7 @@ def replace_entry(ref: str):
 @blp.response(200, EntrySchema, description="Changed (or unchanged).")
 @blp.alt_response(202, schema=ProposalSchema, description="A contributor's edit: kept as a "
                   "proposal for the editors; the entry is unchanged.")
-@documented(400, 401, 403, 404, 410, 412, 422, 428, if_match_header=True)
+@documented(400, 401, 403, 404, 409, 410, 412, 422, 428, if_match_header=True)
 @bearer("contributor")
 @handled
 def patch_entry(ref: str):
@@ -453,11 +472,14 @@ def patch_entry(ref: str):
 
 @blp.route("/entries/<ref>", methods=["DELETE"])
 @blp.response(204, description="Deleted (a tombstone: the change feed hands it on).")
-@documented(400, 401, 403, 404, 410, 412, 428, body=False, if_match_header=True)
+@documented(400, 401, 403, 404, 409, 410, 412, 428, body=False, if_match_header=True)
 @bearer("editor")
 @handled
 def remove_entry(ref: str):
     """Delete an entry (bearer token, editor or admin; If-Match)."""
+    detached = detached_answer()
+    if detached is not None:
+        return detached
     entry = find_entry(ref)
     if entry is None:
         return problem(404, "Not Found", f"No entry {ref!r}.")

@@ -17,6 +17,7 @@ from .relation import Relation
 from .report import ErrorReport
 from .revision import Revision
 from .source import Source
+from .source_exclusion import SourceExclusion
 from .sync import PushedEntry, PushedSheet, SheetSource, SyncState
 from .tag import Tag
 from .user import ApiToken, User, UserSession
@@ -46,6 +47,7 @@ __all__ = [
     "SheetPresence",
     "SheetSource",
     "Source",
+    "SourceExclusion",
     "SyncState",
     "Tag",
     "User",

@@ -44,6 +44,7 @@ from ..services.errors import ConflictError, WriteValidationError
 from ..services.links import Twin, entry_twin, known_entry, link, local_entry
 from ..services.revisions import Author
 from ..services.runs import Ledger, OnLedger, Problem, RunResult
+from ..services.source_detach import detached_ids
 from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
@@ -87,6 +88,8 @@ class Puller(OnLedger):
                              author_label=self.author.label)
         self.tags_created: list[str] = []
         self.sheets: SheetPuller | None = None
+        # The remote's ids an editor detached from their entry here: skipped.
+        self.detached: set[str] = set()
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -96,6 +99,7 @@ class Puller(OnLedger):
             if self.licence is None:
                 self.licence = self._remote_licence()
             self._sync_tags()
+            self.detached = detached_ids(self.origin)
             self._resolve_pending()
             db.session.commit()
             self.ledger.checkpoint()
@@ -158,7 +162,10 @@ class Puller(OnLedger):
 
     def _apply_page(self, changes: list[dict[str, Any]]) -> None:
         """The page in its order: runs of plain creations set-based (app/sync/pull_batch.py),
-        every other change one by one."""
+        every other change one by one; the changes of entries an editor detached from
+        this remote are skipped (app/services/source_detach.py)."""
+        if self.detached:
+            changes = self._not_detached(changes)
         plain = plain_creations(self, changes) if self.batched else {}
         run: list[Plain] = []
         for index, change in enumerate(changes):
@@ -169,6 +176,17 @@ class Puller(OnLedger):
             run = []
             self._apply(change)
         create_plain(self, run)
+
+    def _not_detached(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = []
+        for change in changes:
+            key = str(change.get("id")) if isinstance(change, dict) else None
+            if key in self.detached:
+                self._note("skipped", "detached from its entry here by an editor: not "
+                           "pulled", key)
+            else:
+                kept.append(change)
+        return kept
 
     # -- one change ------------------------------------------------------------------------------
 

@@ -178,7 +178,12 @@ class SheetPuller:
                 source: SheetSource | None, change: dict[str, Any]) -> None:
         record = change["sheet"]
         incoming = from_record(record)
-        entry = self._entry(change.get("entry_id") or record.get("entry_id"))
+        remote_entry = change.get("entry_id") or record.get("entry_id")
+        if str(remote_entry) in self.puller.detached:
+            self._note("skipped", "its entry was detached from this remote here by an "
+                       "editor", sheet_id, "skipped", entry=str(remote_entry))
+            return
+        entry = self._entry(remote_entry)
         if entry is None:
             self._note("skipped", "its entry is not here (rejected or deleted here); the "
                        "sheet comes with the entry's next change", sheet_id, "skipped",
