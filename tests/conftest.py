@@ -237,11 +237,13 @@ def own_cluster():
 
 
 @pytest.fixture(scope="session")
-def password_hash(app: Flask) -> str:
+def password_hash() -> str:
     """The hash of tests.support.editor.PASSWORD, made once, at the test apps' cost."""
     from app.services.users import hash_password
 
-    with app.app_context():
+    bare = Flask(__name__)
+    bare.config["PASSWORD_HASHING"] = "minimal"
+    with bare.app_context():
         return hash_password(PASSWORD)
 
 
