@@ -123,6 +123,7 @@ def scanned_rows(f: EntryFilter, z: int, x: int, y: int) -> list[tuple]:
 
 
 def tile_document(f: EntryFilter, z: int, x: int, y: int) -> bytes:
+    pyramid.compact_if_piled()
     cells, markers = tile_rows(f, z, x, y)
     total = sum(c[0] for c in cells) + len(markers)
     return orjson.dumps({"z": z, "x": x, "y": y, "total": total,
