@@ -38,13 +38,13 @@ def serves(f: EntryFilter) -> bool:
 
 
 def compact_if_piled() -> int:
-    """Fold the committed changes into every zoom when they pile up (its own transaction,
-    so a reader's session is left alone); the number folded."""
+    """Fold the committed changes into every zoom when they pile up (in a transaction of
+    its own, so a reader's session is left alone); the number folded."""
+    piled = db.session.scalar(select(func.count()).select_from(
+        select(true()).select_from(map_cell_changes).limit(PILE + 1).subquery()))
+    if piled <= PILE:
+        return 0
     with db.engine.connect() as conn:
-        piled = conn.scalar(select(func.count()).select_from(
-            select(true()).select_from(map_cell_changes).limit(PILE + 1).subquery()))
-        if piled <= PILE:
-            return 0
         folded = conn.scalar(select(func.atlas_map_cells_compact()))
         conn.commit()
         return int(folded or 0)
