@@ -11,6 +11,7 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .live import SheetLiveField, SheetPresence
+from .map_cell import map_cell_changes, map_cells
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
@@ -56,4 +57,6 @@ __all__ = [
     "data_changes",
     "entry_features",
     "entry_tags",
+    "map_cell_changes",
+    "map_cells",
 ]

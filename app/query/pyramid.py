@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from sqlalchemy import Integer, case, column, func, select, table, true, union_all
+from sqlalchemy import case, func, select, true, union_all
 
 from ..extensions import db
-from ..models import Entry
+from ..models import Entry, map_cell_changes, map_cells
 from ..models.vocab import ENTRY_KINDS
 from .entries import conditions
 from .filters import EntryFilter
@@ -28,8 +28,6 @@ PILE = 5000  # changes past which a reader folds them in (atlas_map_cells_compac
 EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then checked
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
-map_cells = table("map_cells", column("z", Integer), *(column(c) for c in _COLUMNS))
-map_cell_changes = table("map_cell_changes", *(column(c) for c in _COLUMNS))
 
 
 def serves(f: EntryFilter) -> bool:
