@@ -11,7 +11,7 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .live import SheetLiveField, SheetPresence
-from .map_cell import map_cell_changes, map_cells
+from .map_cell import map_cell_changes, map_cells, tag_facet_changes, tag_facets
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
@@ -59,4 +59,6 @@ __all__ = [
     "entry_tags",
     "map_cell_changes",
     "map_cells",
+    "tag_facet_changes",
+    "tag_facets",
 ]

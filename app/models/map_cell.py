@@ -1,13 +1,24 @@
-"""The map's count pyramid (migration 0023): public entries per map cell and kind.
+"""Counts kept by PostgreSQL (migration 0023): public entries per map cell and kind (the
+map's count pyramid), and per tag, kind and place or not (the tag facets).
 
-Written only by PostgreSQL: the statement triggers on `entries` append to
-`map_cell_changes`, `atlas_map_cells_compact()` folds those into every zoom of
-`map_cells`. Read by app/query/pyramid.py.
+Written only by PostgreSQL: the statement triggers on `entries` (and `entry_tags`)
+append to the `*_changes` tables, `atlas_map_cells_compact()` and
+`atlas_tag_facets_compact()` fold those in. Read by app/query/pyramid.py.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Identity, Index, Integer, SmallInteger, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    Table,
+    Text,
+)
 
 from ..extensions import db
 
@@ -35,4 +46,23 @@ map_cell_changes = Table(
     Column("sx", BigInteger, nullable=False),
     Column("sy", BigInteger, nullable=False),
     Index("ix_map_cell_changes_cell", "gx", "gy"),
+)
+
+tag_facets = Table(
+    "tag_facets",
+    db.metadata,
+    Column("tag_id", Integer, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("located", Boolean, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+tag_facet_changes = Table(
+    "tag_facet_changes",
+    db.metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("tag_id", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("located", Boolean, nullable=False),
+    Column("n", Integer, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""The count pyramid (migration 0023): public entries per map cell, zoom 0 to BASE_ZOOM.
+"""The count pyramid (migration 0023): public entries per map cell, zoom 0 to BASE_ZOOM,
+and per tag (the tag facets).
 
 The unfiltered map (or filtered by kind only) reads its clusters, totals and kind
 counts here instead of grouping up to a million entries. `map_cells` holds every zoom
@@ -17,7 +18,7 @@ from dataclasses import replace
 from sqlalchemy import case, func, select, true, union_all
 
 from ..extensions import db
-from ..models import Entry, map_cell_changes, map_cells
+from ..models import Entry, Tag, map_cell_changes, map_cells, tag_facet_changes, tag_facets
 from ..models.vocab import ENTRY_KINDS
 from .entries import conditions
 from .filters import EntryFilter
@@ -36,16 +37,18 @@ def serves(f: EntryFilter) -> bool:
 
 
 def compact_if_piled() -> int:
-    """Fold the committed changes into every zoom when they pile up (in a transaction of
-    its own, so a reader's session is left alone); the number folded."""
-    piled = db.session.scalar(select(func.count()).select_from(
-        select(true()).select_from(map_cell_changes).limit(PILE + 1).subquery()))
-    if piled <= PILE:
-        return 0
-    with db.engine.connect() as conn:
-        folded = conn.scalar(select(func.atlas_map_cells_compact()))
-        conn.commit()
-        return int(folded or 0)
+    """Fold the committed changes in when they pile up (in a transaction of its own, so a
+    reader's session is left alone); the number folded."""
+    folded = 0
+    for changes, compact in ((map_cell_changes, func.atlas_map_cells_compact),
+                             (tag_facet_changes, func.atlas_tag_facets_compact)):
+        piled = db.session.scalar(select(func.count()).select_from(
+            select(true()).select_from(changes).limit(PILE + 1).subquery()))
+        if piled > PILE:
+            with db.engine.connect() as conn:
+                folded += int(conn.scalar(select(compact())) or 0)
+                conn.commit()
+    return folded
 
 
 def _counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]):
@@ -130,3 +133,20 @@ def count(f: EntryFilter) -> int:
     if f.located is False:
         return sum(b for _, b in totals)
     return sum(a + b for a, b in totals)
+
+
+def tag_totals(f: EntryFilter) -> dict[str, int]:
+    """{tag slug: entries} of the entries `f` gives, for `serves(f)` (tags with none absent):
+    the tag facets, from `tag_facets` and the changes not folded yet (one statement)."""
+    kinds = f.kinds or ENTRY_KINDS
+    parts = []
+    for t in (tag_facets, tag_facet_changes):
+        part = select(t.c.tag_id, t.c.n).where(t.c.kind.in_(kinds))
+        if f.located is not None:
+            part = part.where(t.c.located == f.located)
+        parts.append(part)
+    u = union_all(*parts).subquery()
+    n = func.sum(u.c.n)
+    stmt = (select(Tag.slug, n).join(Tag, Tag.id == u.c.tag_id)
+            .group_by(Tag.slug).having(n > 0))
+    return {slug: int(count) for slug, count in db.session.execute(stmt)}
