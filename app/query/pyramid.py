@@ -12,10 +12,12 @@ published and not deleted (app/services/policy.py `public_entry`), which is also
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 
 from sqlalchemy import case, func, select, true, union_all
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import Entry, Tag, map_cell_changes, map_cells, tag_facet_changes, tag_facets
@@ -23,9 +25,12 @@ from ..models.vocab import ENTRY_KINDS
 from .entries import conditions
 from .filters import EntryFilter
 
+log = logging.getLogger(__name__)
+
 BASE_ZOOM = 12  # as migration 0023
 GRID = 4  # cells a tile side, as app/web/map_cells.py and migration 0023
 PILE = 5000  # changes past which a reader folds them in (atlas_map_cells_compact)
+FOLD = 50_000  # changes folded in at most by one reader: a huge statement's over several
 EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then checked
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
@@ -37,17 +42,22 @@ def serves(f: EntryFilter) -> bool:
 
 
 def compact_if_piled() -> int:
-    """Fold the committed changes in when they pile up (in a transaction of its own, so a
-    reader's session is left alone); the number folded."""
+    """Fold the oldest committed changes in when they pile up (at most FOLD a call, in a
+    transaction of its own, so a reader's session is left alone); the number folded. A
+    database that refuses the write (a read-only standby) is left to its primary."""
     folded = 0
     for changes, compact in ((map_cell_changes, func.atlas_map_cells_compact),
                              (tag_facet_changes, func.atlas_tag_facets_compact)):
         piled = db.session.scalar(select(func.count()).select_from(
             select(true()).select_from(changes).limit(PILE + 1).subquery()))
-        if piled > PILE:
+        if piled <= PILE:
+            continue
+        try:
             with db.engine.connect() as conn:
-                folded += int(conn.scalar(select(compact())) or 0)
+                folded += int(conn.scalar(select(compact(FOLD))) or 0)
                 conn.commit()
+        except DBAPIError as error:
+            log.warning("counts not folded in: %s", error.orig)
     return folded
 
 

@@ -70,7 +70,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT round(total / n / 10000000, 5)::double precision
 $$;
 
-CREATE FUNCTION public.atlas_map_cells_compact() RETURNS bigint
+-- Fold the oldest `most` changes (all when NULL) into every zoom; how many were folded.
+CREATE FUNCTION public.atlas_map_cells_compact(most bigint DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     folded bigint;
@@ -80,7 +81,9 @@ BEGIN
         RETURN 0;
     END IF;
     WITH gone AS (
-        DELETE FROM map_cell_changes RETURNING gx, gy, kind, n, sx, sy
+        DELETE FROM map_cell_changes WHERE id IN (
+            SELECT id FROM map_cell_changes ORDER BY id LIMIT most)
+        RETURNING gx, gy, kind, n, sx, sy
     ), counted AS (
         INSERT INTO map_cells AS m (z, gx, gy, kind, n, sx, sy)
         SELECT z, gx >> ({BASE_ZOOM} - z), gy >> ({BASE_ZOOM} - z), kind,
@@ -100,7 +103,7 @@ $$;
 """  # noqa: S608 (our constants)
 
 TAG_FACETS = """
-CREATE FUNCTION public.atlas_tag_facets_compact() RETURNS bigint
+CREATE FUNCTION public.atlas_tag_facets_compact(most bigint DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     folded bigint;
@@ -109,7 +112,9 @@ BEGIN
         RETURN 0;
     END IF;
     WITH gone AS (
-        DELETE FROM tag_facet_changes RETURNING tag_id, kind, located, n
+        DELETE FROM tag_facet_changes WHERE id IN (
+            SELECT id FROM tag_facet_changes ORDER BY id LIMIT most)
+        RETURNING tag_id, kind, located, n
     ), counted AS (
         INSERT INTO tag_facets AS f (tag_id, kind, located, n)
         SELECT tag_id, kind, located, sum(n) FROM gone
@@ -337,7 +342,8 @@ def downgrade() -> None:
     for trigger in TAG_TRIGGERS:
         name, table = trigger.split()[2], trigger.split(" ON ")[1].split()[0]
         op.execute(f"DROP TRIGGER {name} ON {table}")
-    for function in ("atlas_tag_facets_compact", "atlas_tag_facets_of_entries",
+    op.execute("DROP FUNCTION public.atlas_tag_facets_compact(bigint)")
+    for function in ("atlas_tag_facets_of_entries",
                      "atlas_tag_facets_of_entry_delete", "atlas_tag_facets_of_entry_tags",
                      "atlas_tag_facets_of_truncate"):
         op.execute(f"DROP FUNCTION public.{function}()")
@@ -349,7 +355,7 @@ def downgrade() -> None:
     for *_, function, _rows in TRIGGERS:
         op.execute(f"DROP FUNCTION public.{function}()")
     op.execute("DROP FUNCTION public.atlas_map_cells_of_truncate()")
-    op.execute("DROP FUNCTION public.atlas_map_cells_compact()")
+    op.execute("DROP FUNCTION public.atlas_map_cells_compact(bigint)")
     for signature in ("atlas_cell_x(double precision, integer)",
                       "atlas_cell_y(double precision, integer)",
                       "atlas_cell_q(double precision)", "atlas_cell_mean(numeric, bigint)"):

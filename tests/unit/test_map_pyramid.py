@@ -107,7 +107,7 @@ def pending(app) -> int:
 
 def compact(app) -> int:
     with connect(app) as conn, conn.cursor() as cur:
-        cur.execute("SELECT atlas_map_cells_compact()")
+        cur.execute("SELECT atlas_map_cells_compact() + atlas_tag_facets_compact()")
         folded = cur.fetchone()[0]
     conn.close()
     return folded
@@ -317,14 +317,23 @@ def test_the_unfiltered_map_reads_counts_not_entries(app):
 
 
 def test_a_reader_folds_the_changes_in_when_they_pile_up(app, sql, monkeypatch):
+    compact(app)
     sql(ENTRY.format(geom=LILLE), "pyr-piled", "published")
+    sql(ENTRY.format(geom="ST_SetSRID(ST_MakePoint(-1.55, 47.21), 4326)"), "pyr-piled-2",
+        "published")
     piled = pending(app)
-    assert piled > 0
+    assert piled >= 2
     monkeypatch.setattr(pyramid, "PILE", piled)
     assert app.test_client().get("/map/markers.json?kind=commons").status_code == 200
     assert pending(app) == piled  # not past the pile: nothing folded
     monkeypatch.setattr(pyramid, "PILE", piled - 1)
+    monkeypatch.setattr(pyramid, "FOLD", 1)  # the oldest first, one at a time
     assert app.test_client().get("/map/markers.json").status_code == 200
+    assert pending(app) == piled - 1
+    assert_agrees(app)
+    monkeypatch.setattr(pyramid, "PILE", 0)
+    monkeypatch.setattr(pyramid, "FOLD", 50_000)
+    assert app.test_client().get("/map/markers.json?kind=initiative").status_code == 200
     assert pending(app) == 0
     assert_agrees(app)
 
