@@ -14,6 +14,11 @@ kind for its pie. Past MAX_CELL_ZOOM every entry is a marker. The cells are thos
 of one grid over the world at each zoom, so an entry on a tile's edge is counted in
 one tile only and the counts of the tiles covering a view add up to the entries in it.
 
+What the public sees, unfiltered or by kind, is not grouped here up to zoom 12: the
+count pyramid (app/query/pyramid.py, migration 0023) holds it per cell already, so a
+tile reads its 16 cells whatever the number of entries; both paths give the same
+figures (the cell and mean functions of that migration).
+
 A tile's answer depends only on the data state, the filter and z/x/y: the ETag
 comes from them before anything is built and the bodies are kept as the single
 file's are (app/web/markers.py).
