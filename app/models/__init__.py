@@ -11,6 +11,7 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .live import SheetLiveField, SheetPresence
+from .map_cell import map_cell_changes, map_cells, tag_facet_changes, tag_facets
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
@@ -58,4 +59,8 @@ __all__ = [
     "data_changes",
     "entry_features",
     "entry_tags",
+    "map_cell_changes",
+    "map_cells",
+    "tag_facet_changes",
+    "tag_facets",
 ]
