@@ -5,7 +5,7 @@ only, with the form's CSRF token and a ticked confirmation.
 
 `here` and `there` are real instances, each with its own database; `there` serves its
 API on loopback (a pull reads it over HTTP). The CSV source is a local HTTP server
-(tests/unit/test_sources_provenance.py's Replay) answering rows written by us.
+(tests/support/replay.py) answering rows written by us.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from app.sources.run import run_source
 from app.sync.client import Remote
 from app.sync.pull import Puller
 from tests.support.editor import ACCOUNTS, csrf_token, login
+from tests.support.replay import SOURCES_DATA as DATA
+from tests.support.replay import Replay
 from tests.support.sync import EDITOR, Instance
-from tests.unit.test_sources_provenance import DATA, Replay
 
 CSV_HEAD = "id,nom,adresse,code_postal,ville,courriel,lat,lon\n"
 
