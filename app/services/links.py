@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Entry, Evaluation, IdentityLink, SheetSource, Source
+from .link_reasons import LinkReason, link_reason
 from .twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
@@ -32,7 +33,7 @@ from .twin_rule import (
 @dataclass(frozen=True)
 class Twin:
     entry: Entry
-    reason: str
+    reason: LinkReason
 
 
 def as_uuid(value: Any) -> uuid.UUID | None:
@@ -84,9 +85,11 @@ def is_public_sheet(sheet: Evaluation) -> bool:
 
 
 def link(entity_type: str, alias_id: uuid.UUID, entity_id: uuid.UUID, *, origin: str,
-         reason: str) -> IdentityLink | None:
-    """Record `alias_id` as another id of the local row `entity_id` (idempotent); None when
-    the alias is the row's own id or already names a row."""
+         reason: LinkReason) -> IdentityLink | None:
+    """Record `alias_id` as another id of the local row `entity_id` (idempotent), with why
+    (`link_reason`); None when the alias is the row's own id or already names a row."""
+    if not isinstance(reason, dict) or "code" not in reason:
+        raise TypeError(f"a link's reason is a code and its parameters, not {reason!r}")
     if alias_id == entity_id:
         return None
     model = Entry if entity_type == "entry" else Evaluation
@@ -97,7 +100,7 @@ def link(entity_type: str, alias_id: uuid.UUID, entity_id: uuid.UUID, *, origin:
     if existing is not None:
         return existing
     row = IdentityLink(entity_type=entity_type, alias_id=alias_id, entity_id=entity_id,
-                       origin=origin, reason=reason[:300])
+                       origin=origin, reason=reason)
     db.session.add(row)
     db.session.flush()
     return row
@@ -114,7 +117,7 @@ def known_entry(ids: Iterable[Any]) -> Twin | None:
             entry = db.session.scalar(select(Entry).join(Source).where(
                 Source.external_id == str(key)).limit(1))
         if entry is not None:
-            return Twin(entry, f"the same entry (known here as {key})")
+            return Twin(entry, link_reason("known_entry", id=str(key)))
     return None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..models.entry import WEBSITE_KEY_PATTERN
+from .link_reasons import LinkReason, link_reason
 
 DUPLICATE_RADIUS_M = 50
 NAME_SIMILARITY = 0.3
@@ -69,11 +70,13 @@ def website_key(url: str | None) -> str | None:
     return WEBSITE_KEY.sub("", with_scheme(url).lower()) or None
 
 
-def twin_reason(row) -> str:
-    """Why a row of DUPLICATES_SQL is a twin, for a report."""
+def twin_reason(row) -> LinkReason:
+    """Why a row of DUPLICATES_SQL is a twin: a code and its parameters, recorded with the
+    link and read by app/services/link_reasons.py."""
     if row.why == "near":
-        return f"{row.meters:.0f} m from {row.name!r}, similar name (similarity {row.sim:.2f})"
-    return f"same website as {row.name!r}"
+        return link_reason("near", meters=round(float(row.meters)), name=row.name,
+                           similarity=round(float(row.sim), 2))
+    return link_reason("website", name=row.name)
 
 
 # Twins of one typed place, published entries only, up to MAX_TWINS.
