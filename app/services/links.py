@@ -3,7 +3,8 @@
 A mirror meets another instance's entry under that instance's id. It is the same as a
 local entry when one of its ids is known here (the id itself, an alias recorded in
 `identity_links`, or a source's external id) or when it is a twin by the one twin rule
-(app/services/twin_rule.py: within 50 m with a similar name, or the same website).
+(app/services/twin_rule.py: the same SIRET, within 50 m with a similar name, or the
+same website).
 Then the other id is recorded as an alias of the local row (`link`), and every later
 lookup by that id finds the local row: nothing is created twice. `unlink` undoes it.
 """
@@ -25,8 +26,8 @@ from .twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
     NAME_SIMILARITY,
+    twin_params,
     twin_reason,
-    website_key,
 )
 
 
@@ -122,14 +123,13 @@ def known_entry(ids: Iterable[Any]) -> Twin | None:
 
 
 def entry_twin(record: Mapping[str, Any], *, not_from: str | None = None) -> Twin | None:
-    """A live local entry that is a twin of `record` (name, lon, lat, website) by the
+    """A live local entry that is a twin of `record` (name, lon, lat, website, siret) by the
     twin rule; entries that came from `not_from` are other entries of that same source,
     never its twins."""
     if not record.get("name"):
         return None
-    params = {"idx": [0], "lon": [record.get("lon")], "lat": [record.get("lat")],
-              "name": [record["name"]], "web": [website_key(record.get("website"))],
-              "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}
+    params = {**twin_params([record]), "radius": DUPLICATE_RADIUS_M,
+              "threshold": NAME_SIMILARITY}
     row = db.session.execute(DUPLICATES_SQL, params).first()
     if row is None:
         return None
