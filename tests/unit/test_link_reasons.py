@@ -17,12 +17,15 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import IdentityLink
+from app.models import IdentityLink, Source
 from app.services.link_reasons import link_reason, reason_english, reason_label
 from app.services.twin_rule import likely_twins
 from app.sync.client import Remote
 from app.sync.pull import Puller
+from importers.csv_reader import read_csv
+from importers.mapping import load_csv_mapping
 from tests.conftest import make_app
+from tests.support.importer import HEADER, MAPPING, items_of, run_import, write_csv
 from tests.support.sync import Instance
 
 SIRET = "73282932000074"  # a valid one (Luhn key of the SIRET and of its SIREN)
@@ -159,3 +162,28 @@ def test_a_pulled_entry_with_the_same_siret_is_linked_not_created(here, there):
         # The forms' warning follows the same rule.
         twins = likely_twins("Tout autre nom", 2.35, 48.85, siret=SIRET)
         assert [(t.slug, t.why) for t in twins] == [("repair-cafe-de-fives", "siret")]
+
+
+def test_an_imported_record_with_the_same_siret_is_a_twin(here, tmp_path):
+    """The importer's side of the rule: flagged (not created), or linked with its code."""
+    other = "35600000000048"
+    toml = tmp_path / "with-siret.toml"
+    toml.write_text(MAPPING.read_text().replace('name = "tiers-lieux-test"',
+                                                'name = "siret-test"')
+                    .replace('website = "Site"', 'website = "Site"\nsiret = "SIRET"'))
+    csv_path = write_csv(tmp_path / "lieux.csv", [
+        ["S-1", "Initiative", "Atelier vélo du Nord", "1 rue Nationale", "59000", "Lille",
+         "50.6000", "3.0500", "", "", "356 000 000 00048"]], header=[*HEADER, "SIRET"])
+    local_id = here.create({"kind": "initiative", "name": "Café des Bricoleurs",
+                            "lon": 3.0700, "lat": 50.6200, "siret": other})
+    mapping = load_csv_mapping(toml)
+    with here.context():
+        flagged = run_import(mapping, read_csv(csv_path, mapping))
+        assert flagged.counts["created"] == 0
+        [twin] = items_of(flagged.report, "duplicate")
+        assert f"same SIRET ({other}) as 'Café des Bricoleurs'" in twin["reason"]
+        run_import(mapping, read_csv(csv_path, mapping), link_twins=True)
+        source = db.session.scalar(select(Source).where(Source.origin == "csv:siret-test"))
+        assert str(source.entry_id) == local_id
+        assert source.linked_reason == {"code": "siret", "siret": other,
+                                        "name": "Café des Bricoleurs"}
