@@ -63,7 +63,8 @@ def link_reason(code: str, **params: Any) -> LinkReason:
 
 
 def _parts(reason: Mapping[str, Any] | None) -> tuple[Code | None, dict[str, Any]]:
-    reason = reason or {}
+    if not isinstance(reason, Mapping):  # a bare sentence: shown as it is
+        return CODES["free"], {"text": str(reason or "")}
     params = {k: v for k, v in reason.items() if k != "code"}
     known = CODES.get(str(reason.get("code")))
     if known is not None and set(params) >= set(known.params):

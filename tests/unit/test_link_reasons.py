@@ -73,6 +73,11 @@ def test_every_code_is_read_and_a_bad_reason_is_refused_naming_it(app):
         link_reason("near", meters=3, similarity=0.5)
     # A code unknown here (a newer instance's) reads as its code, not as an error.
     assert reason_english({"code": "later", "x": 1}) == "later"
+    # A link is recorded with a code, never a sentence.
+    from app.services.links import link
+
+    with app.app_context(), pytest.raises(TypeError, match="not 'near the café'"):
+        link("entry", uuid.uuid4(), uuid.uuid4(), origin="remote:x", reason="near the café")
 
 
 # -- migration 0023: the English sentences of before, read once -------------------------
