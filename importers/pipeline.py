@@ -25,6 +25,7 @@ its counts and report.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import queue
 import re
@@ -53,6 +54,7 @@ from app.services.entries import (
     snapshot,
 )
 from app.services.errors import ConflictError, WriteValidationError
+from app.services.link_reasons import LinkReason, reason_english
 from app.services.provenance import FIELDS as PROVENANCE_FIELDS
 from app.services.provenance import priorities, settle
 from app.services.revisions import Author
@@ -64,6 +66,7 @@ from app.services.twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
     NAME_SIMILARITY,
+    siret_key,
     twin_reason,
     website_key,
 )
@@ -105,7 +108,7 @@ UPDATE sources SET last_seen_at = :started
 WHERE origin = :origin AND external_id = ANY(CAST(:ids AS text[]))
 """)
 
-LINKED_SQL = text("UPDATE sources SET linked_reason = :reason "
+LINKED_SQL = text("UPDATE sources SET linked_reason = CAST(:reason AS jsonb) "
                   "WHERE origin = :origin AND external_id = :id")
 
 MISSING_SQL = text("""
@@ -339,7 +342,7 @@ class Pipeline(OnLedger):
     # -- matched records -------------------------------------------------------------
 
     def _update(self, candidate: Candidate, entry_id: uuid.UUID,
-                last: dict[str, Any] | None, linked: str | None = None) -> None:
+                last: dict[str, Any] | None, linked: LinkReason | None = None) -> None:
         """Write what changed for a known record (`last`: what it said before; None
         for a twin it is now linked to, `linked` saying why)."""
         entry = db.session.get(Entry, entry_id)
@@ -357,7 +360,7 @@ class Pipeline(OnLedger):
         conflicts = settled.conflicts
         if linked:
             self.note(Problem("warning", f"linked to the existing entry as one more "
-                              f"source: {linked}", row=candidate.row,
+                              f"source: {reason_english(linked)}", row=candidate.row,
                               external_id=candidate.external_id, entry=entry.slug))
         if conflicts:
             self.ledger.conflict(Problem(
@@ -380,7 +383,7 @@ class Pipeline(OnLedger):
         if linked:  # why this record feeds an entry it did not create (editors' review)
             db.session.execute(LINKED_SQL, {"origin": self.mapping.origin,
                                             "id": candidate.external_id,
-                                            "reason": linked[:300]})
+                                            "reason": json.dumps(linked)})
         if result.action == "updated":
             self.ledger.count("updated")
         elif not conflicts:
@@ -393,13 +396,14 @@ class Pipeline(OnLedger):
         if not candidates:
             return []
         params: dict[str, list[Any]] = {"idx": [], "lon": [], "lat": [], "name": [],
-                                        "web": []}
+                                        "web": [], "siret": []}
         for index, c in enumerate(candidates):
             params["idx"].append(index)
             params["lon"].append(c.data.get("lon"))
             params["lat"].append(c.data.get("lat"))
             params["name"].append(c.data["name"])
             params["web"].append(website_key(c.data.get("website")))
+            params["siret"].append(siret_key(c.data.get("siret")))
         twins = {row.idx: row for row in db.session.execute(
             DUPLICATES_SQL, {**params, "radius": self.options.radius_m,
                              "threshold": self.options.similarity})}
@@ -410,7 +414,7 @@ class Pipeline(OnLedger):
             if twin is not None and self.options.link_twins:
                 self._update(candidate, twin.id, None, linked=twin_reason(twin))
             elif twin is not None:
-                self._flag(candidate, twin_reason(twin), entry=str(twin.id),
+                self._flag(candidate, reason_english(twin_reason(twin)), entry=str(twin.id),
                            slug=twin.slug, name=twin.name)
             elif index in inner:
                 other, reason = inner[index]

@@ -41,7 +41,13 @@ from ..services.entries import (
 )
 from ..services.errors import WriteValidationError, coded
 from ..services.links import as_uuid
-from ..services.twin_rule import DUPLICATE_RADIUS_M, DUPLICATES_SQL, NAME_SIMILARITY, website_key
+from ..services.twin_rule import (
+    DUPLICATE_RADIUS_M,
+    DUPLICATES_SQL,
+    NAME_SIMILARITY,
+    siret_key,
+    website_key,
+)
 from .schemas import Strict
 from .v1 import blp
 from .writes import SOURCE_HEADER, _write, author, bearer, documented, handled, invalid
@@ -216,6 +222,7 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
         "lat": [number(named[i][1].get("lat")) for i in order],
         "name": [named[i][1]["name"] for i in order],
         "web": [web(named[i][1].get("website")) for i in order],
+        "siret": [siret_key(named[i][1].get("siret")) for i in order],
         "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}).all()
     if not rows:
         return set()

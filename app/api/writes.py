@@ -42,6 +42,7 @@ from ..services.entries import (
     save_entry,
 )
 from ..services.errors import ConflictError, ErrorMessage, WriteValidationError
+from ..services.link_reasons import link_reason, reason_english
 from ..services.links import Twin, aliases_of, entry_twin, link, local_entry
 from ..services.policy import (
     can_delete_entry,
@@ -297,7 +298,8 @@ def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
     twin = None
     if source is not None:
         same = find_by_source(source.origin, source.external_id)
-        twin = Twin(same, f"the same source {source.origin} {source.external_id}") \
+        twin = Twin(same, link_reason("same_source", origin=source.origin,
+                                      external_id=source.external_id)) \
             if same is not None else None
     twin = twin or entry_twin(body, not_from=source.origin if source else None)
     if twin is None or twin.entry.deleted_at is not None:
@@ -310,7 +312,7 @@ def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
                                     {"linked": True, "body": body}))
     db.session.commit()
     return exists(twin.entry, f"A twin of this entry exists here ({twin.entry.id}, "
-                              f"{twin.reason}): linked, not created again.")
+                              f"{reason_english(twin.reason)}): linked, not created again.")
 
 
 def exists(entry: Entry, detail: str) -> Response:

@@ -24,13 +24,13 @@ from .. import origins
 from ..auth.roles import role_required
 from ..extensions import db
 from ..models import Evaluation, IdentityLink, RegisteredSource, Source
+from ..services.link_reasons import reason_label
 from ..services.provenance import provenance_of
 from ..services.revisions import Author
 from ..services.source_detach import detach_source, exclusions_of, reattach
 from . import bp
 from .access import entry_or_404
 from .entries import me
-from .link_reasons import reason_text
 
 PER_PAGE = 50
 
@@ -94,7 +94,7 @@ def _twin_link(row: IdentityLink, sheet_title: str | None = None) -> TwinLink:
     remote_url = f"{url}/entries/{row.alias_id}" if url and row.entity_type == "entry" \
         else None
     return TwinLink(row, origins.label(row.origin) if row.origin != "api" else _("the API"),
-                    reason_text(row.reason), remote_url, parts, sheet_title)
+                    reason_label(row.reason), remote_url, parts, sheet_title)
 
 
 def _source_groups(entry_id: uuid.UUID, provenance: list[Any]) -> list[SourceGroup]:
@@ -131,7 +131,7 @@ def entry_links(entry_id: uuid.UUID) -> str:
                            sheet_links=sheet_links, provenance=provenance,
                            groups=_source_groups(entry.id, provenance),
                            exclusions=exclusions_of(entry.id), origin_label=origins.label,
-                           reason_text=reason_text)
+                           reason_text=reason_label)
 
 
 def _confirmed() -> bool:
@@ -234,7 +234,7 @@ def recent_links() -> str:
             labels[r.origin] = (str(_("the API")) if r.origin == "api"
                                 else origins.label(r.origin))
         rows.append(RecentLink(r.kind, r.entity_type, r.ref, labels[r.origin],
-                               reason_text(r.reason), r.at, r.entry_id, r.entry_name,
+                               reason_label(r.reason), r.at, r.entry_id, r.entry_name,
                                r.sheet_title))
     pages = max(1, -(-total // PER_PAGE))
     return render_template("editor/links.html", links=rows, page=page, pages=pages,

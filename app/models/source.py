@@ -33,8 +33,9 @@ class Source(db.Model):
         DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
-    # Set when an import linked this record to an existing entry as its twin: why.
-    linked_reason: Mapped[str | None] = mapped_column(String(300))
+    # Set when an import linked this record to an existing entry as its twin: why (a
+    # code and its parameters, app/services/link_reasons.py).
+    linked_reason: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     entry: Mapped[Entry] = relationship(back_populates="sources")
 

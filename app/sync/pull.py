@@ -41,6 +41,7 @@ from ..extensions import db
 from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
 from ..services.errors import ConflictError, WriteValidationError
+from ..services.link_reasons import reason_english
 from ..services.links import Twin, entry_twin, known_entry, link, local_entry
 from ..services.revisions import Author
 from ..services.runs import Ledger, OnLedger, Problem, RunResult
@@ -321,8 +322,9 @@ class Puller(OnLedger):
         self._remember(entry, remote, record, waiting, applied=desired,
                        local_version=entry.version if same else None, remote_id=remote_id,
                        linked=True)
-        self._note("linked", f"the same as {entry.slug} here ({twin.reason}): linked, not "
-                   "created" + ("" if same else "; its values here are kept"),
+        why = reason_english(twin.reason)
+        self._note("linked", f"the same as {entry.slug} here ({why}): linked, not created"
+                   + ("" if same else "; its values here are kept"),
                    str(remote_id), entry=entry.slug)
 
     def _foreign(self, remote_id: uuid.UUID, entry: Entry, remote: dict[str, Any],

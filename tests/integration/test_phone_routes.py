@@ -86,6 +86,7 @@ def make_world() -> dict[str, Any]:
     from app.mail.links import invitation_token, reset_token
     from app.models import Evaluation, IdentityLink, ImportRun, Tag
     from app.services.entries import get_entry
+    from app.services.link_reasons import link_reason
     from app.services.proposals import propose_entry
     from app.services.revisions import Author
     from app.services.users import create_user
@@ -101,9 +102,9 @@ def make_world() -> dict[str, Any]:
     db.session.add(run)
     # A twin link, so that the entry's links page and the recent links show one.
     db.session.add(IdentityLink(entity_type="entry", alias_id=uuid.uuid4(), entity_id=entry.id,
-                                origin="remote:lille-metropole-des-communs", reason=(
-                                    "12 m from 'La Coroutine, tiers-lieu numérique', "
-                                    "similar name (similarity 0.74)")))
+                                origin="remote:lille-metropole-des-communs", reason=link_reason(
+                                    "near", meters=12, similarity=0.74,
+                                    name="La Coroutine, tiers-lieu numérique")))
     db.session.commit()
     return {
         "ref": "la-coroutine", "entry_id": entry.id, "sheet_id": sheet.id,

@@ -5,7 +5,7 @@ only, with the form's CSRF token and a ticked confirmation.
 
 `here` and `there` are real instances, each with its own database; `there` serves its
 API on loopback (a pull reads it over HTTP). The CSV source is a local HTTP server
-(tests/unit/test_sources_provenance.py's Replay) answering rows written by us.
+(tests/support/replay.py) answering rows written by us.
 """
 
 from __future__ import annotations
@@ -29,13 +29,15 @@ from app.models import (
     User,
 )
 from app.services.entries import save_entry
+from app.services.link_reasons import link_reason
 from app.sources.registry import add_source, get_source
 from app.sources.run import run_source
 from app.sync.client import Remote
 from app.sync.pull import Puller
 from tests.support.editor import ACCOUNTS, csrf_token, login
+from tests.support.replay import SOURCES_DATA as DATA
+from tests.support.replay import Replay
 from tests.support.sync import EDITOR, Instance
-from tests.unit.test_sources_provenance import DATA, Replay
 
 CSV_HEAD = "id,nom,adresse,code_postal,ville,courriel,lat,lon\n"
 
@@ -209,7 +211,7 @@ def test_a_detached_source_neither_feeds_nor_recreates_the_entry(here, peer):
         counts = run_source(get_source("reseau")).counts
         assert counts["created"] == 0 and counts["updated"] == 1, counts
         source = db.session.scalar(select(Source).where(Source.origin == "source:reseau"))
-        assert str(source.entry_id) == local_id and "similar name" in source.linked_reason
+        assert str(source.entry_id) == local_id and source.linked_reason["code"] == "near"
         entry = db.session.get(Entry, uuid.UUID(local_id))
         assert entry.email == "contact@ressourcerie-faubourg.example.org"
 
@@ -284,8 +286,9 @@ def test_the_list_of_recent_links_is_paginated(here, monkeypatch):
             db.session.add(IdentityLink(entity_type="entry", alias_id=uuid.uuid4(),
                                         entity_id=anchor.id, origin="remote:page-test",
                                         created_at=datetime.now(UTC) + timedelta(minutes=n),
-                                        reason=f"{10 + n} m from 'Lieu {n}', similar name "
-                                               "(similarity 0.80)"))
+                                        reason=link_reason("near", meters=10 + n,
+                                                           name=f"Lieu {n}",
+                                                           similarity=0.8)))
         db.session.commit()
         total = db.session.scalar(select(func.count()).select_from(IdentityLink)) + \
             db.session.scalar(select(func.count()).select_from(Source).where(
@@ -299,19 +302,6 @@ def test_the_list_of_recent_links_is_paginated(here, monkeypatch):
     last = editor.get(f"/editor/links?page={pages}").get_data(as_text=True)
     assert last.count("data-ref=") == total - 2 * (pages - 1) and 'rel="next"' not in last
     assert editor.get("/editor/links?page=nonsense").status_code == 200
-
-
-def test_reasons_read_in_the_editors_language(here):
-    from app.editor.link_reasons import reason_text
-
-    with here.app.test_request_context(headers={"Accept-Language": "fr"}):
-        assert reason_text("12 m from 'Le Café', similar name (similarity 0.71)") == \
-            "à 12 m, avec un nom semblable (« Le Café »)"
-        assert reason_text("same website as \"L'Atelier\"") == \
-            "le même site web que « L'Atelier »"
-        assert reason_text("the same entry (known here as 1234)") == \
-            "le même identifiant (1234)"
-        assert reason_text("something else") == "something else"
 
 
 def test_detaching_keeps_every_value_and_moves_the_data_state(here):
