@@ -3,9 +3,10 @@ dies with it, no session is left idle in transaction (the server ends one after
 ATLAS_IMPORT_IDLE_TIMEOUT), the change feed moves on, and running the import again
 imports every row exactly once.
 
-The killed run updates every row of an earlier import: the writer is then slower
-than the reader, whose queue is full when the command dies (the case where the
-reading process used to stay, blocked, with the command's database socket)."""
+The killed run updates every row of an earlier import while the test holds a lock on
+those entries: its writer waits on its first update, so the reader's queue is full
+when the command dies (the case where the reading process used to stay, blocked, with
+the command's database socket), however fast either side is."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psycopg2
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -34,10 +36,10 @@ from tests.conftest import LiveServer, make_app
 from tests.support.importer import HEADER, MAPPING, ROOT, grid_rows
 from tests.support.processes import child_pids, flask, is_running
 
-# Eight batches of 250: the queue of two fills long before the end, and the writer takes
-# long enough over each (250 updates) for the reader to be seen waiting. With batches of
-# 60, on a quiet machine the reader sent all eight before it could be seen waiting.
-ROWS = 2_000
+# Eight batches of 25: the writer holds the first, the queue of two the next two, and the
+# reader waits to hand over the fourth.
+ROWS = 200
+BATCH = 25
 IDLE_TIMEOUT = 2
 ORIGIN = "csv:tiers-lieux-test"
 
@@ -111,13 +113,37 @@ def _prepared(databases, first_import, name: str, tmp_path: Path):
     rows = [[*row[:3], f"bis {row[3]}", *row[4:]] for row in rows]  # every row an update
     path = _write(tmp_path / "changed.csv", rows)
     command = [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping",
-               str(MAPPING), "--batch-size", "250"]
+               str(MAPPING), "--batch-size", str(BATCH)]
     return app, env, command
+
+
+class EntriesLocked:
+    """The entries of the earlier import locked (FOR UPDATE: reads go on) from a
+    connection of the test's own, until release()."""
+
+    def __init__(self, url: str) -> None:
+        self.connection = psycopg2.connect(url)
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM entries e JOIN sources s ON s.entry_id = e.id "
+                           "WHERE s.origin = %s FOR UPDATE OF e", (ORIGIN,))
+            assert cursor.rowcount == ROWS
+
+    def waiting(self) -> int:
+        """Sessions waiting on a lock in this database (the import's writer)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                           "'Lock' AND datname = current_database()")
+            return cursor.fetchone()[0]
+
+    def release(self) -> None:
+        if not self.connection.closed:
+            self.connection.rollback()
+            self.connection.close()
 
 
 def _started(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, set[int]]:
     """The command started, once its reading process waits on its full queue (its CPU
-    time stands still: the writer is behind)."""
+    time stands still: the writer waits on the test's lock)."""
     parent = subprocess.Popen([*command, "--reader", "process"], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)
@@ -175,16 +201,20 @@ def test_kill_9_of_a_command_line_import(databases, first_import, tmp_path):
     app, env, command = _prepared(databases, first_import, "import_kill", tmp_path)
     with LiveServer(app) as server:
         _before, cursor = _drain(server.url)
-        parent, children = _started(command, env)
+        lock = EntriesLocked(env["DATABASE_URL"])
+        children: set[int] = set()
         try:
+            parent, children = _started(command, env)
+            assert lock.waiting() == 1  # the writer, on its first update
             parent.kill()  # SIGKILL to the command alone, not to its process group
-            parent.communicate()
+            parent.wait(timeout=30)  # not communicate(): a live reader holds its pipes
             assert _until(lambda: not any(is_running(pid) for pid in children), 5), \
                 "the reading process outlived the command"
         finally:
             for pid in children:  # never leave one behind, whatever the outcome
                 if is_running(pid):
                     os.kill(pid, signal.SIGKILL)
+            lock.release()  # the dead command's session ends once its update goes through
         assert _until(lambda: _idle_in_transaction(app) == 0, IDLE_TIMEOUT + 5)
         _feed_moves_on(app, server.url, cursor)
     _imported_once(app, command, env)
@@ -198,13 +228,20 @@ def test_a_stopped_import_loses_its_session_after_the_idle_timeout(databases, fi
     app, env, command = _prepared(databases, first_import, "import_stop", tmp_path)
     with LiveServer(app) as server:
         _before, cursor = _drain(server.url)
-        parent, _children_pids = _started(command, env)
+        lock = EntriesLocked(env["DATABASE_URL"])
+        try:
+            parent, _children_pids = _started(command, env)
+        except BaseException:
+            lock.release()
+            raise
         try:
             os.killpg(parent.pid, signal.SIGSTOP)
-            assert _idle_in_transaction(app) == 1
+            lock.release()  # its update goes through, then its session waits on it
+            assert _until(lambda: _idle_in_transaction(app) == 1, 5)
             assert _until(lambda: _idle_in_transaction(app) == 0, IDLE_TIMEOUT + 5)
             _feed_moves_on(app, server.url, cursor)
         finally:
+            lock.release()
             os.killpg(parent.pid, signal.SIGCONT)
         _out, err = parent.communicate(timeout=120)
     assert parent.returncode == 1, err
