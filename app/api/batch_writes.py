@@ -183,7 +183,9 @@ def _plain_creations(items: list[Any]) -> dict[int, dict[str, Any]]:
             tuple_(Source.origin, Source.external_id).in_(list(pairs))))}
     plain = {i: c for i, c in candidates.items() if c[0] not in known
              and (c[2].origin, c[2].external_id) not in sourced}
-    plain = {i: c for i, c in plain.items() if i not in _twins(plain)}
+    # Once for the whole batch (a comprehension's condition runs per item).
+    twins = _twins(plain)
+    plain = {i: c for i, c in plain.items() if i not in twins}
     return _create(plain, items)
 
 
