@@ -10,8 +10,9 @@ proposals, reviewed one by one.
 Plain creations (If-None-Match: *, an id unknown here, a source, no twin by the one
 twin rule, link targets already here) are validated one by one and then written
 together by the write service's `create_entries` (one COPY per table): what a mirror's
-first push is made of. Every other item runs exactly as its single PUT would
-(app/api/writes.py `_write`), committed on its own.
+first push is made of. Plain updates (If-Match on an entry an editor may replace) are
+written together by `update_entries` (app/api/batch_updates.py). Every other item runs
+exactly as its single PUT would (app/api/writes.py `_write`), committed on its own.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ..services.entries import (
 from ..services.errors import WriteValidationError, coded
 from ..services.links import as_uuid
 from ..services.twin_rule import DUPLICATE_RADIUS_M, DUPLICATES_SQL, NAME_SIMILARITY, website_key
+from .batch_updates import batch_updates
 from .schemas import Strict
 from .v1 import blp
 from .writes import SOURCE_HEADER, _write, author, bearer, documented, handled, invalid
@@ -114,6 +116,7 @@ def write_batch():
     outcomes: list[dict[str, Any] | None] = [None] * len(items)
     for index, outcome in _plain_creations(items).items():
         outcomes[index] = outcome
+    batch_updates(items, outcomes, _source, _outcome)
     for index, item in enumerate(items):
         if outcomes[index] is None:
             outcomes[index] = _one(item)
