@@ -52,6 +52,7 @@ from app.services.entries import (
     save_entry,
     snapshot,
 )
+from app.services.entry_updates import Update, update_entries
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.provenance import FIELDS as PROVENANCE_FIELDS
 from app.services.provenance import priorities, settle
@@ -164,6 +165,8 @@ class Pipeline(OnLedger):
         self.tags_created: list[str] = []
         self._known_tags: set[str] = set()
         self._weights: dict[str, int] | None = None
+        # The batch's updates (candidate, write, had conflicts), written together.
+        self._updates: list[tuple[Candidate, Update, bool]] = []
         # Set while most candidates are new: the reader then renders the rows that
         # would create them (wasted work for a re-import, where most are known).
         self._plan_new: Any = threading.Event()
@@ -302,12 +305,14 @@ class Pipeline(OnLedger):
                 self.ledger.count("unchanged")
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
+        self._write_updates()
         del preloaded
         if 2 * len(new) >= len(candidates):
             self._plan_new.set()
         else:
             self._plan_new.clear()
         creatable = self._without_twins(new)
+        self._write_updates()  # the twins this run feeds (link_twins)
         self._create(creatable)  # stamps its sources with self.started
         matched = [i for i in ids if i in known]
         if matched:
@@ -319,7 +324,10 @@ class Pipeline(OnLedger):
     def _update(self, candidate: Candidate, entry_id: uuid.UUID,
                 last: dict[str, Any] | None, linked: str | None = None) -> None:
         """Write what changed for a known record (`last`: what it said before; None
-        for a twin it is now linked to, `linked` saying why)."""
+        for a twin it is now linked to, `linked` saying why). Queued: the batch's updates
+        are written together (`_write_updates`)."""
+        if any(queued.entry.id == entry_id for _, queued, _ in self._updates):
+            self._write_updates()  # one entry twice in a batch: in their order
         entry = db.session.get(Entry, entry_id)
         current = snapshot(entry)
         new = candidate.data
@@ -343,22 +351,30 @@ class Pipeline(OnLedger):
                 "is kept", row=candidate.row, external_id=candidate.external_id, field=name,
                 entry=entry.slug, details={"current": value, "incoming": incoming})
                 for name, value, incoming in conflicts)
-        try:
-            # No savepoint: the run is one transaction that fails as a whole, and a
-            # refusal (validation, tags, slug) is found before anything is written.
-            result = save_entry(entry, changes, author=self.author,
-                                expected_version=entry.version, partial=True,
-                                source=source_ref(self.mapping, candidate), commit=False,
-                                comment=f"Import {self.mapping.origin}", savepoint=False,
-                                strict=False, attribution=settled.attribution)
-        except (WriteValidationError, ConflictError) as exc:
-            self.note(Problem("rejected", str(exc), row=candidate.row,
-                               external_id=candidate.external_id, entry=entry.slug))
+        self._updates.append((candidate, Update(
+            entry, changes, expected_version=entry.version,
+            source=source_ref(self.mapping, candidate), partial=True,
+            attribution=settled.attribution), bool(conflicts)))
+
+    def _write_updates(self) -> None:
+        """The batch's updates, written together by the write service (update_entries);
+        each refusal (validation, tags, slug, version) reported with its row."""
+        queued, self._updates = self._updates, []
+        if not queued:
             return
-        if result.action == "updated":
-            self.ledger.count("updated")
-        elif not conflicts:
-            self.ledger.count("unchanged")
+        # No savepoint: the run is one transaction that fails as a whole, and a refusal
+        # (validation, tags, slug) is found before anything is written.
+        outcomes = update_entries([update for _, update, _ in queued], author=self.author,
+                                  comment=f"Import {self.mapping.origin}", strict=False,
+                                  savepoint=False)
+        for (candidate, update, conflicts), outcome in zip(queued, outcomes, strict=True):
+            if isinstance(outcome, WriteValidationError | ConflictError):
+                self.note(Problem("rejected", str(outcome), row=candidate.row,
+                                   external_id=candidate.external_id, entry=update.entry.slug))
+            elif outcome.action == "updated":
+                self.ledger.count("updated")
+            elif not conflicts:
+                self.ledger.count("unchanged")
 
     # -- new records -----------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
+from .pages import Prepared, read_ahead
 from .pull_batch import Plain, create_plain, plain_creations, resolve_pending
 from .sheets import SheetPuller
 from .state import sync_state
@@ -99,26 +100,20 @@ class Puller(OnLedger):
             self._resolve_pending()
             db.session.commit()
             self.ledger.checkpoint()
-            cursor = state.cursor
             first = True
-            while True:
-                params: dict[str, Any] = {"limit": self.page_size}
-                if cursor:
-                    params["since"] = cursor
-                page = self.remote.get_json("/api/v1/changes", **params)
-                changes, cursor, more = _page_parts(page)
+            # Each page read (and its records validated) while the one before is written.
+            for page in read_ahead(self.remote, state.cursor, self.page_size,
+                                   prepared=self.batched):
                 db.session.execute(NO_JIT)
                 created = self.ledger.counts.get("created", 0)
-                self._apply_page(changes)
-                state.cursor = cursor
+                self._apply_page(page.changes, page.prepared)
+                state.cursor = page.cursor
                 if first and self.ledger.counts.get("created", 0) - created > ANALYZE_AFTER:
                     db.session.execute(ANALYZE)  # the planner learns of the new rows
                     first = False
                 db.session.commit()  # the page and its cursor, together
                 self.ledger.checkpoint()
-                self.progress(len(changes))
-                if not more:
-                    break
+                self.progress(len(page.changes))
             self._resolve_pending()
             db.session.commit()
             self.sheets = SheetPuller(self)
@@ -156,10 +151,11 @@ class Puller(OnLedger):
         for slug, reason in tags.refused:
             self._note("warning", f"tag not created: {reason}", slug, field="tags")
 
-    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
+    def _apply_page(self, changes: list[dict[str, Any]],
+                    prepared: dict[int, Prepared] | None = None) -> None:
         """The page in its order: runs of plain creations set-based (app/sync/pull_batch.py),
         every other change one by one."""
-        plain = plain_creations(self, changes) if self.batched else {}
+        plain = plain_creations(self, changes, prepared or {}) if self.batched else {}
         run: list[Plain] = []
         for index, change in enumerate(changes):
             if index in plain:
@@ -426,14 +422,6 @@ class Puller(OnLedger):
             if self._write(entry, {"relations": desired["relations"]}, remote_id) is not None:
                 record = {"version": attrs.get("remote_version")}
                 self._remember(entry, attrs["remote"], record, still, remote_id=remote_id)
-
-
-def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
-    try:
-        return list(page["changes"]), str(page["next_cursor"]), bool(page["has_more"])
-    except (KeyError, TypeError):
-        raise ValueError("the change feed answered without changes, next_cursor and "
-                         "has_more") from None
 
 
 def _flat(content: dict[str, Any]) -> dict[str, Any]:

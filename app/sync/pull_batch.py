@@ -37,6 +37,7 @@ from ..services.errors import WriteValidationError
 from ..services.links import as_uuid
 from ..services.twin_rule import DUPLICATE_RADIUS_M, DUPLICATES_SQL, NAME_SIMILARITY, website_key
 from . import content as C
+from .pages import Prepared
 
 if TYPE_CHECKING:
     from .pull import Puller
@@ -51,10 +52,14 @@ class Plain:
     entry_id: uuid.UUID
     remote: dict[str, Any]
     record: dict[str, Any]
+    # Read ahead (app/sync/pages.py): its write input and that input validated.
+    prepared: Prepared | None = None
 
 
-def plain_creations(puller: Puller, changes: list[dict[str, Any]]) -> dict[int, Plain]:
+def plain_creations(puller: Puller, changes: list[dict[str, Any]],
+                    prepared: dict[int, Prepared] | None = None) -> dict[int, Plain]:
     """The changes (by index) that only create: nothing here is the same entry."""
+    prepared = prepared or {}
     candidates: dict[int, tuple[uuid.UUID, dict[str, Any], list[uuid.UUID]]] = {}
     seen: set[uuid.UUID] = set()
     for index, change in enumerate(changes):
@@ -84,7 +89,9 @@ def plain_creations(puller: Puller, changes: list[dict[str, Any]]) -> dict[int, 
              if c[0] not in known and not any(a in known or a in known_aliases or a in ids
                                               for a in c[2])}
     twins = _twins(puller.origin, {i: c[1] for i, c in plain.items()})
-    return {i: Plain(key, C.from_record(record, changes[i].get("relations")), record)
+    return {i: Plain(key, prepared[i].remote if i in prepared
+                     else C.from_record(record, changes[i].get("relations")), record,
+                     prepared.get(i))
             for i, (key, record, _) in plain.items() if i not in twins}
 
 
@@ -127,8 +134,11 @@ def create_plain(puller: Puller, items: list[Plain]) -> None:
             (ready if target is not None else waiting).append(
                 {"type": relation["type"], "target": target} if target else relation)
         ready.sort(key=lambda r: (r["type"], r["target"]))
-        data = C.to_input({**item.remote, "relations": []})
-        del data["relations"]
+        if item.prepared is not None:
+            data = dict(item.prepared.data)
+        else:
+            data = C.to_input({**item.remote, "relations": []})
+            del data["relations"]
         if data.get("slug") in taken:
             puller._note("warning", f"the slug {data['slug']!r} is taken here; the entry "
                          "keeps another one", key, field="slug")
@@ -153,9 +163,13 @@ def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[st
     """The entry rendered for create_entries with its source's baseline; a refusal is
     reported as Puller._write reports it (None)."""
     key = str(item.entry_id)
+    ahead = item.prepared
     for attempt in (1, 2):
         try:
-            loaded = validate_entry(data, strict=False)
+            # Validated ahead when the input is still what was read (no slug dropped).
+            loaded = (ahead.loaded if ahead is not None and ahead.loaded is not None
+                      and attempt == 1 and data == ahead.data
+                      else validate_entry(data, strict=False))
             state = new_state(loaded, ready, fill_codes=True, communes=communes)
             check_tags(state["tags"], tags)
             break

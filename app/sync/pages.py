@@ -1,0 +1,121 @@
+"""A peer's change feed read one page ahead: the next page is fetched, parsed and its
+records validated in a thread while the page before is written.
+
+Writing a page mostly waits on the database (COPY, look-ups), which releases the GIL;
+fetching the next page mostly waits on the peer. Overlapped, a first mirror's pull
+takes the longer of the two per page instead of their sum. Nothing here writes: the
+cursor is still stored by the caller with the page it applied, so a pull that stops
+resumes after the last page written, and a page read ahead but not written is read
+again next time.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+from ..services.entries import CleanEntry, validate_entry
+from ..services.errors import WriteValidationError
+from . import content as C
+from .client import Remote
+
+FEED = "/api/v1/changes"
+
+
+@dataclass
+class Page:
+    changes: list[dict[str, Any]]
+    cursor: str
+    more: bool
+    # By index of an upsert: its sync content, its write input (without links) and that
+    # input validated (None when refused: the writer reports it).
+    prepared: dict[int, Prepared] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    remote: dict[str, Any]
+    data: dict[str, Any]
+    loaded: CleanEntry | None
+
+
+def page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
+    try:
+        return list(page["changes"]), str(page["next_cursor"]), bool(page["has_more"])
+    except (KeyError, TypeError):
+        raise ValueError("the change feed answered without changes, next_cursor and "
+                         "has_more") from None
+
+
+def prepare(changes: list[dict[str, Any]]) -> dict[int, Prepared]:
+    """What the writer would compute first for each upsert (pure work)."""
+    out = {}
+    for index, change in enumerate(changes):
+        record = change.get("entry") if isinstance(change, dict) else None
+        if change.get("op") != "upsert" or not isinstance(record, dict):
+            continue
+        try:
+            remote = C.from_record(record, change.get("relations"))
+            data = C.to_input({**remote, "relations": []})
+        except (KeyError, TypeError, ValueError):
+            continue  # malformed: left to the writer, which reports it
+        del data["relations"]
+        try:
+            loaded = validate_entry(data, strict=False)
+        except WriteValidationError:
+            loaded = None
+        out[index] = Prepared(remote, data, loaded)
+    return out
+
+
+def read_ahead(remote: Remote, cursor: str | None, size: int, *,
+               prepared: bool = True) -> Iterator[Page]:
+    """The feed's pages after `cursor`, in order, each read while the caller writes the
+    one before. An error of the peer is raised where its page would have come."""
+    app = current_app._get_current_object()
+    out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce(after: str | None) -> None:
+        try:
+            with app.app_context():
+                while not stop.is_set():
+                    params: dict[str, Any] = {"limit": size}
+                    if after:
+                        params["since"] = after
+                    changes, after, more = page_parts(remote.get_json(FEED, **params))
+                    page = Page(changes, after, more, prepare(changes) if prepared else {})
+                    if not put(("page", page)) or not more:
+                        return
+        except BaseException as exc:  # handed to the caller, raised there
+            put(("error", exc))
+
+    worker = threading.Thread(target=produce, args=(cursor,), name="feed-reader",
+                              daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = out.get()
+            if kind == "error":
+                raise value
+            yield value
+            if not value.more:
+                return
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
