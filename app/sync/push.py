@@ -208,13 +208,18 @@ class Pusher:
         the same content) and adopted, nothing is written twice."""
         sending: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, dict[str, Any],
                             int | None]] = []
-        for change in changes:
-            entry_id = uuid.UUID(change["id"])
-            ledger = db.session.get(PushedEntry, (self.state.id, entry_id))
+        ids = [uuid.UUID(change["id"]) for change in changes]
+        # The page's ledger rows and pulled baselines in two queries, not two per entry.
+        ledgers = {row.entry_id: row for row in db.session.scalars(select(PushedEntry).where(
+            PushedEntry.state_id == self.state.id, PushedEntry.entry_id.in_(ids)))}
+        pulled = self._pulled_baselines(ids)
+        for change, entry_id in zip(changes, ids, strict=True):
+            ledger = ledgers.get(entry_id)
             if change["op"] != "upsert":
                 self._finish(change, entry_id, ledger, self._delete(entry_id, ledger))
                 continue
-            echoed = self._pulled_from_target(entry_id, change["entry"])
+            echoed = self._pulled_from_target(entry_id, change["entry"],
+                                              pulled.get(entry_id, {}))
             if echoed is not None:
                 self._finish(change, entry_id, ledger, Outcome("unchanged", echoed))
                 continue
@@ -354,15 +359,27 @@ class Pusher:
                 outcome = Outcome("conflicts", reason="the target keeps changing; try again")
         return outcome
 
-    def _pulled_from_target(self, entry_id: uuid.UUID, record: dict[str, Any]) -> int | None:
+    def _pulled_baselines(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """The pull baselines (source attributes) of entries pulled from the target, by id."""
+        if self.pulled_as is None or not ids:
+            return {}
+        return {entry_id: attrs or {} for entry_id, external_id, attrs in db.session.execute(
+            select(Source.entry_id, Source.external_id, Source.attributes).where(
+                Source.origin == self.pulled_as,
+                Source.external_id.in_([str(i) for i in ids]),
+                Source.entry_id.in_(ids))) if external_id == str(entry_id)}
+
+    def _pulled_from_target(self, entry_id: uuid.UUID, record: dict[str, Any],
+                            baseline: dict[str, Any] | None = None) -> int | None:
         """The target's version of an entry pulled from the target itself and unchanged here
         since (its source's baseline is at the entry's version): sending it back would only
         echo it, so its version there is taken as acknowledged. None otherwise."""
         if self.pulled_as is None:
             return None
-        attrs = db.session.scalar(select(Source.attributes).where(
-            Source.origin == self.pulled_as, Source.external_id == str(entry_id),
-            Source.entry_id == entry_id)) or {}
+        attrs = baseline if baseline is not None else db.session.scalar(
+            select(Source.attributes).where(
+                Source.origin == self.pulled_as, Source.external_id == str(entry_id),
+                Source.entry_id == entry_id)) or {}
         if attrs.get("linked") or attrs.get("local_version") != record.get("version"):
             return None
         version = attrs.get("remote_version")
