@@ -75,8 +75,11 @@ def batch_updates(items: list[Any], outcomes: list[dict[str, Any] | None],
     if not taken:
         return
     results = update_entries(list(taken.values()), author=author())
+    # Read before the commit expires them (else one SELECT per entry).
+    versions = [None if isinstance(r, Exception) else r.entry.version for r in results]
     db.session.commit()
-    for (index, update), result in zip(taken.items(), results, strict=True):
+    for (index, update), result, version in zip(taken.items(), results, versions,
+                                                strict=True):
         key = update.entry.id
         if isinstance(result, WriteValidationError):
             outcomes[index] = answer(key, invalid(result.messages))
@@ -84,5 +87,4 @@ def batch_updates(items: list[Any], outcomes: list[dict[str, Any] | None],
             outcomes[index] = answer(key, stale(db.session.get(Entry, key),
                                                 items[index]["if_match"]))
         else:
-            outcomes[index] = {"id": str(key), "status": 200,
-                               "version": result.entry.version}
+            outcomes[index] = {"id": str(key), "status": 200, "version": version}

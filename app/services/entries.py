@@ -304,16 +304,19 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
               entry_id: uuid.UUID | None = None, created_at: datetime | None = None,
               updated_at: datetime | None = None, strict: bool = False,
               relations: Sequence[Mapping[str, str]] = (),
-              fill_codes: bool = False, communes: Any = None) -> NewEntry:
+              fill_codes: bool = False, communes: Any = None,
+              state: dict[str, Any] | None = None) -> NewEntry:
     """Check new-entry input as save_entry would (schema, located check) and render it
     for create_entries; WriteValidationError per field. `entry_id` and the times are
     for entries that have them already (a restored dump keeps them). Bulk creation is
     for programs copying data: not `strict` by default (see save_entry). `relations`
     are links whose targets the caller has resolved to local ids (existing entries, or
     entries of the same batch); links in `data` are refused. `fill_codes`: see
-    new_state (the write API and sync ask for it, as save_entry does it)."""
+    new_state (the write API and sync ask for it, as save_entry does it). `state`: what
+    new_state gave for this very input already (a caller that checked it first)."""
     loaded = data if isinstance(data, CleanEntry) else validate_entry(data, strict=strict)
-    state = new_state(loaded, relations, fill_codes=fill_codes, communes=communes)
+    if state is None:
+        state = new_state(loaded, relations, fill_codes=fill_codes, communes=communes)
     key = str(entry_id or uuid.uuid4())
     if any(r["target"] == key for r in state["relations"]):
         raise WriteValidationError({"relations": [coded(

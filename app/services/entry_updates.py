@@ -32,6 +32,8 @@ from ..extensions import db
 from ..models import Entry, IdentityLink, Source, Tag
 from . import provenance
 from .entries import (
+    _DEFER_FEATURES,
+    _REFRESH_FEATURES,
     CONTENT_KEYS,
     SLUG_TAKEN,
     SourceRef,
@@ -234,7 +236,16 @@ def _write(planned: list[_Planned], lookups: _Lookups, author: Author,
             plan.item.entry.updated_at = now
             _apply(plan.item.entry, plan.desired,
                    [lookups.tags[slug] for slug in plan.desired["tags"]])
-    db.session.flush()  # the entries' UPDATEs (each checks its version), tags, links
+    if changed:
+        # The stored features (migration 0007) once for the batch, not by the triggers
+        # of each entry's UPDATE and tag changes (as create_entries does).
+        db.session.execute(_DEFER_FEATURES, {"on": "on"})
+        try:
+            db.session.flush()  # the entries' UPDATEs (each checks its version), tags, links
+        finally:
+            db.session.execute(_DEFER_FEATURES, {"on": "off"})
+        db.session.execute(_REFRESH_FEATURES, {
+            "ids": [str(p.item.entry.id) for p in changed]})
     _attach_sources([p for p in planned if p.item.source is not None], now)
     user_id = author.user.id if author.user else None
     held: list[tuple[Any, ...]] = []

@@ -188,7 +188,7 @@ def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[st
         attributes["pending"] = waiting
     source = SourceRef(puller.origin, key, attributes, licence=puller.licence)
     return new_entry(loaded, source, entry_id=item.entry_id, relations=ready,
-                     fill_codes=True, communes=communes)
+                     fill_codes=True, communes=communes, state=state)
 
 
 def _content(state: dict[str, Any]) -> dict[str, Any]:
@@ -300,5 +300,7 @@ def resolve_pending(puller: Puller) -> set[uuid.UUID]:
             source.licence = puller.licence
     db.session.execute(Revision.__table__.insert(), revisions)
     db.session.flush()
+    # Read before expire_all: after it each would be loaded again, one query apiece.
+    settled = {source.id for source, _, _ in plan.values()}
     db.session.expire_all()  # the entries' versions and links changed underneath
-    return {source.id for source, _, _ in plan.values()}
+    return settled

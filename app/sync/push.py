@@ -254,7 +254,8 @@ class Pusher:
              "entry": body, **({"if_match": f'"v{known}"'} if known is not None
                                else {"if_none_match": "*"})}
             for entry_id, body, known in items]}
-        response = self.remote.request("POST", BATCH_PATH, json=payload)
+        response = self.remote.request("POST", BATCH_PATH, data=orjson.dumps(payload),
+                                       headers={"Content-Type": "application/json"})
         self._fatal(response)
         answers = _json(response).get("items")
         if response.status_code != 200 or not isinstance(answers, list) \
@@ -500,7 +501,7 @@ def _subset(small: list[dict[str, str]], large: list[dict[str, str]]) -> bool:
 
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = orjson.loads(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
