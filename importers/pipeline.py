@@ -8,7 +8,8 @@ For each batch of candidates:
    otherwise settle the entry between its sources (app.services.provenance): a
    field goes to the source of highest priority that gives it, unless an editor
    wrote it: then the editor's value stays and a change of the source's value there
-   is reported as a conflict;
+   is reported as a conflict; the batch's updates are written together
+   (app.services.entry_updates);
 3. unmatched: look for a twin among existing entries (within 50 m with a similar
    unaccented name by pg_trgm, or the same website) in one set-based query, and
    among the batch itself; a twin is flagged for an editor, not created (or, with

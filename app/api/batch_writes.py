@@ -245,6 +245,10 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
     outcomes: dict[int, dict[str, Any]] = {}
     plans: dict[int, NewEntry] = {}
     communes = commune_index()
+    first: dict[str, int] = {}  # each id's first place in the batch
+    for position, item in enumerate(items):
+        if isinstance(item, dict) and as_uuid(item.get("id")) is not None:
+            first.setdefault(str(as_uuid(item["id"])), position)
     for index, (key, body, source) in plain.items():
         try:
             loaded = validate_entry(body)
@@ -257,10 +261,9 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             if missing:
                 # A target by id that is not here and comes no earlier in the batch: the
                 # single PUT's 422 naming it, without running it. Any other: run it.
-                earlier = {str(as_uuid(item.get("id"))) for item in items[:index]
-                           if isinstance(item, dict)}
                 named = [str(relations[i]["target"]) for i in missing]
-                if any(as_uuid(t) is None or str(as_uuid(t)) in earlier for t in named):
+                if any(as_uuid(t) is None or first.get(str(as_uuid(t)), index) < index
+                       for t in named):
                     continue
                 raise WriteValidationError({f"relations.{i}.target": [coded(
                     "no_such_entry", "No entry {value!r}.", value=relations[i]["target"])]

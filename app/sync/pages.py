@@ -11,17 +11,14 @@ again next time.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
-
 from ..services.entries import CleanEntry, validate_entry
 from ..services.errors import WriteValidationError
 from . import content as C
+from .ahead import ahead
 from .client import Remote
 
 FEED = "/api/v1/changes"
@@ -76,46 +73,18 @@ def prepare(changes: list[dict[str, Any]]) -> dict[int, Prepared]:
 def read_ahead(remote: Remote, cursor: str | None, size: int, *,
                prepared: bool = True) -> Iterator[Page]:
     """The feed's pages after `cursor`, in order, each read while the caller writes the
-    one before. An error of the peer is raised where its page would have come."""
-    app = current_app._get_current_object()
-    out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
+    one before (app/sync/ahead.py). An error of the peer is raised where its page would
+    have come."""
 
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce(after: str | None) -> None:
-        try:
-            with app.app_context():
-                while not stop.is_set():
-                    params: dict[str, Any] = {"limit": size}
-                    if after:
-                        params["since"] = after
-                    changes, after, more = page_parts(remote.get_json(FEED, **params))
-                    page = Page(changes, after, more, prepare(changes) if prepared else {})
-                    if not put(("page", page)) or not more:
-                        return
-        except BaseException as exc:  # handed to the caller, raised there
-            put(("error", exc))
-
-    worker = threading.Thread(target=produce, args=(cursor,), name="feed-reader",
-                              daemon=True)
-    worker.start()
-    try:
+    def pages() -> Iterator[Page]:
+        after = cursor
         while True:
-            kind, value = out.get()
-            if kind == "error":
-                raise value
-            yield value
-            if not value.more:
+            params: dict[str, Any] = {"limit": size}
+            if after:
+                params["since"] = after
+            changes, after, more = page_parts(remote.get_json(FEED, **params))
+            yield Page(changes, after, more, prepare(changes) if prepared else {})
+            if not more:
                 return
-    finally:
-        stop.set()
-        worker.join(timeout=30)
 
+    return ahead(pages, "feed-reader")

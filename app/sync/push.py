@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,11 +49,14 @@ from ..models.entry import XID8
 from ..query.changes import FEED_SORT, HORIZON, decode_cursor, wait_for_horizon
 from ..query.paging import Cursor
 from . import content as C
+from .ahead import ahead
 from .client import Remote, RemoteError, problem_detail
 from .state import sync_state
 
-PAGE = 200
-BATCH = 200  # items per batch request (the target takes up to 1,000)
+PAGE = 1_000
+# Items per batch request (the target takes up to 1,000): fewer requests, and more links
+# whose target comes in the same request (sent once, not without the link and again).
+BATCH = 500
 BATCH_PATH = "/api/v1/entries/batch"
 ETAG_RE = re.compile(r'^(?:W/)?"v(\d+)"$')
 RELATION_TARGET = re.compile(r"^relations\.\d+\.target$")
@@ -117,21 +120,18 @@ class Pusher:
         try:
             self.batch: bool | None = None  # asked when there is something to send
             self._retry_refused()
-            cursor = decode_cursor(self.state.cursor) if self.state.cursor else None
-            while True:
-                rows = self._changes_after(cursor)
+            start = decode_cursor(self.state.cursor) if self.state.cursor else None
+            # Each page of our feed read while the one before is sent (app/sync/ahead.py).
+            for rows in ahead(lambda: self._feed(start), "push-reader"):
                 one_by_one = rows
                 if rows and self._batching():
-                    cursor = Cursor(FEED_SORT, rows[-1][1:])
-                    self._push_page([orjson.loads(text) for text, _, _ in rows], cursor)
+                    self._push_page([change for change, _, _ in rows],
+                                    Cursor(FEED_SORT, rows[-1][1:]))
                     self.progress(len(rows))
                     one_by_one = []
-                for text, xid, entry_id in one_by_one:
-                    cursor = Cursor(FEED_SORT, (xid, entry_id))
-                    self._push(orjson.loads(text), cursor)
+                for change, xid, entry_id in one_by_one:
+                    self._push(change, Cursor(FEED_SORT, (xid, entry_id)))
                     self.progress(1)
-                if len(rows) < PAGE:
-                    break
             self._retry_refused(deferred_only=True)
             from .sheet_push import SheetPusher
 
@@ -145,6 +145,16 @@ class Pusher:
             raise PushFailed(f"{exc} The cursor is kept: run the push again to resume.") \
                 from None
         return PushResult(dict(self.counts), self.report, dict(self.sheet_counts))
+
+    def _feed(self, cursor: Cursor | None) -> Iterator[list[tuple[dict[str, Any], int,
+                                                                 uuid.UUID]]]:
+        """Our feed after `cursor`, page by page, each change parsed (run ahead)."""
+        while True:
+            rows = self._changes_after(cursor)
+            yield [(orjson.loads(text), xid, entry_id) for text, xid, entry_id in rows]
+            if len(rows) < PAGE:
+                return
+            cursor = Cursor(FEED_SORT, rows[-1][1:])
 
     def _changes_after(self, cursor: Cursor | None) -> list[tuple[str, int, uuid.UUID]]:
         """Our own change feed, as /api/v1/changes serves it, with each row's position."""
