@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from .. import licences
 from ..extensions import db
 from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
+from ..services.entry_updates import Update, update_entries
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.links import Twin, entry_twin, known_entry, link, local_entry
 from ..services.revisions import Author
@@ -65,6 +67,16 @@ COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected",
           "warnings")
 
 
+@dataclass
+class Queued:
+    """An update of the page waiting to be written with the others, and what follows it."""
+
+    entry: Entry
+    data: dict[str, Any]
+    remote_id: uuid.UUID
+    then: Callable[[], None]
+
+
 class SyncFailed(RuntimeError):
     def __init__(self, message: str, run: ImportRun) -> None:
         super().__init__(message)
@@ -88,6 +100,7 @@ class Puller(OnLedger):
                              author_label=self.author.label)
         self.tags_created: list[str] = []
         self.sheets: SheetPuller | None = None
+        self._queued: list[Queued] = []
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -159,11 +172,13 @@ class Puller(OnLedger):
         run: list[Plain] = []
         for index, change in enumerate(changes):
             if index in plain:
+                self._write_queued()  # the updates before them, in the page's order
                 run.append(plain[index])
                 continue
             create_plain(self, run)
             run = []
             self._apply(change)
+        self._write_queued()
         create_plain(self, run)
 
     # -- one change ------------------------------------------------------------------------------
@@ -188,6 +203,7 @@ class Puller(OnLedger):
                 raise ValueError(f"{self.remote.base_url}: upsert {entry_id} has no entry")
             remote = C.from_record(record, change.get("relations"))
             if entry is None:
+                self._write_queued()
                 twin = known_entry(change.get("aliases") or []) or entry_twin(
                     record, not_from=self.origin)
                 if twin is not None:
@@ -195,10 +211,14 @@ class Puller(OnLedger):
                 else:
                     self._create(entry_id, remote, record)
             elif source is None:
+                self._write_queued()
                 self._foreign(entry_id, entry, remote, record)
             else:
+                if any(q.entry.id == entry.id for q in self._queued):
+                    self._write_queued()  # the same entry again: in the page's order
                 self._update(entry_id, entry, source, remote, record)
         elif op == "delete":
+            self._write_queued()
             self._delete(entry_id, entry, source)
         else:
             raise ValueError(f"{self.remote.base_url}: unknown op {op!r} for {entry_id}")
@@ -357,23 +377,58 @@ class Puller(OnLedger):
                 self._conflicts(entry, [name for name, _, _ in outcome.conflicts], local,
                                 desired, "changed here since the last pull and on the "
                                 "remote; the local value is kept")
+        def remember() -> None:
+            if edited_here:
+                # The editor's values stay local: the baseline moves only where we wrote,
+                # and for tags and links to the remote's list, so that what the editor
+                # added or removed here still reads as theirs.
+                now = C.from_entry(entry)
+                merged = {**applied, **{name: desired[name] if name in SET_FIELDS
+                                        else now[name] for name in changes}}
+                self._remember(entry, remote, record, waiting, applied=merged,
+                               local_version=attrs["local_version"], remote_id=remote_id)
+            else:
+                self._remember(entry, remote, record, waiting, remote_id=remote_id)
+
         if changes:
-            if self._write(entry, C.to_input(wanted, changes), remote_id) is None:
-                return
+            # Written with the page's other updates (`_write_queued`), then remembered.
+            self._queued.append(Queued(entry, C.to_input(wanted, changes), remote_id,
+                                       remember))
+            return
+        self.ledger.count("unchanged")
+        remember()
+
+    def _write_queued(self) -> None:
+        """The queued updates, written together by the write service (update_entries);
+        each then counted and its baseline kept, or refused as `_write` reports it (a
+        slug taken here: that one again alone, without it)."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        if not self.batched:  # the reference path: each through save_entry
+            for q in queued:
+                if self._write(q.entry, q.data, q.remote_id) is not None:
+                    self.ledger.count("updated")
+                    q.then()
+            return
+        outcomes = update_entries(
+            [Update(q.entry, q.data, expected_version=q.entry.version, partial=True,
+                    source=SourceRef(self.origin, str(q.remote_id), licence=self.licence))
+             for q in queued],
+            author=self.author, comment=f"Pulled from {self.name}", strict=False)
+        for q, outcome in zip(queued, outcomes, strict=True):
+            if isinstance(outcome, WriteValidationError) and set(outcome.messages) == {"slug"} \
+                    and q.data.get("slug"):
+                if self._write(q.entry, q.data, q.remote_id) is None:
+                    continue
+            elif isinstance(outcome, WriteValidationError):
+                self._note("rejected", str(outcome), str(q.remote_id), entry=q.entry.slug)
+                continue
+            elif isinstance(outcome, ConflictError):
+                self._note("conflict", str(outcome), str(q.remote_id), entry=q.entry.slug)
+                continue
             self.ledger.count("updated")
-        else:
-            self.ledger.count("unchanged")
-        if edited_here:
-            # The editor's values stay local: the baseline moves only where we wrote, and
-            # for tags and links to the remote's list, so that what the editor added or
-            # removed here still reads as theirs.
-            now = C.from_entry(entry)
-            merged = {**applied, **{name: desired[name] if name in SET_FIELDS else now[name]
-                                    for name in changes}}
-            self._remember(entry, remote, record, waiting, applied=merged,
-                           local_version=attrs["local_version"], remote_id=remote_id)
-        else:
-            self._remember(entry, remote, record, waiting, remote_id=remote_id)
+            q.then()
 
     def _conflicts(self, entry: Entry, names: list[str], local: dict[str, Any],
                    desired: dict[str, Any], reason: str) -> None:
