@@ -11,11 +11,12 @@ again next time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..services.entries import CleanEntry, validate_entry
+from ..communes.index import commune_index
+from ..services.entries import CleanEntry, NewEntry, validate_entry
 from ..services.errors import WriteValidationError
 from . import content as C
 from .ahead import ahead
@@ -39,6 +40,13 @@ class Prepared:
     remote: dict[str, Any]
     data: dict[str, Any]
     loaded: CleanEntry | None
+    # The new entry rendered for create_entries, when nothing the writer looks up can
+    # change it (no links); None otherwise.
+    plan: NewEntry | None = None
+
+
+# Renders a prepared upsert as a new entry, when it can without the database's state.
+Render = Callable[[dict[str, Any], Prepared, Any], "NewEntry | None"]
 
 
 def page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
@@ -49,9 +57,12 @@ def page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
                          "has_more") from None
 
 
-def prepare(changes: list[dict[str, Any]]) -> dict[int, Prepared]:
-    """What the writer would compute first for each upsert (pure work)."""
+def prepare(changes: list[dict[str, Any]], render: Render | None = None
+            ) -> dict[int, Prepared]:
+    """What the writer would compute first for each upsert (pure work); `render` also
+    renders the new entries that need nothing from the database."""
     out = {}
+    communes = commune_index() if render is not None else None
     for index, change in enumerate(changes):
         record = change.get("entry") if isinstance(change, dict) else None
         if change.get("op") != "upsert" or not isinstance(record, dict):
@@ -66,12 +77,15 @@ def prepare(changes: list[dict[str, Any]]) -> dict[int, Prepared]:
             loaded = validate_entry(data, strict=False)
         except WriteValidationError:
             loaded = None
-        out[index] = Prepared(remote, data, loaded)
+        ready = Prepared(remote, data, loaded)
+        if render is not None and loaded is not None:
+            ready = Prepared(remote, data, loaded, render(change, ready, communes))
+        out[index] = ready
     return out
 
 
 def read_ahead(remote: Remote, cursor: str | None, size: int, *,
-               prepared: bool = True) -> Iterator[Page]:
+               prepared: bool = True, render: Render | None = None) -> Iterator[Page]:
     """The feed's pages after `cursor`, in order, each read while the caller writes the
     one before (app/sync/ahead.py). An error of the peer is raised where its page would
     have come."""
@@ -83,7 +97,7 @@ def read_ahead(remote: Remote, cursor: str | None, size: int, *,
             if after:
                 params["since"] = after
             changes, after, more = page_parts(remote.get_json(FEED, **params))
-            yield Page(changes, after, more, prepare(changes) if prepared else {})
+            yield Page(changes, after, more, prepare(changes, render) if prepared else {})
             if not more:
                 return
 

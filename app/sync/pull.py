@@ -51,7 +51,7 @@ from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
 from .pages import Prepared, read_ahead
-from .pull_batch import Plain, create_plain, plain_creations, resolve_pending
+from .pull_batch import Plain, create_plain, plain_creations, render_ahead, resolve_pending
 from .sheets import SheetPuller
 from .state import sync_state
 
@@ -115,8 +115,10 @@ class Puller(OnLedger):
             self.ledger.checkpoint()
             first = True
             # Each page read (and its records validated) while the one before is written.
+            render = render_ahead(self.origin, self.licence, self.remote.base_url) \
+                if self.batched else None
             for page in read_ahead(self.remote, state.cursor, self.page_size,
-                                   prepared=self.batched):
+                                   prepared=self.batched, render=render):
                 db.session.execute(NO_JIT)
                 created = self.ledger.counts.get("created", 0)
                 self._apply_page(page.changes, page.prepared)

@@ -14,7 +14,7 @@ source baseline (`remote`, `applied`, `local_version`, `pending`) and holders.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +143,12 @@ def create_plain(puller: Puller, items: list[Plain]) -> None:
             puller._note("warning", f"the slug {data['slug']!r} is taken here; the entry "
                          "keeps another one", key, field="slug")
             data["slug"] = None
-        plan = _plan(puller, item, data, ready, waiting, tags, communes)
+        ahead = item.prepared
+        if ahead is not None and ahead.plan is not None and not item.remote["relations"] \
+                and data == ahead.data and set(ahead.plan.tags) <= tags:
+            plan = ahead.plan  # rendered while the page before was written
+        else:
+            plan = _plan(puller, item, data, ready, waiting, tags, communes)
         if plan is None:
             continue
         plans.append(plan)
@@ -189,6 +194,30 @@ def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[st
     source = SourceRef(puller.origin, key, attributes, licence=puller.licence)
     return new_entry(loaded, source, entry_id=item.entry_id, relations=ready,
                      fill_codes=True, communes=communes, state=state)
+
+
+def render_ahead(origin: str, licence: str | None, url: str
+                 ) -> Callable[[dict[str, Any], Prepared, Any], NewEntry | None]:
+    """What `_plan` renders for a change without links (nothing to look up here but the
+    commune index), for the feed's reader to do ahead (app/sync/pages.py); None when it
+    cannot (the writer then does it and reports the refusal)."""
+
+    def render(change: dict[str, Any], ready: Prepared, communes: Any) -> NewEntry | None:
+        key = as_uuid(change.get("id"))
+        if key is None or ready.loaded is None or ready.remote["relations"]:
+            return None
+        try:
+            state = new_state(ready.loaded, [], fill_codes=True, communes=communes)
+            attributes = {"remote": ready.remote, "applied": _content(state),
+                          "local_version": 1,
+                          "remote_version": change["entry"].get("version"), "url": url}
+            source = SourceRef(origin, str(key), attributes, licence=licence)
+            return new_entry(ready.loaded, source, entry_id=key, relations=[],
+                             fill_codes=True, communes=communes, state=state)
+        except WriteValidationError:
+            return None
+
+    return render
 
 
 def _content(state: dict[str, Any]) -> dict[str, Any]:
