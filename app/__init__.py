@@ -35,6 +35,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "export DATABASE_URL=$(python -m app.localdb url).")
         app.config["SQLALCHEMY_DATABASE_URI"] = to_sqlalchemy_url(url)
 
+    if app.config.get("PASSWORD_HASHING", "standard") != "standard" and not app.testing:
+        raise ConfigurationError("PASSWORD_HASHING other than 'standard' is for test runs only "
+                                 "(TESTING): passwords are hashed with argon2's standard cost.")
+
     # Even with engine options of its own, the pool tests connections before use.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}

@@ -32,6 +32,7 @@ from .models import Entry, Evaluation, Source
 from .services.entries import SourceRef, as_snapshot, find_by_source, save_entry, snapshot
 from .services.errors import WriteValidationError
 from .services.evaluations import find_evaluation, save_evaluation
+from .services.link_reasons import link_reason
 from .services.links import link
 from .services.revisions import Author, edited_since, last_written_by
 from .services.tags import ensure_tags
@@ -128,14 +129,14 @@ def record_demo_aliases(data: dict[str, Any] | None = None) -> int:
     for spec in data.get("entries", []):
         entry = find_by_source(ORIGIN, spec["slug"])
         if entry is not None and link("entry", stable_entry_id(spec["slug"]), entry.id,
-                                      origin=ORIGIN, reason="the demo entry's stable id"):
+                                      origin=ORIGIN, reason=link_reason("demo_entry")):
             added += 1
     for spec in data.get("evaluations", []):
         entry = find_by_source(ORIGIN, spec["entry"])
         sheet = entry and find_evaluation(entry, spec["title"], spec["date"])
         stable = stable_sheet_id(spec["entry"], spec["date"].isoformat(), spec["title"])
         if sheet is not None and link("evaluation", stable, sheet.id, origin=ORIGIN,
-                                      reason="the demo sheet's stable id"):
+                                      reason=link_reason("demo_sheet")):
             added += 1
     return added
 

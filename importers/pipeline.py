@@ -26,6 +26,7 @@ its counts and report.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import queue
 import re
@@ -55,16 +56,19 @@ from app.services.entries import (
 )
 from app.services.entry_updates import Update, update_entries
 from app.services.errors import ConflictError, WriteValidationError
+from app.services.link_reasons import LinkReason, reason_english
 from app.services.provenance import FIELDS as PROVENANCE_FIELDS
 from app.services.provenance import priorities, settle
 from app.services.revisions import Author
 from app.services.runs import Ledger, OnLedger, Problem, RunResult
+from app.services.source_detach import detached_ids
 from app.services.tags import ensure_tags
 from app.services.threeway import merge
 from app.services.twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
     NAME_SIMILARITY,
+    siret_key,
     twin_reason,
     website_key,
 )
@@ -105,6 +109,9 @@ TOUCH_SQL = text("""
 UPDATE sources SET last_seen_at = :started
 WHERE origin = :origin AND external_id = ANY(CAST(:ids AS text[]))
 """)
+
+LINKED_SQL = text("UPDATE sources SET linked_reason = CAST(:reason AS jsonb) "
+                  "WHERE origin = :origin AND external_id = :id")
 
 MISSING_SQL = text("""
 SELECT s.external_id, s.entry_id, e.slug, e.status
@@ -166,8 +173,11 @@ class Pipeline(OnLedger):
         self.tags_created: list[str] = []
         self._known_tags: set[str] = set()
         self._weights: dict[str, int] | None = None
-        # The batch's updates (candidate, write, had conflicts), written together.
-        self._updates: list[tuple[Candidate, Update, bool]] = []
+        # The batch's updates (candidate, write, had conflicts, link reason), written
+        # together.
+        self._updates: list[tuple[Candidate, Update, bool, LinkReason | None]] = []
+        # The records an editor detached from their entry: skipped (source_exclusions).
+        self._detached: set[str] = set()
         # Set while most candidates are new: the reader then renders the rows that
         # would create them (wasted work for a re-import, where most are known).
         self._plan_new: Any = threading.Event()
@@ -192,6 +202,7 @@ class Pipeline(OnLedger):
             idle = self._idle_timeout()
             was = session.scalar(IDLE_TIMEOUT, {"ms": str(int(idle * 1000))}) if idle else None
             session.execute(ANALYZE_TABLES)
+            self._detached = detached_ids(self.mapping.origin)
             if self.mapping.communes is None:  # read by the reader (importers.placing)
                 self.mapping.communes = commune_index()
             tags = ensure_tags(self.mapping.tags)
@@ -272,6 +283,8 @@ class Pipeline(OnLedger):
             self.notify(message)
         candidates = prepared.candidates
         self.progress(prepared.advanced)
+        if self._detached:
+            candidates = self._not_detached(candidates)
         if not candidates:
             return
         ids = [c.external_id for c in candidates]
@@ -320,14 +333,27 @@ class Pipeline(OnLedger):
             db.session.execute(TOUCH_SQL, {"origin": self.mapping.origin, "ids": matched,
                                            "started": self.started})
 
+    def _not_detached(self, candidates: list[Candidate]) -> list[Candidate]:
+        """`candidates` without the records an editor detached from their entry (each
+        reported as skipped): they neither update it nor create it anew."""
+        kept = []
+        for candidate in candidates:
+            if candidate.external_id in self._detached:
+                self.note(Problem("skipped", "detached from its entry by an editor: not "
+                                  "imported", row=candidate.row,
+                                  external_id=candidate.external_id))
+            else:
+                kept.append(candidate)
+        return kept
+
     # -- matched records -------------------------------------------------------------
 
     def _update(self, candidate: Candidate, entry_id: uuid.UUID,
-                last: dict[str, Any] | None, linked: str | None = None) -> None:
+                last: dict[str, Any] | None, linked: LinkReason | None = None) -> None:
         """Write what changed for a known record (`last`: what it said before; None
         for a twin it is now linked to, `linked` saying why). Queued: the batch's updates
         are written together (`_write_updates`)."""
-        if any(queued.entry.id == entry_id for _, queued, _ in self._updates):
+        if any(queued.entry.id == entry_id for _, queued, _, _ in self._updates):
             self._write_updates()  # one entry twice in a batch: in their order
         entry = db.session.get(Entry, entry_id)
         current = snapshot(entry)
@@ -344,7 +370,7 @@ class Pipeline(OnLedger):
         conflicts = settled.conflicts
         if linked:
             self.note(Problem("warning", f"linked to the existing entry as one more "
-                              f"source: {linked}", row=candidate.row,
+                              f"source: {reason_english(linked)}", row=candidate.row,
                               external_id=candidate.external_id, entry=entry.slug))
         if conflicts:
             self.ledger.conflict(Problem(
@@ -355,7 +381,7 @@ class Pipeline(OnLedger):
         self._updates.append((candidate, Update(
             entry, changes, expected_version=entry.version,
             source=source_ref(self.mapping, candidate), partial=True,
-            attribution=settled.attribution), bool(conflicts)))
+            attribution=settled.attribution), bool(conflicts), linked))
 
     def _write_updates(self) -> None:
         """The batch's updates, written together by the write service (update_entries);
@@ -365,14 +391,20 @@ class Pipeline(OnLedger):
             return
         # No savepoint: the run is one transaction that fails as a whole, and a refusal
         # (validation, tags, slug) is found before anything is written.
-        outcomes = update_entries([update for _, update, _ in queued], author=self.author,
+        outcomes = update_entries([update for _, update, _, _ in queued], author=self.author,
                                   comment=f"Import {self.mapping.origin}", strict=False,
                                   savepoint=False)
-        for (candidate, update, conflicts), outcome in zip(queued, outcomes, strict=True):
+        for (candidate, update, conflicts, linked), outcome in zip(queued, outcomes,
+                                                                    strict=True):
             if isinstance(outcome, WriteValidationError | ConflictError):
                 self.note(Problem("rejected", str(outcome), row=candidate.row,
                                    external_id=candidate.external_id, entry=update.entry.slug))
-            elif outcome.action == "updated":
+                continue
+            if linked:  # why this record feeds an entry it did not create (editors' review)
+                db.session.execute(LINKED_SQL, {"origin": self.mapping.origin,
+                                                "id": candidate.external_id,
+                                                "reason": json.dumps(linked)})
+            if outcome.action == "updated":
                 self.ledger.count("updated")
             elif not conflicts:
                 self.ledger.count("unchanged")
@@ -384,13 +416,14 @@ class Pipeline(OnLedger):
         if not candidates:
             return []
         params: dict[str, list[Any]] = {"idx": [], "lon": [], "lat": [], "name": [],
-                                        "web": []}
+                                        "web": [], "siret": []}
         for index, c in enumerate(candidates):
             params["idx"].append(index)
             params["lon"].append(c.data.get("lon"))
             params["lat"].append(c.data.get("lat"))
             params["name"].append(c.data["name"])
             params["web"].append(website_key(c.data.get("website")))
+            params["siret"].append(siret_key(c.data.get("siret")))
         twins = {row.idx: row for row in db.session.execute(
             DUPLICATES_SQL, {**params, "radius": self.options.radius_m,
                              "threshold": self.options.similarity})}
@@ -401,7 +434,7 @@ class Pipeline(OnLedger):
             if twin is not None and self.options.link_twins:
                 self._update(candidate, twin.id, None, linked=twin_reason(twin))
             elif twin is not None:
-                self._flag(candidate, twin_reason(twin), entry=str(twin.id),
+                self._flag(candidate, reason_english(twin_reason(twin)), entry=str(twin.id),
                            slug=twin.slug, name=twin.name)
             elif index in inner:
                 other, reason = inner[index]

@@ -39,8 +39,11 @@ TEMPLATE_SOURCES = [PROJECT_ROOT / p for p in ("migrations", "app", "data/demo",
 
 
 def make_app(url: str) -> Flask:
+    # Passwords hashed at argon2's least cost: the suite logs in hundreds of times
+    # (app/services/users.py; test_auth checks that a real app hashes at the standard cost).
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": to_sqlalchemy_url(url),
-                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True})
+                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True,
+                       "PASSWORD_HASHING": "minimal"})
 
 
 def _migrate(url: str) -> None:
@@ -235,11 +238,13 @@ def own_cluster():
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    """The argon2 hash of tests.support.editor.PASSWORD, made once: argon2 is slow on
-    purpose (a tenth of a second a hash), and three a test added up to half a minute."""
+    """The hash of tests.support.editor.PASSWORD, made once, at the test apps' cost."""
     from app.services.users import hash_password
 
-    return hash_password(PASSWORD)
+    bare = Flask(__name__)
+    bare.config["PASSWORD_HASHING"] = "minimal"
+    with bare.app_context():
+        return hash_password(PASSWORD)
 
 
 @pytest.fixture

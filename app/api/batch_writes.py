@@ -28,7 +28,7 @@ from ..communes.index import commune_index
 from ..extensions import db
 from ..http.json import json_response
 from ..http.problems import problem
-from ..models import Entry, IdentityLink, Source
+from ..models import Entry, IdentityLink, Source, SourceExclusion
 from ..services.entries import (
     SLUG_TAKEN,
     CleanEntry,
@@ -42,7 +42,13 @@ from ..services.entries import (
 )
 from ..services.errors import WriteValidationError, coded
 from ..services.links import as_uuid
-from ..services.twin_rule import DUPLICATE_RADIUS_M, DUPLICATES_SQL, NAME_SIMILARITY, website_key
+from ..services.twin_rule import (
+    DUPLICATE_RADIUS_M,
+    DUPLICATES_SQL,
+    NAME_SIMILARITY,
+    siret_key,
+    website_key,
+)
 from .batch_updates import batch_updates
 from .schemas import Strict
 from .v1 import blp
@@ -114,7 +120,9 @@ def write_batch():
         return problem(413, "Content Too Large", f"A batch holds at most {BATCH_LIMIT} "
                        f"items; this one has {len(items)}. Split it.", limit=BATCH_LIMIT)
     outcomes: list[dict[str, Any] | None] = [None] * len(items)
-    for index, outcome in _plain_creations(items).items():
+    for index in _detached(items):  # the single PUT's 409, and nothing written
+        outcomes[index] = _one(items[index])
+    for index, outcome in _plain_creations(items, outcomes).items():
         outcomes[index] = outcome
     batch_updates(items, outcomes, _source, _outcome)
     for index, item in enumerate(items):
@@ -153,13 +161,29 @@ def _one(item: Any) -> dict[str, Any]:
     return _outcome(key, response)
 
 
-def _plain_creations(items: list[Any]) -> dict[int, dict[str, Any]]:
+def _detached(items: list[Any]) -> list[int]:
+    """The items naming a record an editor detached here (app/services/source_detach.py),
+    in one query: their single PUT answers 409."""
+    refs = {index: _source(item.get("source")) for index, item in enumerate(items)
+            if isinstance(item, dict)}
+    refs = {index: ref for index, ref in refs.items() if ref is not None}
+    if not refs:
+        return []
+    pairs = sorted({(ref.origin, ref.external_id) for ref in refs.values()})
+    found = {(origin, external_id) for origin, external_id in db.session.execute(
+        select(SourceExclusion.origin, SourceExclusion.external_id).where(
+            tuple_(SourceExclusion.origin, SourceExclusion.external_id).in_(pairs)))}
+    return [index for index, ref in refs.items() if (ref.origin, ref.external_id) in found]
+
+
+def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[str, Any]]:
     """Create set-based the items that only create; their outcomes by index. Those it
-    cannot settle (twins, existing ids, unknown link targets…) are left to `_one`."""
+    cannot settle (twins, existing ids, unknown link targets…) are left to `_one`;
+    those `answered` already are left alone."""
     candidates: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]] = {}
     seen: set[uuid.UUID] = set()
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or answered[index] is not None:
             continue
         key = as_uuid(item.get("id"))
         body, source = item.get("entry"), _source(item.get("source"))
@@ -221,6 +245,7 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
         "lat": [number(named[i][1].get("lat")) for i in order],
         "name": [named[i][1]["name"] for i in order],
         "web": [web(named[i][1].get("website")) for i in order],
+        "siret": [siret_key(named[i][1].get("siret")) for i in order],
         "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}).all()
     if not rows:
         return set()

@@ -23,6 +23,7 @@ from ..http.problems import problem
 from ..models import Evaluation
 from ..services.entries import find_entry
 from ..services.evaluations import delete_evaluation, save_evaluation
+from ..services.link_reasons import link_reason
 from ..services.links import find_sheet, link, record_sheet_source, sheet_twin
 from .v1 import blp
 from .writes import BadRequest, author, bearer, documented, handled, invalid, json_body, source_ref
@@ -94,7 +95,7 @@ def replace_sheet(sheet_id: uuid.UUID):
                           not_from=origin)
         if twin is not None:
             link("evaluation", sheet_id, twin.id, origin=origin or "api",
-                 reason="the same entry, title and meeting date")
+                 reason=link_reason("same_sheet"))
             if source is not None:
                 record_sheet_source(twin, source.origin, source.external_id)
             db.session.commit()

@@ -43,6 +43,7 @@ from ..services.entries import (
     save_entry,
 )
 from ..services.errors import ConflictError, ErrorMessage, WriteValidationError
+from ..services.link_reasons import link_reason, reason_english
 from ..services.links import Twin, aliases_of, entry_twin, link, local_entry
 from ..services.policy import (
     can_delete_entry,
@@ -191,6 +192,19 @@ def source_ref() -> SourceRef | None:
     return SourceRef(origin, external_id)
 
 
+def detached_answer() -> Response | None:
+    """A 409 for a write naming (X-Atlas-Source) a record an editor detached here: a
+    pushing instance no longer feeds that entry, nor creates it anew
+    (app/services/source_detach.py)."""
+    from ..services.source_detach import is_detached
+
+    source = source_ref()
+    if source is None or not is_detached(source.origin, source.external_id):
+        return None
+    return problem(409, "Conflict", f"{source.origin} {source.external_id} was detached "
+                   "from its entry here by an editor: it no longer feeds it.")
+
+
 def body_id(body: dict[str, Any]) -> uuid.UUID | None:
     raw = body.pop("id", None)
     if raw is None:
@@ -304,7 +318,8 @@ def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
     twin = None
     if source is not None:
         same = find_by_source(source.origin, source.external_id)
-        twin = Twin(same, f"the same source {source.origin} {source.external_id}") \
+        twin = Twin(same, link_reason("same_source", origin=source.origin,
+                                      external_id=source.external_id)) \
             if same is not None else None
     twin = twin or entry_twin(body, not_from=source.origin if source else None)
     if twin is None or twin.entry.deleted_at is not None:
@@ -317,7 +332,7 @@ def _linked_twin(body: dict[str, Any], new_id: uuid.UUID) -> Response | None:
                                     {"linked": True, "body": body}))
     db.session.commit()
     return exists(twin.entry, f"A twin of this entry exists here ({twin.entry.id}, "
-                              f"{twin.reason}): linked, not created again.")
+                              f"{reason_english(twin.reason)}): linked, not created again.")
 
 
 def exists(entry: Entry, detail: str) -> Response:
@@ -374,11 +389,17 @@ def create_entry():
     publish; a contributor's entry waits, pending, for an editor. Answers 201 with
     Location and ETag; an `id` that exists already is a 409.
     """
+    detached = detached_answer()
+    if detached is not None:
+        return detached
     body = json_body()
     return _create(body, body_id(body))
 
 
 def _write(ref: str, *, partial: bool) -> Response:
+    detached = detached_answer()
+    if detached is not None:
+        return detached
     entry = find_entry(ref)
     if entry is None:
         if not partial and request.if_none_match.star_tag:
@@ -440,7 +461,7 @@ def _write(ref: str, *, partial: bool) -> Response:
                   description="Created (If-None-Match: * on an unknown UUID).")
 @blp.alt_response(202, schema=ProposalSchema, description="A contributor's edit: kept as a "
                   "proposal for the editors; the entry is unchanged.")
-@documented(400, 401, 403, 404, 410, 412, 422, 428, if_match_header=True)
+@documented(400, 401, 403, 404, 409, 410, 412, 422, 428, if_match_header=True)
 @bearer("contributor")
 @handled
 def replace_entry(ref: str):
@@ -456,7 +477,7 @@ def replace_entry(ref: str):
 @blp.response(200, EntrySchema, description="Changed (or unchanged).")
 @blp.alt_response(202, schema=ProposalSchema, description="A contributor's edit: kept as a "
                   "proposal for the editors; the entry is unchanged.")
-@documented(400, 401, 403, 404, 410, 412, 422, 428, if_match_header=True)
+@documented(400, 401, 403, 404, 409, 410, 412, 422, 428, if_match_header=True)
 @bearer("contributor")
 @handled
 def patch_entry(ref: str):
@@ -466,11 +487,14 @@ def patch_entry(ref: str):
 
 @blp.route("/entries/<ref>", methods=["DELETE"])
 @blp.response(204, description="Deleted (a tombstone: the change feed hands it on).")
-@documented(400, 401, 403, 404, 410, 412, 428, body=False, if_match_header=True)
+@documented(400, 401, 403, 404, 409, 410, 412, 428, body=False, if_match_header=True)
 @bearer("editor")
 @handled
 def remove_entry(ref: str):
     """Delete an entry (bearer token, editor or admin; If-Match)."""
+    detached = detached_answer()
+    if detached is not None:
+        return detached
     entry = find_entry(ref)
     if entry is None:
         return problem(404, "Not Found", f"No entry {ref!r}.")

@@ -67,6 +67,7 @@ from . import (  # noqa: E402,F401
     history,
     jobs,
     keys,
+    links,
     live,
     proposals,
     report_form,

@@ -67,7 +67,8 @@ def proposal_twins(proposal: Proposal) -> list[dict]:
     if proposal.state != "pending" or proposal.action != "create":
         return []
     lon, lat = entry.lonlat or (None, None)
-    return twins_json(likely_twins(entry.name, lon, lat, entry.website, exclude=entry.id))
+    return twins_json(likely_twins(entry.name, lon, lat, entry.website, siret=entry.siret,
+                                   exclude=entry.id))
 
 
 @bp.get("/editor/proposals/<int:proposal_id>")

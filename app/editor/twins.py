@@ -28,6 +28,8 @@ def coordinate(raw: str | None, low: float, high: float) -> float | None:
 
 
 def twin_message(twin: Twin) -> str:
+    if twin.why == "siret":
+        return _("“%(name)s” is already on the map, with the same SIRET.", name=twin.name)
     if twin.why == "website" or twin.meters is None:
         return _("“%(name)s” is already on the map, with the same website.", name=twin.name)
     return _("“%(name)s” is already on the map, %(distance)s away.", name=twin.name,
@@ -35,11 +37,12 @@ def twin_message(twin: Twin) -> str:
 
 
 def twins_of(values: Any) -> list[Twin]:
-    """The twins of what a form holds (`name`, `lat`, `lon`, `website`)."""
+    """The twins of what a form holds (`name`, `lat`, `lon`, `website`, `siret`)."""
     return likely_twins((values.get("name") or "")[:MAX_NAME],
                         coordinate(values.get("lon"), -180, 180),
                         coordinate(values.get("lat"), -90, 90),
-                        (values.get("website") or "")[:500])
+                        (values.get("website") or "")[:500],
+                        siret=(values.get("siret") or "")[:40])
 
 
 def twins_json(twins: list[Twin]) -> list[dict[str, Any]]:
@@ -51,5 +54,5 @@ def twins_json(twins: list[Twin]) -> list[dict[str, Any]]:
 
 @bp.get("/suggest/twins.json")
 def suggest_twins() -> Response:
-    """?name=&lat=&lon=&website=: published entries this may duplicate."""
+    """?name=&lat=&lon=&website=&siret=: published entries this may duplicate."""
     return jsonify({"twins": twins_json(twins_of(request.args))})

@@ -11,12 +11,14 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .live import SheetLiveField, SheetPresence
+from .map_cell import map_cell_changes, map_cells, tag_facet_changes, tag_facets
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
 from .report import ErrorReport
 from .revision import Revision
 from .source import Source
+from .source_exclusion import SourceExclusion
 from .sync import PushedEntry, PushedSheet, SheetSource, SyncState
 from .tag import Tag
 from .user import ApiToken, User, UserSession
@@ -46,6 +48,7 @@ __all__ = [
     "SheetPresence",
     "SheetSource",
     "Source",
+    "SourceExclusion",
     "SyncState",
     "Tag",
     "User",
@@ -56,4 +59,8 @@ __all__ = [
     "data_changes",
     "entry_features",
     "entry_tags",
+    "map_cell_changes",
+    "map_cells",
+    "tag_facet_changes",
+    "tag_facets",
 ]

@@ -160,6 +160,8 @@ class Entry(_registry_columns(), db.Model):
         Index("ix_entries_updated_at", "updated_at"),
         Index("ix_entries_kind", "kind"),
         Index("ix_entries_change", "change_xid", "id"),
+        # The twin rule's "same SIRET" (app/services/twin_rule.py).
+        Index("ix_entries_siret", "siret", postgresql_where=text("siret IS NOT NULL")),
     )
 
     @property

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, DateTime, Index, String, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -33,8 +34,8 @@ class IdentityLink(db.Model):
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     # Who made the link: remote:<name> (a pull or a push), demo (the stable demo id).
     origin: Mapped[str] = mapped_column(String(80))
-    # Why: "same demo entry", "same website", "12 m away, similar name"…
-    reason: Mapped[str] = mapped_column(String(300))
+    # Why: a code and its parameters (app/services/link_reasons.py).
+    reason: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +33,9 @@ class Source(db.Model):
         DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now())
+    # Set when an import linked this record to an existing entry as its twin: why (a
+    # code and its parameters, app/services/link_reasons.py).
+    linked_reason: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     entry: Mapped[Entry] = relationship(back_populates="sources")
 
@@ -40,4 +43,7 @@ class Source(db.Model):
         UniqueConstraint("origin", "external_id", name="uq_sources_origin_external_id"),
         # Records of an origin not seen by its last full import.
         Index("ix_sources_origin_last_seen", "origin", "last_seen_at"),
+        # The editors' list of recent links (app/editor/links.py).
+        Index("ix_sources_linked", "first_seen_at",
+              postgresql_where=text("linked_reason IS NOT NULL")),
     )

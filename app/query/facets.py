@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Entry, Tag, entry_tags
+from . import pyramid
 from .entries import conditions
 from .filters import EntryFilter
 
@@ -28,6 +29,11 @@ class Facets:
 
 def kind_counts(f: EntryFilter) -> dict[str, int]:
     """Entries per kind under `f` with its kind filter lifted."""
+    if pyramid.serves(f):  # what the public sees: counted already, whatever the size
+        totals = pyramid.kind_totals(replace(f, kinds=()))
+        counts = {kind: located if f.located else without if f.located is False
+                  else located + without for kind, (located, without) in totals.items()}
+        return {kind: n for kind, n in counts.items() if n}
     stmt = (select(Entry.kind, func.count())
             .where(*conditions(replace(f, kinds=())))
             .group_by(Entry.kind))
@@ -36,6 +42,8 @@ def kind_counts(f: EntryFilter) -> dict[str, int]:
 
 def tag_counts(f: EntryFilter) -> dict[str, int]:
     """Entries per tag slug under `f` with its tag filter lifted (tags with none are absent)."""
+    if pyramid.serves(replace(f, tags=())):  # what the public sees: counted already
+        return pyramid.tag_totals(replace(f, tags=()))
     stmt = (select(Tag.slug, func.count())
             .select_from(Entry)
             .join(entry_tags, entry_tags.c.entry_id == Entry.id)

@@ -3,7 +3,8 @@
 A mirror meets another instance's entry under that instance's id. It is the same as a
 local entry when one of its ids is known here (the id itself, an alias recorded in
 `identity_links`, or a source's external id) or when it is a twin by the one twin rule
-(app/services/twin_rule.py: within 50 m with a similar name, or the same website).
+(app/services/twin_rule.py: the same SIRET, within 50 m with a similar name, or the
+same website).
 Then the other id is recorded as an alias of the local row (`link`), and every later
 lookup by that id finds the local row: nothing is created twice. `unlink` undoes it.
 """
@@ -20,19 +21,20 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Entry, Evaluation, IdentityLink, SheetSource, Source
+from .link_reasons import LinkReason, link_reason
 from .twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
     NAME_SIMILARITY,
+    twin_params,
     twin_reason,
-    website_key,
 )
 
 
 @dataclass(frozen=True)
 class Twin:
     entry: Entry
-    reason: str
+    reason: LinkReason
 
 
 def as_uuid(value: Any) -> uuid.UUID | None:
@@ -84,9 +86,11 @@ def is_public_sheet(sheet: Evaluation) -> bool:
 
 
 def link(entity_type: str, alias_id: uuid.UUID, entity_id: uuid.UUID, *, origin: str,
-         reason: str) -> IdentityLink | None:
-    """Record `alias_id` as another id of the local row `entity_id` (idempotent); None when
-    the alias is the row's own id or already names a row."""
+         reason: LinkReason) -> IdentityLink | None:
+    """Record `alias_id` as another id of the local row `entity_id` (idempotent), with why
+    (`link_reason`); None when the alias is the row's own id or already names a row."""
+    if not isinstance(reason, dict) or "code" not in reason:
+        raise TypeError(f"a link's reason is a code and its parameters, not {reason!r}")
     if alias_id == entity_id:
         return None
     model = Entry if entity_type == "entry" else Evaluation
@@ -97,7 +101,7 @@ def link(entity_type: str, alias_id: uuid.UUID, entity_id: uuid.UUID, *, origin:
     if existing is not None:
         return existing
     row = IdentityLink(entity_type=entity_type, alias_id=alias_id, entity_id=entity_id,
-                       origin=origin, reason=reason[:300])
+                       origin=origin, reason=reason)
     db.session.add(row)
     db.session.flush()
     return row
@@ -114,19 +118,18 @@ def known_entry(ids: Iterable[Any]) -> Twin | None:
             entry = db.session.scalar(select(Entry).join(Source).where(
                 Source.external_id == str(key)).limit(1))
         if entry is not None:
-            return Twin(entry, f"the same entry (known here as {key})")
+            return Twin(entry, link_reason("known_entry", id=str(key)))
     return None
 
 
 def entry_twin(record: Mapping[str, Any], *, not_from: str | None = None) -> Twin | None:
-    """A live local entry that is a twin of `record` (name, lon, lat, website) by the
+    """A live local entry that is a twin of `record` (name, lon, lat, website, siret) by the
     twin rule; entries that came from `not_from` are other entries of that same source,
     never its twins."""
     if not record.get("name"):
         return None
-    params = {"idx": [0], "lon": [record.get("lon")], "lat": [record.get("lat")],
-              "name": [record["name"]], "web": [website_key(record.get("website"))],
-              "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}
+    params = {**twin_params([record]), "radius": DUPLICATE_RADIUS_M,
+              "threshold": NAME_SIMILARITY}
     row = db.session.execute(DUPLICATES_SQL, params).first()
     if row is None:
         return None

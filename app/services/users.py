@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -15,18 +16,29 @@ from .errors import WriteValidationError, coded
 from .sessions import end_sessions_of
 
 MIN_PASSWORD = 10
-_hasher = PasswordHasher()
+# argon2-cffi's defaults: RFC 9106's low-memory profile, a tenth of a second a hash here.
+_STANDARD = PasswordHasher()
+# The least work argon2 accepts, for test runs only (PASSWORD_HASHING = "minimal", which
+# create_app refuses unless TESTING): they log in hundreds of times. Same algorithm, same
+# code paths; a check reads the cost from the hash itself, so a standard hash is still
+# checked at its own cost.
+_MINIMAL = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    minimal = has_app_context() and current_app.config.get("PASSWORD_HASHING") == "minimal"
+    return _MINIMAL if minimal else _STANDARD
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(user: User, password: str) -> bool:
     if not user.password_hash:
         return False
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _STANDARD.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
         return False
 

@@ -153,13 +153,14 @@ def status() -> None:
 def links() -> None:
     """Every other id known here for a local entry or sheet, and why it was linked."""
     from ..models import IdentityLink
+    from ..services.link_reasons import reason_english
 
     rows = db.session.scalars(select(IdentityLink).order_by(IdentityLink.id)).all()
     if not rows:
         click.echo("No links.")
     for row in rows:
         click.echo(f"{row.entity_type}\t{row.alias_id}\t→ {row.entity_id}\t{row.origin}\t"
-                   f"{row.reason}")
+                   f"{reason_english(row.reason)}")
 
 
 @sync_cli.command("unlink")

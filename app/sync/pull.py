@@ -43,9 +43,11 @@ from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
 from ..services.entry_updates import Update, update_entries
 from ..services.errors import ConflictError, WriteValidationError
+from ..services.link_reasons import reason_english
 from ..services.links import Twin, entry_twin, known_entry, link, local_entry
 from ..services.revisions import Author
 from ..services.runs import Ledger, OnLedger, Problem, RunResult
+from ..services.source_detach import detached_ids
 from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
@@ -101,6 +103,8 @@ class Puller(OnLedger):
         self.tags_created: list[str] = []
         self.sheets: SheetPuller | None = None
         self._queued: list[Queued] = []
+        # The remote's ids an editor detached from their entry here: skipped.
+        self.detached: set[str] = set()
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ class Puller(OnLedger):
             if self.licence is None:
                 self.licence = self._remote_licence()
             self._sync_tags()
+            self.detached = detached_ids(self.origin)
             self._resolve_pending()
             db.session.commit()
             self.ledger.checkpoint()
@@ -169,8 +174,15 @@ class Puller(OnLedger):
     def _apply_page(self, changes: list[dict[str, Any]],
                     prepared: dict[int, Prepared] | None = None) -> None:
         """The page in its order: runs of plain creations set-based (app/sync/pull_batch.py),
-        every other change one by one."""
-        plain = plain_creations(self, changes, prepared or {}) if self.batched else {}
+        every other change one by one; the changes of entries an editor detached from
+        this remote are skipped (app/services/source_detach.py)."""
+        prepared = prepared or {}
+        if self.detached:
+            kept = self._not_detached(changes)
+            # What was read ahead is by the change's place in the page: renumbered.
+            prepared = {new: prepared[old] for new, old in enumerate(kept) if old in prepared}
+            changes = [changes[old] for old in kept]
+        plain = plain_creations(self, changes, prepared) if self.batched else {}
         run: list[Plain] = []
         for index, change in enumerate(changes):
             if index in plain:
@@ -182,6 +194,18 @@ class Puller(OnLedger):
             self._apply(change)
         self._write_queued()
         create_plain(self, run)
+
+    def _not_detached(self, changes: list[dict[str, Any]]) -> list[int]:
+        """The places in the page of the changes not detached here (the others noted)."""
+        kept = []
+        for index, change in enumerate(changes):
+            key = str(change.get("id")) if isinstance(change, dict) else None
+            if key in self.detached:
+                self._note("skipped", "detached from its entry here by an editor: not "
+                           "pulled", key)
+            else:
+                kept.append(index)
+        return kept
 
     # -- one change ------------------------------------------------------------------------------
 
@@ -321,8 +345,9 @@ class Puller(OnLedger):
         self._remember(entry, remote, record, waiting, applied=desired,
                        local_version=entry.version if same else None, remote_id=remote_id,
                        linked=True)
-        self._note("linked", f"the same as {entry.slug} here ({twin.reason}): linked, not "
-                   "created" + ("" if same else "; its values here are kept"),
+        why = reason_english(twin.reason)
+        self._note("linked", f"the same as {entry.slug} here ({why}): linked, not created"
+                   + ("" if same else "; its values here are kept"),
                    str(remote_id), entry=entry.slug)
 
     def _foreign(self, remote_id: uuid.UUID, entry: Entry, remote: dict[str, Any],

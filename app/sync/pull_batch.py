@@ -35,7 +35,13 @@ from ..services.entries import (
 )
 from ..services.errors import WriteValidationError
 from ..services.links import as_uuid
-from ..services.twin_rule import DUPLICATE_RADIUS_M, DUPLICATES_SQL, NAME_SIMILARITY, website_key
+from ..services.twin_rule import (
+    DUPLICATE_RADIUS_M,
+    DUPLICATES_SQL,
+    NAME_SIMILARITY,
+    siret_key,
+    website_key,
+)
 from . import content as C
 from .pages import Prepared
 
@@ -106,6 +112,7 @@ def _twins(origin: str, records: dict[int, dict[str, Any]]) -> set[int]:
         "lat": [named[i].get("lat") for i in order],
         "name": [named[i]["name"] for i in order],
         "web": [website_key(named[i].get("website")) for i in order],
+        "siret": [siret_key(named[i].get("siret")) for i in order],
         "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}).all()
     if not rows:
         return set()

@@ -34,6 +34,7 @@ from ..services.evaluations import (
     restore_evaluation,
     save_evaluation,
 )
+from ..services.link_reasons import link_reason
 from ..services.links import find_sheet, link, local_entry, record_sheet_source, sheet_twin
 from ..services.runs import Problem
 from ..services.threeway import merge
@@ -178,7 +179,12 @@ class SheetPuller:
                 source: SheetSource | None, change: dict[str, Any]) -> None:
         record = change["sheet"]
         incoming = from_record(record)
-        entry = self._entry(change.get("entry_id") or record.get("entry_id"))
+        remote_entry = change.get("entry_id") or record.get("entry_id")
+        if str(remote_entry) in self.puller.detached:
+            self._note("skipped", "its entry was detached from this remote here by an "
+                       "editor", sheet_id, "skipped", entry=str(remote_entry))
+            return
+        entry = self._entry(remote_entry)
         if entry is None:
             self._note("skipped", "its entry is not here (rejected or deleted here); the "
                        "sheet comes with the entry's next change", sheet_id, "skipped",
@@ -188,13 +194,13 @@ class SheetPuller:
             for alias in change.get("aliases") or []:
                 sheet = find_sheet(alias)
                 if sheet is not None:
-                    reason = f"the same sheet (known here as {alias})"
+                    reason = link_reason("known_sheet", id=str(alias))
                     break
             else:
                 sheet = sheet_twin(entry.id, incoming["title"] or "",
                                    date.fromisoformat(incoming["held_on"]),
                                    not_from=self.origin)
-                reason = "the same entry, title and meeting date"
+                reason = link_reason("same_sheet")
             if sheet is not None:
                 link("evaluation", sheet_id, sheet.id, origin=self.origin, reason=reason)
                 self._adopt(sheet, sheet_id, incoming, record, linked=True)

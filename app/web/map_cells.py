@@ -14,6 +14,11 @@ kind for its pie. Past MAX_CELL_ZOOM every entry is a marker. The cells are thos
 of one grid over the world at each zoom, so an entry on a tile's edge is counted in
 one tile only and the counts of the tiles covering a view add up to the entries in it.
 
+What the public sees, unfiltered or by kind, is not grouped here up to zoom 12: the
+count pyramid (app/query/pyramid.py, migration 0023) holds it per cell already, so a
+tile reads its 16 cells whatever the number of entries; both paths give the same
+figures (the cell and mean functions of that migration).
+
 A tile's answer depends only on the data state, the filter and z/x/y: the ETag
 comes from them before anything is built and the bodies are kept as the single
 file's are (app/web/markers.py).
@@ -27,21 +32,21 @@ from dataclasses import replace
 
 import orjson
 from flask import abort
-from sqlalchemy import Float, Integer, case, cast, func, literal, select, text
+from sqlalchemy import Float, case, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Text
 
 from ..extensions import db
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
-from ..query import EntryFilter
+from ..query import EntryFilter, pyramid
 from ..query.entries import conditions
 from ..query.state import data_state
 from . import bp
 from .filtering import request_filter
 from .markers import COORD_DIGITS, cached_json
 
-GRID = 4
+GRID = pyramid.GRID
 MAX_CELL_ZOOM = 17  # as map.js's clustering of the single file
 MAX_ZOOM = 22
 
@@ -61,32 +66,52 @@ def _round(expr):
 
 def tile_rows(f: EntryFilter, z: int, x: int, y: int) -> tuple[list[list], list[list]]:
     """(cells, markers) of the entries matching `f` in tile z/x/y."""
-    n = 2 ** z
+    if z <= pyramid.BASE_ZOOM and pyramid.serves(f):
+        rows = pyramid.tile_cells(f, z, x, y)
+    else:
+        rows = scanned_rows(f, z, x, y)
+    cells, markers = [], []
+    kinds = len(ENTRY_KINDS)
+    for row in rows:
+        total = row[2]
+        if total == 1 and row[5 + kinds] is not None:
+            markers.append(list(row[5 + kinds:]))
+        else:
+            cells.append([total, row[3], row[4], *row[5:5 + kinds]])
+    markers.sort(key=lambda m: m[0])
+    return cells, markers
+
+
+def scanned_rows(f: EntryFilter, z: int, x: int, y: int) -> list[tuple]:
+    """The rows of pyramid.tile_cells, grouped from the matching entries of the tile."""
     west, south, east, north = tile_bounds(z, x, y)
     lon, lat = func.ST_X(Entry.geom), func.ST_Y(Entry.geom)
     # Cells of the whole world's grid at this zoom (GRID × GRID a tile): an entry on a
-    # tile's edge falls in exactly one cell, the same whichever tile asks. The box
-    # test (&&, inclusive, from the spatial index's statistics: a good estimate, so a
-    # hash aggregate) picks candidates; the cells of the neighbours are left out below.
-    # Web Mercator's y is ln(tan(π/4 + φ/2)).
-    side = n * GRID
-    merc = func.ln(func.tan(math.pi / 4 + func.radians(lat) / 2))
-    gx = func.least(side - 1, cast(func.floor((lon + 180) / 360 * side), Integer))
-    gy = func.greatest(0, func.least(side - 1, cast(
-        func.floor((math.pi - merc) / (2 * math.pi) * side), Integer)))
+    # tile's edge falls in exactly one cell, the same whichever tile asks, and the same
+    # as the count pyramid's (the SQL functions of migration 0023). The box test (&&,
+    # inclusive, from the spatial index's statistics: a good estimate, so a hash
+    # aggregate) picks candidates; the cells of the neighbours are left out below.
+    side = GRID << z
+    gx, gy = func.atlas_cell_x(lon, side), func.atlas_cell_y(lat, side)
     keys = [gx, gy, Entry.id] if z > MAX_CELL_ZOOM else [gx, gy]
     count = func.count()
     kinds = [func.count().filter(Entry.kind == k) for k in ENTRY_KINDS]
     kind_index = func.array_position(literal(list(ENTRY_KINDS), ARRAY(Text)),
                                      func.min(Entry.kind.collate("C"))) - 1
-    stmt = (select(gx, gy, count, _round(func.avg(lon)), _round(func.avg(lat)), *kinds,
+    # A cluster sits at its entries' mean position, from sums in 1e-7 degrees as the
+    # pyramid keeps them (so both give the same figures); a lone entry at its own.
+    mean_lon = func.atlas_cell_mean(func.sum(func.atlas_cell_q(lon)), count)
+    mean_lat = func.atlas_cell_mean(func.sum(func.atlas_cell_q(lat)), count)
+    stmt = (select(gx, gy, count,
+                   case((count == 1, _round(func.min(lon))), else_=mean_lon),
+                   case((count == 1, _round(func.min(lat))), else_=mean_lat), *kinds,
                    # byte order ("C"): a singleton's value at memcmp's cost, not the locale's
-                   case((count == 1, func.min(Entry.slug.collate("C")))), kind_index,
-                   case((count == 1, func.min(Entry.name.collate("C")))))
+                   *(case((count == 1, value)) for value in (
+                       func.min(Entry.slug.collate("C")), kind_index, _round(func.min(lon)),
+                       _round(func.min(lat)), func.min(Entry.name.collate("C")))))
             .where(*conditions(replace(f, located=True)),
                    Entry.geom.op("&&")(func.ST_MakeEnvelope(west, south, east, north, 4326)))
             .group_by(*keys))
-    cells, markers = [], []
     first_x, first_y = x * GRID, y * GRID
     # The planner cannot guess how few cells there are (it takes one per row) and
     # would sort every entry of the tile, on disk, where a hash aggregate needs a few
@@ -97,19 +122,13 @@ def tile_rows(f: EntryFilter, z: int, x: int, y: int) -> tuple[list[list], list[
         rows = sorted(db.session.execute(stmt).all(), key=lambda r: (r[0], r[1]))
     finally:
         db.session.execute(text("RESET enable_sort; RESET jit"))
-    for row in rows:
-        if not (first_x <= row[0] < first_x + GRID and first_y <= row[1] < first_y + GRID):
-            continue  # a neighbour's cell, on the box's edge
-        total, x_, y_ = row[2], row[3], row[4]
-        if total == 1:
-            markers.append([row[-3], row[-2], x_, y_, row[-1]])
-        else:
-            cells.append([total, x_, y_, *row[5:5 + len(ENTRY_KINDS)]])
-    markers.sort(key=lambda m: m[0])
-    return cells, markers
+    # A neighbour's cell, on the box's edge, is left out.
+    return [tuple(r) for r in rows
+            if first_x <= r[0] < first_x + GRID and first_y <= r[1] < first_y + GRID]
 
 
 def tile_document(f: EntryFilter, z: int, x: int, y: int) -> bytes:
+    pyramid.compact_if_piled()
     cells, markers = tile_rows(f, z, x, y)
     total = sum(c[0] for c in cells) + len(markers)
     return orjson.dumps({"z": z, "x": x, "y": y, "total": total,

@@ -39,7 +39,7 @@ from ..extensions import db
 from ..lru import Lru
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
-from ..query import EntryFilter, count_entries, facet_counts
+from ..query import EntryFilter, count_entries, facet_counts, pyramid
 from ..query.entries import conditions
 from ..query.state import data_state
 from . import bp
@@ -71,6 +71,7 @@ def markers_rows(f: EntryFilter) -> list[tuple]:
 def markers_document(f: EntryFilter, file_max: int) -> bytes:
     """Every marker, or (past `file_max` located matches) the total and `"mode": "cells"`:
     the page's script then asks for the view's tiles of clusters (app/web/map_cells.py)."""
+    pyramid.compact_if_piled()  # the totals and the tiles read it next
     located = count_entries(replace(f, located=True))
     body: dict = {"kinds": list(ENTRY_KINDS)}
     if located > file_max:

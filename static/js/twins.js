@@ -1,7 +1,7 @@
 /* Atlas des communs: "is it already on the map?" as a place is typed.
  *
  * The form's data-twins-url answers {twins: [{url, message}, ...]} for its name,
- * position and website (app/editor/twins.py: the importers' twin rule). A warning,
+ * position, website and SIRET (app/editor/twins.py: the importers' twin rule). A warning,
  * never a block: the form sends as before, and the server checks again.
  */
 (function () {
@@ -11,7 +11,7 @@
   var box = document.getElementById('twins-warning');
   var list = document.getElementById('twins-list');
   if (!form || !box || !list || !window.fetch) return;
-  var FIELDS = ['name', 'lat', 'lon', 'website'];
+  var FIELDS = ['name', 'lat', 'lon', 'website', 'siret'];
   var timer = null;
   var seq = 0;
   var last = null;

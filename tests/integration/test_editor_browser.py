@@ -320,7 +320,8 @@ def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server):
     admin_pages = [f"/editor/entries/{entry}/edit", sheet_url(server, "la-coroutine"),
                    f"/editor/entries/{entry}/history", "/editor/sheets", "/editor/keys",
                    "/editor/keys/governance/edit", "/editor/tags", "/editor/contributions",
-                   "/editor/reports", "/editor/sources", "/editor/webhooks", "/editor/users"]
+                   "/editor/reports", "/editor/sources", "/editor/webhooks", "/editor/users",
+                   f"/editor/entries/{entry}/links", "/editor/links"]
     found = {}
     for role, paths in (("anonymous", ["/suggest", "/login"]), ("admin", admin_pages)):
         page = make_page(bypass_csp=True).page

@@ -13,6 +13,7 @@ is measured once its `load` event has fired (scripts run, styles applied).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -83,8 +84,9 @@ def server(databases):
 def make_world() -> dict[str, Any]:
     """Users of each role, and one object of each kind a route names."""
     from app.mail.links import invitation_token, reset_token
-    from app.models import Evaluation, ImportRun, Tag
+    from app.models import Evaluation, IdentityLink, ImportRun, Tag
     from app.services.entries import get_entry
+    from app.services.link_reasons import link_reason
     from app.services.proposals import propose_entry
     from app.services.revisions import Author
     from app.services.users import create_user
@@ -98,6 +100,11 @@ def make_world() -> dict[str, Any]:
                              author=Author(user=users["contributor"]))
     run = ImportRun(origin="csv", location="lieux.csv", status="succeeded", created=1)
     db.session.add(run)
+    # A twin link, so that the entry's links page and the recent links show one.
+    db.session.add(IdentityLink(entity_type="entry", alias_id=uuid.uuid4(), entity_id=entry.id,
+                                origin="remote:lille-metropole-des-communs", reason=link_reason(
+                                    "near", meters=12, similarity=0.74,
+                                    name="La Coroutine, tiers-lieu numérique")))
     db.session.commit()
     return {
         "ref": "la-coroutine", "entry_id": entry.id, "sheet_id": sheet.id,

@@ -67,8 +67,11 @@ class SmtpServer:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*cert)
             if tls == "starttls":
+                # PLAIN only, so that a refused password is one attempt (smtplib tries
+                # every mechanism offered).
                 options = {"tls_context": context, "require_starttls": True,
-                           "authenticator": self._authenticate, "auth_required": True}
+                           "authenticator": self._authenticate, "auth_required": True,
+                           "auth_exclude_mechanism": ["LOGIN"]}
             else:
                 options = {"ssl_context": context}
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
@@ -77,7 +80,9 @@ class SmtpServer:
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         user, password = auth_data.login.decode(), auth_data.password.decode()
         self.logins.append((user, password))
-        return AuthResult(success=password == "mail password")
+        # handled=False: aiosmtpd then answers a refusal (535) itself; its default (True)
+        # leaves the client waiting for an answer until its time-out.
+        return AuthResult(success=password == "mail password", handled=False)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

@@ -166,3 +166,23 @@ def test_users_cli_creates_changes_and_deactivates(app, databases):
     accepted = client.post("/login", data={"csrf_token": token, "email": "zoe@example.org",
                                            "password": "another long one"})
     assert accepted.status_code == 303
+
+
+def test_passwords_are_hashed_at_argon2s_standard_cost_outside_test_runs(app, database_url):
+    """The test apps hash at argon2's least cost (tests/conftest.py make_app); a real
+    app at the standard one, and it refuses the test setting."""
+    from argon2.profiles import RFC_9106_LOW_MEMORY as standard
+
+    from app import create_app
+    from app.config import ConfigurationError, to_sqlalchemy_url
+    from app.services.users import hash_password
+
+    config = {"SQLALCHEMY_DATABASE_URI": to_sqlalchemy_url(database_url), "SECRET_KEY": "x"}
+    with create_app(config).app_context():
+        real = hash_password(PASSWORD)
+    cost = f"m={standard.memory_cost},t={standard.time_cost},p={standard.parallelism}"
+    assert f"$argon2id$v=19${cost}$" in real
+    with app.app_context():
+        assert f"${cost}$" not in hash_password(PASSWORD)
+    with pytest.raises(ConfigurationError, match="PASSWORD_HASHING"):
+        create_app({**config, "PASSWORD_HASHING": "minimal"})

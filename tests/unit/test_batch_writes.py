@@ -94,3 +94,23 @@ def test_a_stale_if_match_among_many_updates_gets_its_412_and_the_others_land(
     # Set-based: who holds each field is recorded in one statement for the batch.
     assert len([s for s in sent if s.lstrip().startswith("INSERT INTO entry_field_sources")]) \
         == 1
+
+
+def test_a_detached_source_in_a_batch_gets_the_single_puts_409(client, editor):
+    from app.services.source_detach import detach_source
+
+    items = creations(2)
+    client.post(URL, json={"items": items}, headers=editor)
+    entry = db.session.get(Entry, uuid.UUID(items[0]["id"]))
+    detach_source(entry, "remote:batchtest")
+    again = [
+        {**items[0], "if_match": '"v1"', "entry": {**items[0]["entry"], "summary": "Non."}},
+        # The same record as a new entry elsewhere (no twin: a plain creation).
+        {**items[0], "id": str(uuid.uuid4()), "entry": place(40)},
+        {**items[1], "if_match": '"v1"', "entry": {**items[1]["entry"], "summary": "Oui."}},
+    ]
+    del again[0]["if_none_match"], again[2]["if_none_match"]
+    answers = client.post(URL, json={"items": again}, headers=editor).get_json()["items"]
+    assert [a["status"] for a in answers] == [409, 409, 200]
+    assert db.session.get(Entry, uuid.UUID(items[0]["id"])).summary is None
+    assert db.session.get(Entry, uuid.UUID(again[1]["id"])) is None

@@ -15,8 +15,8 @@ from app.models import Entry, ImportRun
 from importers.mapping import load_osm_mapping
 from tests.conftest import make_app
 from tests.support.importer import DATA
+from tests.support.overpass import FlakyOverpass, fixture_objects
 from tests.support.processes import flask
-from tests.unit.test_import_osm import _Replay, fixture_objects
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +64,9 @@ def test_import_osm_file_with_a_json_report_then_again(cli_db, tmp_path):
 
 def test_import_osm_from_overpass(cli_db):
     url, _app = cli_db
-    _Replay.answer = (DATA / "overpass-lille.json").read_bytes()
-    _Replay.failures, _Replay.queries = 1, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Replay)
+    FlakyOverpass.answer = (DATA / "overpass-lille.json").read_bytes()
+    FlakyOverpass.failures, FlakyOverpass.queries = 1, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyOverpass)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -78,7 +78,7 @@ def test_import_osm_from_overpass(cli_db):
         thread.join(timeout=5)
     assert result.returncode == 0, result.stderr
     assert "Dry run (nothing written)" in result.stdout
-    assert len(_Replay.queries) == 2 and "(50.6,3.0,50.7,3.1)" in _Replay.queries[-1]
+    assert len(FlakyOverpass.queries) == 2 and "(50.6,3.0,50.7,3.1)" in FlakyOverpass.queries[-1]
 
 
 def test_import_csv_dry_run_with_a_csv_report(cli_db, tmp_path):

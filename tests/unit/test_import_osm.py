@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import parse_qs
 
 import osmium
 import pytest
@@ -32,20 +30,9 @@ from importers.records import Candidate
 from tests.demo_data import entries as demo_entries
 from tests.demo_data import haversine_m
 from tests.support.importer import DATA, entries_of, items_of, run_import, table_counts
+from tests.support.overpass import FIXTURE, FlakyOverpass, fixture_objects
 
-FIXTURE = DATA / "lille-fixture.osm"
 NAMED = DATA / "mappings" / "osm-named.toml"
-
-
-def fixture_objects() -> list[dict]:
-    """The hand-written fixture as plain dicts, read with ElementTree (not osmium)."""
-    root = ET.parse(FIXTURE).getroot()
-    out = []
-    for element in root:
-        tags = {t.get("k"): t.get("v") for t in element.findall("tag")}
-        out.append({"type": element.tag, "id": int(element.get("id")), "tags": tags,
-                    "lat": element.get("lat"), "lon": element.get("lon")})
-    return out
 
 
 def candidates(items) -> list[Candidate]:
@@ -365,37 +352,12 @@ def test_a_dry_run_reports_everything_and_writes_nothing(session):
 
 # -- Overpass over HTTP ------------------------------------------------------------------
 
-class _Replay(BaseHTTPRequestHandler):
-    """Answers POSTs with the recorded answer; the first `failures` get a 503."""
-
-    answer = b""
-    failures = 0
-    queries: ClassVar[list[str]] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        type(self).queries.append(parse_qs(body)["data"][0])
-        if type(self).failures > 0:
-            type(self).failures -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.answer)))
-        self.end_headers()
-        self.wfile.write(self.answer)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def overpass_server():
-    _Replay.answer = (DATA / "overpass-lille.json").read_bytes()
-    _Replay.failures = 0
-    _Replay.queries = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Replay)
+    FlakyOverpass.answer = (DATA / "overpass-lille.json").read_bytes()
+    FlakyOverpass.failures = 0
+    FlakyOverpass.queries = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyOverpass)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, f"http://127.0.0.1:{server.server_port}/api/interpreter"
@@ -410,9 +372,9 @@ def test_overpass_query_fetch_with_retries_and_import(session, overpass_server):
     area = default_area()
     assert f"({area.min_lat},{area.min_lon},{area.max_lat},{area.max_lon})" in query
     assert '["amenity"="coworking_space"]' in query and "out center tags;" in query
-    _Replay.failures = 2
+    FlakyOverpass.failures = 2
     answer = fetch(query, url, timeout=5, retries=3, backoff=0)
-    assert len(_Replay.queries) == 3 and _Replay.queries[-1] == query
+    assert len(FlakyOverpass.queries) == 3 and FlakyOverpass.queries[-1] == query
     result = run_import(mapping, read_overpass(answer, mapping))
     imported = entries_of("osm")
     # Ids are unique per type only: node, way and relation 9100000001 are three records.
@@ -427,7 +389,7 @@ def test_overpass_query_fetch_with_retries_and_import(session, overpass_server):
 
 def test_overpass_errors_are_clear(overpass_server):
     _server, url = overpass_server
-    _Replay.failures = 10
+    FlakyOverpass.failures = 10
     with pytest.raises(OverpassError, match="HTTP 503"):
         fetch("[out:json];", url, timeout=5, retries=1, backoff=0)
     with pytest.raises(OverpassError, match="did not answer"):

@@ -57,7 +57,9 @@ def targets(session, accounts):
             # A report: refused before it is looked up, like the run.
             "report_id": 0,
             # A registered source: refused before it is looked up.
-            "name": "no-such-source"}
+            "name": "no-such-source",
+            # A twin link (app/editor/links.py): refused before it is looked up.
+            "alias_id": "00000000-0000-4000-8000-000000000000"}
 
 
 def url_for_rule(rule: str, targets: dict) -> str:

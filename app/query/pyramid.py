@@ -1,0 +1,162 @@
+"""The count pyramid (migration 0023): public entries per map cell, zoom 0 to BASE_ZOOM,
+and per tag (the tag facets).
+
+The unfiltered map (or filtered by kind only) reads its clusters, totals and kind
+counts here instead of grouping up to a million entries. `map_cells` holds every zoom
+as of the last compaction; `map_cell_changes` the zoom-BASE_ZOOM changes written since
+by the triggers on `entries`; each read adds both in one statement, so it sees one
+snapshot, the same as the entries'. What the public may see is the triggers' rule:
+published and not deleted (app/services/policy.py `public_entry`), which is also
+`EntryFilter()`'s, hence `serves`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+
+from sqlalchemy import case, func, select, true, union_all
+from sqlalchemy.exc import DBAPIError
+
+from ..extensions import db
+from ..models import Entry, Tag, map_cell_changes, map_cells, tag_facet_changes, tag_facets
+from ..models.vocab import ENTRY_KINDS
+from .entries import conditions
+from .filters import EntryFilter
+
+log = logging.getLogger(__name__)
+
+BASE_ZOOM = 12  # as migration 0023
+GRID = 4  # cells a tile side, as app/web/map_cells.py and migration 0023
+PILE = 5000  # changes past which a reader folds them in (atlas_map_cells_compact)
+FOLD = 50_000  # changes folded in at most by one reader: a huge statement's over several
+EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then checked
+
+_COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
+
+
+def serves(f: EntryFilter) -> bool:
+    """Whether the pyramid answers `f`: what the public sees, restricted by kind at most."""
+    return replace(f, kinds=(), located=None) == EntryFilter()
+
+
+def compact_if_piled() -> int:
+    """Fold the oldest committed changes in when they pile up (at most FOLD a call, in a
+    transaction of its own, so a reader's session is left alone); the number folded. A
+    database that refuses the write (a read-only standby) is left to its primary."""
+    folded = 0
+    for changes, compact in ((map_cell_changes, func.atlas_map_cells_compact),
+                             (tag_facet_changes, func.atlas_tag_facets_compact)):
+        piled = db.session.scalar(select(func.count()).select_from(
+            select(true()).select_from(changes).limit(PILE + 1).subquery()))
+        if piled <= PILE:
+            continue
+        try:
+            with db.engine.connect() as conn:
+                folded += int(conn.scalar(select(compact(FOLD))) or 0)
+                conn.commit()
+        except DBAPIError as error:
+            log.warning("counts not folded in: %s", error.orig)
+    return folded
+
+
+def _counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]):
+    """(gx, gy, kind, n, sx, sy) rows of zoom z within the cell ranges, changes included."""
+    shift = BASE_ZOOM - z
+    folded = (select(*(map_cells.c[c] for c in _COLUMNS))
+              .where(map_cells.c.z == z, map_cells.c.kind.in_(kinds),
+                     map_cells.c.gx.between(x0, x1), map_cells.c.gy.between(y0, y1)))
+    ch = map_cell_changes.c
+    pending = (select(ch.gx.op(">>")(shift).label("gx"), ch.gy.op(">>")(shift).label("gy"),
+                      ch.kind, ch.n, ch.sx, ch.sy)
+               .where(ch.kind.in_(kinds),
+                      ch.gx.between(x0 << shift, ((x1 + 1) << shift) - 1),
+                      ch.gy.between(y0 << shift, ((y1 + 1) << shift) - 1)))
+    return union_all(folded, pending).subquery()
+
+
+def tile_cells(f: EntryFilter, z: int, x: int, y: int) -> list[tuple]:
+    """The non-empty cells of tile z/x/y (z ≤ BASE_ZOOM) under a filter the pyramid serves:
+    (gx, gy, count, mean lon, mean lat, count per kind…, and for a cell of one entry its
+    slug, kind index, lon, lat, name)."""
+    kinds = f.kinds or ENTRY_KINDS
+    side = GRID << z
+    u = _counted(z, x * GRID, x * GRID + GRID - 1, y * GRID, y * GRID + GRID - 1, kinds)
+    n = func.sum(u.c.n)
+    cells = (select(u.c.gx, u.c.gy, n.label("n"), func.sum(u.c.sx).label("sx"),
+                    func.sum(u.c.sy).label("sy"),
+                    *(func.coalesce(func.sum(u.c.n).filter(u.c.kind == k), 0).label(f"k{i}")
+                      for i, k in enumerate(ENTRY_KINDS)))
+             .group_by(u.c.gx, u.c.gy).having(n > 0).subquery())
+    lon, lat = func.ST_X(Entry.geom), func.ST_Y(Entry.geom)
+
+    def lat_of(row):  # the north edge of grid row `row` (Web Mercator)
+        return func.degrees(func.atan(func.sinh(math.pi * (1 - 2.0 * row / side))))
+
+    # Rows 0 and side - 1 also hold what lies beyond Web Mercator's ±85.05°.
+    north = case((cells.c.gy == 0, 90.0), else_=lat_of(cells.c.gy) + EDGE)
+    south = case((cells.c.gy == side - 1, -90.0), else_=lat_of(cells.c.gy + 1) - EDGE)
+    west = cells.c.gx * (360.0 / side) - 180 - EDGE
+    east = (cells.c.gx + 1) * (360.0 / side) - 180 + EDGE
+    kind_index = case(*((Entry.kind == k, i) for i, k in enumerate(ENTRY_KINDS)))
+    single = (select(Entry.slug.label("slug"), kind_index.label("kind_index"),
+                     _rounded(lon).label("lon"), _rounded(lat).label("lat"),
+                     Entry.name.label("name"))
+              .where(cells.c.n == 1, *conditions(replace(f, located=True)),
+                     Entry.geom.op("&&")(func.ST_MakeEnvelope(west, south, east, north, 4326)),
+                     func.atlas_cell_x(lon, side) == cells.c.gx,
+                     func.atlas_cell_y(lat, side) == cells.c.gy)
+              .limit(1).lateral())
+    stmt = (select(cells.c.gx, cells.c.gy, cells.c.n,
+                   func.atlas_cell_mean(cells.c.sx, cells.c.n),
+                   func.atlas_cell_mean(cells.c.sy, cells.c.n),
+                   *(cells.c[f"k{i}"] for i in range(len(ENTRY_KINDS))),
+                   single.c.slug, single.c.kind_index, single.c.lon, single.c.lat,
+                   single.c.name)
+            .select_from(cells.outerjoin(single, true()))
+            .order_by(cells.c.gx, cells.c.gy))
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def _rounded(expr):
+    return func.round(expr.cast(db.Numeric), 5).cast(db.Float)
+
+
+def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]]:
+    """{kind: (located, without a place)} of the entries `f` gives, for `serves(f)`."""
+    u = _counted(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
+    unlocated = u.c.gx < 0
+    stmt = (select(u.c.kind, func.sum(u.c.n).filter(~unlocated),
+                   func.sum(u.c.n).filter(unlocated))
+            .group_by(u.c.kind))
+    return {kind: (int(located or 0), int(without or 0))
+            for kind, located, without in db.session.execute(stmt)
+            if (located or 0) or (without or 0)}
+
+
+def count(f: EntryFilter) -> int:
+    """count_entries(f) for `serves(f)`, from the pyramid."""
+    totals = kind_totals(f).values()
+    if f.located is True:
+        return sum(a for a, _ in totals)
+    if f.located is False:
+        return sum(b for _, b in totals)
+    return sum(a + b for a, b in totals)
+
+
+def tag_totals(f: EntryFilter) -> dict[str, int]:
+    """{tag slug: entries} of the entries `f` gives, for `serves(f)` (tags with none absent):
+    the tag facets, from `tag_facets` and the changes not folded yet (one statement)."""
+    kinds = f.kinds or ENTRY_KINDS
+    parts = []
+    for t in (tag_facets, tag_facet_changes):
+        part = select(t.c.tag_id, t.c.n).where(t.c.kind.in_(kinds))
+        if f.located is not None:
+            part = part.where(t.c.located == f.located)
+        parts.append(part)
+    u = union_all(*parts).subquery()
+    n = func.sum(u.c.n)
+    stmt = (select(Tag.slug, n).join(Tag, Tag.id == u.c.tag_id)
+            .group_by(Tag.slug).having(n > 0))
+    return {slug: int(count) for slug, count in db.session.execute(stmt)}

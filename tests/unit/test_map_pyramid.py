@@ -1,0 +1,391 @@
+"""The map's count pyramid (migration 0023, app/query/pyramid.py) equals a direct count of
+what the public may see, whatever is written, committed late or folded in; and the
+unfiltered map reads it instead of the entries."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import replace
+
+import psycopg2
+import pytest
+from sqlalchemy import event, func, select
+
+from app.extensions import db
+from app.models import Entry, Tag
+from app.query import EntryFilter, count_entries, pyramid
+from app.query.entries import conditions
+from app.query.facets import kind_counts, tag_counts
+from app.services.policy import public_entry
+from app.web.map_cells import scanned_rows
+from tests.support.api import fresh_app
+
+BASE = pyramid.BASE_ZOOM
+SIDE = pyramid.GRID << BASE
+LILLE = "ST_SetSRID(ST_MakePoint(3.07, 50.63), 4326)"
+
+
+@pytest.fixture(scope="module")
+def app(databases):
+    return fresh_app(databases, "pyramid")
+
+
+def connect(app):
+    return psycopg2.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", ""))
+
+
+@pytest.fixture
+def sql(app):
+    """Writes in their own committed transactions, as another writer would."""
+    conn = connect(app)
+
+    def run(statement: str, *params) -> None:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+        conn.commit()
+
+    yield run
+    conn.close()
+
+
+def direct(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
+    """Per zoom, {(gx, gy, kind): (count, Σ lon, Σ lat)} of the entries the access policy
+    shows the public (app/services/policy.py), counted here without the pyramid."""
+    with app.app_context():
+        public = {e.id for e in db.session.scalars(select(Entry)) if public_entry(e)}
+        rows = db.session.execute(db.text(
+            "SELECT id, kind, atlas_cell_x(ST_X(geom), :side), atlas_cell_y(ST_Y(geom), :side),"
+            " atlas_cell_q(ST_X(geom)), atlas_cell_q(ST_Y(geom)) FROM entries"
+            " WHERE geom IS NOT NULL UNION ALL"
+            " SELECT id, kind, NULL, NULL, NULL, NULL FROM entries WHERE geom IS NULL"),
+            {"side": SIDE}).all()
+        db.session.remove()
+    out: dict[int, dict] = {}
+    for z in range(BASE + 1):
+        sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for entry_id, kind, gx, gy, qx, qy in rows:
+            if entry_id not in public:
+                continue
+            key = (-1, -1, kind) if gx is None else (gx >> (BASE - z), gy >> (BASE - z), kind)
+            sums[key][0] += 1
+            sums[key][1] += qx or 0
+            sums[key][2] += qy or 0
+        out[z] = {k: tuple(v) for k, v in sums.items()}
+    return out
+
+
+def counted(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
+    """The same from the pyramid: folded cells plus the changes not folded yet."""
+    with connect(app) as conn, conn.cursor() as cur:
+        cur.execute("""
+            SELECT z, gx, gy, kind, sum(n), sum(sx), sum(sy) FROM (
+                SELECT z, gx, gy, kind, n, sx, sy FROM map_cells
+                UNION ALL
+                SELECT z, gx >> (%(base)s - z), gy >> (%(base)s - z), kind, n, sx, sy
+                FROM map_cell_changes, generate_series(0, %(base)s) AS z) AS u
+            GROUP BY z, gx, gy, kind HAVING sum(n) <> 0 OR sum(sx) <> 0 OR sum(sy) <> 0""",
+                    {"base": BASE})
+        rows = cur.fetchall()
+    conn.close()
+    out: dict[int, dict] = {z: {} for z in range(BASE + 1)}
+    for z, gx, gy, kind, n, sx, sy in rows:
+        out[z][(gx, gy, kind)] = (int(n), int(sx), int(sy))
+    return out
+
+
+def pending(app) -> int:
+    """The changes not folded in yet."""
+    with connect(app) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM map_cell_changes")
+        found = cur.fetchone()[0]
+    conn.close()
+    return found
+
+
+def compact(app) -> int:
+    with connect(app) as conn, conn.cursor() as cur:
+        cur.execute("SELECT atlas_map_cells_compact() + atlas_tag_facets_compact()")
+        folded = cur.fetchone()[0]
+    conn.close()
+    return folded
+
+
+def assert_agrees(app) -> None:
+    expected = direct(app)
+    assert expected[0], "nothing public to count"
+    assert counted(app) == expected
+    with app.app_context():
+        for kinds in ((), ("third_place",)):
+            for located in (None, True, False):
+                f = EntryFilter(kinds=kinds, located=located)
+                assert count_entries(f) == db.session.scalar(
+                    select(func.count()).select_from(Entry).where(*conditions(f))), f
+                assert kind_counts(f) == dict(db.session.execute(
+                    select(Entry.kind, func.count()).group_by(Entry.kind)
+                    .where(*conditions(replace(f, kinds=())))).all()), f
+        # The tag facets, against the access policy's own predicate.
+        tagged: Counter = Counter()
+        for e in db.session.scalars(select(Entry)):
+            if public_entry(e):
+                for tag in e.tags:
+                    tagged[tag.slug, e.kind, e.geom is not None] += 1
+        assert tagged, "no public entry has a tag"
+        for kinds in ((), ("third_place",), ("commons", "initiative")):
+            for located in (None, True, False):
+                f = EntryFilter(kinds=kinds, located=located)
+                expected_tags: Counter = Counter()
+                for (slug, kind, has_place), n in tagged.items():
+                    if (not kinds or kind in kinds) and located in (None, has_place):
+                        expected_tags[slug] += n
+                assert tag_counts(f) == dict(expected_tags), f
+        db.session.remove()
+
+
+ENTRY = ("INSERT INTO entries (slug, kind, name, geom, moderation) VALUES "
+         "(%s, 'commons', 'Pyramide', {geom}, %s)")
+WRITES = {
+    "created": (ENTRY.format(geom=LILLE), "pyr-created", "published"),
+    "created-unlocated": (ENTRY.format(geom="NULL"), "pyr-unlocated", "published"),
+    "created-pending": (ENTRY.format(geom=LILLE), "pyr-pending", "pending"),
+    "moved": ("UPDATE entries SET geom = ST_SetSRID(ST_MakePoint(-1.55, 47.21), 4326)"
+              " WHERE slug = (SELECT min(slug) FROM entries WHERE geom IS NOT NULL"
+              " AND moderation = 'published')",),
+    "moved-many-in-one": ("UPDATE entries SET geom = ST_Translate(geom, 0.01, -0.02)"
+                          " WHERE geom IS NOT NULL",),
+    "unplaced": ("UPDATE entries SET geom = NULL WHERE slug = (SELECT max(slug) FROM entries"
+                 " WHERE geom IS NOT NULL AND moderation = 'published')",),
+    "kind-changed": ("UPDATE entries SET kind = 'initiative' WHERE slug = (SELECT min(slug)"
+                     " FROM entries WHERE kind = 'third_place' AND moderation = 'published')",),
+    "unpublished": ("UPDATE entries SET moderation = 'rejected' WHERE slug = (SELECT min(slug)"
+                    " FROM entries WHERE moderation = 'published' AND geom IS NOT NULL)",),
+    "published": ("UPDATE entries SET moderation = 'published' WHERE moderation <> 'published'",),
+    "tombstoned": ("UPDATE entries SET deleted_at = now() WHERE slug = (SELECT max(slug)"
+                   " FROM entries WHERE deleted_at IS NULL AND geom IS NOT NULL)",),
+    "restored": ("UPDATE entries SET deleted_at = NULL WHERE deleted_at IS NOT NULL",),
+    "renamed-only": ("UPDATE entries SET name = name || ' !'",),
+    "deleted": ("DELETE FROM entries WHERE slug LIKE 'pyr-%%'",),
+    "tagged": ("INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries e,"
+               " tags t WHERE e.moderation = 'published' ON CONFLICT DO NOTHING",),
+    "untagged": ("DELETE FROM entry_tags WHERE tag_id = (SELECT min(tag_id) FROM entry_tags)",),
+    "retagged": ("UPDATE entry_tags SET tag_id = (SELECT max(id) FROM tags) WHERE tag_id ="
+                 " (SELECT min(tag_id) FROM entry_tags) AND entry_id NOT IN (SELECT entry_id"
+                 " FROM entry_tags WHERE tag_id = (SELECT max(id) FROM tags))",),
+    "tag-renamed": ("UPDATE tags SET slug = slug || '-bis' WHERE id = (SELECT min(tag_id)"
+                    " FROM entry_tags)",),
+    "tag-removed": ("DELETE FROM tags WHERE id = (SELECT max(tag_id) FROM entry_tags)",),
+    "tagged-entry-unpublished": ("UPDATE entries SET moderation = 'pending' WHERE id IN"
+                                 " (SELECT entry_id FROM entry_tags ORDER BY entry_id LIMIT 3)",),
+    "tagged-entry-created": (ENTRY.format(geom=LILLE) + "; INSERT INTO entry_tags (entry_id,"
+                             " tag_id) SELECT e.id, t.id FROM entries e, tags t"
+                             " WHERE e.slug = %s", "pyr-tagged", "published", "pyr-tagged"),
+    "tagged-entry-deleted": ("DELETE FROM entries WHERE slug = 'pyr-tagged'",),
+}
+
+
+# Writes that move no map count (tags are not on the map).
+MAP_NEUTRAL = {"renamed-only", "created-pending", "tagged", "untagged", "retagged",
+               "tag-renamed", "tag-removed"}
+
+
+def test_the_demo_load_is_counted_and_folds_in(app):
+    assert_agrees(app)  # loaded after the migration: through the triggers
+    assert compact(app) > 0
+    assert pending(app) == 0
+    assert_agrees(app)
+
+
+@pytest.mark.parametrize("write", list(WRITES), ids=list(WRITES))
+def test_the_pyramid_equals_a_direct_count_after(app, sql, write):
+    statement, *params = WRITES[write]
+    before = direct(app)
+    sql(statement, *params)
+    if write not in MAP_NEUTRAL:
+        assert direct(app) != before, "the write changed nothing the map counts"
+    assert_agrees(app)  # with the changes not folded yet
+    compact(app)
+    assert_agrees(app)
+
+
+def test_a_change_that_nets_to_nothing_logs_nothing(app, sql):
+    compact(app)
+    sql("UPDATE entries SET name = name || ' ?', summary = 'autre'")
+    assert pending(app) == 0
+
+
+def test_a_late_commit_is_counted_when_it_shows(app):
+    """A writes first and commits last; B writes, commits and is folded in meanwhile."""
+    early, late = connect(app), connect(app)
+    try:
+        with early.cursor() as cur:
+            cur.execute(ENTRY.format(geom=LILLE), ("pyr-early", "published"))
+            cur.execute("UPDATE entries SET geom = ST_SetSRID(ST_MakePoint(5.37, 43.3), 4326)"
+                        " WHERE slug = (SELECT min(slug) FROM entries WHERE geom IS NOT NULL"
+                        " AND moderation = 'published')")
+        with late.cursor() as cur:
+            cur.execute(ENTRY.format(geom=LILLE), ("pyr-late", "published"))
+            cur.execute("UPDATE entries SET moderation = 'rejected' WHERE slug = (SELECT"
+                        " max(slug) FROM entries WHERE moderation = 'published')")
+        late.commit()
+        assert compact(app) > 0  # B's changes folded in, A's still running
+        assert_agrees(app)
+        early.commit()
+        assert_agrees(app)
+        compact(app)
+        assert_agrees(app)
+    finally:
+        early.close()
+        late.close()
+
+
+def test_a_rolled_back_write_leaves_no_count(app):
+    before = counted(app)
+    conn = connect(app)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(ENTRY.format(geom=LILLE), ("pyr-undone", "published"))
+        conn.rollback()
+    finally:
+        conn.close()
+    compact(app)
+    assert counted(app) == before
+
+
+@pytest.mark.parametrize("kinds", [(), ("commons", "initiative")])
+def test_tiles_from_the_pyramid_are_those_of_the_scan(app, sql, kinds):
+    """Cells, per-kind counts, mean positions and lone markers alike, folded or not."""
+    sql("UPDATE entries SET geom = ST_Translate(geom, 0.003, 0.001) WHERE geom IS NOT NULL"
+        " AND slug IN (SELECT slug FROM entries ORDER BY slug LIMIT 10)")
+    f = EntryFilter(kinds=kinds)
+    for fold in (False, True):
+        if fold:
+            compact(app)
+        with app.app_context():
+            for z in (2, 6, 12):
+                tiles = {(gx >> 2, gy >> 2) for (gx, gy, _k) in direct(app)[z] if gx >= 0}
+                assert tiles
+                for x, y in tiles:
+                    assert pyramid.tile_cells(f, z, x, y) == scanned_rows(f, z, x, y), (z, x, y)
+            db.session.remove()
+
+
+def entries_rows_read(app, url: str) -> tuple[int, dict]:
+    """The rows of `entries` that the statements of one answer read (EXPLAIN ANALYZE)."""
+    statements = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        # Reads, but the data state's (index look-ups, app/query/state.py).
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) \
+                and "pg_current_snapshot" not in statement:
+            statements.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        answer = json.loads(app.test_client().get(url).data)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    read = 0
+    with connect(app) as conn, conn.cursor() as cur:
+        cur.execute("SET enable_sort = off")  # as the scan path runs
+        for statement, parameters in statements:
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            read += rows_of(cur.fetchone()[0][0]["Plan"], "entries")
+    conn.close()
+    return read, answer
+
+
+def rows_of(plan: dict, relation: str) -> int:
+    here = plan["Actual Rows"] * plan["Actual Loops"] if plan.get(
+        "Relation Name") == relation else 0
+    return here + sum(rows_of(p, relation) for p in plan.get("Plans", []))
+
+
+def test_the_unfiltered_map_reads_counts_not_entries(app):
+    compact(app)
+    by_tile: Counter = Counter()
+    for (gx, gy, _kind), (n, _sx, _sy) in direct(app)[2].items():
+        if gx >= 0:
+            by_tile[gx >> 2, gy >> 2] += n
+    (x, y), _n = by_tile.most_common(1)[0]
+    read, answer = entries_rows_read(app, f"/map/cells/2/{x}/{y}.json")
+    assert answer["total"] > 20
+    assert read <= len(answer["markers"]), read  # a lone marker's own row at most
+
+
+def test_a_reader_folds_the_changes_in_when_they_pile_up(app, sql, monkeypatch):
+    compact(app)
+    sql(ENTRY.format(geom=LILLE), "pyr-piled", "published")
+    sql(ENTRY.format(geom="ST_SetSRID(ST_MakePoint(-1.55, 47.21), 4326)"), "pyr-piled-2",
+        "published")
+    piled = pending(app)
+    assert piled >= 2
+    monkeypatch.setattr(pyramid, "PILE", piled)
+    assert app.test_client().get("/map/markers.json?kind=commons").status_code == 200
+    assert pending(app) == piled  # not past the pile: nothing folded
+    monkeypatch.setattr(pyramid, "PILE", piled - 1)
+    monkeypatch.setattr(pyramid, "FOLD", 1)  # the oldest first, one at a time
+    assert app.test_client().get("/map/markers.json").status_code == 200
+    assert pending(app) == piled - 1
+    assert_agrees(app)
+    monkeypatch.setattr(pyramid, "PILE", 0)
+    monkeypatch.setattr(pyramid, "FOLD", 50_000)
+    assert app.test_client().get("/map/markers.json?kind=initiative").status_code == 200
+    assert pending(app) == 0
+    assert_agrees(app)
+
+
+UNPUBLISH = "UPDATE entries SET moderation = 'pending' WHERE slug = %s"
+TAG = ("INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries e, tags t"
+       " WHERE e.slug = %s AND t.slug = %s")
+
+
+def blocked(app) -> bool:
+    """Whether a statement of another connection waits for a lock."""
+    with connect(app) as probe, probe.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        waiting = cur.fetchone()[0] > 0
+    probe.close()
+    return waiting
+
+
+@pytest.mark.parametrize("first", ["tag", "unpublish"])
+def test_a_tag_and_its_entrys_unpublication_at_once_count_once(app, sql, first):
+    """Two transactions: one tags an entry, the other unpublishes it; whichever writes
+    first, the tag facets end as the committed rows say (no write skew). The stored
+    features' refresh would make them wait for each other too: it is deferred here, as
+    the importers and a tag merge defer it."""
+    sql(ENTRY.format(geom=LILLE), f"pyr-skew-{first}", "published")
+    slug = f"pyr-skew-{first}"
+    with app.app_context():
+        tag = db.session.scalar(select(Tag.slug).order_by(Tag.slug).limit(1))
+        db.session.remove()
+    tagger, publisher = connect(app), connect(app)
+    for conn in (tagger, publisher):  # as bulk writers do: nothing else serialises them
+        with conn.cursor() as cur:
+            cur.execute("SELECT set_config('atlas.defer_features', 'on', false)")
+    writes = {"tag": (tagger, TAG, (slug, tag)), "unpublish": (publisher, UNPUBLISH, (slug,))}
+    second = "unpublish" if first == "tag" else "tag"
+    try:
+        conn, statement, params = writes[first]
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+        conn, statement, params = writes[second]
+        worker = threading.Thread(target=lambda: conn.cursor().execute(statement, params))
+        worker.start()
+        deadline = time.monotonic() + 10  # it waits for the first (or is done, unlocked)
+        while worker.is_alive() and not blocked(app) and time.monotonic() < deadline:
+            worker.join(0.05)
+        writes[first][0].commit()
+        worker.join(10)
+        assert not worker.is_alive()
+        conn.commit()
+    finally:
+        tagger.close()
+        publisher.close()
+    assert_agrees(app)
+    compact(app)
+    assert_agrees(app)
