@@ -8,7 +8,8 @@ For each batch of candidates:
    otherwise settle the entry between its sources (app.services.provenance): a
    field goes to the source of highest priority that gives it, unless an editor
    wrote it: then the editor's value stays and a change of the source's value there
-   is reported as a conflict;
+   is reported as a conflict; the batch's updates are written together
+   (app.services.entry_updates);
 3. unmatched: look for a twin among existing entries (within 50 m with a similar
    unaccented name by pg_trgm, or the same website) in one set-based query, and
    among the batch itself; a twin is flagged for an editor, not created (or, with
@@ -53,6 +54,7 @@ from app.services.entries import (
     save_entry,
     snapshot,
 )
+from app.services.entry_updates import Update, update_entries
 from app.services.errors import ConflictError, WriteValidationError
 from app.services.link_reasons import LinkReason, reason_english
 from app.services.provenance import FIELDS as PROVENANCE_FIELDS
@@ -171,6 +173,9 @@ class Pipeline(OnLedger):
         self.tags_created: list[str] = []
         self._known_tags: set[str] = set()
         self._weights: dict[str, int] | None = None
+        # The batch's updates (candidate, write, had conflicts, link reason), written
+        # together.
+        self._updates: list[tuple[Candidate, Update, bool, LinkReason | None]] = []
         # The records an editor detached from their entry: skipped (source_exclusions).
         self._detached: set[str] = set()
         # Set while most candidates are new: the reader then renders the rows that
@@ -314,12 +319,14 @@ class Pipeline(OnLedger):
                 self.ledger.count("unchanged")
             else:
                 self._update(candidate, row.entry_id, row.mapped or {})
+        self._write_updates()
         del preloaded
         if 2 * len(new) >= len(candidates):
             self._plan_new.set()
         else:
             self._plan_new.clear()
         creatable = self._without_twins(new)
+        self._write_updates()  # the twins this run feeds (link_twins)
         self._create(creatable)  # stamps its sources with self.started
         matched = [i for i in ids if i in known]
         if matched:
@@ -344,7 +351,10 @@ class Pipeline(OnLedger):
     def _update(self, candidate: Candidate, entry_id: uuid.UUID,
                 last: dict[str, Any] | None, linked: LinkReason | None = None) -> None:
         """Write what changed for a known record (`last`: what it said before; None
-        for a twin it is now linked to, `linked` saying why)."""
+        for a twin it is now linked to, `linked` saying why). Queued: the batch's updates
+        are written together (`_write_updates`)."""
+        if any(queued.entry.id == entry_id for _, queued, _, _ in self._updates):
+            self._write_updates()  # one entry twice in a batch: in their order
         entry = db.session.get(Entry, entry_id)
         current = snapshot(entry)
         new = candidate.data
@@ -368,26 +378,36 @@ class Pipeline(OnLedger):
                 "is kept", row=candidate.row, external_id=candidate.external_id, field=name,
                 entry=entry.slug, details={"current": value, "incoming": incoming})
                 for name, value, incoming in conflicts)
-        try:
-            # No savepoint: the run is one transaction that fails as a whole, and a
-            # refusal (validation, tags, slug) is found before anything is written.
-            result = save_entry(entry, changes, author=self.author,
-                                expected_version=entry.version, partial=True,
-                                source=source_ref(self.mapping, candidate), commit=False,
-                                comment=f"Import {self.mapping.origin}", savepoint=False,
-                                strict=False, attribution=settled.attribution)
-        except (WriteValidationError, ConflictError) as exc:
-            self.note(Problem("rejected", str(exc), row=candidate.row,
-                               external_id=candidate.external_id, entry=entry.slug))
+        self._updates.append((candidate, Update(
+            entry, changes, expected_version=entry.version,
+            source=source_ref(self.mapping, candidate), partial=True,
+            attribution=settled.attribution), bool(conflicts), linked))
+
+    def _write_updates(self) -> None:
+        """The batch's updates, written together by the write service (update_entries);
+        each refusal (validation, tags, slug, version) reported with its row."""
+        queued, self._updates = self._updates, []
+        if not queued:
             return
-        if linked:  # why this record feeds an entry it did not create (editors' review)
-            db.session.execute(LINKED_SQL, {"origin": self.mapping.origin,
-                                            "id": candidate.external_id,
-                                            "reason": json.dumps(linked)})
-        if result.action == "updated":
-            self.ledger.count("updated")
-        elif not conflicts:
-            self.ledger.count("unchanged")
+        # No savepoint: the run is one transaction that fails as a whole, and a refusal
+        # (validation, tags, slug) is found before anything is written.
+        outcomes = update_entries([update for _, update, _, _ in queued], author=self.author,
+                                  comment=f"Import {self.mapping.origin}", strict=False,
+                                  savepoint=False)
+        for (candidate, update, conflicts, linked), outcome in zip(queued, outcomes,
+                                                                    strict=True):
+            if isinstance(outcome, WriteValidationError | ConflictError):
+                self.note(Problem("rejected", str(outcome), row=candidate.row,
+                                   external_id=candidate.external_id, entry=update.entry.slug))
+                continue
+            if linked:  # why this record feeds an entry it did not create (editors' review)
+                db.session.execute(LINKED_SQL, {"origin": self.mapping.origin,
+                                                "id": candidate.external_id,
+                                                "reason": json.dumps(linked)})
+            if outcome.action == "updated":
+                self.ledger.count("updated")
+            elif not conflicts:
+                self.ledger.count("unchanged")
 
     # -- new records -----------------------------------------------------------------
 

@@ -10,8 +10,9 @@ proposals, reviewed one by one.
 Plain creations (If-None-Match: *, an id unknown here, a source, no twin by the one
 twin rule, link targets already here) are validated one by one and then written
 together by the write service's `create_entries` (one COPY per table): what a mirror's
-first push is made of. Every other item runs exactly as its single PUT would
-(app/api/writes.py `_write`), committed on its own.
+first push is made of. Plain updates (If-Match on an entry an editor may replace) are
+written together by `update_entries` (app/api/batch_updates.py). Every other item runs
+exactly as its single PUT would (app/api/writes.py `_write`), committed on its own.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..communes.index import commune_index
 from ..extensions import db
 from ..http.json import json_response
 from ..http.problems import problem
-from ..models import Entry, IdentityLink, Source
+from ..models import Entry, IdentityLink, Source, SourceExclusion
 from ..services.entries import (
     SLUG_TAKEN,
     CleanEntry,
@@ -48,6 +49,7 @@ from ..services.twin_rule import (
     siret_key,
     website_key,
 )
+from .batch_updates import batch_updates
 from .schemas import Strict
 from .v1 import blp
 from .writes import SOURCE_HEADER, _write, author, bearer, documented, handled, invalid
@@ -118,8 +120,11 @@ def write_batch():
         return problem(413, "Content Too Large", f"A batch holds at most {BATCH_LIMIT} "
                        f"items; this one has {len(items)}. Split it.", limit=BATCH_LIMIT)
     outcomes: list[dict[str, Any] | None] = [None] * len(items)
-    for index, outcome in _plain_creations(items).items():
+    for index in _detached(items):  # the single PUT's 409, and nothing written
+        outcomes[index] = _one(items[index])
+    for index, outcome in _plain_creations(items, outcomes).items():
         outcomes[index] = outcome
+    batch_updates(items, outcomes, _source, _outcome)
     for index, item in enumerate(items):
         if outcomes[index] is None:
             outcomes[index] = _one(item)
@@ -156,13 +161,29 @@ def _one(item: Any) -> dict[str, Any]:
     return _outcome(key, response)
 
 
-def _plain_creations(items: list[Any]) -> dict[int, dict[str, Any]]:
+def _detached(items: list[Any]) -> list[int]:
+    """The items naming a record an editor detached here (app/services/source_detach.py),
+    in one query: their single PUT answers 409."""
+    refs = {index: _source(item.get("source")) for index, item in enumerate(items)
+            if isinstance(item, dict)}
+    refs = {index: ref for index, ref in refs.items() if ref is not None}
+    if not refs:
+        return []
+    pairs = sorted({(ref.origin, ref.external_id) for ref in refs.values()})
+    found = {(origin, external_id) for origin, external_id in db.session.execute(
+        select(SourceExclusion.origin, SourceExclusion.external_id).where(
+            tuple_(SourceExclusion.origin, SourceExclusion.external_id).in_(pairs)))}
+    return [index for index, ref in refs.items() if (ref.origin, ref.external_id) in found]
+
+
+def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[str, Any]]:
     """Create set-based the items that only create; their outcomes by index. Those it
-    cannot settle (twins, existing ids, unknown link targets…) are left to `_one`."""
+    cannot settle (twins, existing ids, unknown link targets…) are left to `_one`;
+    those `answered` already are left alone."""
     candidates: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]] = {}
     seen: set[uuid.UUID] = set()
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or answered[index] is not None:
             continue
         key = as_uuid(item.get("id"))
         body, source = item.get("entry"), _source(item.get("source"))
@@ -189,7 +210,9 @@ def _plain_creations(items: list[Any]) -> dict[int, dict[str, Any]]:
             tuple_(Source.origin, Source.external_id).in_(list(pairs))))}
     plain = {i: c for i, c in candidates.items() if c[0] not in known
              and (c[2].origin, c[2].external_id) not in sourced}
-    plain = {i: c for i, c in plain.items() if i not in _twins(plain)}
+    # Once for the whole batch (a comprehension's condition runs per item).
+    twins = _twins(plain)
+    plain = {i: c for i, c in plain.items() if i not in twins}
     return _create(plain, items)
 
 
@@ -247,6 +270,10 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
     outcomes: dict[int, dict[str, Any]] = {}
     plans: dict[int, NewEntry] = {}
     communes = commune_index()
+    first: dict[str, int] = {}  # each id's first place in the batch
+    for position, item in enumerate(items):
+        if isinstance(item, dict) and as_uuid(item.get("id")) is not None:
+            first.setdefault(str(as_uuid(item["id"])), position)
     for index, (key, body, source) in plain.items():
         try:
             loaded = validate_entry(body)
@@ -259,10 +286,9 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             if missing:
                 # A target by id that is not here and comes no earlier in the batch: the
                 # single PUT's 422 naming it, without running it. Any other: run it.
-                earlier = {str(as_uuid(item.get("id"))) for item in items[:index]
-                           if isinstance(item, dict)}
                 named = [str(relations[i]["target"]) for i in missing]
-                if any(as_uuid(t) is None or str(as_uuid(t)) in earlier for t in named):
+                if any(as_uuid(t) is None or first.get(str(as_uuid(t)), index) < index
+                       for t in named):
                     continue
                 raise WriteValidationError({f"relations.{i}.target": [coded(
                     "no_such_entry", "No entry {value!r}.", value=relations[i]["target"])]

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request, url_for
 from marshmallow import fields
+from werkzeug.datastructures import ETags
 
 from .. import entry_fields
 from ..auth.roles import has_role, publishes
@@ -220,12 +221,31 @@ def if_match(entry: Entry) -> Response | None:
         return problem(428, "Precondition Required",
                        f"Send If-Match: {etag_of(entry)} (the ETag of the version you read), "
                        "so that no one's change is overwritten unseen.")
-    current = etag_of(entry).strip('"')
-    if not (request.if_match.contains(current) or any(
-            CODED_ENTRY_ETAG.match(tag) and tag.split(":")[0] == current
-            for tag in request.if_match.as_set())):
+    if not etag_matches(entry, request.if_match):
         return stale(entry, request.headers["If-Match"])
     return None
+
+
+def etag_matches(entry: Entry, asked: ETags) -> bool:
+    """Whether an If-Match names the entry's version (its ETag, or a coded form of it)."""
+    current = etag_of(entry).strip('"')
+    return asked.contains(current) or any(
+        CODED_ENTRY_ETAG.match(tag) and tag.split(":")[0] == current
+        for tag in asked.as_set())
+
+
+def replacement(entry: Entry, body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """A PUT's (or PATCH's) body as write input: what the user may set, the page address
+    and moderation kept, and for a full replacement what it leaves out cleared."""
+    body = settable_input(user(), body)
+    for key in KEPT_BY_PUT:
+        body.setdefault(key, getattr(entry, key))
+    if not partial:  # a full replacement: what the body leaves out is cleared
+        for key in CLEARED_BY_PUT:
+            body.setdefault(key, EMPTY.get(key))
+        if "lon" not in body and "lat" not in body:
+            body["lon"] = body["lat"] = None
+    return body
 
 
 def asked_language() -> str | None:
@@ -418,14 +438,7 @@ def _write(ref: str, *, partial: bool) -> Response:
     if given is not None and given != entry.id:
         return invalid({"id": ["The id of the body differs from the entry's."]})
     # Moderation and the page address are the editors' (as in the forms).
-    body = settable_input(user(), body)
-    for key in KEPT_BY_PUT:
-        body.setdefault(key, getattr(entry, key))
-    if not partial:  # a full replacement: what the body leaves out is cleared
-        for key in CLEARED_BY_PUT:
-            body.setdefault(key, EMPTY.get(key))
-        if "lon" not in body and "lat" not in body:
-            body["lon"] = body["lat"] = None
+    body = replacement(entry, body, partial=partial)
     source = source_ref()
     body = _local_targets(body)
     if not writes_directly(user(), entry):

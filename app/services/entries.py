@@ -304,16 +304,19 @@ def new_entry(data: Mapping[str, Any] | CleanEntry, source: SourceRef | None, *,
               entry_id: uuid.UUID | None = None, created_at: datetime | None = None,
               updated_at: datetime | None = None, strict: bool = False,
               relations: Sequence[Mapping[str, str]] = (),
-              fill_codes: bool = False, communes: Any = None) -> NewEntry:
+              fill_codes: bool = False, communes: Any = None,
+              state: dict[str, Any] | None = None) -> NewEntry:
     """Check new-entry input as save_entry would (schema, located check) and render it
     for create_entries; WriteValidationError per field. `entry_id` and the times are
     for entries that have them already (a restored dump keeps them). Bulk creation is
     for programs copying data: not `strict` by default (see save_entry). `relations`
     are links whose targets the caller has resolved to local ids (existing entries, or
     entries of the same batch); links in `data` are refused. `fill_codes`: see
-    new_state (the write API and sync ask for it, as save_entry does it)."""
+    new_state (the write API and sync ask for it, as save_entry does it). `state`: what
+    new_state gave for this very input already (a caller that checked it first)."""
     loaded = data if isinstance(data, CleanEntry) else validate_entry(data, strict=strict)
-    state = new_state(loaded, relations, fill_codes=fill_codes, communes=communes)
+    if state is None:
+        state = new_state(loaded, relations, fill_codes=fill_codes, communes=communes)
     key = str(entry_id or uuid.uuid4())
     if any(r["target"] == key for r in state["relations"]):
         raise WriteValidationError({"relations": [coded(
@@ -542,7 +545,8 @@ def _load(data: Mapping[str, Any], *, partial: bool, strict: bool = True) -> dic
         raise WriteValidationError(_flatten(exc.messages)) from None
 
 
-def _desired_state(current: dict[str, Any] | None, clean: dict[str, Any]) -> dict[str, Any]:
+def _desired_state(current: dict[str, Any] | None, clean: dict[str, Any],
+                   targets: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     state: dict[str, Any] = {key: None for key in CONTENT_KEYS}
     state.update({"status": "active", "moderation": "published", "tags": [], "relations": []})
     if current is not None:
@@ -557,23 +561,31 @@ def _desired_state(current: dict[str, Any] | None, clean: dict[str, Any]) -> dic
             state["lat"] = round(clean["lat"], COORD_DIGITS)
     state["tags"] = sorted(set(state["tags"]))
     if "relations" in clean:
-        state["relations"] = _resolve_relations(clean["relations"], current)
+        state["relations"] = _resolve_relations(clean["relations"], current, targets)
     return state
 
 
-def _resolve_relations(relations: list[dict[str, str]],
-                       current: dict[str, Any] | None) -> list[dict[str, str]]:
+def _resolve_relations(relations: list[dict[str, str]], current: dict[str, Any] | None,
+                       targets: Mapping[str, str | None] | None = None
+                       ) -> list[dict[str, str]]:
+    """Each link's target as a local id; `targets` holds those a batch looked up at
+    once (target as given -> local id, None: no such entry), the others are found here."""
     resolved, errors = [], {}
     for index, relation in enumerate(relations):
-        target = find_entry(relation["target"])
-        if target is None:
+        given = str(relation["target"])
+        if targets is not None and given in targets:
+            target_id = targets[given]
+        else:
+            found = find_entry(relation["target"])
+            target_id = str(found.id) if found is not None else None
+        if target_id is None:
             errors[f"relations.{index}.target"] = [coded(
                 "no_such_entry", "No entry {value!r}.", value=relation["target"])]
-        elif current is not None and str(target.id) == current["id"]:
+        elif current is not None and target_id == current["id"]:
             errors[f"relations.{index}.target"] = [coded(
                 "self_relation", "An entry cannot be related to itself.")]
         else:
-            resolved.append({"type": relation["type"], "target": str(target.id)})
+            resolved.append({"type": relation["type"], "target": target_id})
     if errors:
         raise WriteValidationError(errors)
     return _sorted_relations(resolved)

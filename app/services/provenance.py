@@ -97,23 +97,75 @@ def on_write(entry: Entry, before: Mapping[str, Any] | None, after: Mapping[str,
              attribution: Mapping[str, str | None] | None = None) -> None:
     """Record who holds what a write changed: `attribution`'s holder for the fields it
     names (None: nobody, the row goes), else `origin` (None: an editor)."""
+    held, dropped = write_holders(before, after, origin=origin, user_id=user_id,
+                                  attribution=attribution)
+    record_many([(entry.id, *row) for row in held])
+    if dropped:
+        db.session.execute(_DROP, {"entry": str(entry.id), "fields": dropped})
+
+
+# (field, origin, user_id, value hash): a holder row of one entry.
+HolderRow = tuple[str, str | None, int | None, str]
+
+
+def write_holders(before: Mapping[str, Any] | None, after: Mapping[str, Any], *,
+                  origin: str | None, user_id: int | None,
+                  attribution: Mapping[str, str | None] | None = None
+                  ) -> tuple[list[HolderRow], list[str]]:
+    """What `on_write` records for one write, without writing it (a batch of writes
+    records all of theirs in one statement): the holder rows, and the fields whose row
+    goes."""
     old = field_values(before) if before is not None else {}
     new = field_values(after)
     changed = {k: v for k, v in new.items()
                if (k in old and old[k] != v) or (k not in old and v not in (None, ""))}
-    by_holder: dict[str | None, dict[str, Any]] = {}
+    held: list[HolderRow] = []
     dropped = []
     for name in [*changed, *(k for k in attribution or () if k not in changed)]:
-        value = new[name]
         holder = attribution[name] if attribution and name in attribution else origin
         if attribution and name in attribution and holder is None:
             dropped.append(name)
             continue
-        by_holder.setdefault(holder, {})[name] = value
-    for holder, values in by_holder.items():
-        record(entry.id, values, holder, user_id=None if holder else user_id)
-    if dropped:
-        db.session.execute(_DROP, {"entry": str(entry.id), "fields": dropped})
+        held.append((name, holder, None if holder else user_id, value_hash(new[name])))
+    return held, dropped
+
+
+_UPSERT_MANY = text("""
+INSERT INTO entry_field_sources (entry_id, field, origin, user_id, value_hash, at)
+SELECT e, f, o, u, h, :at
+FROM unnest(CAST(:entries AS uuid[]), CAST(:fields AS text[]), CAST(:origins AS text[]),
+            CAST(:users AS int[]), CAST(:hashes AS text[])) AS v(e, f, o, u, h)
+ON CONFLICT (entry_id, field) DO UPDATE
+SET origin = EXCLUDED.origin, user_id = EXCLUDED.user_id,
+    value_hash = EXCLUDED.value_hash, at = EXCLUDED.at
+""")
+_DROP_MANY = text("""
+DELETE FROM entry_field_sources s
+USING unnest(CAST(:entries AS uuid[]), CAST(:fields AS text[])) AS v(e, f)
+WHERE s.entry_id = v.e AND s.field = v.f
+""")
+
+
+def record_many(rows: Iterable[tuple[uuid.UUID | str, str, str | None, int | None, str]],
+                at: datetime | None = None) -> None:
+    """Holder rows (entry id, field, origin, user id, value hash) of many entries in one
+    statement."""
+    rows = list(rows)
+    if not rows:
+        return
+    entries, fields, origins, users, hashes = (list(column) for column in zip(*rows,
+                                                                              strict=True))
+    db.session.execute(_UPSERT_MANY, {
+        "entries": [str(e) for e in entries], "fields": fields, "origins": origins,
+        "users": users, "hashes": hashes, "at": at or datetime.now(UTC)})
+
+
+def drop_many(pairs: Iterable[tuple[uuid.UUID | str, str]]) -> None:
+    """Forget who held these (entry id, field) pairs, in one statement."""
+    pairs = list(pairs)
+    if pairs:
+        db.session.execute(_DROP_MANY, {"entries": [str(e) for e, _ in pairs],
+                                        "fields": [f for _, f in pairs]})
 
 
 def created_lines(entry_id: str, state: Mapping[str, Any], origin: str) -> list[str]:

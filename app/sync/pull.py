@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from .. import licences
 from ..extensions import db
 from ..models import Entry, ImportRun, Source
 from ..services.entries import SourceRef, delete_entry, restore_entry, save_entry
+from ..services.entry_updates import Update, update_entries
 from ..services.errors import ConflictError, WriteValidationError
 from ..services.link_reasons import reason_english
 from ..services.links import Twin, entry_twin, known_entry, link, local_entry
@@ -50,7 +52,8 @@ from ..services.tags import ensure_tags
 from ..services.threeway import POSITION, SET_FIELDS, merge
 from . import content as C
 from .client import Remote, RemoteError
-from .pull_batch import Plain, create_plain, plain_creations, resolve_pending
+from .pages import Prepared, read_ahead
+from .pull_batch import Plain, create_plain, plain_creations, render_ahead, resolve_pending
 from .sheets import SheetPuller
 from .state import sync_state
 
@@ -64,6 +67,16 @@ ANALYZE = text("ANALYZE entries, sources, identity_links")
 ANALYZE_AFTER = 200
 COUNTS = ("created", "updated", "unchanged", "deleted", "conflicts", "rejected", "skipped",
           "warnings")
+
+
+@dataclass
+class Queued:
+    """An update of the page waiting to be written with the others, and what follows it."""
+
+    entry: Entry
+    data: dict[str, Any]
+    remote_id: uuid.UUID
+    then: Callable[[], None]
 
 
 class SyncFailed(RuntimeError):
@@ -89,6 +102,7 @@ class Puller(OnLedger):
                              author_label=self.author.label)
         self.tags_created: list[str] = []
         self.sheets: SheetPuller | None = None
+        self._queued: list[Queued] = []
         # The remote's ids an editor detached from their entry here: skipped.
         self.detached: set[str] = set()
 
@@ -104,26 +118,22 @@ class Puller(OnLedger):
             self._resolve_pending()
             db.session.commit()
             self.ledger.checkpoint()
-            cursor = state.cursor
             first = True
-            while True:
-                params: dict[str, Any] = {"limit": self.page_size}
-                if cursor:
-                    params["since"] = cursor
-                page = self.remote.get_json("/api/v1/changes", **params)
-                changes, cursor, more = _page_parts(page)
+            # Each page read (and its records validated) while the one before is written.
+            render = render_ahead(self.origin, self.licence, self.remote.base_url) \
+                if self.batched else None
+            for page in read_ahead(self.remote, state.cursor, self.page_size,
+                                   prepared=self.batched, render=render):
                 db.session.execute(NO_JIT)
                 created = self.ledger.counts.get("created", 0)
-                self._apply_page(changes)
-                state.cursor = cursor
+                self._apply_page(page.changes, page.prepared)
+                state.cursor = page.cursor
                 if first and self.ledger.counts.get("created", 0) - created > ANALYZE_AFTER:
                     db.session.execute(ANALYZE)  # the planner learns of the new rows
                     first = False
                 db.session.commit()  # the page and its cursor, together
                 self.ledger.checkpoint()
-                self.progress(len(changes))
-                if not more:
-                    break
+                self.progress(len(page.changes))
             self._resolve_pending()
             db.session.commit()
             self.sheets = SheetPuller(self)
@@ -161,32 +171,40 @@ class Puller(OnLedger):
         for slug, reason in tags.refused:
             self._note("warning", f"tag not created: {reason}", slug, field="tags")
 
-    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
+    def _apply_page(self, changes: list[dict[str, Any]],
+                    prepared: dict[int, Prepared] | None = None) -> None:
         """The page in its order: runs of plain creations set-based (app/sync/pull_batch.py),
         every other change one by one; the changes of entries an editor detached from
         this remote are skipped (app/services/source_detach.py)."""
+        prepared = prepared or {}
         if self.detached:
-            changes = self._not_detached(changes)
-        plain = plain_creations(self, changes) if self.batched else {}
+            kept = self._not_detached(changes)
+            # What was read ahead is by the change's place in the page: renumbered.
+            prepared = {new: prepared[old] for new, old in enumerate(kept) if old in prepared}
+            changes = [changes[old] for old in kept]
+        plain = plain_creations(self, changes, prepared) if self.batched else {}
         run: list[Plain] = []
         for index, change in enumerate(changes):
             if index in plain:
+                self._write_queued()  # the updates before them, in the page's order
                 run.append(plain[index])
                 continue
             create_plain(self, run)
             run = []
             self._apply(change)
+        self._write_queued()
         create_plain(self, run)
 
-    def _not_detached(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _not_detached(self, changes: list[dict[str, Any]]) -> list[int]:
+        """The places in the page of the changes not detached here (the others noted)."""
         kept = []
-        for change in changes:
+        for index, change in enumerate(changes):
             key = str(change.get("id")) if isinstance(change, dict) else None
             if key in self.detached:
                 self._note("skipped", "detached from its entry here by an editor: not "
                            "pulled", key)
             else:
-                kept.append(change)
+                kept.append(index)
         return kept
 
     # -- one change ------------------------------------------------------------------------------
@@ -211,6 +229,7 @@ class Puller(OnLedger):
                 raise ValueError(f"{self.remote.base_url}: upsert {entry_id} has no entry")
             remote = C.from_record(record, change.get("relations"))
             if entry is None:
+                self._write_queued()
                 twin = known_entry(change.get("aliases") or []) or entry_twin(
                     record, not_from=self.origin)
                 if twin is not None:
@@ -218,10 +237,14 @@ class Puller(OnLedger):
                 else:
                     self._create(entry_id, remote, record)
             elif source is None:
+                self._write_queued()
                 self._foreign(entry_id, entry, remote, record)
             else:
+                if any(q.entry.id == entry.id for q in self._queued):
+                    self._write_queued()  # the same entry again: in the page's order
                 self._update(entry_id, entry, source, remote, record)
         elif op == "delete":
+            self._write_queued()
             self._delete(entry_id, entry, source)
         else:
             raise ValueError(f"{self.remote.base_url}: unknown op {op!r} for {entry_id}")
@@ -381,23 +404,58 @@ class Puller(OnLedger):
                 self._conflicts(entry, [name for name, _, _ in outcome.conflicts], local,
                                 desired, "changed here since the last pull and on the "
                                 "remote; the local value is kept")
+        def remember() -> None:
+            if edited_here:
+                # The editor's values stay local: the baseline moves only where we wrote,
+                # and for tags and links to the remote's list, so that what the editor
+                # added or removed here still reads as theirs.
+                now = C.from_entry(entry)
+                merged = {**applied, **{name: desired[name] if name in SET_FIELDS
+                                        else now[name] for name in changes}}
+                self._remember(entry, remote, record, waiting, applied=merged,
+                               local_version=attrs["local_version"], remote_id=remote_id)
+            else:
+                self._remember(entry, remote, record, waiting, remote_id=remote_id)
+
         if changes:
-            if self._write(entry, C.to_input(wanted, changes), remote_id) is None:
-                return
+            # Written with the page's other updates (`_write_queued`), then remembered.
+            self._queued.append(Queued(entry, C.to_input(wanted, changes), remote_id,
+                                       remember))
+            return
+        self.ledger.count("unchanged")
+        remember()
+
+    def _write_queued(self) -> None:
+        """The queued updates, written together by the write service (update_entries);
+        each then counted and its baseline kept, or refused as `_write` reports it (a
+        slug taken here: that one again alone, without it)."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        if not self.batched:  # the reference path: each through save_entry
+            for q in queued:
+                if self._write(q.entry, q.data, q.remote_id) is not None:
+                    self.ledger.count("updated")
+                    q.then()
+            return
+        outcomes = update_entries(
+            [Update(q.entry, q.data, expected_version=q.entry.version, partial=True,
+                    source=SourceRef(self.origin, str(q.remote_id), licence=self.licence))
+             for q in queued],
+            author=self.author, comment=f"Pulled from {self.name}", strict=False)
+        for q, outcome in zip(queued, outcomes, strict=True):
+            if isinstance(outcome, WriteValidationError) and set(outcome.messages) == {"slug"} \
+                    and q.data.get("slug"):
+                if self._write(q.entry, q.data, q.remote_id) is None:
+                    continue
+            elif isinstance(outcome, WriteValidationError):
+                self._note("rejected", str(outcome), str(q.remote_id), entry=q.entry.slug)
+                continue
+            elif isinstance(outcome, ConflictError):
+                self._note("conflict", str(outcome), str(q.remote_id), entry=q.entry.slug)
+                continue
             self.ledger.count("updated")
-        else:
-            self.ledger.count("unchanged")
-        if edited_here:
-            # The editor's values stay local: the baseline moves only where we wrote, and
-            # for tags and links to the remote's list, so that what the editor added or
-            # removed here still reads as theirs.
-            now = C.from_entry(entry)
-            merged = {**applied, **{name: desired[name] if name in SET_FIELDS else now[name]
-                                    for name in changes}}
-            self._remember(entry, remote, record, waiting, applied=merged,
-                           local_version=attrs["local_version"], remote_id=remote_id)
-        else:
-            self._remember(entry, remote, record, waiting, remote_id=remote_id)
+            q.then()
 
     def _conflicts(self, entry: Entry, names: list[str], local: dict[str, Any],
                    desired: dict[str, Any], reason: str) -> None:
@@ -446,14 +504,6 @@ class Puller(OnLedger):
             if self._write(entry, {"relations": desired["relations"]}, remote_id) is not None:
                 record = {"version": attrs.get("remote_version")}
                 self._remember(entry, attrs["remote"], record, still, remote_id=remote_id)
-
-
-def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str, bool]:
-    try:
-        return list(page["changes"]), str(page["next_cursor"]), bool(page["has_more"])
-    except (KeyError, TypeError):
-        raise ValueError("the change feed answered without changes, next_cursor and "
-                         "has_more") from None
 
 
 def _flat(content: dict[str, Any]) -> dict[str, Any]:

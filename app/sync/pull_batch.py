@@ -14,7 +14,7 @@ source baseline (`remote`, `applied`, `local_version`, `pending`) and holders.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from ..services.twin_rule import (
     website_key,
 )
 from . import content as C
+from .pages import Prepared
 
 if TYPE_CHECKING:
     from .pull import Puller
@@ -57,10 +58,14 @@ class Plain:
     entry_id: uuid.UUID
     remote: dict[str, Any]
     record: dict[str, Any]
+    # Read ahead (app/sync/pages.py): its write input and that input validated.
+    prepared: Prepared | None = None
 
 
-def plain_creations(puller: Puller, changes: list[dict[str, Any]]) -> dict[int, Plain]:
+def plain_creations(puller: Puller, changes: list[dict[str, Any]],
+                    prepared: dict[int, Prepared] | None = None) -> dict[int, Plain]:
     """The changes (by index) that only create: nothing here is the same entry."""
+    prepared = prepared or {}
     candidates: dict[int, tuple[uuid.UUID, dict[str, Any], list[uuid.UUID]]] = {}
     seen: set[uuid.UUID] = set()
     for index, change in enumerate(changes):
@@ -90,7 +95,9 @@ def plain_creations(puller: Puller, changes: list[dict[str, Any]]) -> dict[int, 
              if c[0] not in known and not any(a in known or a in known_aliases or a in ids
                                               for a in c[2])}
     twins = _twins(puller.origin, {i: c[1] for i, c in plain.items()})
-    return {i: Plain(key, C.from_record(record, changes[i].get("relations")), record)
+    return {i: Plain(key, prepared[i].remote if i in prepared
+                     else C.from_record(record, changes[i].get("relations")), record,
+                     prepared.get(i))
             for i, (key, record, _) in plain.items() if i not in twins}
 
 
@@ -134,13 +141,21 @@ def create_plain(puller: Puller, items: list[Plain]) -> None:
             (ready if target is not None else waiting).append(
                 {"type": relation["type"], "target": target} if target else relation)
         ready.sort(key=lambda r: (r["type"], r["target"]))
-        data = C.to_input({**item.remote, "relations": []})
-        del data["relations"]
+        if item.prepared is not None:
+            data = dict(item.prepared.data)
+        else:
+            data = C.to_input({**item.remote, "relations": []})
+            del data["relations"]
         if data.get("slug") in taken:
             puller._note("warning", f"the slug {data['slug']!r} is taken here; the entry "
                          "keeps another one", key, field="slug")
             data["slug"] = None
-        plan = _plan(puller, item, data, ready, waiting, tags, communes)
+        ahead = item.prepared
+        if ahead is not None and ahead.plan is not None and not item.remote["relations"] \
+                and data == ahead.data and set(ahead.plan.tags) <= tags:
+            plan = ahead.plan  # rendered while the page before was written
+        else:
+            plan = _plan(puller, item, data, ready, waiting, tags, communes)
         if plan is None:
             continue
         plans.append(plan)
@@ -160,9 +175,13 @@ def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[st
     """The entry rendered for create_entries with its source's baseline; a refusal is
     reported as Puller._write reports it (None)."""
     key = str(item.entry_id)
+    ahead = item.prepared
     for attempt in (1, 2):
         try:
-            loaded = validate_entry(data, strict=False)
+            # Validated ahead when the input is still what was read (no slug dropped).
+            loaded = (ahead.loaded if ahead is not None and ahead.loaded is not None
+                      and attempt == 1 and data == ahead.data
+                      else validate_entry(data, strict=False))
             state = new_state(loaded, ready, fill_codes=True, communes=communes)
             check_tags(state["tags"], tags)
             break
@@ -181,7 +200,31 @@ def _plan(puller: Puller, item: Plain, data: dict[str, Any], ready: list[dict[st
         attributes["pending"] = waiting
     source = SourceRef(puller.origin, key, attributes, licence=puller.licence)
     return new_entry(loaded, source, entry_id=item.entry_id, relations=ready,
-                     fill_codes=True, communes=communes)
+                     fill_codes=True, communes=communes, state=state)
+
+
+def render_ahead(origin: str, licence: str | None, url: str
+                 ) -> Callable[[dict[str, Any], Prepared, Any], NewEntry | None]:
+    """What `_plan` renders for a change without links (nothing to look up here but the
+    commune index), for the feed's reader to do ahead (app/sync/pages.py); None when it
+    cannot (the writer then does it and reports the refusal)."""
+
+    def render(change: dict[str, Any], ready: Prepared, communes: Any) -> NewEntry | None:
+        key = as_uuid(change.get("id"))
+        if key is None or ready.loaded is None or ready.remote["relations"]:
+            return None
+        try:
+            state = new_state(ready.loaded, [], fill_codes=True, communes=communes)
+            attributes = {"remote": ready.remote, "applied": _content(state),
+                          "local_version": 1,
+                          "remote_version": change["entry"].get("version"), "url": url}
+            source = SourceRef(origin, str(key), attributes, licence=licence)
+            return new_entry(ready.loaded, source, entry_id=key, relations=[],
+                             fill_codes=True, communes=communes, state=state)
+        except WriteValidationError:
+            return None
+
+    return render
 
 
 def _content(state: dict[str, Any]) -> dict[str, Any]:
@@ -293,5 +336,7 @@ def resolve_pending(puller: Puller) -> set[uuid.UUID]:
             source.licence = puller.licence
     db.session.execute(Revision.__table__.insert(), revisions)
     db.session.flush()
+    # Read before expire_all: after it each would be loaded again, one query apiece.
+    settled = {source.id for source, _, _ in plan.values()}
     db.session.expire_all()  # the entries' versions and links changed underneath
-    return {source.id for source, _, _ in plan.values()}
+    return settled

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,11 +49,14 @@ from ..models.entry import XID8
 from ..query.changes import FEED_SORT, HORIZON, decode_cursor, wait_for_horizon
 from ..query.paging import Cursor
 from . import content as C
+from .ahead import ahead
 from .client import Remote, RemoteError, problem_detail
 from .state import sync_state
 
-PAGE = 200
-BATCH = 200  # items per batch request (the target takes up to 1,000)
+PAGE = 1_000
+# Items per batch request (the target takes up to 1,000): fewer requests, and more links
+# whose target comes in the same request (sent once, not without the link and again).
+BATCH = 500
 BATCH_PATH = "/api/v1/entries/batch"
 ETAG_RE = re.compile(r'^(?:W/)?"v(\d+)"$')
 RELATION_TARGET = re.compile(r"^relations\.\d+\.target$")
@@ -117,21 +120,18 @@ class Pusher:
         try:
             self.batch: bool | None = None  # asked when there is something to send
             self._retry_refused()
-            cursor = decode_cursor(self.state.cursor) if self.state.cursor else None
-            while True:
-                rows = self._changes_after(cursor)
+            start = decode_cursor(self.state.cursor) if self.state.cursor else None
+            # Each page of our feed read while the one before is sent (app/sync/ahead.py).
+            for rows in ahead(lambda: self._feed(start), "push-reader"):
                 one_by_one = rows
                 if rows and self._batching():
-                    cursor = Cursor(FEED_SORT, rows[-1][1:])
-                    self._push_page([orjson.loads(text) for text, _, _ in rows], cursor)
+                    self._push_page([change for change, _, _ in rows],
+                                    Cursor(FEED_SORT, rows[-1][1:]))
                     self.progress(len(rows))
                     one_by_one = []
-                for text, xid, entry_id in one_by_one:
-                    cursor = Cursor(FEED_SORT, (xid, entry_id))
-                    self._push(orjson.loads(text), cursor)
+                for change, xid, entry_id in one_by_one:
+                    self._push(change, Cursor(FEED_SORT, (xid, entry_id)))
                     self.progress(1)
-                if len(rows) < PAGE:
-                    break
             self._retry_refused(deferred_only=True)
             from .sheet_push import SheetPusher
 
@@ -145,6 +145,16 @@ class Pusher:
             raise PushFailed(f"{exc} The cursor is kept: run the push again to resume.") \
                 from None
         return PushResult(dict(self.counts), self.report, dict(self.sheet_counts))
+
+    def _feed(self, cursor: Cursor | None) -> Iterator[list[tuple[dict[str, Any], int,
+                                                                 uuid.UUID]]]:
+        """Our feed after `cursor`, page by page, each change parsed (run ahead)."""
+        while True:
+            rows = self._changes_after(cursor)
+            yield [(orjson.loads(text), xid, entry_id) for text, xid, entry_id in rows]
+            if len(rows) < PAGE:
+                return
+            cursor = Cursor(FEED_SORT, rows[-1][1:])
 
     def _changes_after(self, cursor: Cursor | None) -> list[tuple[str, int, uuid.UUID]]:
         """Our own change feed, as /api/v1/changes serves it, with each row's position."""
@@ -208,13 +218,18 @@ class Pusher:
         the same content) and adopted, nothing is written twice."""
         sending: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, dict[str, Any],
                             int | None]] = []
-        for change in changes:
-            entry_id = uuid.UUID(change["id"])
-            ledger = db.session.get(PushedEntry, (self.state.id, entry_id))
+        ids = [uuid.UUID(change["id"]) for change in changes]
+        # The page's ledger rows and pulled baselines in two queries, not two per entry.
+        ledgers = {row.entry_id: row for row in db.session.scalars(select(PushedEntry).where(
+            PushedEntry.state_id == self.state.id, PushedEntry.entry_id.in_(ids)))}
+        pulled = self._pulled_baselines(ids)
+        for change, entry_id in zip(changes, ids, strict=True):
+            ledger = ledgers.get(entry_id)
             if change["op"] != "upsert":
                 self._finish(change, entry_id, ledger, self._delete(entry_id, ledger))
                 continue
-            echoed = self._pulled_from_target(entry_id, change["entry"])
+            echoed = self._pulled_from_target(entry_id, change["entry"],
+                                              pulled.get(entry_id, {}))
             if echoed is not None:
                 self._finish(change, entry_id, ledger, Outcome("unchanged", echoed))
                 continue
@@ -249,7 +264,8 @@ class Pusher:
              "entry": body, **({"if_match": f'"v{known}"'} if known is not None
                                else {"if_none_match": "*"})}
             for entry_id, body, known in items]}
-        response = self.remote.request("POST", BATCH_PATH, json=payload)
+        response = self.remote.request("POST", BATCH_PATH, data=orjson.dumps(payload),
+                                       headers={"Content-Type": "application/json"})
         self._fatal(response)
         answers = _json(response).get("items")
         if response.status_code != 200 or not isinstance(answers, list) \
@@ -354,15 +370,27 @@ class Pusher:
                 outcome = Outcome("conflicts", reason="the target keeps changing; try again")
         return outcome
 
-    def _pulled_from_target(self, entry_id: uuid.UUID, record: dict[str, Any]) -> int | None:
+    def _pulled_baselines(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """The pull baselines (source attributes) of entries pulled from the target, by id."""
+        if self.pulled_as is None or not ids:
+            return {}
+        return {entry_id: attrs or {} for entry_id, external_id, attrs in db.session.execute(
+            select(Source.entry_id, Source.external_id, Source.attributes).where(
+                Source.origin == self.pulled_as,
+                Source.external_id.in_([str(i) for i in ids]),
+                Source.entry_id.in_(ids))) if external_id == str(entry_id)}
+
+    def _pulled_from_target(self, entry_id: uuid.UUID, record: dict[str, Any],
+                            baseline: dict[str, Any] | None = None) -> int | None:
         """The target's version of an entry pulled from the target itself and unchanged here
         since (its source's baseline is at the entry's version): sending it back would only
         echo it, so its version there is taken as acknowledged. None otherwise."""
         if self.pulled_as is None:
             return None
-        attrs = db.session.scalar(select(Source.attributes).where(
-            Source.origin == self.pulled_as, Source.external_id == str(entry_id),
-            Source.entry_id == entry_id)) or {}
+        attrs = baseline if baseline is not None else db.session.scalar(
+            select(Source.attributes).where(
+                Source.origin == self.pulled_as, Source.external_id == str(entry_id),
+                Source.entry_id == entry_id)) or {}
         if attrs.get("linked") or attrs.get("local_version") != record.get("version"):
             return None
         version = attrs.get("remote_version")
@@ -483,7 +511,7 @@ def _subset(small: list[dict[str, str]], large: list[dict[str, str]]) -> bool:
 
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = orjson.loads(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

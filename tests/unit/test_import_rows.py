@@ -116,3 +116,36 @@ def test_a_reader_slower_than_the_idle_timeout_keeps_its_session(session, tmp_pa
     result = run_import(mapping, slowly(), idle_timeout=0.5, batch_size=1)
     assert result.counts["created"] == 3 and result.run.status == "finished"
     assert db.session.scalar(text("SHOW idle_in_transaction_session_timeout")) == was
+
+
+def test_a_re_import_updates_its_batch_together_and_keeps_an_editors_value(session, tmp_path):
+    from sqlalchemy import event
+
+    from app.services.entries import save_entry
+    from app.services.revisions import Author
+
+    rows = _good(6)
+    _import(write_csv(tmp_path / "v1.csv", rows, header=ATLAS_HEADER))
+    edited = entries_of(ORIGIN)["rows-ok-2"]
+    save_entry(edited, {"name": "Nom choisi par l'éditrice"}, author=Author(label="editor"),
+               expected_version=edited.version)
+    for row in rows:
+        row[2] = row[2].replace("bien formé", "mis à jour")
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = _import(write_csv(tmp_path / "v2.csv", rows, header=ATLAS_HEADER))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert result.run.status == "finished"
+    assert result.counts["updated"] == 5 and result.counts["conflicts"] == 1
+    names = {key: entry.name for key, entry in entries_of(ORIGIN).items()}
+    assert names["rows-ok-2"] == "Nom choisi par l'éditrice"
+    assert names["rows-ok-4"] == "Commun mis à jour 4"
+    # Set-based: who holds each field, for the whole batch, in one statement.
+    assert len([s for s in sent
+                if s.lstrip().startswith("INSERT INTO entry_field_sources")]) == 1
