@@ -69,7 +69,7 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
         "markersUrl": url_for("web.markers"),
         # Past MAP_FILE_MAX_MARKERS the markers document says so and map.js asks
         # for the clusters of the view's tiles here instead.
-        "cellsUrl": url_for("web.map_cells", z=0, x=0, y=0).replace("/0/0/0.", "/Z/X/Y."),
+        "blocksUrl": url_for("web.map_blocks", z=0, x=0, y=0).replace("/0/0/0.", "/Z/X/Y."),
         "entryUrl": url_for("web.entry_page", ref="SLUG"),
         # The popup asks for one entry's public record when it opens (summary, address):
         # the markers document stays five values an entry.

@@ -94,6 +94,57 @@ def test_a_tile_revalidates_from_the_data_state(client):
     assert again.status_code == 304
 
 
+def statements_of(app, client, url):
+    """The answer to `url` and the number of SQL statements it took to build."""
+    from sqlalchemy import event
+
+    app.extensions.pop("atlas_markers", None)  # the bodies kept: built again
+    seen = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *_args: seen.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = get(client, url)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return answer, len(seen)
+
+
+@pytest.mark.parametrize("query", ["", "q=epicerie"])  # the count pyramid's, a scan's
+def test_a_block_is_its_tiles_in_one_answer_and_one_statement(app, client, query):
+    """What map.js asks for: BLOCK × BLOCK tiles (the world below zoom 2) in one answer,
+    for the statements of one tile."""
+    for z in (1, 5, 13):
+        x, y = tile_of(3.06, 50.63, z)  # Lille
+        span = min(4, 2 ** z)
+        bx, by = x // span, y // span
+        _tile, tile_statements = statements_of(
+            app, client, f"/map/cells/{z}/{x}/{y}.json?{query}")
+        block, block_statements = statements_of(
+            app, client, f"/map/blocks/{z}/{bx}/{by}.json?{query}")
+        tiles = [get(client, f"/map/cells/{z}/{tx}/{ty}.json?{query}")
+                 for tx in range(bx * span, bx * span + span)
+                 for ty in range(by * span, by * span + span)]
+        assert (block["z"], block["x"], block["y"], block["span"]) == (z, bx, by, span)
+        assert block["total"] == sum(t["total"] for t in tiles) > 0, z
+        assert sorted(block["cells"]) == sorted(c for t in tiles for c in t["cells"]), z
+        assert block["markers"] == sorted((m for t in tiles for m in t["markers"]),
+                                          key=lambda m: m[0]), z
+        assert block_statements <= tile_statements, (z, block_statements, tile_statements)
+
+
+def test_a_block_outside_the_grid_is_a_404_and_revalidates(client):
+    assert client.get("/map/blocks/1/1/0.json").status_code == 404  # one block: the world
+    assert client.get("/map/blocks/3/2/0.json").status_code == 404  # 8 tiles: 2 blocks
+    assert client.get("/map/blocks/3/1/1.json?kind=castle").json["parameter"] == "kind"
+    first = client.get("/map/blocks/3/1/1.json")
+    assert first.status_code == 200
+    assert first.headers["ETag"] != client.get("/map/cells/3/1/1.json").headers["ETag"]
+    again = client.get("/map/blocks/3/1/1.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
 def test_the_first_entries_by_name_are_read_in_index_order(app, session):
     """The map page's no-script list (and the directory's default order) at any size."""
     from sqlalchemy import text
