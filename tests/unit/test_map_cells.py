@@ -187,3 +187,34 @@ def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, s
     session.commit()
     fresh, _ = page()
     assert "Aaa renommée" in fresh and "Aaa renommée" not in first
+
+
+@pytest.mark.parametrize("query", ["q=epicerie", "kind=third_place&q=cafe"])
+def test_a_searched_files_totals_and_kinds_come_from_one_pass(app, client, query):
+    """A filter the count pyramid does not hold scans: the file's located and unlocated
+    totals and its kind facet are one statement, not three (the tags are a second)."""
+    from sqlalchemy import event
+
+    from app.query.facets import kind_counts, tag_counts
+
+    scans = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda _c, _cur, statement, *_rest: scans.append(statement)  # noqa: E731
+    saved = app.config["MAP_FILE_MAX_MARKERS"]
+    app.config["MAP_FILE_MAX_MARKERS"] = 0  # cells mode: no markers in the file
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        app.extensions.pop("atlas_markers", None)
+        app.extensions.pop("atlas_per_state", None)
+        doc = get(client, f"/map/markers.json?{query}")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        app.config["MAP_FILE_MAX_MARKERS"] = saved
+    assert doc["mode"] == "cells"
+    assert len([s for s in scans if "@@" in s]) == 2, scans
+    f = parse_filter(MultiDict([p.split("=") for p in query.split("&")]))
+    with app.app_context():
+        assert doc["total"] == count_entries(EntryFilter(**{**f.__dict__, "located": True})) > 0
+        assert doc["unlocated"] == count_entries(EntryFilter(**{**f.__dict__, "located": False}))
+        assert doc["facets"] == {"kind": kind_counts(f), "tag": tag_counts(f)}
