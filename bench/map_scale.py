@@ -50,7 +50,9 @@ from bench.harness import (  # noqa: E402
 from bench.map_markers import INSERT  # noqa: E402
 from bench.open_data import free_port  # noqa: E402
 
-VIEWS = {"France, zoom 6": "#map=6/46.8/2.5", "Lille, zoom 12": "#map=12/50.63/3.06"}
+VIEWS = {"France, zoom 6": "#map=6/46.8/2.5", "Lille, zoom 12": "#map=12/50.63/3.06",
+         # A filter that keeps every entry: each block scans its matches (see BROAD).
+         "France, zoom 6, q=banc": "?q=banc#map=6/46.8/2.5"}
 SEARCH = ("/map/cells/6/32/22.json?q=epicerie", "/map/blocks/6/8/5.json?q=epicerie")
 # A filter that keeps every entry ("banc" is in every synthetic summary): the pyramid
 # does not hold it, so the counts and the densest tile (Lille's, zoom 6) scan.

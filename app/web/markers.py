@@ -39,13 +39,12 @@ from ..extensions import db
 from ..lru import Lru
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
-from ..query import EntryFilter, Facets, pyramid
+from ..query import EntryFilter, pyramid
 from ..query.entries import conditions
-from ..query.facets import kind_place_counts, kinds_of, tag_counts
 from ..query.state import data_state
 from . import bp
 from .filtering import request_filter
-from .per_state import per_state  # the map page asks for the same facets
+from .per_state import map_count, map_facets  # the map page asks for the same counts
 
 COORD_DIGITS = 5
 GZIP_MIN_BYTES = 1024
@@ -73,20 +72,16 @@ def markers_document(f: EntryFilter, file_max: int) -> bytes:
     """Every marker, or (past `file_max` located matches) the total and `"mode": "cells"`:
     the page's script then asks for the view's tiles of clusters (app/web/map_cells.py)."""
     pyramid.compact_if_piled()  # the totals and the tiles read it next
-    # Totals and kind facet from one pass: for a filter the pyramid does not hold (a
-    # text search), each would be a scan of every match (0.3 to 0.5 s each at 1M).
-    totals = per_state(("kinds by place", replace(f, kinds=(), located=None)),
-                       lambda: kind_place_counts(f))
-    chosen = [n for kind, n in totals.items() if not f.kinds or kind in f.kinds]
-    located = sum(n for n, _ in chosen)
+    # Totals and kind facet from one pass, shared with the map page (for a filter the
+    # pyramid does not hold, each would be a scan of every match: 0.3-0.5 s at 1M).
+    located = map_count(replace(f, located=True))
     body: dict = {"kinds": list(ENTRY_KINDS)}
     if located > file_max:
         body |= {"mode": "cells", "total": located, "markers": []}
     else:
         body |= {"mode": "file", "total": located, "markers": markers_rows(f)}
-    facets = per_state(("facets", f),
-                       lambda: Facets(kinds=kinds_of(f, totals), tags=tag_counts(f)))
-    body |= {"unlocated": sum(n for _, n in chosen), "facets": facets.as_json()}
+    body |= {"unlocated": map_count(replace(f, located=False)),
+             "facets": map_facets(f).as_json()}
     return orjson.dumps(body)
 
 

@@ -218,3 +218,36 @@ def test_a_searched_files_totals_and_kinds_come_from_one_pass(app, client, query
         assert doc["total"] == count_entries(EntryFilter(**{**f.__dict__, "located": True})) > 0
         assert doc["unlocated"] == count_entries(EntryFilter(**{**f.__dict__, "located": False}))
         assert doc["facets"] == {"kind": kind_counts(f), "tag": tag_counts(f)}
+
+
+def test_a_searched_map_page_and_its_file_share_their_counts(app, client):
+    """The page's facets and no-script total and its file's totals come from the same
+    passes, kept per data state: three scans in all for a search (kinds by place, tags,
+    the no-script list), none more for the file."""
+    from sqlalchemy import event
+
+    scans = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda _c, _cur, statement, *_rest: scans.append(statement)  # noqa: E731
+    saved = app.config["MAP_FILE_MAX_MARKERS"]
+    app.config["MAP_FILE_MAX_MARKERS"] = 0
+    app.extensions.pop("atlas_markers", None)
+    app.extensions.pop("atlas_per_state", None)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get("/?q=epicerie")
+        doc = get(client, "/map/markers.json?q=epicerie")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        app.config["MAP_FILE_MAX_MARKERS"] = saved
+    assert page.status_code == 200 and doc["mode"] == "cells"
+    assert len([s for s in scans if "@@" in s]) == 3, scans
+    from app.web.per_state import map_count
+
+    with app.app_context():
+        total = count_entries(EntryFilter(text="epicerie"))
+        assert doc["total"] + doc["unlocated"] == total > 0
+        for f in (EntryFilter(text="epicerie"), EntryFilter(text="cafe", kinds=("third_place",)),
+                  EntryFilter(text="epicerie", located=False), EntryFilter()):
+            assert map_count(f) == count_entries(f), f
