@@ -76,13 +76,13 @@ def _counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...])
     return union_all(folded, pending).subquery()
 
 
-def tile_cells(f: EntryFilter, z: int, x: int, y: int) -> list[tuple]:
-    """The non-empty cells of tile z/x/y (z ≤ BASE_ZOOM) under a filter the pyramid serves:
-    (gx, gy, count, mean lon, mean lat, count per kind…, and for a cell of one entry its
-    slug, kind index, lon, lat, name)."""
+def tile_cells(f: EntryFilter, z: int, x: int, y: int, span: int = 1) -> list[tuple]:
+    """The non-empty cells of tile z/x/y (z ≤ BASE_ZOOM), or of the span × span tiles from
+    it, under a filter the pyramid serves: (gx, gy, count, mean lon, mean lat, count per
+    kind…, and for a cell of one entry its slug, kind index, lon, lat, name)."""
     kinds = f.kinds or ENTRY_KINDS
     side = GRID << z
-    u = _counted(z, x * GRID, x * GRID + GRID - 1, y * GRID, y * GRID + GRID - 1, kinds)
+    u = _counted(z, x * GRID, (x + span) * GRID - 1, y * GRID, (y + span) * GRID - 1, kinds)
     n = func.sum(u.c.n)
     cells = (select(u.c.gx, u.c.gy, n.label("n"), func.sum(u.c.sx).label("sx"),
                     func.sum(u.c.sy).label("sy"),

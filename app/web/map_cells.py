@@ -4,6 +4,7 @@
     {"z": 6, "x": 32, "y": 22, "total": 41210,
      "cells": [[count, lon, lat, n_kind0, n_kind1, n_kind2], ...],
      "markers": [[slug, kind, lon, lat, name], ...]}
+    GET /map/blocks/<z>/<x>/<y>.json?…   (the same, for block x/y: BLOCK × BLOCK tiles)
 
 The tile (the usual XYZ scheme of the background map, 256 px) is cut into a grid of
 GRID × GRID cells (64 px, about supercluster's radius); PostgreSQL groups the
@@ -21,7 +22,8 @@ figures (the cell and mean functions of that migration).
 
 A tile's answer depends only on the data state, the filter and z/x/y: the ETag
 comes from them before anything is built and the bodies are kept as the single
-file's are (app/web/markers.py).
+file's are (app/web/markers.py). The map asks for blocks, not tiles: fewer requests
+for a view, each still one statement (see BLOCK).
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ from .markers import COORD_DIGITS, cached_json
 GRID = pyramid.GRID
 MAX_CELL_ZOOM = 17  # as map.js's clustering of the single file
 MAX_ZOOM = 22
+# Tiles a side of a block, what map.js asks for: a view of 1280 × 800 px covers some 20
+# tiles but 2 to 6 blocks, so 2 to 6 requests (each one statement) rather than 20 queued
+# on the server's threads; and aligned on a grid, so a block is kept and revalidated
+# (ETag) as a tile is, and a pan reuses the blocks it still covers.
+BLOCK = 4
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -64,12 +71,14 @@ def _round(expr):
     return cast(func.round(cast(expr, db.Numeric), COORD_DIGITS), Float)
 
 
-def tile_rows(f: EntryFilter, z: int, x: int, y: int) -> tuple[list[list], list[list]]:
-    """(cells, markers) of the entries matching `f` in tile z/x/y."""
+def tile_rows(f: EntryFilter, z: int, x: int, y: int,
+              span: int = 1) -> tuple[list[list], list[list]]:
+    """(cells, markers) of the entries matching `f` in tile z/x/y, or in the span × span
+    tiles from it (one statement either way)."""
     if z <= pyramid.BASE_ZOOM and pyramid.serves(f):
-        rows = pyramid.tile_cells(f, z, x, y)
+        rows = pyramid.tile_cells(f, z, x, y, span)
     else:
-        rows = scanned_rows(f, z, x, y)
+        rows = scanned_rows(f, z, x, y, span)
     cells, markers = [], []
     kinds = len(ENTRY_KINDS)
     for row in rows:
@@ -82,9 +91,10 @@ def tile_rows(f: EntryFilter, z: int, x: int, y: int) -> tuple[list[list], list[
     return cells, markers
 
 
-def scanned_rows(f: EntryFilter, z: int, x: int, y: int) -> list[tuple]:
-    """The rows of pyramid.tile_cells, grouped from the matching entries of the tile."""
-    west, south, east, north = tile_bounds(z, x, y)
+def scanned_rows(f: EntryFilter, z: int, x: int, y: int, span: int = 1) -> list[tuple]:
+    """The rows of pyramid.tile_cells, grouped from the matching entries of the tiles."""
+    west, _, _, north = tile_bounds(z, x, y)
+    _, south, east, _ = tile_bounds(z, x + span - 1, y + span - 1)
     lon, lat = func.ST_X(Entry.geom), func.ST_Y(Entry.geom)
     # Cells of the whole world's grid at this zoom (GRID × GRID a tile): an entry on a
     # tile's edge falls in exactly one cell, the same whichever tile asks, and the same
@@ -123,16 +133,24 @@ def scanned_rows(f: EntryFilter, z: int, x: int, y: int) -> list[tuple]:
     finally:
         db.session.execute(text("RESET enable_sort; RESET jit"))
     # A neighbour's cell, on the box's edge, is left out.
+    width = GRID * span
     return [tuple(r) for r in rows
-            if first_x <= r[0] < first_x + GRID and first_y <= r[1] < first_y + GRID]
+            if first_x <= r[0] < first_x + width and first_y <= r[1] < first_y + width]
 
 
-def tile_document(f: EntryFilter, z: int, x: int, y: int) -> bytes:
+def tile_document(f: EntryFilter, z: int, x: int, y: int, span: int = 1,
+                  head: dict | None = None) -> bytes:
+    """The JSON of tile z/x/y (or of its span × span square), `head` first."""
     pyramid.compact_if_piled()
-    cells, markers = tile_rows(f, z, x, y)
+    cells, markers = tile_rows(f, z, x, y, span)
     total = sum(c[0] for c in cells) + len(markers)
-    return orjson.dumps({"z": z, "x": x, "y": y, "total": total,
+    return orjson.dumps({**(head or {"z": z, "x": x, "y": y}), "total": total,
                          "cells": cells, "markers": markers})
+
+
+def block_span(z: int) -> int:
+    """Tiles a side of a block at zoom z: BLOCK, or the whole world when it is smaller."""
+    return min(BLOCK, 2 ** z)
 
 
 @bp.get("/map/cells/<int:z>/<int:x>/<int:y>.json")
@@ -143,3 +161,18 @@ def map_cells(z: int, x: int, y: int):
     key = f"{data_state().token}|cells|{z}/{x}/{y}|{f!r}"
     etag = hashlib.sha256(key.encode()).hexdigest()[:32]
     return cached_json(etag, lambda: tile_document(f, z, x, y))
+
+
+@bp.get("/map/blocks/<int:z>/<int:x>/<int:y>.json")
+def map_blocks(z: int, x: int, y: int):
+    """The cells of block x/y at zoom z: its BLOCK × BLOCK tiles in one answer (the tile
+    document, with x and y the block's; map.js asks for these)."""
+    span = block_span(z)
+    blocks = 2 ** z // span
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < blocks and 0 <= y < blocks):
+        abort(404)
+    f = request_filter()
+    key = f"{data_state().token}|blocks|{z}/{x}/{y}|{f!r}"
+    etag = hashlib.sha256(key.encode()).hexdigest()[:32]
+    head = {"z": z, "x": x, "y": y, "span": span}
+    return cached_json(etag, lambda: tile_document(f, z, x * span, y * span, span, head))

@@ -12,12 +12,12 @@ from ..extensions import db
 from ..http.locale import locale_code
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
-from ..query import count_entries, facet_counts, search_entries
+from ..query import search_entries
 from ..query.filters import MAX_RADIUS_M
 from . import bp
 from .filtering import form_state, request_filter
 from .labels import KIND_COLOURS, KIND_LABELS
-from .per_state import per_state
+from .per_state import map_count, map_facets, per_state
 
 
 def js_strings() -> dict[str, Any]:
@@ -69,7 +69,7 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
         "markersUrl": url_for("web.markers"),
         # Past MAP_FILE_MAX_MARKERS the markers document says so and map.js asks
         # for the clusters of the view's tiles here instead.
-        "cellsUrl": url_for("web.map_cells", z=0, x=0, y=0).replace("/0/0/0.", "/Z/X/Y."),
+        "blocksUrl": url_for("web.map_blocks", z=0, x=0, y=0).replace("/0/0/0.", "/Z/X/Y."),
         "entryUrl": url_for("web.entry_page", ref="SLUG"),
         # The popup asks for one entry's public record when it opens (summary, address):
         # the markers document stays five values an entry.
@@ -93,7 +93,7 @@ NOSCRIPT_LIST = 20
 @bp.get("/")
 def index() -> str:
     f = request_filter()
-    form = form_state(f, per_state(("facets", f), lambda: facet_counts(f)), locale_code())
+    form = form_state(f, map_facets(f), locale_code())
     # Inside <noscript>: a browser with JavaScript never builds it into its page.
     # The first by name cost a sort of every match (1.7 s at 1M): their ids are kept
     # per data state, the entries read by primary key.
@@ -103,7 +103,7 @@ def index() -> str:
     return render_template("web/map.html", form=form, map_config=map_config(
         "full", addressSearchUrl=url_for("web.address_search")),
         noscript_entries=listed,
-        noscript_total=per_state(("count", f), lambda: count_entries(f)))
+        noscript_total=map_count(f))
 
 
 def entries_in_order(ids: list) -> list[Entry]:
@@ -115,6 +115,6 @@ def entries_in_order(ids: list) -> list[Entry]:
 def embed() -> str:
     """The same map without the site around it, for a partner's iframe."""
     f = request_filter()
-    facets = per_state(("facets", f), lambda: facet_counts(f))
+    facets = map_facets(f)
     return render_template("web/embed.html", query=form_state(f, facets, locale_code()).query,
                            map_config=map_config("embed"))

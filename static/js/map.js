@@ -6,7 +6,8 @@
  * view and the filters in the URL (?kind=…&tag=…&q=…#map=zoom/lat/lon).
  * Past the server's threshold the document says "mode": "cells" and holds no
  * markers: the view's tiles of clusters, counted by PostGIS, are asked for instead
- * (/map/cells/z/x/y.json, app/web/map_cells.py) and drawn as they are.
+ * by blocks of 4 × 4 tiles (/map/blocks/z/x/y.json, app/web/map_cells.py) and drawn
+ * as they are.
  * No inline script anywhere: the configuration comes in #map's data-config.
  */
 (function () {
@@ -105,7 +106,7 @@
 
   var layer = L.layerGroup().addTo(map);
   var index = null;       // supercluster
-  var cells = null;       // in cells mode: {query, kinds remap, tiles: {"z/x/y": promise}}
+  var cells = null;       // in cells mode: {query, kinds remap, tiles: {"z/x/y": block promise}}
   var viewTotal = 0;      // in cells mode: the entries of the clusters in the view
   var points = [];        // [slug, kind index, lon, lat, name]
   var byName = [];        // indexes into points, by name
@@ -277,25 +278,31 @@
     performance.mark('atlas-clusters-drawn');
   }
 
-  // The tiles (256 px, XYZ) that the view covers at its zoom, as "z/x/y".
-  function viewTiles(z) {
+  // The blocks that the view covers at its zoom, as "z/x/y": squares of BLOCK × BLOCK
+  // tiles (256 px, XYZ) on a grid, the whole world below zoom 2 (app/web/map_cells.py
+  // map_blocks). Some 20 tiles make a view, 2 to 6 blocks: as many requests.
+  var BLOCK = 4;
+  function viewBlocks(z) {
     var b = map.getPixelBounds();
     var scale = map.getZoomScale(z, map.getZoom());
     var n = Math.pow(2, z);
+    var span = Math.min(BLOCK, n);
     var out = {};
     var x0 = Math.floor(b.min.x * scale / 256), x1 = Math.floor(b.max.x * scale / 256);
     var y0 = Math.max(0, Math.floor(b.min.y * scale / 256));
     var y1 = Math.min(n - 1, Math.floor(b.max.y * scale / 256));
     for (var x = x0; x <= Math.min(x1, x0 + n - 1); x++) {
-      for (var y = y0; y <= y1; y++) out[z + '/' + (((x % n) + n) % n) + '/' + y] = true;
+      for (var y = y0; y <= y1; y++) {
+        out[z + '/' + Math.floor((((x % n) + n) % n) / span) + '/' + Math.floor(y / span)] = true;
+      }
     }
     return Object.keys(out);
   }
 
-  function tile(key) {
+  function block(key) {
     if (!cells.tiles[key]) {
       var query = cells.query;
-      cells.tiles[key] = fetch(cfg.cellsUrl.replace('Z/X/Y', key) + (query ? '?' + query : ''), {
+      cells.tiles[key] = fetch(cfg.blocksUrl.replace('Z/X/Y', key) + (query ? '?' + query : ''), {
         credentials: 'same-origin'
       }).then(function (response) {
         if (!response.ok) throw new Error('HTTP ' + response.status);
@@ -311,7 +318,7 @@
     var z = Math.max(0, Math.min(22, Math.round(map.getZoom())));
     var seq = loadSeq;
     var mine = cells;
-    return Promise.all(viewTiles(z).map(tile)).then(function (answers) {
+    return Promise.all(viewBlocks(z).map(block)).then(function (answers) {
       if (seq !== loadSeq || mine !== cells || z !== Math.round(map.getZoom())) return;
       var remap = cells.remap;
       var markers = [];

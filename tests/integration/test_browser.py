@@ -76,6 +76,11 @@ def test_past_the_threshold_the_map_draws_the_tiles_clusters(make_page, app):
         expected = [e for e in demo_data.located() if "grocery" in e.get("tags", [])]
         assert markers_shown(w.page) == len(expected) > 1
         assert w.page.locator(".atlas-cluster").count() >= 1
+        # Its tiles came in blocks of 4 × 4: the world at zoom 3 is 2 × 2 blocks.
+        asked = w.page.evaluate("performance.getEntriesByType('resource').map(r => r.name)"
+                                ".filter(n => n.includes('/map/cells/') ||"
+                                " n.includes('/map/blocks/'))")
+        assert asked and len(asked) <= 4 and all("/map/blocks/3/" in u for u in asked), asked
         # A street view: the entries are markers with their slug, and their popup works.
         street = make_page()
         street.page.goto("/#map=18/50.6295/3.0650")

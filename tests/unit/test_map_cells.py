@@ -94,6 +94,57 @@ def test_a_tile_revalidates_from_the_data_state(client):
     assert again.status_code == 304
 
 
+def statements_of(app, client, url):
+    """The answer to `url` and the number of SQL statements it took to build."""
+    from sqlalchemy import event
+
+    app.extensions.pop("atlas_markers", None)  # the bodies kept: built again
+    seen = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *_args: seen.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = get(client, url)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return answer, len(seen)
+
+
+@pytest.mark.parametrize("query", ["", "q=epicerie"])  # the count pyramid's, a scan's
+def test_a_block_is_its_tiles_in_one_answer_and_one_statement(app, client, query):
+    """What map.js asks for: BLOCK × BLOCK tiles (the world below zoom 2) in one answer,
+    for the statements of one tile."""
+    for z in (1, 5, 13):
+        x, y = tile_of(3.06, 50.63, z)  # Lille
+        span = min(4, 2 ** z)
+        bx, by = x // span, y // span
+        _tile, tile_statements = statements_of(
+            app, client, f"/map/cells/{z}/{x}/{y}.json?{query}")
+        block, block_statements = statements_of(
+            app, client, f"/map/blocks/{z}/{bx}/{by}.json?{query}")
+        tiles = [get(client, f"/map/cells/{z}/{tx}/{ty}.json?{query}")
+                 for tx in range(bx * span, bx * span + span)
+                 for ty in range(by * span, by * span + span)]
+        assert (block["z"], block["x"], block["y"], block["span"]) == (z, bx, by, span)
+        assert block["total"] == sum(t["total"] for t in tiles) > 0, z
+        assert sorted(block["cells"]) == sorted(c for t in tiles for c in t["cells"]), z
+        assert block["markers"] == sorted((m for t in tiles for m in t["markers"]),
+                                          key=lambda m: m[0]), z
+        assert block_statements <= tile_statements, (z, block_statements, tile_statements)
+
+
+def test_a_block_outside_the_grid_is_a_404_and_revalidates(client):
+    assert client.get("/map/blocks/1/1/0.json").status_code == 404  # one block: the world
+    assert client.get("/map/blocks/3/2/0.json").status_code == 404  # 8 tiles: 2 blocks
+    assert client.get("/map/blocks/3/1/1.json?kind=castle").json["parameter"] == "kind"
+    first = client.get("/map/blocks/3/1/1.json")
+    assert first.status_code == 200
+    assert first.headers["ETag"] != client.get("/map/cells/3/1/1.json").headers["ETag"]
+    again = client.get("/map/blocks/3/1/1.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
 def test_the_first_entries_by_name_are_read_in_index_order(app, session):
     """The map page's no-script list (and the directory's default order) at any size."""
     from sqlalchemy import text
@@ -136,3 +187,67 @@ def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, s
     session.commit()
     fresh, _ = page()
     assert "Aaa renommée" in fresh and "Aaa renommée" not in first
+
+
+@pytest.mark.parametrize("query", ["q=epicerie", "kind=third_place&q=cafe"])
+def test_a_searched_files_totals_and_kinds_come_from_one_pass(app, client, query):
+    """A filter the count pyramid does not hold scans: the file's located and unlocated
+    totals and its kind facet are one statement, not three (the tags are a second)."""
+    from sqlalchemy import event
+
+    from app.query.facets import kind_counts, tag_counts
+
+    scans = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda _c, _cur, statement, *_rest: scans.append(statement)  # noqa: E731
+    saved = app.config["MAP_FILE_MAX_MARKERS"]
+    app.config["MAP_FILE_MAX_MARKERS"] = 0  # cells mode: no markers in the file
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        app.extensions.pop("atlas_markers", None)
+        app.extensions.pop("atlas_per_state", None)
+        doc = get(client, f"/map/markers.json?{query}")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        app.config["MAP_FILE_MAX_MARKERS"] = saved
+    assert doc["mode"] == "cells"
+    assert len([s for s in scans if "@@" in s]) == 2, scans
+    f = parse_filter(MultiDict([p.split("=") for p in query.split("&")]))
+    with app.app_context():
+        assert doc["total"] == count_entries(EntryFilter(**{**f.__dict__, "located": True})) > 0
+        assert doc["unlocated"] == count_entries(EntryFilter(**{**f.__dict__, "located": False}))
+        assert doc["facets"] == {"kind": kind_counts(f), "tag": tag_counts(f)}
+
+
+def test_a_searched_map_page_and_its_file_share_their_counts(app, client):
+    """The page's facets and no-script total and its file's totals come from the same
+    passes, kept per data state: three scans in all for a search (kinds by place, tags,
+    the no-script list), none more for the file."""
+    from sqlalchemy import event
+
+    scans = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda _c, _cur, statement, *_rest: scans.append(statement)  # noqa: E731
+    saved = app.config["MAP_FILE_MAX_MARKERS"]
+    app.config["MAP_FILE_MAX_MARKERS"] = 0
+    app.extensions.pop("atlas_markers", None)
+    app.extensions.pop("atlas_per_state", None)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get("/?q=epicerie")
+        doc = get(client, "/map/markers.json?q=epicerie")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        app.config["MAP_FILE_MAX_MARKERS"] = saved
+    assert page.status_code == 200 and doc["mode"] == "cells"
+    assert len([s for s in scans if "@@" in s]) == 3, scans
+    from app.web.per_state import map_count
+
+    with app.app_context():
+        total = count_entries(EntryFilter(text="epicerie"))
+        assert doc["total"] + doc["unlocated"] == total > 0
+        for f in (EntryFilter(text="epicerie"), EntryFilter(text="cafe", kinds=("third_place",)),
+                  EntryFilter(text="epicerie", located=False), EntryFilter()):
+            assert map_count(f) == count_entries(f), f
