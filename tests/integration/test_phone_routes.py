@@ -40,6 +40,7 @@ SKIPPED = {
     "health.healthz": "JSON health check",
     "web.markers": "JSON for the map script",
     "web.map_cells": "JSON for the map script (the view's clusters, past the single file)",
+    "web.map_blocks": "JSON for the map script (4 × 4 tiles of clusters in one answer)",
     "web.entry_opening": "JSON for the map's popup (opening hours)",
     "editor.search_json": "JSON for the entry form's relation search",
     "editor.suggest_twins": "JSON for the duplicate warning",
