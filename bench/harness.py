@@ -15,7 +15,7 @@ from flask import Flask
 from app import create_app
 from app.config import to_sqlalchemy_url
 from app.localdb import ThrowawayDatabases
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, loopback_only  # noqa: F401
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401
 
 
 @contextlib.contextmanager

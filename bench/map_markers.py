@@ -30,7 +30,6 @@ from sqlalchemy import text  # noqa: E402
 from bench.harness import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    loopback_only,
     make_app,
     migrate,
     serve,
@@ -114,7 +113,6 @@ def browser_times(base: str, runs: int) -> dict[str, dict[str, float]]:
             samples = []
             for _ in range(runs):
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
-                context.route("**/*", loopback_only)
                 page = context.new_page()
                 page.goto(base + "/" + view)
                 page.wait_for_selector("#map[data-drawn]", timeout=60_000)

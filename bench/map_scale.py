@@ -42,7 +42,6 @@ from app.localdb import libpq_url, server_url  # noqa: E402
 from bench.harness import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    loopback_only,
     make_app,
     migrate,
     wait_for_port,
@@ -155,7 +154,6 @@ def worker_peak_kib(master_pid: int) -> int:
 
 def visit(browser, base: str, view: str) -> dict:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.route("**/*", loopback_only)
     page = context.new_page()
     page.goto(base + "/" + view)
     page.wait_for_selector("#map[data-drawn]", timeout=120_000)

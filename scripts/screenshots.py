@@ -21,7 +21,6 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from bench.harness import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    loopback_only,
     make_app,
     migrate,
     serve,
@@ -47,7 +46,6 @@ def main(out: Path) -> None:
             for width, (w, h) in WIDTHS.items():
                 context = browser.new_context(viewport={"width": w, "height": h},
                                               locale="fr-FR", device_scale_factor=1)
-                context.route("**/*", loopback_only)
                 page = context.new_page()
                 for name, path in PAGES.items():
                     page.goto(base + path)

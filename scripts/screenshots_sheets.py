@@ -23,7 +23,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: 
 from bench.harness import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    loopback_only,
     make_app,
     migrate,
     serve,
@@ -39,7 +38,6 @@ def _page(browser: Browser, base: str, who: str, width: str) -> Page:
     w, h = WIDTHS[width]
     context = browser.new_context(viewport={"width": w, "height": h}, locale="fr-FR",
                                   device_scale_factor=1, base_url=base)
-    context.route("**/*", loopback_only)
     page = context.new_page()
     page.goto("/login")
     page.fill("#email", USERS[who])
