@@ -665,23 +665,30 @@ def _owned_source(entry: Entry, ref: SourceRef, *, creating: bool = False) -> So
 
 def _attach_source(entry: Entry, ref: SourceRef, source: Source | None) -> Source:
     """Record `ref` on `entry`; `source` is its Source as _owned_source found it."""
-    now = datetime.now(UTC)
+    source, new = claim_source(entry.id, ref, source, datetime.now(UTC))
+    if new:
+        db.session.flush()
+        db.session.expire(entry, ["sources"])
+    return source
+
+
+def claim_source(entry_id: uuid.UUID, ref: SourceRef, source: Source | None,
+                 now: datetime) -> tuple[Source, bool]:
+    """`ref` recorded on entry `entry_id`: `source` brought up to date, or a new Source
+    added (not flushed; True). By id, not through entry.sources: a collection change
+    would bump the entry's version although its content did not change."""
     if source is None:
-        # By id, not through entry.sources: a collection change would bump the entry's
-        # version although its content did not change.
-        source = Source(entry_id=entry.id, origin=ref.origin, external_id=ref.external_id,
+        source = Source(entry_id=entry_id, origin=ref.origin, external_id=ref.external_id,
                         attributes=dict(ref.attributes), licence=ref.licence,
                         first_seen_at=now, last_seen_at=now)
         db.session.add(source)
-        db.session.flush()
-        db.session.expire(entry, ["sources"])
-    else:
-        if source.attributes != dict(ref.attributes):
-            source.attributes = dict(ref.attributes)
-        if source.licence != ref.licence:
-            source.licence = ref.licence
-        source.last_seen_at = now
-    return source
+        return source, True
+    if source.attributes != dict(ref.attributes):
+        source.attributes = dict(ref.attributes)
+    if source.licence != ref.licence:
+        source.licence = ref.licence
+    source.last_seen_at = now
+    return source, False
 
 
 def _unique_slug(name: str) -> str:

@@ -42,6 +42,7 @@ from .entries import (
     _check_located,
     _desired_state,
     _load,
+    claim_source,
     save_entry,
     snapshot,
     unknown_tag,
@@ -281,19 +282,9 @@ def _attach_sources(planned: list[_Planned], now: datetime) -> None:
     in one flush."""
     added = []
     for plan in planned:
-        ref, source = plan.item.source, plan.found
-        if source is None:
-            source = Source(entry_id=plan.item.entry.id, origin=ref.origin,
-                            external_id=ref.external_id, attributes=dict(ref.attributes),
-                            licence=ref.licence, first_seen_at=now, last_seen_at=now)
-            db.session.add(source)
+        _source, new = claim_source(plan.item.entry.id, plan.item.source, plan.found, now)
+        if new:
             added.append(plan.item.entry)
-        else:
-            if source.attributes != dict(ref.attributes):
-                source.attributes = dict(ref.attributes)
-            if source.licence != ref.licence:
-                source.licence = ref.licence
-            source.last_seen_at = now
     if added:
         db.session.flush()
         for entry in added:
