@@ -187,6 +187,27 @@ def session(app: Flask) -> Iterator:
             connection.close()
 
 
+def raw_connection(app: Flask):
+    """A psycopg2 connection of its own to `app`'s database, outside SQLAlchemy."""
+    import psycopg2
+
+    return psycopg2.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", ""))
+
+
+@pytest.fixture
+def sql(app: Flask) -> Iterator[Callable[..., None]]:
+    """Run statements in their own committed transactions, as another writer would."""
+    conn = raw_connection(app)
+
+    def run(statement: str, *params: Any) -> None:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+        conn.commit()
+
+    yield run
+    conn.close()
+
+
 @pytest.fixture
 def client(app: Flask, session):
     return app.test_client()

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import json
 
-import psycopg2
 import pytest
 from sqlalchemy import text
 
 from app.query.state import STATE_SQL, data_state
+from tests.conftest import raw_connection
 from tests.support.api import fresh_app
 
 
 @pytest.fixture(scope="module")
 def app(databases):
     return fresh_app(databases, "datastate")
-
-
-@pytest.fixture
-def sql(app):
-    """Writes in their own committed transactions, as another writer would."""
-    conn = psycopg2.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", ""))
-
-    def run(statement: str, *params) -> None:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-        conn.commit()
-
-    yield run
-    conn.close()
 
 
 def token(app) -> str:
@@ -57,8 +43,7 @@ def test_the_state_moves_on_every_visible_change(app, sql, statement):
 
 def test_a_late_commit_moves_the_state(app):
     """A takes its id first, B later; B commits, a reader looks, then A commits."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", "")
-    early, late = psycopg2.connect(url), psycopg2.connect(url)
+    early, late = raw_connection(app), raw_connection(app)
     try:
         with early.cursor() as cur:
             cur.execute("UPDATE answers SET limits = 'tôt'"
@@ -98,10 +83,9 @@ def buffers(app) -> int:
 
 def test_the_state_reads_no_more_with_20000_sheets(databases):
     app = fresh_app(databases, "datastatebig")
-    url = app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", "")
     token(app), buffers(app)  # warm the catalogue caches
     without = buffers(app)
-    conn = psycopg2.connect(url)
+    conn = raw_connection(app)
     try:
         with conn.cursor() as cur:
             # 20,000 sheets of six answers each, spread over the demo entries.

@@ -10,7 +10,6 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import replace
 
-import psycopg2
 import pytest
 from sqlalchemy import event, func, select
 
@@ -21,6 +20,7 @@ from app.query.entries import conditions
 from app.query.facets import kind_counts, tag_counts
 from app.services.policy import public_entry
 from app.web.map_cells import scanned_rows
+from tests.conftest import raw_connection
 from tests.support.api import fresh_app
 
 BASE = pyramid.BASE_ZOOM
@@ -34,21 +34,7 @@ def app(databases):
 
 
 def connect(app):
-    return psycopg2.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg2", ""))
-
-
-@pytest.fixture
-def sql(app):
-    """Writes in their own committed transactions, as another writer would."""
-    conn = connect(app)
-
-    def run(statement: str, *params) -> None:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-        conn.commit()
-
-    yield run
-    conn.close()
+    return raw_connection(app)
 
 
 def direct(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
