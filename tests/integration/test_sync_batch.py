@@ -19,6 +19,7 @@ from app.services.users import create_user
 from app.sync.client import Remote
 from app.sync.pull import Puller, SyncFailed
 from bench.exports import grow
+from tests.support.statements import statements_sent
 from tests.support.sync import Instance
 
 GROWN = 100
@@ -235,7 +236,6 @@ def test_an_editors_text_survives_a_batched_pull(databases, lille):
 
 
 def test_a_pull_writes_a_pages_updates_together_and_an_editors_text_stays(databases, lille):
-    from sqlalchemy import event
 
     hub = Instance(databases, "batch_b5")
     pull(hub, lille, page_size=500)
@@ -243,21 +243,12 @@ def test_a_pull_writes_a_pages_updates_together_and_an_editors_text_stays(databa
     hub.edit(slugs[0], summary="Texte de l'éditrice, écrit ici.")
     for n, slug in enumerate(slugs):
         lille.edit(slug, summary=f"Réécrit à Lille {n}.")
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    with hub.context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            counts, _ = pull(hub, lille, page_size=500)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    with hub.context(), statements_sent(db.engine) as sent:
+        counts, _ = pull(hub, lille, page_size=500)
     assert counts["updated"] == 5 and counts["conflicts"] == 1
     summaries = {r["slug"]: r["summary"] for r in hub.state().values()}
     assert summaries[slugs[0]] == "Texte de l'éditrice, écrit ici."
     assert [summaries[s] for s in slugs[1:]] == [f"Réécrit à Lille {n}." for n in range(1, 6)]
     # Set-based: who holds each field, for the page's updates, in one statement.
     assert len([s for s in sent
-                if s.lstrip().startswith("INSERT INTO entry_field_sources")]) == 1
+                if s.sql.lstrip().startswith("INSERT INTO entry_field_sources")]) == 1

@@ -5,15 +5,14 @@ items update at once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Entry, EntryFieldSource, Revision
 from app.services.tokens import create_token
+from tests.support.statements import statements_sent
 
 URL = "/api/v1/entries/batch"
 
@@ -22,22 +21,6 @@ URL = "/api/v1/entries/batch"
 def editor(accounts) -> dict[str, str]:
     token, _ = create_token(accounts["editor"], "batch script")
     return {"Authorization": f"Bearer {token}"}
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent while the block runs."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def place(n: int) -> dict:
@@ -53,11 +36,11 @@ def creations(count: int) -> list[dict]:
 
 def test_a_batch_of_creations_looks_for_twins_once_for_the_whole_batch(client, editor):
     items = creations(12)
-    with statements() as sent:
+    with statements_sent(db.engine) as sent:
         response = client.post(URL, json={"items": items}, headers=editor)
     assert response.status_code == 200
     assert [a["status"] for a in response.get_json()["items"]] == [201] * 12
-    twin_queries = [s for s in sent if "CROSS JOIN LATERAL" in s and "similarity(" in s]
+    twin_queries = [s for s in sent if "CROSS JOIN LATERAL" in s.sql and "similarity(" in s.sql]
     assert len(twin_queries) == 1, len(twin_queries)
 
 
@@ -73,7 +56,7 @@ def test_a_stale_if_match_among_many_updates_gets_its_412_and_the_others_land(
     updates = [{"id": item["id"], "if_match": '"v1"', "source": item["source"],
                 "entry": {**item["entry"], "summary": f"Mis à jour {n}."}}
                for n, item in enumerate(items)]
-    with statements() as sent:
+    with statements_sent(db.engine) as sent:
         answers = client.post(URL, json={"items": updates}, headers=editor).get_json()["items"]
     assert [(a["id"], a["status"], a.get("version")) for a in answers] == [
         (item["id"], 412 if item["id"] == stale_id else 200, 2) for item in items]
@@ -92,7 +75,7 @@ def test_a_stale_if_match_among_many_updates_gets_its_412_and_the_others_land(
     assert holders[uuid.UUID(items[0]["id"])] == "remote:batchtest"
     assert holders[uuid.UUID(stale_id)] is None  # the editor's PATCH
     # Set-based: who holds each field is recorded in one statement for the batch.
-    assert len([s for s in sent if s.lstrip().startswith("INSERT INTO entry_field_sources")]) \
+    assert len([s for s in sent if s.sql.lstrip().startswith("INSERT INTO entry_field_sources")]) \
         == 1
 
 

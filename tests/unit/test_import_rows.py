@@ -15,6 +15,7 @@ from app.models import Entry
 from importers.mapping import load_csv_mapping
 from importers.sources import CsvFile
 from tests.support.importer import entries_of, items_of, run_import, table_counts, write_csv
+from tests.support.statements import statements_sent
 
 ATLAS = Path("data/mappings/csv/atlas.toml")
 ATLAS_HEADER = ["slug", "kind", "name", "tags"]
@@ -121,7 +122,6 @@ def test_a_reader_slower_than_the_idle_timeout_keeps_its_session(session, tmp_pa
 
 
 def test_a_re_import_updates_its_batch_together_and_keeps_an_editors_value(session, tmp_path):
-    from sqlalchemy import event
 
     from app.services.entries import save_entry
     from app.services.revisions import Author
@@ -133,16 +133,8 @@ def test_a_re_import_updates_its_batch_together_and_keeps_an_editors_value(sessi
                expected_version=edited.version)
     for row in rows:
         row[2] = row[2].replace("bien formé", "mis à jour")
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(db.engine) as sent:
         result = _import(write_csv(tmp_path / "v2.csv", rows, header=ATLAS_HEADER))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert result.run.status == "finished"
     assert result.counts["updated"] == 5 and result.counts["conflicts"] == 1
     names = {key: entry.name for key, entry in entries_of(ORIGIN).items()}
@@ -150,4 +142,4 @@ def test_a_re_import_updates_its_batch_together_and_keeps_an_editors_value(sessi
     assert names["rows-ok-4"] == "Commun mis à jour 4"
     # Set-based: who holds each field, for the whole batch, in one statement.
     assert len([s for s in sent
-                if s.lstrip().startswith("INSERT INTO entry_field_sources")]) == 1
+                if s.sql.lstrip().startswith("INSERT INTO entry_field_sources")]) == 1

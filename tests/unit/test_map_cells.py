@@ -10,6 +10,7 @@ from app.extensions import db
 from app.query import EntryFilter, count_entries
 from app.query.filters import parse_filter
 from app.web.map_cells import MAX_CELL_ZOOM
+from tests.support.statements import statements_sent
 
 FILTERS = ["", "tag=grocery", "q=epicerie", "kind=third_place&q=cafe"]
 LILLE = (2.9, 50.5, 3.3, 50.8)  # a view: west, south, east, north
@@ -96,18 +97,11 @@ def test_a_tile_revalidates_from_the_data_state(client):
 
 def statements_of(app, client, url):
     """The answer to `url` and the number of SQL statements it took to build."""
-    from sqlalchemy import event
-
     app.extensions.pop("atlas_markers", None)  # the bodies kept: built again
-    seen = []
     with app.app_context():
         engine = db.engine
-    listener = lambda *_args: seen.append(1)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(engine) as seen:
         answer = get(client, url)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     return answer, len(seen)
 
 
@@ -162,20 +156,15 @@ def test_the_first_entries_by_name_are_read_in_index_order(app, session):
 
 def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, session):
     """Facets, total and the no-script list are kept per data state (a scan each at 1M)."""
-    from sqlalchemy import event, update
+    from sqlalchemy import update
 
     from app.models import Entry
 
     def page():
-        seen = []
         with app.app_context():
             engine = db.engine
-        listener = lambda *_args: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_sent(engine) as seen:
             response = client.get("/?kind=initiative")
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert response.status_code == 200
         return response.get_data(as_text=True), len(seen)
 
@@ -193,26 +182,23 @@ def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, s
 def test_a_searched_files_totals_and_kinds_come_from_one_pass(app, client, query):
     """A filter the count pyramid does not hold scans: the file's located and unlocated
     totals and its kind facet are one statement, not three (the tags are a second)."""
-    from sqlalchemy import event
 
     from app.query.facets import kind_counts, tag_counts
 
-    scans = []
     with app.app_context():
         engine = db.engine
-    listener = lambda _c, _cur, statement, *_rest: scans.append(statement)  # noqa: E731
     saved = app.config["MAP_FILE_MAX_MARKERS"]
     app.config["MAP_FILE_MAX_MARKERS"] = 0  # cells mode: no markers in the file
-    event.listen(engine, "before_cursor_execute", listener)
     try:
-        app.extensions.pop("atlas_markers", None)
-        app.extensions.pop("atlas_per_state", None)
-        doc = get(client, f"/map/markers.json?{query}")
+        with statements_sent(engine) as sent:
+            app.extensions.pop("atlas_markers", None)
+            app.extensions.pop("atlas_per_state", None)
+            doc = get(client, f"/map/markers.json?{query}")
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
         app.config["MAP_FILE_MAX_MARKERS"] = saved
+    scans = [s.sql for s in sent if "@@" in s.sql]
     assert doc["mode"] == "cells"
-    assert len([s for s in scans if "@@" in s]) == 2, scans
+    assert len(scans) == 2, scans
     f = parse_filter(MultiDict([p.split("=") for p in query.split("&")]))
     with app.app_context():
         assert doc["total"] == count_entries(EntryFilter(**{**f.__dict__, "located": True})) > 0
@@ -224,25 +210,21 @@ def test_a_searched_map_page_and_its_file_share_their_counts(app, client):
     """The page's facets and no-script total and its file's totals come from the same
     passes, kept per data state: three scans in all for a search (kinds by place, tags,
     the no-script list), none more for the file."""
-    from sqlalchemy import event
-
-    scans = []
     with app.app_context():
         engine = db.engine
-    listener = lambda _c, _cur, statement, *_rest: scans.append(statement)  # noqa: E731
     saved = app.config["MAP_FILE_MAX_MARKERS"]
     app.config["MAP_FILE_MAX_MARKERS"] = 0
     app.extensions.pop("atlas_markers", None)
     app.extensions.pop("atlas_per_state", None)
-    event.listen(engine, "before_cursor_execute", listener)
     try:
-        page = client.get("/?q=epicerie")
-        doc = get(client, "/map/markers.json?q=epicerie")
+        with statements_sent(engine) as sent:
+            page = client.get("/?q=epicerie")
+            doc = get(client, "/map/markers.json?q=epicerie")
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
         app.config["MAP_FILE_MAX_MARKERS"] = saved
+    scans = [s.sql for s in sent if "@@" in s.sql]
     assert page.status_code == 200 and doc["mode"] == "cells"
-    assert len([s for s in scans if "@@" in s]) == 3, scans
+    assert len(scans) == 3, scans
     from app.web.per_state import map_count
 
     with app.app_context():

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Entry, Tag
@@ -22,6 +22,7 @@ from app.services.policy import public_entry
 from app.web.map_cells import scanned_rows
 from tests.conftest import raw_connection
 from tests.support.api import fresh_app
+from tests.support.statements import statements_sent
 
 BASE = pyramid.BASE_ZOOM
 SIDE = pyramid.GRID << BASE
@@ -263,21 +264,13 @@ def test_tiles_from_the_pyramid_are_those_of_the_scan(app, sql, kinds):
 
 def entries_rows_read(app, url: str) -> tuple[int, dict]:
     """The rows of `entries` that the statements of one answer read (EXPLAIN ANALYZE)."""
-    statements = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many):
-        # Reads, but the data state's (index look-ups, app/query/state.py).
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")) \
-                and "pg_current_snapshot" not in statement:
-            statements.append((statement, parameters))
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(engine) as sent:
         answer = json.loads(app.test_client().get(url).data)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    # Reads, but the data state's (index look-ups, app/query/state.py).
+    statements = [s for s in sent if s.sql.lstrip().upper().startswith(("SELECT", "WITH"))
+                  and "pg_current_snapshot" not in s.sql]
     read = 0
     with connect(app) as conn, conn.cursor() as cur:
         cur.execute("SET enable_sort = off")  # as the scan path runs

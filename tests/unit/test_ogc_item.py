@@ -1,25 +1,17 @@
 """A single OGC item in JSON answers from one statement, with the general path's ETag and body."""
 
 import orjson
-from sqlalchemy import event
 
 from app.extensions import db
 from app.query import EntryFilter, search_entries
+from tests.support.statements import statements_sent
 
 
 def statements(app, client, url, **headers):
-    seen = []
-
-    def count(*_args):
-        seen.append(1)
-
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(engine) as seen:
         response = client.get(url, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return response, len(seen)
 
 

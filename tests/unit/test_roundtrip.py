@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from tests.conftest import make_app
 from tests.support.exports import build_export_database, published_demo_and_added, run_export
+from tests.support.statements import statements_sent
 
 VERSIONS = ("version",)  # each database counts its own writes
 
@@ -168,21 +169,6 @@ def synthetic_csv(path: Path, count: int, extra: list[dict[str, str]] = ()) -> l
     return ids
 
 
-def count_statements(app):
-    """A list that receives every statement the app's engine runs (COPY excepted)."""
-    from sqlalchemy import event
-
-    from app.extensions import db
-
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    return seen, lambda: event.remove(db.engine, "before_cursor_execute", record)
-
-
 def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, tmp_path):
     import uuid
 
@@ -197,11 +183,8 @@ def test_a_restore_is_set_based_and_keeps_times_links_and_revisions(databases, t
     ids = synthetic_csv(path, 2_500)
     target = empty_instance(databases, "roundtrip_setbased")
     with target.app_context():
-        seen, stop = count_statements(target)
-        try:
+        with statements_sent(db.engine) as seen:
             result = Restore(open_dump(path)).run()
-        finally:
-            stop()
         assert result.counts["created"] == 2_500 and result.counts["rejected"] == 0
         # Set-based: statements per batch of a thousand, not per entry (it was over 30,000).
         assert len(seen) < 150, len(seen)
