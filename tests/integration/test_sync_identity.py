@@ -20,6 +20,7 @@ from app.services.evaluations import save_evaluation
 from app.services.tokens import create_token
 from app.services.users import create_user
 from tests import demo_data
+from tests.conftest import make_app
 from tests.support.sync import EDITOR, Instance
 
 DEMO_SHEET = ("la-coroutine", "Assemblée des communs du 26 mai 2016")
@@ -50,20 +51,32 @@ def hub(databases):
 
 @pytest.fixture(scope="module")
 def legacy(databases):
-    """An instance that loaded the demo with random ids (before they were stable)."""
-    instance = Instance(databases, "id_legacy")
-    with pytest.MonkeyPatch.context() as patch, instance.context():
-        patch.setattr(app.demo, "stable_entry_id", lambda slug: uuid.uuid4(), raising=False)
-        patch.setattr(app.demo, "stable_sheet_id", lambda *key: uuid.uuid4(), raising=False)
-        patch.setattr(app.demo, "record_demo_aliases", lambda data=None: 0, raising=False)
-        app.demo.load_demo()
-    with instance.context():
+    """An instance that loaded the demo with random ids (before they were stable): a copy
+    of a template built once (_load_demo_with_random_ids), not a demo load per run."""
+    instance = Instance(databases, "id_legacy", built_by=_load_demo_with_random_ids).start()
+    yield instance
+    instance.stop()
+
+
+def _load_demo_with_random_ids(url: str) -> None:
+    from flask_migrate import upgrade
+
+    with make_app(url).app_context():
+        upgrade()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(app.demo, "stable_entry_id", lambda slug: uuid.uuid4(),
+                          raising=False)
+            patch.setattr(app.demo, "stable_sheet_id", lambda *key: uuid.uuid4(),
+                          raising=False)
+            patch.setattr(app.demo, "record_demo_aliases", lambda data=None: 0,
+                          raising=False)
+            app.demo.load_demo()
+        db.session.remove()
         if hasattr(app.demo, "record_demo_aliases"):
             app.demo.record_demo_aliases()  # what migration 0017 does for such a base
             db.session.commit()
-    instance.start()
-    yield instance
-    instance.stop()
+        db.session.remove()
+        db.engine.dispose()
 
 
 def write_sheet(instance: Instance, slug: str, sheet_id: str | None = None,

@@ -14,8 +14,18 @@ from tests.support.sync import Instance
 
 
 @pytest.fixture
-def lille(databases):
+def whole_lille(databases):
+    """The whole demo: for the test whose subject is the full mirror."""
     instance = Instance(databases, "lille", demo=True).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def lille(databases):
+    """The small demo (tests/support/sync.py SMALL_DEMO): for the tests whose subject does
+    not depend on the volume."""
+    instance = Instance(databases, "lille_small", small=True).start()
     yield instance
     instance.stop()
 
@@ -36,7 +46,8 @@ def counts(output: str) -> dict[str, int]:
     return {k.strip(): int(v) for k, v in (part.split(":") for part in line.split(","))}
 
 
-def test_pull_mirrors_another_instance_and_follows_its_changes(lille, hub):
+def test_pull_mirrors_another_instance_and_follows_its_changes(whole_lille, hub):
+    lille = whole_lille
     result = pull(hub, lille)
     assert result.exit_code == 0, result.output
     assert counts(result.output)["created"] == len(demo_data.entries())

@@ -14,8 +14,18 @@ from tests.support.sync import Instance
 
 
 @pytest.fixture
-def lille(databases):
+def whole_lille(databases):
+    """The whole demo: for the test whose subject is the full mirror."""
     instance = Instance(databases, "push_lille", demo=True)
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def lille(databases):
+    """The small demo (tests/support/sync.py SMALL_DEMO): for the tests whose subject does
+    not depend on the volume (an interrupted push, a refusal, a token, a wait)."""
+    instance = Instance(databases, "push_lille_small", small=True)
     yield instance
     instance.stop()
 
@@ -48,7 +58,8 @@ def slug_id(instance: Instance, slug: str) -> str:
     return next(i for i, r in instance.state().items() if r["slug"] == slug)
 
 
-def test_push_then_pull_keep_the_hub_equal_to_lille(lille, hub):
+def test_push_then_pull_keep_the_hub_equal_to_lille(whole_lille, hub):
+    lille = whole_lille
     token = token_for(hub)
     result = push(lille, hub, token)
     assert result.exit_code == 0, result.output
@@ -98,8 +109,8 @@ def lille_port(lille: Instance) -> int:
 def test_an_interrupted_push_resumes_without_duplicates(lille, hub):
     token = token_for(hub)
     total = len(lille.state())
-    # The hub goes away after 25 writes: the push stops, keeping its cursor.
-    hub.stop_when(lambda gate: len(gate.writes()) >= 25)
+    # The hub goes away after 5 writes: the push stops, keeping its cursor.
+    hub.stop_when(lambda gate: len(gate.writes()) >= 5)
     result = push(lille, hub, token, "--retries", "1")
     assert result.exit_code != 0
     assert "could not be reached" in result.output and "resume" in result.output
@@ -112,22 +123,23 @@ def test_an_interrupted_push_resumes_without_duplicates(lille, hub):
     assert counts(result.output)["conflicts"] == counts(result.output)["refused"] == 0
     assert hub.state() == lille.state()
 
-    # Thirty edits; the hub makes the tenth write, loses its answer and goes away.
-    slugs = sorted(r["slug"] for r in lille.state().values())[:30]
+    # Ten edits; the hub makes the fourth write, loses its answer and goes away.
+    slugs = sorted(r["slug"] for r in lille.state().values())[:10]
+    assert len(slugs) == 10
     for slug in slugs:
         lille.edit(slug, summary=f"Résumé revu pour {slug}.")
     already = len(hub.gate.writes())
-    hub.lose_answer_of_write(already + 10)
+    hub.lose_answer_of_write(already + 4)
     result = push(lille, hub, token, "--retries", "1")
     assert result.exit_code != 0
     hub.start()
     before = len(hub.gate.writes())
     result = push(lille, hub, token)
     assert result.exit_code == 0, result.output
-    # The write whose answer was lost is recognised (not repeated); the 20 others follow.
-    assert counts(result.output) == {"created": 0, "updated": 20, "unchanged": 1,
+    # The write whose answer was lost is recognised (not repeated); the 6 others follow.
+    assert counts(result.output) == {"created": 0, "updated": 6, "unchanged": 1,
                                      "deleted": 0, "refused": 0, "conflicts": 0}
-    assert len(hub.gate.writes()) - before == 21  # the replay's PUT got a 412
+    assert len(hub.gate.writes()) - before == 7  # the replay's PUT got a 412
     assert hub.state() == lille.state()
     assert hub.sql("SELECT count(*) FROM entries")[0][0] == total
 

@@ -7,12 +7,14 @@ read its state with plain SQL, independently of the sync code under test.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import text
 from werkzeug.serving import make_server
@@ -21,7 +23,7 @@ from app import entry_fields
 from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
-from tests.conftest import make_app
+from tests.conftest import TEMPLATE_SOURCES, fingerprint, make_app
 
 EDITOR = Author(label="test editor")
 
@@ -115,9 +117,17 @@ class Gate:
 
 
 class Instance:
-    def __init__(self, databases: Any, label: str, *, demo: bool = False,
-                 tags_only: bool = False, batch: bool = True, **config: Any) -> None:
-        self.app = make_app(databases.demo(label) if demo else databases.migrated(label))
+    """`demo`: the whole demo; `small`: SMALL_DEMO only (for tests whose subject does not
+    depend on the volume); `built_by`: a copy of a template that function builds; else an
+    empty migrated database (`tags_only`: the demo's tags)."""
+
+    def __init__(self, databases: Any, label: str, *, demo: bool = False, small: bool = False,
+                 tags_only: bool = False, batch: bool = True,
+                 built_by: Callable[[str], None] | None = None, **config: Any) -> None:
+        url = (databases.demo(label) if demo else small_demo(databases, label) if small
+               else copy_of(databases, label, built_by) if built_by
+               else databases.migrated(label))
+        self.app = make_app(url)
         self.app.config.update(config)
         if tags_only:
             with self.app.app_context():
@@ -203,6 +213,50 @@ class Instance:
     def sql(self, query: str, **params: Any) -> list[Any]:
         with self.context():
             return db.session.execute(text(query), params).all()
+
+
+# The small demo: these entries, all their links (each target is among them) and the demo's
+# sheet (la-coroutine's), with the demo's whole tag vocabulary; the sync tests use by name
+# mutualab, la-coroutine, dokuwiki, ajonc and superquinquin-val-de-marque.
+SMALL_DEMO = ("mutualab", "la-coroutine", "dokuwiki", "loomio", "makerspace-lille-makers",
+              "lille-makers", "amap-mutualab", "mres", "repair-cafe-mres", "ajonc",
+              "jardin-des-retrouvailles", "superquinquin", "superquinquin-val-de-marque",
+              "odoo", "wiki-des-communs", "mediawiki")
+
+
+def small_demo(databases: Any, label: str) -> str:
+    """A copy of a template holding SMALL_DEMO, loaded by the demo loader (stable ids, the
+    same rows as in the whole demo); built once and kept like the others (tests/conftest.py)."""
+    return copy_of(databases, label, _migrate_and_load_small_demo, repr(SMALL_DEMO))
+
+
+def copy_of(databases: Any, label: str, build: Callable[[str], None], extra: str = "") -> str:
+    """A new database copied from the template `build(url)` makes: built once, kept in the
+    cluster between runs under a key of its source (and `extra`) and of TEMPLATE_SOURCES,
+    as tests/conftest.py does for the demo."""
+    key = fingerprint(*TEMPLATE_SOURCES, extra=inspect.getsource(build) + extra)
+    name = build.__name__.strip("_")[:24]
+    return databases.create(label, template=databases.template(name, key, build))
+
+
+def _migrate_and_load_small_demo(url: str) -> None:
+    from flask_migrate import upgrade
+
+    import app.demo
+
+    data = app.demo.read_demo()
+    data["entries"] = [
+        {**spec, "relations": [r for r in spec.get("relations", [])
+                               if r["target"] in SMALL_DEMO]}
+        for spec in data["entries"] if spec["slug"] in SMALL_DEMO]
+    data["evaluations"] = [s for s in data.get("evaluations", []) if s["entry"] in SMALL_DEMO]
+    assert len(data["entries"]) == len(SMALL_DEMO) and data["evaluations"]
+    with make_app(url).app_context(), pytest.MonkeyPatch.context() as patch:
+        upgrade()
+        patch.setattr(app.demo, "read_demo", lambda *args, **kwargs: data)
+        app.demo.load_demo()
+        db.session.remove()
+        db.engine.dispose()
 
 
 def load_demo_tags() -> None:
