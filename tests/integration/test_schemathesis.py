@@ -8,22 +8,23 @@ run under pytest 9 yet, so the operations are driven here with hypothesis direct
 
 from __future__ import annotations
 
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
-
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
 EXAMPLES = 30
 
 
 def exercise(schema_url: str) -> tuple[int, list[str]]:
-    """Run every operation of the document; return (operations, failures)."""
+    """Run every operation of the document; return (operations, failures). schemathesis
+    and hypothesis are imported here, not when every worker collects the tests (seconds)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import (
+        content_type_conformance,
+        not_a_server_error,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
+              response_schema_conformance]
     schema = schemathesis.openapi.from_url(schema_url)
     failures: list[str] = []
     operations = 0
@@ -35,7 +36,7 @@ def exercise(schema_url: str) -> tuple[int, list[str]]:
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def run(case) -> None:
-            case.call_and_validate(checks=CHECKS)
+            case.call_and_validate(checks=checks)
 
         try:
             run()
