@@ -1,7 +1,7 @@
 """The test run keeps the compiled bytecode of the project's modules between runs, even
 where the environment says not to write it (PYTHONDONTWRITEBYTECODE=1, as in this
 machine's image): without it each pytest process, worker and `python -m` child compiled
-the modules it imports and re-rewrote the test files, ~0.5 s of CPU per process."""
+the modules it imports and re-rewrote the test files (up to 0.6 s of CPU per process)."""
 
 import importlib.util
 import sys
