@@ -114,3 +114,23 @@ def test_a_detached_source_in_a_batch_gets_the_single_puts_409(client, editor):
     assert [a["status"] for a in answers] == [409, 409, 200]
     assert db.session.get(Entry, uuid.UUID(items[0]["id"])).summary is None
     assert db.session.get(Entry, uuid.UUID(again[1]["id"])) is None
+
+
+def test_a_batch_of_updates_costs_the_same_statements_for_2_items_as_for_8(client, editor):
+    """Set-based through the answer too: nothing is read again per item once written (the
+    commit expires the entries; reading their ids then cost one SELECT each)."""
+    sent_for = {}
+    for count in (2, 8):
+        # Apart from the other round's places (else twins of them).
+        items = [{**item, "source": f"remote:batchcount{count} {n}",
+                  "entry": place(n + 10 * count)} for n, item in enumerate(creations(count))]
+        client.post(URL, json={"items": items}, headers=editor)
+        updates = [{"id": item["id"], "if_match": '"v1"', "source": item["source"],
+                    "entry": {**item["entry"], "summary": "Relu."}} for item in items]
+        with statements() as sent:
+            answers = client.post(URL, json={"items": updates}, headers=editor).get_json()
+        assert [a["status"] for a in answers["items"]] == [200] * count
+        # Each entry's own UPDATE checks its own version; nothing else is per item.
+        sent_for[count] = [s for s in sent if not s.startswith("UPDATE entries SET")]
+    assert len(sent_for[8]) == len(sent_for[2]), "\n".join(
+        s[:90].replace("\n", " ") for s in sent_for[8])
