@@ -26,7 +26,6 @@ from app.localdb import ThrowawayDatabases  # noqa: E402
 from bench.exports import grow, public_count  # noqa: E402
 from bench.harness import make_app, migrate, serve  # noqa: E402
 
-
 PROFILE: Path | None = None  # --profile DIR: cProfile of each command and each server
 
 

@@ -134,3 +134,21 @@ def test_a_batch_of_updates_costs_the_same_statements_for_2_items_as_for_8(clien
         sent_for[count] = [s for s in sent if not s.startswith("UPDATE entries SET")]
     assert len(sent_for[8]) == len(sent_for[2]), "\n".join(
         s[:90].replace("\n", " ") for s in sent_for[8])
+
+
+def test_a_link_to_a_creation_later_in_the_batch_is_made_with_it(client, editor):
+    """Every entry of the batch is written before any link: a link to an item further
+    on is made in the same go (was: the single PUT's 422, the item sent again without
+    it). A link to an item refused gets the 422 naming that target."""
+    items = [{**item, "source": f"remote:batchlinks {n}", "entry": place(n + 60)}
+             for n, item in enumerate(creations(4))]
+    items[0]["entry"]["relations"] = [{"type": "uses", "target": items[1]["id"]}]
+    items[2]["entry"]["relations"] = [{"type": "uses", "target": items[3]["id"]}]
+    items[3]["entry"]["lat"] = 123.0  # refused: out of range
+    answers = client.post(URL, json={"items": items}, headers=editor).get_json()["items"]
+    assert [a["status"] for a in answers] == [201, 201, 422, 422]
+    assert [e["name"] for e in answers[2]["errors"]] == ["relations.0.target"]
+    assert [e["name"] for e in answers[3]["errors"]] == ["lat"]
+    links = client.get(f"/api/v1/entries/{items[0]['id']}/relations").get_json()["items"]
+    assert [(i["direction"], i["entry"]["id"]) for i in links] == [("out", items[1]["id"])]
+    assert db.session.get(Entry, uuid.UUID(items[2]["id"])) is None
