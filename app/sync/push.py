@@ -21,7 +21,9 @@ push that stops (the target goes away, retries exhausted) resumes at the entry
 it was on, and replaying that entry sends nothing twice. A target that refuses an
 entry (422, a conflict) gets a report line and the push goes on; the refused
 entries are tried again at the next push. A link to an entry the target does not
-have yet is sent once that entry has been.
+have yet is sent once that entry has been: through the batch write, the entry is held
+back and created at the end of the push with its links (one write); one by one, it
+is created without them and updated at the end.
 
 The published sheets follow the entries, from our sheets' feed
 (app/sync/sheet_push.py).
