@@ -10,8 +10,9 @@ proposals, reviewed one by one.
 Plain creations (If-None-Match: *, an id unknown here, a source, no twin by the one
 twin rule, link targets already here or creations of the same batch) are validated one
 by one and then written together by the write service's `create_entries` (one COPY per
-table, every entry before any link): what a mirror's first push is made of. Plain updates (If-Match on an entry an editor may replace) are
-written together by `update_entries` (app/api/batch_updates.py). Every other item runs
+table, every entry before any link): what a mirror's first push is made of. Plain
+updates (If-Match on an entry an editor may replace) are written together by
+`update_entries` (app/api/batch_updates.py). Every other item runs
 exactly as its single PUT would (app/api/writes.py `_write`), committed on its own.
 """
 
