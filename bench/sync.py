@@ -26,11 +26,15 @@ from app.localdb import ThrowawayDatabases  # noqa: E402
 from bench.exports import grow, public_count  # noqa: E402
 from bench.harness import make_app, migrate, serve  # noqa: E402
 
+PROFILE: Path | None = None  # --profile DIR: cProfile of each command and each server
+
 
 def flask(url: str, *args: str) -> tuple[float, str]:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app"}
+    profiled = ([] if PROFILE is None else
+                ["-m", "cProfile", "-o", str(PROFILE / f"{args[1]}-{time.time():.0f}.prof")])
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, *profiled, "-m", "flask", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=3600)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
@@ -45,7 +49,13 @@ def summary(output: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=5000)
+    parser.add_argument("--profile", type=Path, help="write cProfile files there: one per "
+                        "command, one per request served (pstats merges them)")
     args = parser.parse_args()
+    if args.profile is not None:
+        global PROFILE
+        PROFILE = args.profile.resolve()
+        PROFILE.mkdir(parents=True, exist_ok=True)
 
     with ThrowawayDatabases() as pool:
         a_url, b_url, c_url = (pool.create(f"bench_sync_{x}") for x in "abc")
@@ -70,6 +80,13 @@ def main() -> None:
             db.engine.dispose()
         print(f"instance A: {total:,} public entries")
 
+        if PROFILE is not None:
+            from werkzeug.middleware.profiler import ProfilerMiddleware
+
+            for app, name in ((a_app, "a"), (c_app, "c")):
+                app.wsgi_app = ProfilerMiddleware(app.wsgi_app, stream=None,
+                                                  profile_dir=str(PROFILE / f"server-{name}"))
+                (PROFILE / f"server-{name}").mkdir(exist_ok=True)
         with serve(a_app) as a_server:
             seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
             print(f"pull A -> B: {seconds:.1f} s, {total / seconds:,.0f} entries/s "

@@ -75,12 +75,12 @@ def batch_updates(items: list[Any], outcomes: list[dict[str, Any] | None],
     if not taken:
         return
     results = update_entries(list(taken.values()), author=author())
-    # Read before the commit expires them (else one SELECT per entry).
+    # Read before the commit expires them (else one SELECT per entry), and the keys
+    # from the request, not from the expired entries.
     versions = [None if isinstance(r, Exception) else r.entry.version for r in results]
     db.session.commit()
-    for (index, update), result, version in zip(taken.items(), results, versions,
-                                                strict=True):
-        key = update.entry.id
+    for index, result, version in zip(taken, results, versions, strict=True):
+        key = candidates[index][0]
         if isinstance(result, WriteValidationError):
             outcomes[index] = answer(key, invalid(result.messages))
         elif isinstance(result, ConflictError):

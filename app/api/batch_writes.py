@@ -8,10 +8,11 @@ naming the limit above it). Editors and admins only: a contributor's writes are
 proposals, reviewed one by one.
 
 Plain creations (If-None-Match: *, an id unknown here, a source, no twin by the one
-twin rule, link targets already here) are validated one by one and then written
-together by the write service's `create_entries` (one COPY per table): what a mirror's
-first push is made of. Plain updates (If-Match on an entry an editor may replace) are
-written together by `update_entries` (app/api/batch_updates.py). Every other item runs
+twin rule, link targets already here or creations of the same batch) are validated one
+by one and then written together by the write service's `create_entries` (one COPY per
+table, every entry before any link): what a mirror's first push is made of. Plain
+updates (If-Match on an entry an editor may replace) are written together by
+`update_entries` (app/api/batch_updates.py). Every other item runs
 exactly as its single PUT would (app/api/writes.py `_write`), committed on its own.
 """
 
@@ -257,8 +258,11 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
 
 def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             items: list[Any]) -> dict[int, dict[str, Any]]:
-    """Validate each (its own 422), then create the valid ones in one go. A refusal of
-    the whole batch by the database (a race) leaves them all to `_one`."""
+    """Validate each (its own 422), then create the valid ones in one go. A link to
+    another creation of the batch, before or after it, is made in that go (every entry
+    is written before any link) when that creation is valid; else the item gets the
+    single PUT's 422 naming the target. A refusal of the whole batch by the database (a
+    race) leaves them all to `_one`."""
     targets = _targets({str(r.get("target")) for _, body, _ in plain.values()
                         for r in body.get("relations") or [] if isinstance(r, dict)})
     slugs = sorted({body["slug"] for _, body, _ in plain.values()
@@ -268,20 +272,26 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
                        for t in (body.get("tags") if isinstance(body.get("tags"), list)
                                  else [])})
     outcomes: dict[int, dict[str, Any]] = {}
-    plans: dict[int, NewEntry] = {}
     communes = commune_index()
     first: dict[str, int] = {}  # each id's first place in the batch
     for position, item in enumerate(items):
         if isinstance(item, dict) and as_uuid(item.get("id")) is not None:
             first.setdefault(str(as_uuid(item["id"])), position)
-    for index, (key, body, source) in plain.items():
+    batch = {str(key): index for index, (key, _, _) in plain.items()}
+    checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]], dict[int, int]]] = {}
+    for index, (key, body, _) in plain.items():
         try:
             loaded = validate_entry(body)
             clean = dict(loaded.data)
             check_tags(clean.get("tags") or [], tags)
             relations = clean.pop("relations", None) or []
-            resolved = [{"type": r["type"], "target": targets.get(str(r["target"]))}
-                        for r in relations]
+            resolved, waits = [], {}  # waits: relation -> the creation of the batch it needs
+            for i, r in enumerate(relations):
+                target = targets.get(str(r["target"]))
+                wanted = str(as_uuid(r["target"])) if as_uuid(r["target"]) else None
+                if target is None and wanted in batch and wanted != str(key):
+                    target, waits[i] = wanted, batch[wanted]
+                resolved.append({"type": r["type"], "target": target})
             missing = [i for i, r in enumerate(resolved) if r["target"] is None]
             if missing:
                 # A target by id that is not here and comes no earlier in the batch: the
@@ -290,20 +300,11 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
                 if any(as_uuid(t) is None or first.get(str(as_uuid(t)), index) < index
                        for t in named):
                     continue
-                raise WriteValidationError({f"relations.{i}.target": [coded(
-                    "no_such_entry", "No entry {value!r}.", value=relations[i]["target"])]
-                    for i in missing})
-            if clean.get("slug") in taken:
-                raise WriteValidationError({"slug": [SLUG_TAKEN]})
-            plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
-                                     entry_id=key, relations=resolved, fill_codes=True,
-                                     communes=communes)
+                raise _no_such_entry(relations, missing)
+            checked[index] = (loaded, clean, resolved, waits)
         except WriteValidationError as exc:
             outcomes[index] = _outcome(key, invalid(exc.messages))
-            continue
-        if clean.get("slug"):
-            taken.add(clean["slug"])
-        targets[str(key)] = str(key)
+    plans = _plans(plain, checked, outcomes, taken, communes)
     if not plans:
         return outcomes
     try:
@@ -320,6 +321,55 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
     for index in plans:
         outcomes[index] = {"id": str(plain[index][0]), "status": 201, "version": 1}
     return outcomes
+
+
+def _no_such_entry(relations: list[dict[str, Any]], missing: list[int]
+                   ) -> WriteValidationError:
+    return WriteValidationError({f"relations.{i}.target": [coded(
+        "no_such_entry", "No entry {value!r}.", value=relations[i]["target"])]
+        for i in missing})
+
+
+def _plans(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
+           checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]],
+                                    dict[int, int]]],
+           outcomes: dict[int, dict[str, Any]], taken: set[str],
+           communes: Any) -> dict[int, NewEntry]:
+    """The checked items rendered for create_entries, in the batch's order. An item
+    whose link needs a creation of the batch that is refused is refused in turn (the
+    single PUT's 422 naming that target), until what is left holds together."""
+    alive = dict(checked)
+    while True:
+        for index, (_, _, _, waits) in list(alive.items()):
+            gone = [i for i, needed in waits.items() if needed not in alive]
+            if gone:
+                del alive[index]
+                relations = plain[index][1].get("relations") or []
+                outcomes[index] = _outcome(plain[index][0], invalid(
+                    _no_such_entry(relations, sorted(gone)).messages))
+        if any(needed not in alive for _, _, _, waits in alive.values()
+               for needed in waits.values()):
+            continue
+        plans: dict[int, NewEntry] = {}
+        used = set(taken)
+        refused = False
+        for index, (loaded, clean, resolved, _) in alive.items():
+            key, _, source = plain[index]
+            try:
+                if clean.get("slug") in used:
+                    raise WriteValidationError({"slug": [SLUG_TAKEN]})
+                plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
+                                         entry_id=key, relations=resolved, fill_codes=True,
+                                         communes=communes)
+            except WriteValidationError as exc:
+                outcomes[index] = _outcome(key, invalid(exc.messages))
+                del alive[index]
+                refused = True
+                break
+            if clean.get("slug"):
+                used.add(clean["slug"])
+        if not refused:
+            return plans
 
 
 def _targets(wanted: set[str]) -> dict[str, str]:

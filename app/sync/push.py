@@ -21,7 +21,9 @@ push that stops (the target goes away, retries exhausted) resumes at the entry
 it was on, and replaying that entry sends nothing twice. A target that refuses an
 entry (422, a conflict) gets a report line and the push goes on; the refused
 entries are tried again at the next push. A link to an entry the target does not
-have yet is sent once that entry has been.
+have yet is sent once that entry has been: through the batch write, the entry is held
+back and created at the end of the push with its links (one write); one by one, it
+is created without them and updated at the end.
 
 The published sheets follow the entries, from our sheets' feed
 (app/sync/sheet_push.py).
@@ -70,7 +72,7 @@ class PushFailed(RuntimeError):
 
 @dataclass
 class Outcome:
-    action: str  # a COUNTS key ("retry": update again from `version`)
+    action: str  # a COUNTS key ("retry": update again from `version`; "postponed": held back)
     version: int | None = None
     reason: str | None = None
     deferred: bool = False  # sent, but some links wait for their targets
@@ -126,13 +128,13 @@ class Pusher:
                 one_by_one = rows
                 if rows and self._batching():
                     self._push_page([change for change, _, _ in rows],
-                                    Cursor(FEED_SORT, rows[-1][1:]))
+                                    Cursor(FEED_SORT, rows[-1][1:]), postpone=True)
                     self.progress(len(rows))
                     one_by_one = []
                 for change, xid, entry_id in one_by_one:
                     self._push(change, Cursor(FEED_SORT, (xid, entry_id)))
                     self.progress(1)
-            self._retry_refused(deferred_only=True)
+            self._send_held_back()
             from .sheet_push import SheetPusher
 
             sheets = SheetPusher(self)
@@ -167,8 +169,21 @@ class Pusher:
         db.session.commit()  # end the read transaction: the horizon moves on between pages
         return [(str(text), int(xid), entry_id) for text, xid, entry_id in rows]
 
-    def _retry_refused(self, deferred_only: bool = False) -> None:
-        """Entries the target refused before (or whose links waited): their current state."""
+    def _send_held_back(self) -> None:
+        """The entries held back for links to entries sent later, and those sent without
+        such links: now that the rest is there, each once with its links. A cycle of
+        links (each waiting for the other) is sent without some and completed by the
+        next pass; passes stop when they no longer shrink what waits."""
+        waiting = None
+        for _ in range(3):
+            tried = self._retry_refused(deferred_only=True)
+            if not tried or (waiting is not None and tried >= waiting):
+                return
+            waiting = tried
+
+    def _retry_refused(self, deferred_only: bool = False) -> int:
+        """Entries the target refused before (or whose links waited): their current state.
+        How many were tried."""
         stmt = select(PushedEntry.entry_id).where(PushedEntry.state_id == self.state.id,
                                                   PushedEntry.state == "refused")
         if deferred_only:
@@ -179,12 +194,13 @@ class Pusher:
                 rows = db.session.execute(select(cast(change_json(), Text)).where(
                     Entry.id.in_(ids[start:start + PAGE])).order_by(Entry.id)).scalars()
                 self._push_page([orjson.loads(row) for row in rows], None)
-            return
+            return len(ids)
         for entry_id in ids:
             row = db.session.execute(select(cast(change_json(), Text))
                                      .where(Entry.id == entry_id)).scalar()
             if row is not None:
                 self._push(orjson.loads(row), None)
+        return len(ids)
 
     def _batching(self) -> bool:
         """Whether the target has the batch write, asked once: an empty batch is answered
@@ -211,11 +227,15 @@ class Pusher:
             self.state.cursor = cursor.encode()
         db.session.commit()  # this entry and the cursor past it, together
 
-    def _push_page(self, changes: list[dict[str, Any]], cursor: Cursor | None) -> None:
+    def _push_page(self, changes: list[dict[str, Any]], cursor: Cursor | None, *,
+                   postpone: bool = False) -> None:
         """A page of changes: the upserts in batch requests, deletions one by one; the
         outcomes and the cursor past the page committed together. A push that stops
         half-way replays the page: what the target holds already is recognised (412 with
-        the same content) and adopted, nothing is written twice."""
+        the same content) and adopted, nothing is written twice. `postpone`: an entry
+        refused only for links to entries the target does not have yet is held back
+        (ledger: waiting for its links) and sent once, links included, at the end of the
+        push (`_send_held_back`), rather than now without them and again later."""
         sending: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, dict[str, Any],
                             int | None]] = []
         ids = [uuid.UUID(change["id"]) for change in changes]
@@ -239,7 +259,8 @@ class Pusher:
         for start in range(0, len(sending), BATCH):
             part = sending[start:start + BATCH]
             outcomes = self._put_many([(entry_id, dict(body), known)
-                                       for _, entry_id, _, body, known in part])
+                                       for _, entry_id, _, body, known in part],
+                                      postpone=postpone)
             for (change, entry_id, ledger, body, _), outcome in zip(part, outcomes,
                                                                     strict=True):
                 if outcome.action == "retry":  # as _upsert: from the version it has
@@ -253,12 +274,14 @@ class Pusher:
         db.session.commit()
 
     def _put_many(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]],
-                  deferred: list[bool] | None = None) -> list[Outcome]:
+                  deferred: list[bool] | None = None, postpone: bool = False
+                  ) -> list[Outcome]:
         """One batch request (app/api/batch_writes.py): each item as `_put` sends it, each
         answer read as `_put` reads its own. Items refused only for links to entries the
         target does not have yet go again in a second request, as `_put` would have sent
         them one after the other: without those links (deferred), but with them when the
-        missing targets are items sent before them in that request."""
+        missing targets are items sent before them in that request; with `postpone`,
+        they are not sent again but held back (see `_push_page`)."""
         payload = {"items": [
             {"id": str(entry_id), "source": f"remote:{self.as_name} {entry_id}",
              "entry": body, **({"if_match": f'"v{known}"'} if known is not None
@@ -281,6 +304,9 @@ class Pusher:
             errors = answer.get("errors") or []
             if deferred is None and answer.get("status") == 422 and errors and all(
                     RELATION_TARGET.match(str(e.get("name"))) for e in errors):
+                if postpone:
+                    outcomes.append(Outcome("postponed", deferred=True))
+                    continue
                 missing = {int(str(e["name"]).split(".")[1]) for e in errors}
                 if all(r["target"] in coming for i, r in enumerate(body["relations"])
                        if i in missing):
@@ -326,8 +352,10 @@ class Pusher:
 
     def _finish(self, change: dict[str, Any], entry_id: uuid.UUID,
                 ledger: PushedEntry | None, outcome: Outcome) -> None:
-        """Count and report an entry's outcome and record it in the push's ledger."""
-        self.counts[outcome.action] += 1
+        """Count and report an entry's outcome and record it in the push's ledger (an
+        entry held back is counted when it is sent)."""
+        if outcome.action != "postponed":
+            self.counts[outcome.action] += 1
         if outcome.action in ("refused", "conflicts"):
             label = "conflict" if outcome.action == "conflicts" else "refused"
             slug = (change.get("entry") or {}).get("slug") or "(deleted)"

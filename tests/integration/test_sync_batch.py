@@ -201,6 +201,28 @@ def test_a_batched_push_writes_what_an_entry_by_entry_push_writes(databases, lil
         older.stop()
 
 
+def test_an_entry_linking_to_one_pushed_later_is_written_once_with_its_link(databases,
+                                                                         lille):
+    """A fifth of the grown entries link to another, half of them to one later in the
+    feed: each is held back until the end of the push and created then with its links
+    (was: created without them, then updated to version 2)."""
+    target = Instance(databases, "batch_c5", tags_only=True).start()
+    try:
+        result = push(lille, target, token_for(target))
+        assert result.exit_code == 0, result.output
+        line = next(x for x in result.output.splitlines() if x.startswith("created:"))
+        counts = {k.strip(): int(v) for k, v in (p.split(":") for p in line.split(","))}
+        assert (counts["created"], counts["updated"], counts["refused"]) == (
+            len(lille.state()), 0, 0), line
+        assert target.sql("SELECT count(*) FROM entries WHERE version <> 1") == [(0,)]
+        assert target.sql("SELECT count(*) FROM revisions WHERE entity_type = 'entry' "
+                          "AND action <> 'create'") == [(0,)]
+        assert rows(target)["relations"] == rows(lille)["relations"]
+        assert len(rows(lille)["relations"]) >= GROWN // 5
+    finally:
+        target.stop()
+
+
 def latest(instance: Instance) -> dict[str, str]:
     """Each entry's last revision: its snapshot, author and comment."""
     return dict(instance.sql(

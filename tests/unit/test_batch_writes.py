@@ -97,3 +97,43 @@ def test_a_detached_source_in_a_batch_gets_the_single_puts_409(client, editor):
     assert [a["status"] for a in answers] == [409, 409, 200]
     assert db.session.get(Entry, uuid.UUID(items[0]["id"])).summary is None
     assert db.session.get(Entry, uuid.UUID(again[1]["id"])) is None
+
+
+def test_a_batch_of_updates_costs_the_same_statements_for_2_items_as_for_8(client, editor):
+    """Set-based through the answer too: nothing is read again per item once written (the
+    commit expires the entries; reading their ids then cost one SELECT each)."""
+    sent_for = {}
+    for count in (2, 8):
+        # Apart from the other round's places (else twins of them).
+        items = [{**item, "source": f"remote:batchcount{count} {n}",
+                  "entry": place(n + 10 * count)} for n, item in enumerate(creations(count))]
+        client.post(URL, json={"items": items}, headers=editor)
+        updates = [{"id": item["id"], "if_match": '"v1"', "source": item["source"],
+                    "entry": {**item["entry"], "summary": "Relu."}} for item in items]
+        with statements_sent(db.engine) as sent:
+            answers = client.post(URL, json={"items": updates}, headers=editor).get_json()
+        assert [a["status"] for a in answers["items"]] == [200] * count
+        # Each entry's own UPDATE checks its own version; nothing else is per item. (The
+        # token's use is stamped now and then, in a savepoint: not the batch's work.)
+        sent_for[count] = [s.sql for s in sent if not s.sql.startswith(
+            ("UPDATE entries SET", "SAVEPOINT", "RELEASE SAVEPOINT", "UPDATE api_tokens"))]
+    assert len(sent_for[8]) == len(sent_for[2]), "\n".join(
+        s[:90].replace("\n", " ") for s in sent_for[8])
+
+
+def test_a_link_to_a_creation_later_in_the_batch_is_made_with_it(client, editor):
+    """Every entry of the batch is written before any link: a link to an item further
+    on is made in the same go (was: the single PUT's 422, the item sent again without
+    it). A link to an item refused gets the 422 naming that target."""
+    items = [{**item, "source": f"remote:batchlinks {n}", "entry": place(n + 60)}
+             for n, item in enumerate(creations(4))]
+    items[0]["entry"]["relations"] = [{"type": "uses", "target": items[1]["id"]}]
+    items[2]["entry"]["relations"] = [{"type": "uses", "target": items[3]["id"]}]
+    items[3]["entry"]["lat"] = 123.0  # refused: out of range
+    answers = client.post(URL, json={"items": items}, headers=editor).get_json()["items"]
+    assert [a["status"] for a in answers] == [201, 201, 422, 422]
+    assert [e["name"] for e in answers[2]["errors"]] == ["relations.0.target"]
+    assert [e["name"] for e in answers[3]["errors"]] == ["lat"]
+    links = client.get(f"/api/v1/entries/{items[0]['id']}/relations").get_json()["items"]
+    assert [(i["direction"], i["entry"]["id"]) for i in links] == [("out", items[1]["id"])]
+    assert db.session.get(Entry, uuid.UUID(items[2]["id"])) is None
