@@ -99,24 +99,23 @@ class DemoDatabases(ThrowawayDatabases):
 # of one waiting while the other runs a long file it took last. Every other file keeps
 # its place after them. A file missing here only runs later; a wrong order only costs time.
 LONGEST_FIRST = (
-    "tests/integration/test_phone_routes.py",
     "tests/integration/test_production.py",
-    "tests/integration/test_sync_push.py",
-    "tests/integration/test_schemathesis.py",
-    "tests/integration/test_editor_browser.py",
     "tests/integration/test_browser.py",
-    "tests/integration/test_sync_identity.py",
-    "tests/integration/test_sync_pull.py",
-    "tests/integration/test_import_kill.py",
-    "tests/unit/test_jobs.py",
-    "tests/integration/test_database_outage.py",
-    "tests/unit/test_mail.py",
+    "tests/integration/test_editor_browser.py",
+    "tests/integration/test_phone_routes.py",
+    "tests/integration/test_schemathesis.py",
+    "tests/integration/test_sync_push.py",
     "tests/unit/test_api_form_agreement.py",
+    "tests/integration/test_database_outage.py",
+    "tests/integration/test_sync_pull.py",
+    "tests/unit/test_jobs.py",
+    "tests/integration/test_sync_batch.py",
     "tests/integration/test_citizens_browser.py",
+    "tests/unit/test_exports.py",
     "tests/unit/test_import_csv.py",
-    "tests/unit/test_access_policy.py",
+    "tests/unit/test_map_pyramid.py",
     "tests/integration/test_sheet_live_browser.py",
-    "tests/unit/test_write_routes.py",
+    "tests/integration/test_import_kill.py",
 )
 
 
