@@ -9,10 +9,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 5000
 DEMO   ?= 1
-# pytest-xdist workers of `make test`: three on the 2-core machine it is timed on, whose
-# cores two workers kept busy 1.44 of 2 on average (Chromium's round trips, deliberate
-# waits); three kept them 1.81 busy, 5 min 36 s of pytest against 6 min 9 s to 7 min 5 s.
-TEST_WORKERS ?= 3
+# pytest-xdist workers of `make test`, one per core of the 2-core machine it is timed on.
+TEST_WORKERS ?= 2
 export FLASK_APP := app
 # DATABASE_URL if set, else the local cluster's (started by the `database` target).
 WITH_DB = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m app.localdb url)}"
