@@ -68,7 +68,7 @@ from app.services.twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
     NAME_SIMILARITY,
-    siret_key,
+    twin_params,
     twin_reason,
     website_key,
 )
@@ -415,15 +415,7 @@ class Pipeline(OnLedger):
         """Candidates that have no twin in the base nor earlier in the batch."""
         if not candidates:
             return []
-        params: dict[str, list[Any]] = {"idx": [], "lon": [], "lat": [], "name": [],
-                                        "web": [], "siret": []}
-        for index, c in enumerate(candidates):
-            params["idx"].append(index)
-            params["lon"].append(c.data.get("lon"))
-            params["lat"].append(c.data.get("lat"))
-            params["name"].append(c.data["name"])
-            params["web"].append(website_key(c.data.get("website")))
-            params["siret"].append(siret_key(c.data.get("siret")))
+        params = twin_params([c.data for c in candidates])
         twins = {row.idx: row for row in db.session.execute(
             DUPLICATES_SQL, {**params, "radius": self.options.radius_m,
                              "threshold": self.options.similarity})}

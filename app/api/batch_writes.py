@@ -43,13 +43,7 @@ from ..services.entries import (
 )
 from ..services.errors import WriteValidationError, coded
 from ..services.links import as_uuid
-from ..services.twin_rule import (
-    DUPLICATE_RADIUS_M,
-    DUPLICATES_SQL,
-    NAME_SIMILARITY,
-    siret_key,
-    website_key,
-)
+from ..services.twin_rule import DUPLICATES_SQL, twin_params
 from .batch_updates import batch_updates
 from .schemas import Strict
 from .v1 import blp
@@ -234,20 +228,8 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
     if not named:
         return set()
     order = list(named)
-
-    def number(value: Any) -> float | None:
-        return float(value) if isinstance(value, int | float) else None
-
-    def web(value: Any) -> str | None:
-        return website_key(value) if isinstance(value, str) else None
-
-    rows = db.session.execute(DUPLICATES_SQL, {
-        "idx": order, "lon": [number(named[i][1].get("lon")) for i in order],
-        "lat": [number(named[i][1].get("lat")) for i in order],
-        "name": [named[i][1]["name"] for i in order],
-        "web": [web(named[i][1].get("website")) for i in order],
-        "siret": [siret_key(named[i][1].get("siret")) for i in order],
-        "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}).all()
+    rows = db.session.execute(DUPLICATES_SQL, twin_params(
+        [named[i][1] for i in order], order)).all()
     if not rows:
         return set()
     origins = {(row[0], row[1]) for row in db.session.execute(

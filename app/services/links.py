@@ -23,9 +23,7 @@ from ..extensions import db
 from ..models import Entry, Evaluation, IdentityLink, SheetSource, Source
 from .link_reasons import LinkReason, link_reason
 from .twin_rule import (
-    DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
-    NAME_SIMILARITY,
     twin_params,
     twin_reason,
 )
@@ -128,9 +126,7 @@ def entry_twin(record: Mapping[str, Any], *, not_from: str | None = None) -> Twi
     never its twins."""
     if not record.get("name"):
         return None
-    params = {**twin_params([record]), "radius": DUPLICATE_RADIUS_M,
-              "threshold": NAME_SIMILARITY}
-    row = db.session.execute(DUPLICATES_SQL, params).first()
+    row = db.session.execute(DUPLICATES_SQL, twin_params([record])).first()
     if row is None:
         return None
     if not_from is not None and db.session.scalar(select(Source.id).where(

@@ -90,14 +90,25 @@ def siret_key(value: str | None) -> str | None:
     return key if SIRET_RE.match(key) else None
 
 
-def twin_params(records: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """DUPLICATES_SQL's arrays for `records` (name, lon, lat, website, siret), indexed
-    by their position."""
-    return {"idx": list(range(len(records))),
-            "lon": [r.get("lon") for r in records], "lat": [r.get("lat") for r in records],
+def twin_params(records: list[Mapping[str, Any]],
+                idx: list[int] | None = None) -> dict[str, Any]:
+    """DUPLICATES_SQL's parameters for `records` (name, lon, lat, website, siret), indexed
+    by `idx` (else their position). Values of the wrong type (a write API's raw input)
+    count as absent."""
+
+    def number(value: Any) -> float | None:
+        return float(value) if isinstance(value, int | float) else None
+
+    def text_or_none(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    return {"idx": list(range(len(records))) if idx is None else list(idx),
+            "lon": [number(r.get("lon")) for r in records],
+            "lat": [number(r.get("lat")) for r in records],
             "name": [r.get("name") for r in records],
-            "web": [website_key(r.get("website")) for r in records],
-            "siret": [siret_key(r.get("siret")) for r in records]}
+            "web": [website_key(text_or_none(r.get("website"))) for r in records],
+            "siret": [siret_key(text_or_none(r.get("siret"))) for r in records],
+            "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}
 
 
 def twin_reason(row) -> LinkReason:

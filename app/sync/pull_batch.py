@@ -35,13 +35,7 @@ from ..services.entries import (
 )
 from ..services.errors import WriteValidationError
 from ..services.links import as_uuid
-from ..services.twin_rule import (
-    DUPLICATE_RADIUS_M,
-    DUPLICATES_SQL,
-    NAME_SIMILARITY,
-    siret_key,
-    website_key,
-)
+from ..services.twin_rule import DUPLICATES_SQL, twin_params
 from . import content as C
 from .pages import Prepared
 
@@ -107,13 +101,8 @@ def _twins(origin: str, records: dict[int, dict[str, Any]]) -> set[int]:
     if not named:
         return set()
     order = list(named)
-    rows = db.session.execute(DUPLICATES_SQL, {
-        "idx": order, "lon": [named[i].get("lon") for i in order],
-        "lat": [named[i].get("lat") for i in order],
-        "name": [named[i]["name"] for i in order],
-        "web": [website_key(named[i].get("website")) for i in order],
-        "siret": [siret_key(named[i].get("siret")) for i in order],
-        "radius": DUPLICATE_RADIUS_M, "threshold": NAME_SIMILARITY}).all()
+    rows = db.session.execute(DUPLICATES_SQL, twin_params(
+        [named[i] for i in order], order)).all()
     if not rows:
         return set()
     # Entries of this very remote are other entries of it, never its twins.
