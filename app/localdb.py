@@ -414,6 +414,7 @@ class ThrowawayDatabases:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or server_url()
         self.created: list[str] = []
+        self._copy_strategy: str | None = None
 
     def _admin(self):
         import psycopg2
@@ -425,16 +426,27 @@ class ThrowawayDatabases:
     def create(self, label: str = "test", *, template: str | None = None) -> str:
         """A new database, empty or a copy of `template`; returns its libpq URL."""
         name = f"atlas_{label}_{secrets.token_hex(5)}"
-        # Names are ours, not input. A small copy: WAL_LOG writes no checkpoint, FILE_COPY does.
-        copy = f' TEMPLATE "{template}" STRATEGY WAL_LOG' if template else ""
         conn = self._admin()
         try:
             with conn.cursor() as cur:
+                # Names are ours, not input.
+                copy = f' TEMPLATE "{template}" STRATEGY {self._strategy(cur)}' if template else ""
                 cur.execute(f'CREATE DATABASE "{name}"{copy}')
         finally:
             conn.close()
         self.created.append(name)
         return libpq_url(self.url, name)
+
+    def _strategy(self, cur) -> str:
+        """How to copy a template. FILE_COPY copies the files after a checkpoint; WAL_LOG
+        writes every block through the WAL and needs none. On a server that does not
+        fsync (the tests' own clusters) the checkpoint waits on no disk and FILE_COPY
+        is about twice as fast (0.18 s against 0.38 s for the demo, and a quarter of the
+        drop); elsewhere a checkpoint per copy would flush the whole server to disk."""
+        if self._copy_strategy is None:
+            cur.execute("SHOW fsync")
+            self._copy_strategy = "FILE_COPY" if cur.fetchone()[0] == "off" else "WAL_LOG"
+        return self._copy_strategy
 
     def template(self, label: str, fingerprint: str, build: Callable[[str], None]) -> str:
         """The name of a template database for `fingerprint`, built by `build(url)` if none is.

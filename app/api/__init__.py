@@ -8,10 +8,15 @@ problem+json errors for /api and /ogc, from app/http/problems.py) and returns it
 from __future__ import annotations
 
 import copy
+import threading
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
+from apispec import APISpec
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.spec import openapi_cli
 from flask_smorest.utils import prepare_response
 
 from ..http.problems import MEDIA_TYPE as PROBLEM_TYPE
@@ -42,9 +47,69 @@ API_CONFIG = {
 
 
 class AtlasApi(Api):
-    """flask-smorest, with problem+json errors that only answer under /api and /ogc."""
+    """flask-smorest, with problem+json errors that only answer under /api and /ogc, and
+    an OpenAPI document built the first time it is read.
+
+    flask-smorest builds the document while blueprints are registered: about half of
+    `create_app` (0.2 s), paid by every worker, CLI command and test app, though few
+    ever serve it. Here routes are registered at once, and the document's steps (the
+    spec, `on_document` callbacks, each blueprint's views and tag) are kept in order and
+    run on the first read of `spec`: /api/openapi.json, the docs pages, `flask openapi`.
+    """
 
     ERROR_SCHEMA = schemas.ProblemSchema
+
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
+        self._spec: APISpec | None = None
+        self._spec_options: dict | None = None  # set by _init_spec: a document to build
+        self._steps: list[Callable[[APISpec], None]] = []
+        self._lock = threading.RLock()
+        self._building = False
+        self._built = False
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self) -> APISpec | None:
+        """The document, built once (the first reader builds it, concurrent ones wait)."""
+        if not self._built and self._spec_options is not None:
+            with self._lock:
+                # The builder itself reads `spec` while building (flask-smorest's own
+                # steps do): it gets the document under construction.
+                if not self._built and not self._building:
+                    self._building = True
+                    try:
+                        super()._init_spec(**self._spec_options)
+                        for step in self._steps:
+                            step(self._spec)
+                        self._built = True
+                    finally:
+                        self._building = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:
+        self._spec = value
+
+    def _init_spec(self, **options: Any) -> None:
+        self._spec_options = options
+        self._app.cli.add_command(openapi_cli)  # what flask-smorest's _init_spec also does
+
+    def on_document(self, step: Callable[[APISpec], None]) -> None:
+        """Run `step(spec)` when the document is built, after the steps given before."""
+        self._steps.append(step)
+
+    def register_blueprint(self, blp: Any, *, parameters: list | None = None,
+                           **options: Any) -> None:
+        """flask-smorest's own, with the blueprint's documentation left for later."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+
+        def document(spec: APISpec) -> None:
+            blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+
+        self.on_document(document)
 
     def _register_error_handlers(self) -> None:
         register_problem_handlers(self._app)
@@ -85,15 +150,19 @@ def init_api(app: Flask) -> AtlasApi:
     info["license"] = {"name": f"{licence.id} (data)",
                        **({"url": licence.url} if licence.url else {})}
     api = AtlasApi(app)
-    api.spec.components.schema("Upsert", schema=schemas.UpsertSchema)
-    api.spec.components.schema("Deletion", schema=schemas.DeletionSchema)
-    api.spec.components.schema("SheetUpsert", schema=schemas.SheetUpsertSchema)
-    api.spec.components.schema("SheetDeletion", schema=schemas.SheetDeletionSchema)
-    api.spec.components.schema("EntryInput", schema=writes.EntryWriteSchema)
-    api.spec.components.schema("EntryBatch", schema=batch_writes.EntryBatchSchema)
-    api.spec.components.security_scheme("bearerAuth", {
-        "type": "http", "scheme": "bearer",
-        "description": "An API token (`flask tokens create`); its account's role applies."})
+
+    @api.on_document
+    def components(spec: APISpec) -> None:
+        spec.components.schema("Upsert", schema=schemas.UpsertSchema)
+        spec.components.schema("Deletion", schema=schemas.DeletionSchema)
+        spec.components.schema("SheetUpsert", schema=schemas.SheetUpsertSchema)
+        spec.components.schema("SheetDeletion", schema=schemas.SheetDeletionSchema)
+        spec.components.schema("EntryInput", schema=writes.EntryWriteSchema)
+        spec.components.schema("EntryBatch", schema=batch_writes.EntryBatchSchema)
+        spec.components.security_scheme("bearerAuth", {
+            "type": "http", "scheme": "bearer",
+            "description": "An API token (`flask tokens create`); its account's role applies."})
+
     # Writes read bearer tokens only, never the session cookie: no CSRF token needed.
     csrf.exempt(v1.blp)
     app.extensions["atlas_api"] = api

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +68,19 @@ def without_waiting_on_the_disk(url: str) -> None:
             cur.execute("SELECT pg_reload_conf()")
     finally:
         conn.close()
+    # The reload is a signal the postmaster handles a moment later: until then a new
+    # session still reads fsync = on (and ThrowawayDatabases would copy the slow way).
+    for _ in range(500):
+        conn = psycopg2.connect(url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW fsync")
+                if cur.fetchone()[0] == "off":
+                    return
+        finally:
+            conn.close()
+        time.sleep(0.01)
+    raise RuntimeError(f"fsync still on at {url} 5 s after the reload")
 
 
 def worker_cluster(worker: str) -> Cluster:

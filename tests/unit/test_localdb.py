@@ -17,7 +17,7 @@ from app.localdb import (
     fingerprint,
     libpq_url,
 )
-from tests.support.cluster import time_wait_sockets
+from tests.support.cluster import time_wait_sockets, without_waiting_on_the_disk
 
 
 def test_a_fresh_cluster_starts_serves_postgis_and_stops():
@@ -38,6 +38,7 @@ def test_a_fresh_cluster_starts_serves_postgis_and_stops():
         finally:
             conn.close()
         assert cluster.password_file.stat().st_mode & 0o077 == 0
+        _copies_without_a_flush_only_where_the_server_does_not_fsync(url)
         cluster.stop()
         assert not cluster.is_running()
         # A second ensure() restarts the same cluster with the same password.
@@ -45,6 +46,36 @@ def test_a_fresh_cluster_starts_serves_postgis_and_stops():
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def _copies_without_a_flush_only_where_the_server_does_not_fsync(url: str) -> None:
+    """A checkpoint per copy (FILE_COPY) on a server that fsyncs would flush it all to
+    disk: that server gets WAL_LOG; a test cluster (fsync off) gets the faster FILE_COPY,
+    and the copy holds the template's rows."""
+    def strategy() -> str:
+        pool = ThrowawayDatabases(url)
+        conn = pool._admin()
+        try:
+            with conn.cursor() as cur:
+                return pool._strategy(cur)
+        finally:
+            conn.close()
+
+    assert strategy() == "WAL_LOG"
+    without_waiting_on_the_disk(url)
+    assert strategy() == "FILE_COPY"
+    with ThrowawayDatabases(url) as pool:
+        source = pool.create("source")
+        conn = psycopg2.connect(source)
+        with conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('copied')")
+        conn.close()
+        copy = pool.create("copy", template=pool.created[-1])
+        conn = psycopg2.connect(copy)
+        with conn.cursor() as cur:
+            cur.execute("SELECT v FROM kept")
+            assert cur.fetchall() == [("copied",)]
+        conn.close()
 
 
 def test_a_folder_that_is_not_a_cluster_is_not_overwritten(tmp_path):
