@@ -98,10 +98,9 @@ OLD = {
 
 
 def test_migration_0024_turns_recorded_sentences_into_codes(databases):
-    app = make_app(databases.create("migration_0024"))
+    app = make_app(databases.at_revision("0023", "migration_0024"))
     entry_id = uuid.uuid4()
     with app.app_context():
-        upgrade(revision="0023")
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO entries (id, slug, kind, name) "
                               "VALUES (:id, 'cafe', 'initiative', 'Le Café')"),

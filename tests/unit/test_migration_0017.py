@@ -14,10 +14,9 @@ from tests.conftest import make_app
 
 
 def test_a_legacy_demo_base_gets_aliases_and_keeps_its_ids(databases):
-    app = make_app(databases.create("migration_0017"))
+    app = make_app(databases.at_revision("0012", "migration_0017"))
     old_entry, old_sheet, draft = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     with app.app_context():
-        upgrade(revision="0012")
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO entries (id, slug, kind, name) "
                               "VALUES (:id, 'la-coroutine', 'commons', 'La Coroutine')"),

@@ -15,9 +15,8 @@ MINE = {"fr": ["Rien", "Un peu", "Moyen", "Bien", "Très bien"]}
 
 
 def test_level_definitions_an_editor_wrote_are_kept(databases):
-    app = make_app(databases.create("migration_0020"))
+    app = make_app(databases.at_revision("0019", "migration_0020"))
     with app.app_context():
-        upgrade(revision="0019")
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE evaluation_keys SET level_definitions = CAST(:v AS jsonb) "
                               "WHERE slug = 'governance'"), {"v": json.dumps(MINE)})
