@@ -68,6 +68,7 @@ from app.services.twin_rule import (
     DUPLICATE_RADIUS_M,
     DUPLICATES_SQL,
     NAME_SIMILARITY,
+    siret_key,
     twin_params,
     twin_reason,
     website_key,
@@ -612,13 +613,21 @@ def _similarity(a: set[str], b: set[str]) -> float:
 
 def _batch_twins(candidates: list[Candidate], radius_m: float, threshold: float
                  ) -> dict[int, tuple[Candidate, str]]:
-    """Twins among the batch itself (not yet in the base): a grid of `radius_m` cells."""
+    """Twins among the batch itself (not yet in the base), by twin_rule's order: the same
+    SIRET, the same website, then a similar name within `radius_m` (a grid of cells)."""
     found: dict[int, tuple[Candidate, str]] = {}
     cells: dict[tuple[int, int], list[int]] = defaultdict(list)
     webs: dict[str, int] = {}
+    sirets: dict[str, int] = {}
     grams: dict[int, set[str]] = {}
     deg_lat = max(radius_m, 1.0) / 111_195
     for index, c in enumerate(candidates):
+        siret = siret_key(c.data.get("siret"))
+        if siret and siret in sirets:
+            found[index] = (candidates[sirets[siret]], f"same SIRET ({siret}) as")
+            continue
+        if siret:
+            sirets[siret] = index
         web = website_key(c.data.get("website"))
         if web and web in webs:
             found[index] = (candidates[webs[web]], "same website as")

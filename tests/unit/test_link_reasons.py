@@ -191,3 +191,25 @@ def test_an_imported_record_with_the_same_siret_is_a_twin(here, tmp_path):
         assert str(source.entry_id) == local_id
         assert source.linked_reason == {"code": "siret", "siret": other,
                                         "name": "Café des Bricoleurs"}
+
+
+def test_two_records_of_one_import_with_the_same_siret_make_one_entry(here, tmp_path):
+    """Twins within the batch follow the same rule: the second record with a SIRET
+    already seen in this import is flagged, however far and unlike the first."""
+    toml = tmp_path / "batch-siret.toml"
+    toml.write_text(MAPPING.read_text().replace('name = "tiers-lieux-test"',
+                                                'name = "batch-siret-test"')
+                    .replace('website = "Site"', 'website = "Site"\nsiret = "SIRET"'))
+    csv_path = write_csv(tmp_path / "lieux.csv", [
+        ["B-1", "Initiative", "Atelier vélo du Nord", "1 rue Nationale", "59000", "Lille",
+         "50.6000", "3.0500", "", "", "519 000 103 00001"],
+        ["B-2", "Initiative", "Les Bricoleurs de Roubaix", "9 rue Pierre", "59100",
+         "Roubaix", "50.6900", "3.1800", "", "", "51900010300001"]], header=[*HEADER, "SIRET"])
+    mapping = load_csv_mapping(toml)
+    with here.context():
+        run = run_import(mapping, read_csv(csv_path, mapping))
+        assert run.counts["created"] == 1, run.counts
+        [twin] = items_of(run.report, "duplicate")
+        assert twin["external_id"] == "B-2"
+        assert "same SIRET (51900010300001) as" in twin["reason"]
+        assert "of this import" in twin["reason"]
