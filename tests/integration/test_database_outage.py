@@ -44,9 +44,13 @@ STREAMED = ["/api/v1/entries.geojson", "/api/v1/exports/entries.geojson",
 LOAD_PATHS = ["/", "/entries", "/api/v1/entries", "/api/v1/entries.geojson",
               "/ogc/collections/entries/items", "/entries/mutualab"]
 CLIENTS = 6
-# Six clients at ten requests a second each: hundreds of answers while it is away (the
-# test asks for 20, on every path), even on a loaded machine.
-OUTAGE_SECONDS = 6
+# Six clients at ten requests a second each. Each phase lasts until what it must show has
+# been seen, not for a set time: every path answered before the stop; DURING answers, on
+# every path, while the database is away; every path back after the start, then AGAIN
+# answers more on each to see that it stays back. LIMIT bounds each wait.
+DURING = 20
+AGAIN = 6
+LIMIT = 60
 RECOVERY_SECONDS = 5
 NEW = {"kind": "initiative", "name": "Repair café du Faubourg", "city": "Lille",
        "lon": 3.0702, "lat": 50.6255, "tags": ["repair"]}
@@ -283,6 +287,17 @@ def test_the_live_app_rides_out_a_database_restart(own_cluster, outage_app):
     stop = threading.Event()
     deadline = time.monotonic() + 120  # bounded in time whatever happens
 
+    def paths(since: float, status: int | None = None) -> set[str]:
+        return {a.path for a in list(answers)
+                if a.started >= since and (status is None or a.status == status)}
+
+    def until(seen, what: str) -> None:
+        """Load on until seen() (answers are listed once they have ended)."""
+        limit = time.monotonic() + LIMIT
+        while not seen():
+            assert time.monotonic() < limit, f"{what}: not seen in {LIMIT} s"
+            time.sleep(0.05)
+
     with LiveServer(outage_app) as server:
         status, written = post_json(f"{server.url}/api/v1/entries", NEW, token)
         assert status == 201, written
@@ -298,24 +313,37 @@ def test_the_live_app_rides_out_a_database_restart(own_cluster, outage_app):
         for thread in threads:
             thread.start()
         try:
-            time.sleep(1.5)
+            begun = time.monotonic()
+            until(lambda: paths(begun, 200) == set(LOAD_PATHS), "every path before the stop")
             stopping = time.monotonic()
             own_cluster.stop()
             down = time.monotonic()
-            time.sleep(OUTAGE_SECONDS / 2)
             status, refused = post_json(f"{server.url}/api/v1/entries",
                                         {**NEW, "name": "Écrit pendant la panne"}, token)
-            time.sleep(OUTAGE_SECONDS / 2)
+            until(lambda: paths(down) == set(LOAD_PATHS) and sum(
+                a.started >= down for a in list(answers)) >= DURING, "answers while away")
             starting = time.monotonic()
             own_cluster.start()
             up = time.monotonic()
-            # Load on until every kind of answer is back (or the bound is reached), and
-            # one second more to see that they stay back.
-            while time.monotonic() < up + RECOVERY_SECONDS + 1 and {
-                    a.path for a in list(answers) if a.started >= up and a.status == 200
-            } != set(LOAD_PATHS):
-                time.sleep(0.1)
-            time.sleep(1)
+            # Load on until every kind of answer is back (or the bound is reached), then
+            # until each has answered AGAIN times more, to see that they stay back.
+            while time.monotonic() < up + RECOVERY_SECONDS + 1 and \
+                    paths(up, 200) != set(LOAD_PATHS):
+                time.sleep(0.05)
+
+            def stayed() -> bool:
+                back: dict[str, float] = {}
+                later: dict[str, int] = dict.fromkeys(LOAD_PATHS, 0)
+                for a in list(answers):
+                    if a.started < up:
+                        continue
+                    if a.path in back and a.started > back[a.path]:
+                        later[a.path] += 1
+                    elif a.status == 200:
+                        back[a.path] = min(back.get(a.path, a.ended), a.ended)
+                return len(back) < len(LOAD_PATHS) or min(later.values()) >= AGAIN
+
+            until(stayed, "answers after the recovery")
         finally:
             stop.set()
             for thread in threads:

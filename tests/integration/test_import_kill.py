@@ -14,8 +14,6 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -33,8 +31,8 @@ from importers.mapping import load_csv_mapping
 from importers.reader_process import prepared_in_child
 from importers.sources import CsvFile
 from tests.conftest import LiveServer, make_app
-from tests.support.importer import HEADER, MAPPING, ROOT, grid_rows
-from tests.support.processes import child_pids, flask, is_running
+from tests.support.importer import HEADER, MAPPING, grid_rows
+from tests.support.processes import Forked, child_pids, flask, is_running
 
 # Eight batches of 25: the writer holds the first, the queue of two the next two, and the
 # reader waits to hand over the fourth.
@@ -104,16 +102,16 @@ def first_import(databases, tmp_path_factory) -> tuple[str, list[list[str]]]:
 
 
 def _prepared(databases, first_import, name: str, tmp_path: Path):
-    """A database of its own with ROWS imported; the command that updates them all."""
+    """A database of its own with ROWS imported; the `flask` arguments of the command that
+    updates them all."""
     template, rows = first_import
     url = databases.create(name, template=template)
     app = make_app(url)
-    env = {**os.environ, "FLASK_APP": "app", "DATABASE_URL": url,
-           "ATLAS_IMPORT_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
+    env = {"DATABASE_URL": url, "ATLAS_IMPORT_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
     rows = [[*row[:3], f"bis {row[3]}", *row[4:]] for row in rows]  # every row an update
     path = _write(tmp_path / "changed.csv", rows)
-    command = [sys.executable, "-m", "flask", "import", "csv", str(path), "--mapping",
-               str(MAPPING), "--batch-size", str(BATCH)]
+    command = ["import", "csv", str(path), "--mapping", str(MAPPING), "--batch-size",
+               str(BATCH)]
     return app, env, command
 
 
@@ -141,12 +139,16 @@ class EntriesLocked:
             self.connection.close()
 
 
-def _started(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, set[int]]:
+def _started(command: list[str], env: dict[str, str]) -> tuple[Forked, set[int]]:
     """The command started, once its reading process waits on its full queue (its CPU
-    time stands still: the writer waits on the test's lock)."""
-    parent = subprocess.Popen([*command, "--reader", "process"], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)
+    time stands still: the writer waits on the test's lock).
+
+    The command is a process of its own, the leader of its process group, running
+    Flask's command line: a fork of this one (tests.support.processes.Forked), which
+    pays no Python start. Like the command run from a shell, it runs one thread, so it
+    forks its reading process too."""
+    parent = Forked(*command, "--reader", "process", url=env["DATABASE_URL"], env=env,
+                    new_session=True)
     children: set[int] = set()
     assert _until(lambda: bool(children.update(child_pids(parent.pid)) or children)
                   or parent.poll() is not None, 60)
@@ -177,7 +179,7 @@ def _feed_moves_on(app, url: str, cursor: str) -> None:
 def _imported_once(app, command: list[str], env: dict[str, str]) -> None:
     """Run again: every row updated exactly once, none twice, none missing."""
     # The plain run again, in a fork (tests.support.processes.flask): no Python start.
-    again = flask(*command[3:], url=env["DATABASE_URL"], env=env)
+    again = flask(*command, url=env["DATABASE_URL"], env=env)
     assert again.returncode == 0, again.stderr
     assert f"updated: {ROWS}," in again.stdout, again.stdout
     with app.app_context():

@@ -67,13 +67,17 @@ class Forked:
     os._exit so that none of the parent's exit handlers (pytest's, xdist's) run twice."""
 
     def __init__(self, *args: str, url: str, stdin: str = "",
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, new_session: bool = False) -> None:
+        """`new_session`: the child leads a process group of its own (as Popen's
+        start_new_session), for tests that signal the group."""
         stdin_r, stdin_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         self.returncode: int | None = None
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
+            if new_session:
+                os.setsid()
             os.close(stdin_w), os.close(out_r), os.close(err_r)
             _run_flask_here(args, {**(env or {}), "DATABASE_URL": url}, stdin_r, out_w, err_w)
         os.close(stdin_r), os.close(out_w), os.close(err_w)
