@@ -11,7 +11,14 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .live import SheetLiveField, SheetPresence
-from .map_cell import map_cell_changes, map_cells, tag_facet_changes, tag_facets
+from .map_cell import (
+    map_cell_changes,
+    map_cells,
+    map_filter_chunks,
+    map_filter_passes,
+    tag_facet_changes,
+    tag_facets,
+)
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
@@ -61,6 +68,8 @@ __all__ = [
     "entry_tags",
     "map_cell_changes",
     "map_cells",
+    "map_filter_chunks",
+    "map_filter_passes",
     "tag_facet_changes",
     "tag_facets",
 ]

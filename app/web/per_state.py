@@ -11,7 +11,7 @@ from typing import TypeVar
 from flask import current_app
 
 from ..lru import MISSING, Lru
-from ..query import EntryFilter, Facets
+from ..query import EntryFilter, Facets, filter_pass, pyramid
 from ..query.facets import kind_place_counts, kinds_of, tag_counts
 from ..query.state import data_state
 
@@ -35,9 +35,18 @@ def per_state(key: Hashable, build: Callable[[], T]) -> T:
 def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]]:
     """{kind: (located, without a place)} under `f`, its kinds and place lifted: one pass
     that gives the map page's total and kind facet and its file's totals (each a scan of
-    every match for a text search at 1M)."""
+    every match for a text search at 1M). For a filter the pyramid does not hold, the
+    filtered map's pass (app/query/filter_pass.py), which the view's blocks read next."""
     lifted = replace(f, kinds=(), located=None)
-    return per_state(("kinds by place", lifted), lambda: kind_place_counts(lifted))
+
+    def count() -> dict[str, tuple[int, int]]:
+        if not pyramid.serves(lifted):  # the filtered map's pass, which its blocks read
+            totals = filter_pass.kind_totals(lifted)
+            if totals is not None:
+                return totals
+        return kind_place_counts(lifted)
+
+    return per_state(("kinds by place", lifted), count)
 
 
 def map_facets(f: EntryFilter) -> Facets:
