@@ -101,6 +101,9 @@ def _count(g: EntryFilter, key: str) -> int | None:
                 return found
             # The data state and the counts from one snapshot.
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            # Up to a few hundred thousand cells hashed at once: in memory, not spilled to
+            # disk; no JIT (its compiling costs more than it saves here).
+            conn.execute(text("SET LOCAL work_mem = '128MB'; SET LOCAL jit = off"))
             state = state_of(*conn.execute(STATE_SQL).one()).token
             key = pass_key(state, g)
             made = conn.scalar(pg_insert(map_filter_passes).values(key=key, state=state)

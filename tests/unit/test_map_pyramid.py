@@ -381,8 +381,8 @@ FILTERED = [EntryFilter(text="epicerie"), EntryFilter(tags=("grocery",)),
 
 
 def assert_pass_agrees(app, f: EntryFilter) -> int:
-    """Blocks and tiles from the pass of `f` equal the entries grouped, at zooms 2, 6 and
-    12, and so do the totals; the pass's id."""
+    """Blocks from the pass of `f` equal the entries grouped, at zooms 2, 6 and 12, and so
+    do the totals; the pass's id."""
     with app.app_context():
         pass_id = filter_pass.pass_for(f)
         assert pass_id is not None
@@ -393,10 +393,8 @@ def assert_pass_agrees(app, f: EntryFilter) -> int:
                 select(func.atlas_cell_x(func.ST_X(Entry.geom), pyramid.GRID << z),
                        func.atlas_cell_y(func.ST_Y(Entry.geom), pyramid.GRID << z))
                 .where(*conditions(replace(f, located=True)))).all()
-            tiles = {(gx >> 2, gy >> 2) for gx, gy in placed}
-            for x, y in tiles:
-                assert filter_pass.tile_cells(f, z, x, y) == scanned_rows(f, z, x, y), (z, x, y)
-            for x, y in {(x >> 2 << 2, y >> 2 << 2) for x, y in tiles}:
+            # Blocks of 4 × 4 tiles (what map.js asks for; a tile is the same statement).
+            for x, y in {(gx >> 4 << 2, gy >> 4 << 2) for gx, gy in placed}:
                 block = filter_pass.tile_cells(f, z, x, y, 4)
                 assert block == scanned_rows(f, z, x, y, 4), (z, x, y)
                 assert block
@@ -405,8 +403,7 @@ def assert_pass_agrees(app, f: EntryFilter) -> int:
     return pass_id
 
 
-FILTERED_WRITES = ["created", "moved", "unpublished", "kind-changed", "tagged-entry-created",
-                   "untagged"]
+FILTERED_WRITES = ["created", "moved", "unpublished", "tagged-entry-created"]
 
 
 @pytest.mark.parametrize("write", FILTERED_WRITES)
