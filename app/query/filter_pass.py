@@ -55,7 +55,11 @@ log = logging.getLogger(__name__)
 
 SIDE = GRID << BASE_ZOOM
 CHUNK_SHIFT = 4  # 16 × 16 cells a chunk: one block of 4 × 4 tiles (app/web/map_cells.py)
-KEPT = 16  # passes kept, the newest (each at most a few MB at 1,000,000 entries)
+# Zooms stored, from BASE_ZOOM down by STEP: a block of a zoom between reads the chunks
+# of the zoom above (4 rows at most), and the pass writes and rolls up a third less.
+STEP = 2
+STORED = tuple(range(BASE_ZOOM, -1, -STEP))
+KEPT = 8  # passes kept, the newest (up to ~30 MB each for a search keeping 1,000,000)
 GRACE = 60  # seconds a pass is kept whatever its state: a request may be reading it
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
@@ -124,24 +128,28 @@ def _count(g: EntryFilter, key: str) -> int | None:
 
 def _chunks_of(g: EntryFilter, pass_id: int):
     """INSERT … SELECT of the pass: the matching entries per zoom-BASE_ZOOM cell and kind
-    (those without a place in cell (-1, -1)), each zoom below from the one above."""
-    lon, lat = func.ST_X(Entry.geom), func.ST_Y(Entry.geom)
-    placed = Entry.geom.is_not(None)
-    gx = case((placed, func.atlas_cell_x(lon, SIDE)), else_=-1)
-    gy = case((placed, func.atlas_cell_y(lat, SIDE)), else_=-1)
-    level = (select(gx.label("gx"), gy.label("gy"), Entry.kind.label("kind"),
+    (those without a place in cell (-1, -1)), then every STEP-th zoom below, each from
+    the one above; the zooms between are read from the one above them (`source`)."""
+    # Each position read once (a PostGIS call each: most of the cost per entry).
+    points = (select(func.ST_X(Entry.geom).label("x"), func.ST_Y(Entry.geom).label("y"),
+                     Entry.kind.label("kind"))
+              .where(*conditions(g)).offset(0).subquery())
+    # (least and greatest skip a NULL: the cell functions do not give NULL for no place)
+    placed = points.c.x.is_not(None)
+    gx = case((placed, func.atlas_cell_x(points.c.x, SIDE)), else_=-1)
+    gy = case((placed, func.atlas_cell_y(points.c.y, SIDE)), else_=-1)
+    level = (select(gx.label("gx"), gy.label("gy"), points.c.kind,
                     cast(func.count(), Integer).label("n"),
-                    cast(func.coalesce(func.sum(func.atlas_cell_q(lon)), 0), BigInteger)
+                    cast(func.coalesce(func.sum(func.atlas_cell_q(points.c.x)), 0), BigInteger)
                     .label("sx"),
-                    cast(func.coalesce(func.sum(func.atlas_cell_q(lat)), 0), BigInteger)
+                    cast(func.coalesce(func.sum(func.atlas_cell_q(points.c.y)), 0), BigInteger)
                     .label("sy"))
-             .where(*conditions(g))
-             .group_by(gx, gy, Entry.kind)
+             .group_by(gx, gy, points.c.kind)
              .cte(f"z{BASE_ZOOM}"))
     levels = {BASE_ZOOM: level}
-    for z in range(BASE_ZOOM - 1, -1, -1):
-        up = levels[z + 1].c
-        x, y = up.gx.op(">>")(1), up.gy.op(">>")(1)  # -1 stays -1 (arithmetic shift)
+    for z in STORED[1:]:
+        up = levels[z + STEP].c
+        x, y = up.gx.op(">>")(STEP), up.gy.op(">>")(STEP)  # -1 stays -1 (arithmetic shift)
         levels[z] = (select(x.label("gx"), y.label("gy"), up.kind,
                             cast(func.sum(up.n), Integer).label("n"),
                             cast(func.sum(up.sx), BigInteger).label("sx"),
@@ -172,15 +180,23 @@ def prune(conn, state: str) -> int:
 
 def source(pass_id: int):
     """The reader of a pass for `pyramid.tile_cells` and `pyramid.kind_totals`: the
-    (gx, gy, kind, n, sx, sy) rows of zoom z within the cell ranges."""
+    (gx, gy, kind, n, sx, sy) rows of zoom z within the cell ranges, from the stored
+    zoom at or above z (a zoom between two stored ones: four times the cells a side,
+    each shifted to its cell of zoom z; the caller sums them per cell)."""
     t = map_filter_chunks.c
 
     def counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]):
+        stored = next(s for s in reversed(STORED) if s >= z)
+        shift = stored - z
+        x0, y0 = x0 << shift, y0 << shift
+        x1, y1 = ((x1 + 1) << shift) - 1, ((y1 + 1) << shift) - 1
         cells = (func.unnest(t.gx, t.gy, t.kind, t.n, t.sx, t.sy).table_valued(*_COLUMNS)
                  .render_derived())
-        return (select(*(cells.c[name] for name in _COLUMNS))
+        return (select(cells.c.gx.op(">>")(shift).label("gx"),
+                       cells.c.gy.op(">>")(shift).label("gy"),
+                       *(cells.c[name] for name in _COLUMNS[2:]))
                 .select_from(map_filter_chunks).join(cells, sql_true())
-                .where(t.pass_id == pass_id, t.z == z,
+                .where(t.pass_id == pass_id, t.z == stored,
                        t.cx.between(x0 >> CHUNK_SHIFT, x1 >> CHUNK_SHIFT),
                        t.cy.between(y0 >> CHUNK_SHIFT, y1 >> CHUNK_SHIFT),
                        cells.c.gx.between(x0, x1), cells.c.gy.between(y0, y1),
