@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 
@@ -82,6 +83,8 @@ map_filter_passes = Table(
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("key", Text, nullable=False),  # hash of the data state and the filter
     Column("state", Text, nullable=False),  # the data state counted
+    # The chunks count the public entries left out, taken away from the pyramid's.
+    Column("complement", Boolean, nullable=False, server_default=false()),
     Column("made_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("key"),
     prefixes=["UNLOGGED"],

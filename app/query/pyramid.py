@@ -38,7 +38,7 @@ EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
 
 # (z, x0, x1, y0, y1, kinds) -> a subquery of (gx, gy, kind, n, sx, sy) rows of zoom z
-# within the cell ranges: the pyramid's own (_counted) or a filtered pass's.
+# within the cell ranges: the pyramid's own (counted) or a filtered pass's.
 Source = Callable[[int, int, int, int, int, tuple[str, ...]], Subquery]
 
 
@@ -82,7 +82,7 @@ def compact_all() -> int:
     return folded
 
 
-def _counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]):
+def counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]) -> Subquery:
     """(gx, gy, kind, n, sx, sy) rows of zoom z within the cell ranges, changes included."""
     shift = BASE_ZOOM - z
     folded = (select(*(map_cells.c[c] for c in _COLUMNS))
@@ -105,7 +105,7 @@ def tile_cells(f: EntryFilter, z: int, x: int, y: int, span: int = 1,
     for a cell of one entry its slug, kind index, lon, lat, name)."""
     kinds = f.kinds or ENTRY_KINDS
     side = GRID << z
-    u = (source or _counted)(z, x * GRID, (x + span) * GRID - 1, y * GRID,
+    u = (source or counted)(z, x * GRID, (x + span) * GRID - 1, y * GRID,
                              (y + span) * GRID - 1, kinds)
     n = func.sum(u.c.n)
     cells = (select(u.c.gx, u.c.gy, n.label("n"), func.sum(u.c.sx).label("sx"),
@@ -150,7 +150,7 @@ def _rounded(expr):
 def kind_totals(f: EntryFilter, source: Source | None = None) -> dict[str, tuple[int, int]]:
     """{kind: (located, without a place)} of the entries `f` gives, for `serves(f)` (or
     from `source`, as tile_cells)."""
-    u = (source or _counted)(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
+    u = (source or counted)(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
     unlocated = u.c.gx < 0
     stmt = (select(u.c.kind, func.sum(u.c.n).filter(~unlocated),
                    func.sum(u.c.n).filter(unlocated))

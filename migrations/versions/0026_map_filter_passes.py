@@ -9,7 +9,9 @@ them up to every zoom and stores them here, in chunks of 16 × 16 cells (a block
 4 × 4 tiles), so each block of that view, at any zoom, reads one or a few rows.
 
 `map_filter_passes`: one row per pass, keyed by a hash of the data state and the filter
-(app/query/filter_pass.py); `state` is the data state it counted, for pruning. The
+(app/query/filter_pass.py); `state` is the data state it counted, for pruning;
+`complement`: the chunks count the public entries the filter leaves out (a filter that
+keeps most of them), which readers take away from the count pyramid's. The
 chunks go with their pass. Derived data, remade from the entries whenever the data
 state moves, never a source: UNLOGGED (no WAL, emptied by a crash, not on standbys,
 where the readers fall back to grouping the entries). No public output reads them
@@ -34,6 +36,7 @@ def upgrade() -> None:
             id bigint GENERATED ALWAYS AS IDENTITY,
             key text NOT NULL,
             state text NOT NULL,
+            complement boolean NOT NULL DEFAULT false,
             made_at timestamp with time zone NOT NULL DEFAULT now(),
             CONSTRAINT pk_map_filter_passes PRIMARY KEY (id),
             CONSTRAINT uq_map_filter_passes_key UNIQUE (key)
