@@ -5,10 +5,13 @@ it cannot hold (a tag, the French search…) had each block of the map group its
 entries: at 1,000,000 entries, 1.0-1.8 s for France's densest block under a search that
 keeps them all, paid again on every pan and zoom. Here the first request of a filtered
 view counts the matching entries once, per cell of zoom BASE_ZOOM and kind, rolls them up
-to every zoom and stores them (migration 0026) in chunks of 16 × 16 cells (a block of
-4 × 4 tiles); every block of that view, at any zoom, then reads a row or a few and goes
-through the pyramid's own statement (`pyramid.tile_cells`, with this as its source), so
-both give the same figures. Exact counts, no sampling.
+to every other zoom and stores them (migration 0026) in chunks of 16 × 16 cells (a block
+of 4 × 4 tiles); every block of that view, at any zoom, then reads a row or four and
+goes through the pyramid's own statement (`pyramid.tile_cells`, with this as its
+source), so both give the same figures. A filter that keeps most public entries (a
+search for a common word) counts those it leaves out instead, fewer to group, which
+readers take away from the pyramid's counts (integers: exact). A sample of the table
+only picks which of the two; the counts are exact either way, never sampled or capped.
 
 Kept per data state: the key is a hash of the data state and the filter (its kind and
 place lifted: one pass serves every kind and the totals), so a write, or a late commit,

@@ -5,7 +5,7 @@ The count pyramid (0023) holds what the public sees, by kind; a filter it cannot
 1,000,000 entries a search that keeps them all took 1.0-1.8 s for France's densest
 block, and every pan or zoom paid again. Now the first request of a filtered view
 counts its matching entries once per cell of zoom 12 (pyramid.BASE_ZOOM) and kind, rolls
-them up to every zoom and stores them here, in chunks of 16 × 16 cells (a block of
+them up to every other zoom and stores them here, in chunks of 16 × 16 cells (a block of
 4 × 4 tiles), so each block of that view, at any zoom, reads one or a few rows.
 
 `map_filter_passes`: one row per pass, keyed by a hash of the data state and the filter
