@@ -16,6 +16,7 @@ from .map_cell import (
     map_cells,
     map_filter_chunks,
     map_filter_passes,
+    map_filter_tags,
     tag_facet_changes,
     tag_facets,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "map_cells",
     "map_filter_chunks",
     "map_filter_passes",
+    "map_filter_tags",
     "tag_facet_changes",
     "tag_facets",
 ]

@@ -107,3 +107,15 @@ map_filter_chunks = Table(
     Column("sy", ARRAY(BigInteger), nullable=False),
     prefixes=["UNLOGGED"],
 )
+
+map_filter_tags = Table(
+    "map_filter_tags",
+    db.metadata,
+    Column("pass_id", BigInteger, ForeignKey("map_filter_passes.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tag_id", Integer, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("located", Boolean, primary_key=True),
+    Column("n", Integer, nullable=False),
+    prefixes=["UNLOGGED"],
+)

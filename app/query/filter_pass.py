@@ -36,10 +36,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    column,
     func,
     insert,
     literal,
     select,
+    table,
     tablesample,
     text,
     union_all,
@@ -50,7 +52,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..extensions import db
-from ..models import Entry, map_filter_chunks, map_filter_passes
+from ..models import Entry, Tag, entry_tags, map_filter_chunks, map_filter_passes, map_filter_tags
+from ..models import map_cell as counts_tables
+from ..models.vocab import ENTRY_KINDS
 from . import pyramid
 from .entries import conditions
 from .filters import EntryFilter
@@ -70,6 +74,8 @@ GRACE = 60  # seconds a pass is kept whatever its state: a request may be readin
 SAMPLED_ROWS = 20_000  # rows sampled to tell whether a filter keeps most entries
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
+# The entries a pass counts, while it is written (a temporary table, dropped at commit).
+_ROWS = table("atlas_pass_rows", column("id"), column("x"), column("y"), column("kind"))
 
 
 def lifted(f: EntryFilter) -> EntryFilter:
@@ -135,7 +141,7 @@ def _count(g: EntryFilter, key: str) -> Pass | None:
                 conn.rollback()
                 found = conn.execute(kept.where(passes.key == key)).first()
                 return Pass(*found) if found is not None else None
-            conn.execute(_chunks_of(g, made, complement))
+            _store(conn, g, made, complement)
             conn.commit()
             prune(conn, state)
             return Pass(made, complement, state)
@@ -169,17 +175,35 @@ def _keeps_most(conn, g: EntryFilter) -> bool:
     return seen > 0 and kept * 2 > seen
 
 
-def _chunks_of(g: EntryFilter, pass_id: int, complement: bool):
-    """INSERT … SELECT of the pass: the matching entries (or, for a complement, the public
-    ones `g` leaves out: its conditions not true) per zoom-BASE_ZOOM cell and kind (those
-    without a place in cell (-1, -1)), then every STEP-th zoom below, each from the one
-    above; the zooms between are read from the one above them (`source`)."""
+def _store(conn, g: EntryFilter, pass_id: int, complement: bool) -> None:
+    """Write the pass: the entries it counts (those `g` keeps or, for a complement, the
+    public ones it leaves out: its conditions not true) read once into a temporary table,
+    then their cells (`_chunks_of`) and their tags from it."""
     where = ([*_public(), and_(*conditions(g)).is_not(sql_true())] if complement
              else conditions(g))
     # Each position read once (a PostGIS call each: most of the cost per entry).
-    points = (select(func.ST_X(Entry.geom).label("x"), func.ST_Y(Entry.geom).label("y"),
-                     Entry.kind.label("kind"))
-              .where(*where).offset(0).subquery())
+    rows = (select(Entry.id, func.ST_X(Entry.geom).label("x"),
+                   func.ST_Y(Entry.geom).label("y"), Entry.kind).where(*where)
+            .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}))
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_ROWS.name} ON COMMIT DROP AS {rows}",
+                         rows.params)
+    conn.execute(_chunks_of(pass_id))
+    r = _ROWS.c
+    located = r.x.is_not(None)
+    conn.execute(insert(map_filter_tags).from_select(
+        ["pass_id", "tag_id", "kind", "located", "n"],
+        select(literal(pass_id), entry_tags.c.tag_id, r.kind, located,
+               cast(func.count(), Integer))
+        .select_from(_ROWS.join(entry_tags, entry_tags.c.entry_id == r.id))
+        .group_by(entry_tags.c.tag_id, r.kind, located)))
+
+
+def _chunks_of(pass_id: int):
+    """INSERT … SELECT of the pass's cells: the entries of `_ROWS` per zoom-BASE_ZOOM cell
+    and kind (those without a place in cell (-1, -1)), then every STEP-th zoom below,
+    each from the one above; the zooms between are read from the one above them
+    (`source`)."""
+    points = _ROWS
     # (least and greatest skip a NULL: the cell functions do not give NULL for no place)
     placed = points.c.x.is_not(None)
     gx = case((placed, func.atlas_cell_x(points.c.x, SIDE)), else_=-1)
@@ -296,4 +320,31 @@ def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]] | None:
     if counts is None:
         return None
     totals = pyramid.kind_totals(g, source=source(counts))
+    return totals if still_good(counts) else None
+
+
+def tag_totals(f: EntryFilter) -> dict[str, int] | None:
+    """{tag slug: entries} under `f` (no tag filter: the tag facet lifts it), from the
+    pass of `f` (for a complement, `tag_facets` less the entries left out); None when
+    there is no pass."""
+    counts = pass_for(f)
+    if counts is None:
+        return None
+    kinds = f.kinds or ENTRY_KINDS
+    sign = -1 if counts.complement else 1
+    t = map_filter_tags.c
+    parts = [select(t.tag_id, (t.n * sign).label("n"))
+             .where(t.pass_id == counts.id, t.kind.in_(kinds))]
+    if f.located is not None:
+        parts[0] = parts[0].where(t.located == f.located)
+    if counts.complement:
+        for facets in (counts_tables.tag_facets, counts_tables.tag_facet_changes):
+            part = select(facets.c.tag_id, facets.c.n).where(facets.c.kind.in_(kinds))
+            if f.located is not None:
+                part = part.where(facets.c.located == f.located)
+            parts.append(part)
+    u = union_all(*parts).subquery()
+    n = func.sum(u.c.n)
+    totals = {slug: int(total) for slug, total in db.session.execute(
+        select(Tag.slug, n).join(Tag, Tag.id == u.c.tag_id).group_by(Tag.slug).having(n > 0))}
     return totals if still_good(counts) else None

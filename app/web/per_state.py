@@ -50,9 +50,19 @@ def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]]:
 
 
 def map_facets(f: EntryFilter) -> Facets:
-    """facet_counts(f), the kinds from kind_totals; kept per data state."""
-    return per_state(("facets", f),
-                     lambda: Facets(kinds=kinds_of(f, kind_totals(f)), tags=tag_counts(f)))
+    """facet_counts(f), the kinds from kind_totals; kept per data state. The tags of a
+    filter the pyramid does not hold (but by its tags, which the tag facet lifts) from
+    the filter's pass, like its kinds: one scan of the matches for both, not two."""
+    def tags() -> dict[str, int]:
+        lifted = replace(f, tags=())
+        if not pyramid.serves(lifted):
+            counted = filter_pass.tag_totals(lifted)
+            if counted is not None:
+                return counted
+        return tag_counts(f)
+
+    return per_state(("facets", f), lambda: Facets(kinds=kinds_of(f, kind_totals(f)),
+                                                   tags=tags()))
 
 
 def map_count(f: EntryFilter) -> int:

@@ -11,7 +11,9 @@ them up to every other zoom and stores them here, in chunks of 16 × 16 cells (a
 `map_filter_passes`: one row per pass, keyed by a hash of the data state and the filter
 (app/query/filter_pass.py); `state` is the data state it counted, for pruning;
 `complement`: the chunks count the public entries the filter leaves out (a filter that
-keeps most of them), which readers take away from the count pyramid's. The
+keeps most of them), which readers take away from the count pyramid's. `map_filter_tags`: the same entries per tag,
+kind and place or not (the map page's tag facet, taken away from `tag_facets` for a
+complement). The
 chunks go with their pass. Derived data, remade from the entries whenever the data
 state moves, never a source: UNLOGGED (no WAL, emptied by a crash, not on standbys,
 where the readers fall back to grouping the entries). No public output reads them
@@ -58,7 +60,20 @@ def upgrade() -> None:
                 REFERENCES map_filter_passes (id) ON DELETE CASCADE
         )""")
 
+    op.execute("""
+        CREATE UNLOGGED TABLE map_filter_tags (
+            pass_id bigint NOT NULL,
+            tag_id integer NOT NULL,
+            kind text NOT NULL,
+            located boolean NOT NULL,
+            n integer NOT NULL,
+            CONSTRAINT pk_map_filter_tags PRIMARY KEY (pass_id, tag_id, kind, located),
+            CONSTRAINT fk_map_filter_tags_pass_id_map_filter_passes FOREIGN KEY (pass_id)
+                REFERENCES map_filter_passes (id) ON DELETE CASCADE
+        )""")
+
 
 def downgrade() -> None:
+    op.execute("DROP TABLE map_filter_tags")
     op.execute("DROP TABLE map_filter_chunks")
     op.execute("DROP TABLE map_filter_passes")

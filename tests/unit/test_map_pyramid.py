@@ -391,6 +391,8 @@ def assert_pass_agrees(app, f: EntryFilter) -> int:
         if f.statuses:  # keeps most entries: counts those it leaves out
             assert counts.complement, f
         assert filter_pass.kind_totals(f) == kind_place_counts(f)
+        untagged = replace(f, tags=())  # the tag facet lifts the tag filter
+        assert filter_pass.tag_totals(untagged) == tag_counts(untagged), f
         assert any(filter_pass.kind_totals(f).values()), f
         for z in (2, 7, 12):  # 7: between two stored zooms, read from the one above
             placed = db.session.execute(
