@@ -8,9 +8,10 @@ overpass = "https://overpass-api.de/api/interpreter"
 
 A setting the kind does not know, a missing one or one of the wrong type is refused
 with the job and the setting named: a typo must not silently fall back to a default.
-Three jobs need no file and exist unless the file redefines them: `backup` (keeping
-ATLAS_BACKUP_KEEP dumps, 14 by default), `digest`, `webhooks`, and `sources` (every
-registered source whose schedule says it is due, app.sources).
+Some jobs need no file and exist unless the file redefines them: `backup` (keeping
+ATLAS_BACKUP_KEEP dumps, 14 by default), `digest`, `webhooks`, `sources` (every
+registered source whose schedule says it is due, app.sources) and `map-counts` (the
+map's counts kept tidy: app.jobs.kinds.map_counts).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ KINDS: dict[str, dict[str, Setting]] = {
         "batch": Setting((int,), 200, "deliveries sent at most per run"),
     },
     "sources": {},
+    "map-counts": {},
 }
 
 
@@ -101,7 +103,8 @@ def built_in() -> dict[str, Job]:
     return {"backup": _checked("backup", {"kind": "backup"}, "built-in"),
             "digest": _checked("digest", {"kind": "digest"}, "built-in"),
             "webhooks": _checked("webhooks", {"kind": "deliver-webhooks"}, "built-in"),
-            "sources": _checked("sources", {"kind": "sources"}, "built-in")}
+            "sources": _checked("sources", {"kind": "sources"}, "built-in"),
+            "map-counts": _checked("map-counts", {"kind": "map-counts"}, "built-in")}
 
 
 def jobs_file() -> Path | None:

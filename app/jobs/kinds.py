@@ -1,6 +1,6 @@
 """What each kind of job does, through the same code as its command (`flask sync pull`,
 `flask import osm|csv`, `flask export`, `flask backup create`, `flask mail digest`,
-`flask webhooks deliver`).
+`flask webhooks deliver`; `map-counts` has no command of its own).
 
 Each returns a `Done` (what it did, in a line or a few, and the ImportRun it made) or
 raises `JobFailed` with why, and the ImportRun recording the failure when there is one.
@@ -205,6 +205,24 @@ def sources(job: Job) -> Done:
     return Done(said, last_run)
 
 
+def map_counts(job: Job) -> Done:
+    """Fold every change of the map's count pyramid and tag facets in, and drop the
+    filtered map's passes of past data states: readers fold the changes only past
+    pyramid.PILE (5,000), paying for it in their answer; a run every minute keeps the
+    pile, and the time each read spends adding it, small under steady writes."""
+    from ..extensions import db
+    from ..query import filter_pass, pyramid
+    from ..query.state import data_state
+
+    folded = pyramid.compact_all()
+    state = data_state().token
+    db.session.remove()
+    with db.engine.connect() as conn:
+        dropped = filter_pass.prune(conn, state)
+    return Done(f"{folded} map count changes folded in; {dropped} filtered map pass(es) "
+                "dropped")
+
+
 RUNNERS: dict[str, Callable[[Job], Done]] = {
     "sync-pull": sync_pull,
     "refresh-source": refresh_source,
@@ -213,4 +231,5 @@ RUNNERS: dict[str, Callable[[Job], Done]] = {
     "digest": digest,
     "deliver-webhooks": deliver_webhooks,
     "sources": sources,
+    "map-counts": map_counts,
 }

@@ -11,7 +11,15 @@ from .import_run import ImportRun
 from .job_run import JobRun
 from .link import IdentityLink
 from .live import SheetLiveField, SheetPresence
-from .map_cell import map_cell_changes, map_cells, tag_facet_changes, tag_facets
+from .map_cell import (
+    map_cell_changes,
+    map_cells,
+    map_filter_chunks,
+    map_filter_passes,
+    map_filter_tags,
+    tag_facet_changes,
+    tag_facets,
+)
 from .proposal import Proposal
 from .registered_source import RegisteredSource
 from .relation import Relation
@@ -61,6 +69,9 @@ __all__ = [
     "entry_tags",
     "map_cell_changes",
     "map_cells",
+    "map_filter_chunks",
+    "map_filter_passes",
+    "map_filter_tags",
     "tag_facet_changes",
     "tag_facets",
 ]

@@ -4,20 +4,30 @@ map's count pyramid), and per tag, kind and place or not (the tag facets).
 Written only by PostgreSQL: the statement triggers on `entries` (and `entry_tags`)
 append to the `*_changes` tables, `atlas_map_cells_compact()` and
 `atlas_tag_facets_compact()` fold those in. Read by app/query/pyramid.py.
+
+The filtered map's passes (migration 0026, UNLOGGED): the counts of one filter under one
+data state, per chunk of 16 × 16 cells of each zoom; written and read by
+app/query/filter_pass.py.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     Column,
+    DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
     SmallInteger,
     Table,
     Text,
+    UniqueConstraint,
+    false,
+    func,
 )
 
 from ..extensions import db
@@ -65,4 +75,47 @@ tag_facet_changes = Table(
     Column("kind", Text, nullable=False),
     Column("located", Boolean, nullable=False),
     Column("n", Integer, nullable=False),
+)
+
+map_filter_passes = Table(
+    "map_filter_passes",
+    db.metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("key", Text, nullable=False),  # hash of the data state and the filter
+    Column("state", Text, nullable=False),  # the data state counted
+    # The chunks count the public entries left out, taken away from the pyramid's.
+    Column("complement", Boolean, nullable=False, server_default=false()),
+    Column("made_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("key"),
+    prefixes=["UNLOGGED"],
+)
+
+map_filter_chunks = Table(
+    "map_filter_chunks",
+    db.metadata,
+    Column("pass_id", BigInteger, ForeignKey("map_filter_passes.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("z", SmallInteger, primary_key=True),
+    Column("cx", Integer, primary_key=True),  # gx >> CHUNK_SHIFT; -1: without a place
+    Column("cy", Integer, primary_key=True),
+    # One element per cell and kind of the chunk (parallel arrays, unnested by readers).
+    Column("gx", ARRAY(Integer), nullable=False),
+    Column("gy", ARRAY(Integer), nullable=False),
+    Column("kind", ARRAY(Text), nullable=False),
+    Column("n", ARRAY(Integer), nullable=False),
+    Column("sx", ARRAY(BigInteger), nullable=False),
+    Column("sy", ARRAY(BigInteger), nullable=False),
+    prefixes=["UNLOGGED"],
+)
+
+map_filter_tags = Table(
+    "map_filter_tags",
+    db.metadata,
+    Column("pass_id", BigInteger, ForeignKey("map_filter_passes.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tag_id", Integer, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("located", Boolean, primary_key=True),
+    Column("n", Integer, nullable=False),
+    prefixes=["UNLOGGED"],
 )

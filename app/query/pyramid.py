@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import case, func, select, true, union_all
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Subquery
 
 from ..extensions import db
 from ..models import Entry, Tag, map_cell_changes, map_cells, tag_facet_changes, tag_facets
@@ -34,6 +36,10 @@ FOLD = 50_000  # changes folded in at most by one reader: a huge statement's ove
 EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then checked
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
+
+# (z, x0, x1, y0, y1, kinds) -> a subquery of (gx, gy, kind, n, sx, sy) rows of zoom z
+# within the cell ranges: the pyramid's own (counted) or a filtered pass's.
+Source = Callable[[int, int, int, int, int, tuple[str, ...]], Subquery]
 
 
 def serves(f: EntryFilter) -> bool:
@@ -61,7 +67,22 @@ def compact_if_piled() -> int:
     return folded
 
 
-def _counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]):
+def compact_all() -> int:
+    """Fold every committed change in (FOLD at a time, each in a transaction of its own);
+    the number folded. For the `map-counts` job: readers then rarely have any to fold."""
+    folded = 0
+    for compact in (func.atlas_map_cells_compact, func.atlas_tag_facets_compact):
+        while True:
+            with db.engine.connect() as conn:
+                done = int(conn.scalar(select(compact(FOLD))) or 0)
+                conn.commit()
+            folded += done
+            if done < FOLD:
+                break
+    return folded
+
+
+def counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]) -> Subquery:
     """(gx, gy, kind, n, sx, sy) rows of zoom z within the cell ranges, changes included."""
     shift = BASE_ZOOM - z
     folded = (select(*(map_cells.c[c] for c in _COLUMNS))
@@ -76,13 +97,16 @@ def _counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...])
     return union_all(folded, pending).subquery()
 
 
-def tile_cells(f: EntryFilter, z: int, x: int, y: int, span: int = 1) -> list[tuple]:
+def tile_cells(f: EntryFilter, z: int, x: int, y: int, span: int = 1,
+               source: Source | None = None) -> list[tuple]:
     """The non-empty cells of tile z/x/y (z ≤ BASE_ZOOM), or of the span × span tiles from
-    it, under a filter the pyramid serves: (gx, gy, count, mean lon, mean lat, count per
-    kind…, and for a cell of one entry its slug, kind index, lon, lat, name)."""
+    it, under a filter the pyramid serves (or that `source` counted: a filtered pass,
+    app/query/filter_pass.py): (gx, gy, count, mean lon, mean lat, count per kind…, and
+    for a cell of one entry its slug, kind index, lon, lat, name)."""
     kinds = f.kinds or ENTRY_KINDS
     side = GRID << z
-    u = _counted(z, x * GRID, (x + span) * GRID - 1, y * GRID, (y + span) * GRID - 1, kinds)
+    u = (source or counted)(z, x * GRID, (x + span) * GRID - 1, y * GRID,
+                             (y + span) * GRID - 1, kinds)
     n = func.sum(u.c.n)
     cells = (select(u.c.gx, u.c.gy, n.label("n"), func.sum(u.c.sx).label("sx"),
                     func.sum(u.c.sy).label("sy"),
@@ -123,9 +147,10 @@ def _rounded(expr):
     return func.round(expr.cast(db.Numeric), 5).cast(db.Float)
 
 
-def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]]:
-    """{kind: (located, without a place)} of the entries `f` gives, for `serves(f)`."""
-    u = _counted(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
+def kind_totals(f: EntryFilter, source: Source | None = None) -> dict[str, tuple[int, int]]:
+    """{kind: (located, without a place)} of the entries `f` gives, for `serves(f)` (or
+    from `source`, as tile_cells)."""
+    u = (source or counted)(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
     unlocated = u.c.gx < 0
     stmt = (select(u.c.kind, func.sum(u.c.n).filter(~unlocated),
                    func.sum(u.c.n).filter(unlocated))

@@ -17,8 +17,11 @@ one tile only and the counts of the tiles covering a view add up to the entries 
 
 What the public sees, unfiltered or by kind, is not grouped here up to zoom 12: the
 count pyramid (app/query/pyramid.py, migration 0023) holds it per cell already, so a
-tile reads its 16 cells whatever the number of entries; both paths give the same
-figures (the cell and mean functions of that migration).
+tile reads its 16 cells whatever the number of entries; any other filter reads the
+counts of its pass (app/query/filter_pass.py, migration 0026: the matching entries
+counted once per filter and data state, for every zoom and block). All paths give the
+same figures (the cell and mean functions of migration 0023); the entries are grouped
+here past zoom 12, or when no pass can be stored (a read-only database).
 
 A tile's answer depends only on the data state, the filter and z/x/y: the ETag
 comes from them before anything is built and the bodies are kept as the single
@@ -41,7 +44,7 @@ from sqlalchemy.types import Text
 from ..extensions import db
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
-from ..query import EntryFilter, pyramid
+from ..query import EntryFilter, filter_pass, pyramid
 from ..query.entries import conditions
 from ..query.state import data_state
 from . import bp
@@ -75,9 +78,11 @@ def tile_rows(f: EntryFilter, z: int, x: int, y: int,
               span: int = 1) -> tuple[list[list], list[list]]:
     """(cells, markers) of the entries matching `f` in tile z/x/y, or in the span × span
     tiles from it (one statement either way)."""
-    if z <= pyramid.BASE_ZOOM and pyramid.serves(f):
-        rows = pyramid.tile_cells(f, z, x, y, span)
-    else:
+    rows = None
+    if z <= pyramid.BASE_ZOOM:
+        rows = (pyramid.tile_cells(f, z, x, y, span) if pyramid.serves(f)
+                else filter_pass.tile_cells(f, z, x, y, span))
+    if rows is None:
         rows = scanned_rows(f, z, x, y, span)
     cells, markers = [], []
     kinds = len(ENTRY_KINDS)

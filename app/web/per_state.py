@@ -11,7 +11,7 @@ from typing import TypeVar
 from flask import current_app
 
 from ..lru import MISSING, Lru
-from ..query import EntryFilter, Facets
+from ..query import EntryFilter, Facets, filter_pass, pyramid
 from ..query.facets import kind_place_counts, kinds_of, tag_counts
 from ..query.state import data_state
 
@@ -35,15 +35,34 @@ def per_state(key: Hashable, build: Callable[[], T]) -> T:
 def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]]:
     """{kind: (located, without a place)} under `f`, its kinds and place lifted: one pass
     that gives the map page's total and kind facet and its file's totals (each a scan of
-    every match for a text search at 1M)."""
+    every match for a text search at 1M). For a filter the pyramid does not hold, the
+    filtered map's pass (app/query/filter_pass.py), which the view's blocks read next."""
     lifted = replace(f, kinds=(), located=None)
-    return per_state(("kinds by place", lifted), lambda: kind_place_counts(lifted))
+
+    def count() -> dict[str, tuple[int, int]]:
+        if not pyramid.serves(lifted):  # the filtered map's pass, which its blocks read
+            totals = filter_pass.kind_totals(lifted)
+            if totals is not None:
+                return totals
+        return kind_place_counts(lifted)
+
+    return per_state(("kinds by place", lifted), count)
 
 
 def map_facets(f: EntryFilter) -> Facets:
-    """facet_counts(f), the kinds from kind_totals; kept per data state."""
-    return per_state(("facets", f),
-                     lambda: Facets(kinds=kinds_of(f, kind_totals(f)), tags=tag_counts(f)))
+    """facet_counts(f), the kinds from kind_totals; kept per data state. The tags of a
+    filter the pyramid does not hold (but by its tags, which the tag facet lifts) from
+    the filter's pass, like its kinds: one scan of the matches for both, not two."""
+    def tags() -> dict[str, int]:
+        lifted = replace(f, tags=())
+        if not pyramid.serves(lifted):
+            counted = filter_pass.tag_totals(lifted)
+            if counted is not None:
+                return counted
+        return tag_counts(f)
+
+    return per_state(("facets", f), lambda: Facets(kinds=kinds_of(f, kind_totals(f)),
+                                                   tags=tags()))
 
 
 def map_count(f: EntryFilter) -> int:

@@ -28,7 +28,7 @@ def test_each_shipped_timer_runs_a_job_of_the_example_jobs_file():
     jobs = load_jobs(deploy / "jobs.toml.example")
     assert {job.kind for job in jobs.values()} == {
         "backup", "digest", "publish-exports", "sync-pull", "refresh-source",
-        "deliver-webhooks", "sources"}
+        "deliver-webhooks", "sources", "map-counts"}
     timers = sorted(deploy.glob("atlas-job@*.timer"))
     assert timers
     for timer in timers:

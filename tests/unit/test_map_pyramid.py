@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Entry, Tag
-from app.query import EntryFilter, count_entries, pyramid
+from app.query import EntryFilter, count_entries, filter_pass, pyramid
 from app.query.entries import conditions
-from app.query.facets import kind_counts, tag_counts
+from app.query.facets import kind_counts, kind_place_counts, tag_counts
 from app.services.policy import public_entry
 from app.web.map_cells import scanned_rows
 from tests.conftest import raw_connection
@@ -371,4 +371,149 @@ def test_a_tag_and_its_entrys_unpublication_at_once_count_once(app, sql, first):
         publisher.close()
     assert_agrees(app)
     compact(app)
+    assert_agrees(app)
+
+
+# The filtered map's passes (app/query/filter_pass.py, migration 0026): a filter the
+# pyramid does not hold is counted once per data state, and equals the entries' own count.
+# The last keeps most entries: its pass counts those it leaves out (a complement).
+FILTERED = [EntryFilter(text="epicerie"), EntryFilter(tags=("grocery",)),
+            EntryFilter(text="cafe", kinds=("third_place",)),
+            EntryFilter(statuses=("active", "planned"))]
+
+
+def assert_pass_agrees(app, f: EntryFilter) -> int:
+    """Blocks from the pass of `f` equal the entries grouped, at zooms 2, 7 and 12, and so
+    do the totals; the pass's id."""
+    with app.app_context():
+        counts = filter_pass.pass_for(f)
+        assert counts is not None
+        if f.statuses:  # keeps most entries: counts those it leaves out
+            assert counts.complement, f
+        assert filter_pass.kind_totals(f) == kind_place_counts(f)
+        untagged = replace(f, tags=())  # the tag facet lifts the tag filter
+        assert filter_pass.tag_totals(untagged) == tag_counts(untagged), f
+        assert any(filter_pass.kind_totals(f).values()), f
+        for z in (2, 7, 12):  # 7: between two stored zooms, read from the one above
+            placed = db.session.execute(
+                select(func.atlas_cell_x(func.ST_X(Entry.geom), pyramid.GRID << z),
+                       func.atlas_cell_y(func.ST_Y(Entry.geom), pyramid.GRID << z))
+                .where(*conditions(replace(f, located=True)))).all()
+            # Blocks of 4 × 4 tiles (what map.js asks for; a tile is the same statement).
+            for x, y in {(gx >> 4 << 2, gy >> 4 << 2) for gx, gy in placed}:
+                block = filter_pass.tile_cells(f, z, x, y, 4)
+                assert block == scanned_rows(f, z, x, y, 4), (z, x, y)
+                assert block
+        db.session.remove()
+    return counts.id
+
+
+FILTERED_WRITES = ["created", "moved", "unpublished", "tagged-entry-created"]
+
+
+@pytest.mark.parametrize("write", FILTERED_WRITES)
+def test_a_filtered_pass_equals_the_entries_after(app, sql, write):
+    statement, *params = WRITES[write]
+    before = [assert_pass_agrees(app, f) for f in FILTERED]
+    sql(statement.replace("'Pyramide'", "'Épicerie Pyramide'"), *params)
+    after = [assert_pass_agrees(app, f) for f in FILTERED]
+    assert not set(before) & set(after)  # the data state moved: every pass counted again
+
+
+def test_a_late_commit_is_in_the_filtered_pass_when_it_shows(app, sql):
+    f = EntryFilter(text="epicerie")
+    late = connect(app)
+    try:
+        with late.cursor() as cur:
+            cur.execute(ENTRY.format(geom=LILLE).replace("'Pyramide'", "'Épicerie tardive'"),
+                        ("pyr-late-epicerie", "published"))
+        sql(ENTRY.format(geom=LILLE).replace("'Pyramide'", "'Épicerie pressée'"),
+            "pyr-early-epicerie", "published")
+        running = assert_pass_agrees(app, f)
+        with app.app_context():
+            total = sum(a for a, _ in filter_pass.kind_totals(f).values())
+            db.session.remove()
+        late.commit()
+        shown = assert_pass_agrees(app, f)
+        assert shown != running
+        with app.app_context():
+            assert sum(a for a, _ in filter_pass.kind_totals(f).values()) == total + 1
+            db.session.remove()
+    finally:
+        late.close()
+
+
+def test_a_filtered_view_reads_its_pass_not_the_entries(app):
+    """After its first block, every block of a searched view, at any zoom, reads counts;
+    the entries only for a lone marker's own row."""
+    app.test_client().get("/map/blocks/4/2/1.json?q=epicerie")  # counts the pass
+    with app.app_context():
+        placed = db.session.execute(
+            select(func.atlas_cell_x(func.ST_X(Entry.geom), pyramid.GRID << 12),
+                   func.atlas_cell_y(func.ST_Y(Entry.geom), pyramid.GRID << 12))
+            .where(*conditions(EntryFilter(text="epicerie", located=True)))).all()
+        db.session.remove()
+    for z in (2, 9, 12):
+        by_tile = Counter((gx >> (BASE - z) >> 2, gy >> (BASE - z) >> 2) for gx, gy in placed)
+        (x, y), n = by_tile.most_common(1)[0]
+        read, answer = entries_rows_read(app, f"/map/cells/{z}/{x}/{y}.json?q=epicerie")
+        assert answer["total"] == n > 1
+        assert read <= len(answer["markers"]), (z, read)
+
+
+def test_concurrent_requests_share_one_pass(app, sql):
+    sql("UPDATE entries SET name = name WHERE slug = (SELECT min(slug) FROM entries)")
+    f = EntryFilter(text="jardin")
+    ids: list = []
+
+    def ask() -> None:
+        with app.app_context():
+            ids.append(filter_pass.pass_for(f))
+            db.session.remove()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(ids) == 4 and len(set(ids)) == 1 and ids[0] is not None
+    with connect(app) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM map_filter_passes WHERE id = %s", (ids[0].id,))
+        assert cur.fetchone()[0] == 1
+    conn.close()
+
+
+def test_passes_are_bounded_and_those_of_another_state_dropped(app, sql, monkeypatch):
+    monkeypatch.setattr(filter_pass, "KEPT", 2)
+    monkeypatch.setattr(filter_pass, "GRACE", 0)
+    with app.app_context():
+        old = filter_pass.pass_for(EntryFilter(text="atelier")).id
+        db.session.remove()
+    sql("UPDATE entries SET name = name WHERE slug = (SELECT min(slug) FROM entries)")
+    made = []
+    with app.app_context():
+        for word in ("atelier", "jardin", "cafe", "epicerie"):
+            made.append(filter_pass.pass_for(EntryFilter(text=word)).id)
+        db.session.remove()
+    with connect(app) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM map_filter_passes ORDER BY id")
+        kept = [row[0] for row in cur.fetchall()]
+        cur.execute("SELECT count(*) FROM map_filter_chunks WHERE pass_id <> ALL(%s)", (kept,))
+        orphans = cur.fetchone()[0]
+    conn.close()
+    assert old not in kept and kept == made[-2:] and orphans == 0
+
+
+def test_the_map_counts_job_folds_every_change_in(app, sql):
+    from app.jobs.config import load_jobs
+    from app.jobs.runner import run_job
+
+    sql(ENTRY.format(geom=LILLE), "pyr-job", "published")
+    sql("UPDATE entries SET geom = ST_Translate(geom, 0.001, 0) WHERE slug = 'pyr-job'")
+    assert pending(app) >= 2
+    with app.app_context():
+        result = run_job(load_jobs()["map-counts"])
+        assert result.run.outcome == "succeeded", result.run.message
+        db.session.remove()
+    assert pending(app) == 0
     assert_agrees(app)
