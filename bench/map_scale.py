@@ -15,7 +15,7 @@ moved (the first visit after a change: nothing kept fits the new data state). La
 worker's peak resident memory (VmHWM), after a French search and a filter that keeps
 every entry (the count pyramid of migration 0023 holds the unfiltered and by-kind
 counts only: these count their matches once per data state, the filter's pass of
-migration 0026), by tile and by block; and the passes kept. Targets (issue 17): drawn
+migration 0025), by tile and by block; and the passes kept. Targets (issue 17): drawn
 in under 2 s, answers under 200 ms each, memory flat from 100k to 1M.
 """
 
@@ -144,7 +144,7 @@ def tagged(url: str) -> None:
 
 
 def passes_size(url: str) -> str:
-    """The filtered map's passes kept in the database (migration 0026)."""
+    """The filtered map's passes kept in the database (migration 0025)."""
     with psycopg2.connect(url) as c, c.cursor() as cur:
         cur.execute("SELECT count(*), pg_total_relation_size('map_filter_chunks')"
                     " + pg_total_relation_size('map_filter_passes') FROM map_filter_passes")

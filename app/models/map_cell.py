@@ -5,7 +5,7 @@ Written only by PostgreSQL: the statement triggers on `entries` (and `entry_tags
 append to the `*_changes` tables, `atlas_map_cells_compact()` and
 `atlas_tag_facets_compact()` fold those in. Read by app/query/pyramid.py.
 
-The filtered map's passes (migration 0026, UNLOGGED): the counts of one filter under one
+The filtered map's passes (migration 0025, UNLOGGED): the counts of one filter under one
 data state, per chunk of 16 × 16 cells of each zoom; written and read by
 app/query/filter_pass.py.
 """

@@ -5,7 +5,7 @@ it cannot hold (a tag, the French search…) had each block of the map group its
 entries: at 1,000,000 entries, 1.0-1.8 s for France's densest block under a search that
 keeps them all, paid again on every pan and zoom. Here the first request of a filtered
 view counts the matching entries once, per cell of zoom BASE_ZOOM and kind, rolls them up
-to every other zoom and stores them (migration 0026) in chunks of 16 × 16 cells (a block
+to every other zoom and stores them (migration 0025) in chunks of 16 × 16 cells (a block
 of 4 × 4 tiles); every block of that view, at any zoom, then reads a row or four and
 goes through the pyramid's own statement (`pyramid.tile_cells`, with this as its
 source), so both give the same figures. A filter that keeps most public entries (a

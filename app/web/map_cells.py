@@ -18,7 +18,7 @@ one tile only and the counts of the tiles covering a view add up to the entries 
 What the public sees, unfiltered or by kind, is not grouped here up to zoom 12: the
 count pyramid (app/query/pyramid.py, migration 0023) holds it per cell already, so a
 tile reads its 16 cells whatever the number of entries; any other filter reads the
-counts of its pass (app/query/filter_pass.py, migration 0026: the matching entries
+counts of its pass (app/query/filter_pass.py, migration 0025: the matching entries
 counted once per filter and data state, for every zoom and block). All paths give the
 same figures (the cell and mean functions of migration 0023); the entries are grouped
 here past zoom 12, or when no pass can be stored (a read-only database).

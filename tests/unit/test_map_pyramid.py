@@ -374,7 +374,7 @@ def test_a_tag_and_its_entrys_unpublication_at_once_count_once(app, sql, first):
     assert_agrees(app)
 
 
-# The filtered map's passes (app/query/filter_pass.py, migration 0026): a filter the
+# The filtered map's passes (app/query/filter_pass.py, migration 0025): a filter the
 # pyramid does not hold is counted once per data state, and equals the entries' own count.
 # The last keeps most entries: its pass counts those it leaves out (a complement).
 FILTERED = [EntryFilter(text="epicerie"), EntryFilter(tags=("grocery",)),

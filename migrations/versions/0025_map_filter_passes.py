@@ -20,13 +20,13 @@ where the readers fall back to grouping the entries). No public output reads the
 other than through a data state that the entries move already: no `data_changes`
 trigger.
 
-Revision ID: 0026
+Revision ID: 0025
 Revises: 0024
 """
 
 from alembic import op
 
-revision = "0026"
+revision = "0025"
 down_revision = "0024"
 branch_labels = None
 depends_on = None
