@@ -52,8 +52,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..extensions import db
-from ..models import Entry, Tag, entry_tags, map_filter_chunks, map_filter_passes, map_filter_tags
-from ..models import map_cell as counts_tables
+from ..models import Entry, entry_tags, map_filter_chunks, map_filter_passes, map_filter_tags
 from ..models.vocab import ENTRY_KINDS
 from . import pyramid
 from .entries import conditions
@@ -338,13 +337,6 @@ def tag_totals(f: EntryFilter) -> dict[str, int] | None:
     if f.located is not None:
         parts[0] = parts[0].where(t.located == f.located)
     if counts.complement:
-        for facets in (counts_tables.tag_facets, counts_tables.tag_facet_changes):
-            part = select(facets.c.tag_id, facets.c.n).where(facets.c.kind.in_(kinds))
-            if f.located is not None:
-                part = part.where(facets.c.located == f.located)
-            parts.append(part)
-    u = union_all(*parts).subquery()
-    n = func.sum(u.c.n)
-    totals = {slug: int(total) for slug, total in db.session.execute(
-        select(Tag.slug, n).join(Tag, Tag.id == u.c.tag_id).group_by(Tag.slug).having(n > 0))}
+        parts += pyramid.tag_facet_rows(kinds, f.located)
+    totals = pyramid.sum_by_tag(parts)
     return totals if still_good(counts) else None

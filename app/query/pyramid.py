@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from sqlalchemy import case, func, select, true, union_all
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import Select, Subquery
 
 from ..extensions import db
 from ..models import Entry, Tag, map_cell_changes, map_cells, tag_facet_changes, tag_facets
@@ -173,13 +173,22 @@ def count(f: EntryFilter) -> int:
 def tag_totals(f: EntryFilter) -> dict[str, int]:
     """{tag slug: entries} of the entries `f` gives, for `serves(f)` (tags with none absent):
     the tag facets, from `tag_facets` and the changes not folded yet (one statement)."""
-    kinds = f.kinds or ENTRY_KINDS
+    return sum_by_tag(tag_facet_rows(f.kinds or ENTRY_KINDS, f.located))
+
+
+def tag_facet_rows(kinds, located: bool | None) -> list[Select]:
+    """(tag_id, n) of the tag facets of `kinds` (and `located`): folded and not yet."""
     parts = []
     for t in (tag_facets, tag_facet_changes):
         part = select(t.c.tag_id, t.c.n).where(t.c.kind.in_(kinds))
-        if f.located is not None:
-            part = part.where(t.c.located == f.located)
+        if located is not None:
+            part = part.where(t.c.located == located)
         parts.append(part)
+    return parts
+
+
+def sum_by_tag(parts: list[Select]) -> dict[str, int]:
+    """{tag slug: the sum of n} over the (tag_id, n) rows of `parts`, tags above zero."""
     u = union_all(*parts).subquery()
     n = func.sum(u.c.n)
     stmt = (select(Tag.slug, n).join(Tag, Tag.id == u.c.tag_id)
