@@ -137,3 +137,32 @@ def test_a_link_to_a_creation_later_in_the_batch_is_made_with_it(client, editor)
     links = client.get(f"/api/v1/entries/{items[0]['id']}/relations").get_json()["items"]
     assert [(i["direction"], i["entry"]["id"]) for i in links] == [("out", items[1]["id"])]
     assert db.session.get(Entry, uuid.UUID(items[2]["id"])) is None
+
+
+def test_bad_items_among_creations_get_the_single_puts_422_each_and_the_others_land(
+        client, editor):
+    """Validation is quicker for what it accepts (app/schemas/fast_load.py); a refusal is
+    still the schema's: each bad item gets the 422 its single PUT gets, naming its
+    fields with the same codes, and the good items of the batch are written."""
+    items = [{**item, "source": f"remote:batchbad {n}", "entry": place(n + 80)}
+             for n, item in enumerate(creations(6))]
+    items[1]["entry"]["website"] = "pas une adresse"
+    items[1]["entry"]["name"] = "x" * 201
+    items[3]["entry"]["lat"] = None  # a longitude alone
+    items[4]["entry"]["tags"] = ["Pas Un Slug"]
+    items[4]["entry"]["founded"] = "bientôt"
+    answers = client.post(URL, json={"items": items}, headers=editor).get_json()["items"]
+    assert [a["status"] for a in answers] == [201, 422, 201, 422, 422, 201]
+    for n in (1, 3, 4):
+        alone = client.put(f"/api/v1/entries/{uuid.uuid4()}", json=items[n]["entry"],
+                           headers={**editor, "If-None-Match": "*",
+                                    "X-Atlas-Source": items[n]["source"]})
+        assert alone.status_code == 422
+        assert sorted((e["name"], e.get("code")) for e in answers[n]["errors"]) == sorted(
+            (e["name"], e.get("code")) for e in alone.get_json()["invalid-params"])
+    assert {e["name"] for e in answers[1]["errors"]} == {"website", "name"}
+    assert {e["name"] for e in answers[3]["errors"]} == {"lat"}
+    assert {e["name"] for e in answers[4]["errors"]} == {"tags.0", "founded"}
+    written = set(db.session.scalars(select(Entry.id).where(
+        Entry.id.in_([uuid.UUID(i["id"]) for i in items]))))
+    assert written == {uuid.UUID(items[n]["id"]) for n in (0, 2, 5)}
