@@ -37,6 +37,8 @@ def _plain_string(field: fields.Field) -> bool:
     return (isinstance(field, fields.String)
             and cls._deserialize is fields.String._deserialize
             and cls.deserialize is fields.Field.deserialize
+            and cls._validate is fields.Field._validate
+            and cls._validate_all is fields.Field._validate_all
             and not getattr(field, "pre_load", None) and not getattr(field, "post_load", None))
 
 
