@@ -33,9 +33,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def postgres_cpu() -> float:
     """CPU seconds of the project's PostgreSQL so far: the postmaster, the backends it
-    reaped and those still running (the servers' pooled connections among them)."""
+    reaped and those still running (the servers' pooled connections among them); NaN
+    when the databases are on another server."""
     pid_file = ROOT / "var" / "pg" / "data" / "postmaster.pid"
-    postmaster = int(pid_file.read_text().split()[0])
+    try:  # not the project's own cluster (another server): not measured
+        postmaster = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
     def stat(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
