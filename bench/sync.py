@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -27,6 +28,55 @@ from bench.exports import grow, public_count  # noqa: E402
 from bench.harness import make_app, migrate, serve  # noqa: E402
 
 PROFILE: Path | None = None  # --profile DIR: cProfile of each command and each server
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the project's PostgreSQL so far: the postmaster, the backends it
+    reaped and those still running (the servers' pooled connections among them); NaN
+    when the databases are on another server."""
+    pid_file = ROOT / "var" / "pg" / "data" / "postmaster.pid"
+    try:  # not the project's own cluster (another server): not measured
+        postmaster = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    fields = stat(postmaster)  # after ")": state ppid … utime(11) stime(12) cutime cstime
+    total = sum(int(v) for v in fields[11:15])
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                child = stat(int(proc.name))
+            except (OSError, IndexError):
+                continue
+            if int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])
+    return total / TICK
+
+
+class CpuMeter:
+    """CPU seconds of one step: the command's process, this process (the servers) and
+    PostgreSQL; less moved by the machine's load than the wall time."""
+
+    def __enter__(self) -> CpuMeter:
+        self.start = (resource.getrusage(resource.RUSAGE_CHILDREN),
+                      resource.getrusage(resource.RUSAGE_SELF), postgres_cpu())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        children, own = (resource.getrusage(resource.RUSAGE_CHILDREN),
+                         resource.getrusage(resource.RUSAGE_SELF))
+        self.command = (children.ru_utime + children.ru_stime
+                        - self.start[0].ru_utime - self.start[0].ru_stime)
+        self.server = own.ru_utime + own.ru_stime - self.start[1].ru_utime - self.start[1].ru_stime
+        self.postgres = postgres_cpu() - self.start[2]
+
+    def __str__(self) -> str:
+        return (f"CPU: command {self.command:.1f} s, server {self.server:.1f} s, "
+                f"PostgreSQL {self.postgres:.1f} s, load {os.getloadavg()[0]:.1f}")
 
 
 def flask(url: str, *args: str) -> tuple[float, str]:
@@ -88,16 +138,19 @@ def main() -> None:
                                                   profile_dir=str(PROFILE / f"server-{name}"))
                 (PROFILE / f"server-{name}").mkdir(exist_ok=True)
         with serve(a_app) as a_server:
-            seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
+            print(f"load average {os.getloadavg()[0]:.1f}")
+            with CpuMeter() as cpu:
+                seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
             print(f"pull A -> B: {seconds:.1f} s, {total / seconds:,.0f} entries/s "
-                  f"({summary(output)})")
+                  f"({summary(output)}); {cpu}")
             seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
             print(f"second pull: {seconds:.2f} s ({summary(output)})")
         with serve(c_app) as c_server:
-            seconds, output = flask(a_url, "sync", "push", "--to", c_server, "--token", token,
-                                    "--as", "a")
+            with CpuMeter() as cpu:
+                seconds, output = flask(a_url, "sync", "push", "--to", c_server,
+                                        "--token", token, "--as", "a")
             print(f"push A -> C: {seconds:.1f} s, {total / seconds:,.0f} entries/s "
-                  f"({summary(output)})")
+                  f"({summary(output)}); {cpu}")
             seconds, output = flask(a_url, "sync", "push", "--to", c_server, "--token", token,
                                     "--as", "a")
             print(f"second push: {seconds:.2f} s ({summary(output)})")

@@ -23,13 +23,13 @@ from typing import Any
 
 from flask import Response, current_app, request
 from marshmallow import fields
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 
 from ..communes.index import commune_index
 from ..extensions import db
 from ..http.json import json_response
 from ..http.problems import problem
-from ..models import Entry, IdentityLink, Source, SourceExclusion
+from ..models import Entry, IdentityLink, Source
 from ..services.entries import (
     SLUG_TAKEN,
     CleanEntry,
@@ -43,6 +43,7 @@ from ..services.entries import (
 )
 from ..services.errors import WriteValidationError, coded
 from ..services.links import as_uuid
+from ..services.source_pairs import matching
 from ..services.twin_rule import DUPLICATES_SQL, twin_params
 from .batch_updates import batch_updates
 from .schemas import Strict
@@ -164,10 +165,7 @@ def _detached(items: list[Any]) -> list[int]:
     refs = {index: ref for index, ref in refs.items() if ref is not None}
     if not refs:
         return []
-    pairs = sorted({(ref.origin, ref.external_id) for ref in refs.values()})
-    found = {(origin, external_id) for origin, external_id in db.session.execute(
-        select(SourceExclusion.origin, SourceExclusion.external_id).where(
-            tuple_(SourceExclusion.origin, SourceExclusion.external_id).in_(pairs)))}
+    found = matching("source_exclusions", ((r.origin, r.external_id) for r in refs.values()))
     return [index for index, ref in refs.items() if (ref.origin, ref.external_id) in found]
 
 
@@ -199,10 +197,7 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
     known = set(db.session.scalars(select(Entry.id).where(Entry.id.in_(keys))))
     known |= set(db.session.scalars(select(IdentityLink.alias_id).where(
         IdentityLink.entity_type == "entry", IdentityLink.alias_id.in_(keys))))
-    pairs = {(s.origin, s.external_id) for _, _, s in candidates.values()}
-    sourced = {(row[0], row[1]) for row in db.session.execute(
-        select(Source.origin, Source.external_id).where(
-            tuple_(Source.origin, Source.external_id).in_(list(pairs))))}
+    sourced = matching("sources", ((s.origin, s.external_id) for _, _, s in candidates.values()))
     plain = {i: c for i, c in candidates.items() if c[0] not in known
              and (c[2].origin, c[2].external_id) not in sourced}
     # Once for the whole batch (a comprehension's condition runs per item).

@@ -70,6 +70,14 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _may_hold_nul(raw: bytes) -> bool:
+    """Whether a JSON body can hold NUL once parsed. In UTF-8 text a string reaches NUL
+    only through the escape \\u0000 (a raw U+0000 is a control character the parser
+    refuses), so a body without it holds none, and its walk is spared (a mirror's batch:
+    0.07 ms an entry). Other encodings are walked."""
+    return json.detect_encoding(raw) != "utf-8" or b"\\u0000" in raw
+
+
 def _nul_in_json(value: Any, path: str = "") -> str | None:
     """The dotted path of the first key or string holding NUL (answers.governance.limits)."""
     stack: list[tuple[Any, str]] = [(value, path)]
@@ -113,7 +121,9 @@ def refuse_unstorable_input() -> None:
                 raise _nul("field", name)
         if request.is_json and request.content_length != 0:
             # Parsed once here (the depth limit applies), cached for the view.
-            field = _nul_in_json(request.get_json(silent=True))
+            value = request.get_json(silent=True)
+            field = (_nul_in_json(value) if _may_hold_nul(request.get_data(cache=True))
+                     else None)
             if field is not None:
                 raise _nul("field", field)
 

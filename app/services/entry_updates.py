@@ -50,6 +50,7 @@ from .entries import (
 from .errors import ConflictError, WriteValidationError, coded
 from .links import as_uuid
 from .revisions import Author, record_revision
+from .source_pairs import matching
 
 _NO_JIT = text("SET LOCAL jit = off")
 _TAKEN = text("SELECT slug, id FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
@@ -159,11 +160,10 @@ class _Lookups:
         self.targets = _targets(wanted)
         refs = {(i.source.origin, i.source.external_id) for i in items if i.source}
         self.sources: dict[tuple[str, str], Source] = {}
-        if refs:
-            from sqlalchemy import tuple_
-
+        ids = matching("sources", refs)
+        if ids:
             for source in db.session.scalars(select(Source).where(
-                    tuple_(Source.origin, Source.external_id).in_(sorted(refs)))):
+                    Source.id.in_(sorted(ids.values())))):
                 self.sources[(source.origin, source.external_id)] = source
         self.communes = commune_index()
 

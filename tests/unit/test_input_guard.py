@@ -8,6 +8,7 @@ without being listed.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -125,3 +126,17 @@ def test_json_nested_within_the_limit_still_reaches_the_route(client, accounts):
     # The route's own answer: an unknown field is named by the schema, not a depth error.
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["invalid-params"][0]["name"] == "extra"
+
+
+def test_a_nul_in_a_json_body_is_found_whatever_its_encoding(client, accounts):
+    """The body's walk is spared when UTF-8 text holds no \\u0000 escape (the only way a
+    parsed string gets NUL there); UTF-16 text is walked, and its NUL refused too."""
+    token = create_token(accounts["editor"], "encodings")[0]
+    body = {"kind": "initiative", "name": "Nom", "tags": ["a", "b\x00"]}
+    for raw in (json.dumps(body).encode(), json.dumps(body).encode("utf-16"),
+                json.dumps(body, ensure_ascii=False).encode("utf-32-le")):
+        response = client.post("/api/v1/entries", data=raw,
+                               headers={"Authorization": f"Bearer {token}",
+                                        "Content-Type": "application/json"})
+        assert response.status_code == 400, (raw[:20], response.get_json())
+        assert response.get_json()["invalid-params"][0]["name"] == "tags.1"
