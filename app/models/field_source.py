@@ -2,7 +2,7 @@
 NULL), the value's hash, and since when (app.services.provenance).
 
 Its keys to entries and users are kept by statement triggers, not foreign keys
-(migration 0025: the same guarantees, one check per statement instead of one per row of
+(migration 0026: the same guarantees, one check per statement instead of one per row of
 the fourteen an entry has): no holder of an entry or user that is not there, an entry
 deleted takes its holders with it, a user deleted leaves them held by no one."""
 

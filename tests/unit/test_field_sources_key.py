@@ -1,5 +1,5 @@
 """Who holds each field (entry_field_sources) keeps its key to entries set-based (migration
-0025): one check per statement instead of one per row (fourteen rows an entry), with the
+0026): one check per statement instead of one per row (fourteen rows an entry), with the
 foreign key's guarantees: no holder of an entry that is not there, none left behind by a
 deleted entry, and an entry deleted meanwhile refuses its holders."""
 

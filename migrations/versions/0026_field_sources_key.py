@@ -14,14 +14,14 @@ push. The same guarantees, set-based (transition tables), one check per statemen
   leaves them held by no one (was ON DELETE SET NULL), at the end of the statement;
 - an entry's or user's id changed while holders name it is refused (was NO ACTION).
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 """
 
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
