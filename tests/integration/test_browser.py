@@ -81,11 +81,11 @@ def test_past_the_threshold_the_map_draws_the_tiles_clusters(make_page, app):
                                 ".filter(n => n.includes('/map/cells/') ||"
                                 " n.includes('/map/blocks/'))")
         assert asked and len(asked) <= 4 and all("/map/blocks/3/" in u for u in asked), asked
-        # A street view: the entries are markers with their slug, and their popup works.
-        street = make_page()
-        street.page.goto("/#map=18/50.6295/3.0650")
-        street.page.click('.atlas-marker[data-slug="la-coroutine"]')
-        street.page.wait_for_selector(".atlas-popup >> text=La Coroutine")
+        # A street view (a new page load in the same tab): the entries are markers with
+        # their slug, and their popup works.
+        w.page.goto("/#map=18/50.6295/3.0650")
+        w.page.click('.atlas-marker[data-slug="la-coroutine"]')
+        w.page.wait_for_selector(".atlas-popup >> text=La Coroutine")
     finally:
         app.config["MAP_FILE_MAX_MARKERS"] = saved
 

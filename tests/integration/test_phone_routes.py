@@ -8,16 +8,23 @@ parameters cannot be filled fails the test, so nothing is left out silently. A r
 added later that answers JSON, a stream or a file is passed over when it answers.
 
 One browser context per role, one tab reused for all its pages, no sleeps: each page
-is measured once its `load` event has fired (scripts run, styles applied).
+is measured once its `load` event has fired (scripts run, styles applied). Pages that
+would only show a document measured already are not loaded again: for the visitor
+without an account, what sends them to the login form (measured at /login); for an
+account, an error page that is the same document as one before it (the 403 page names
+only the role). The application is asked first, in the test process, without a browser.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from sqlalchemy import select
@@ -27,6 +34,7 @@ from tests import demo_data
 from tests.browser_support import page_maker
 from tests.conftest import LiveServer
 from tests.support.api import fresh_app
+from tests.support.editor import login
 
 PASSWORD = "a password for the phone test"
 ROLES = ("anonymous", "contributor", "editor", "admin")
@@ -164,6 +172,45 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+def sends_to_login(client: FlaskClient, url: str) -> bool:
+    """Whether `url` redirects this client (in the test process, no browser) to the login
+    form: a redirect answers before any page is drawn, so asking costs little."""
+    response = client.get(url)
+    response.close()
+    return response.status_code in (301, 302, 303, 307) and \
+        urlsplit(response.location).path == "/login"
+
+
+# What differs between two answers without changing what is drawn: link targets (the
+# language links name the page's own address) and CSRF tokens.
+NOT_DRAWN = re.compile(r'((?:href|name="csrf_token" value)=")[^"]*')
+
+
+def error_pages_seen_before(client: FlaskClient, urls: list[str]) -> list[str]:
+    """Those of `urls` where this client gets an error page (status 400 or more) that is
+    the same document, but for what is not drawn (NOT_DRAWN), as one at a URL before it."""
+    seen, again = set(), []
+    for url in urls:
+        response = client.get(url)
+        if response.status_code >= 400 and "text/html" in response.content_type:
+            key = (response.status_code, NOT_DRAWN.sub(r"\1", response.get_data(as_text=True)))
+            if key in seen:
+                again.append(url)
+            seen.add(key)
+        response.close()
+    return again
+
+
+@pytest.fixture(scope="module")
+def login_first(server) -> list[str]:
+    """The pages that send the visitor without an account to the login form."""
+    urls, _ = page_urls(server.app, server.values)
+    visitor = server.app.test_client()
+    found = [url for url in urls if sends_to_login(visitor, url)]
+    assert "/editor/" in found and "/" not in found
+    return found
+
+
 def log_in(page: Page, role: str) -> None:
     page.goto("/login")
     page.fill("#email", EMAILS[role])
@@ -173,9 +220,18 @@ def log_in(page: Page, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_fits_a_360_px_phone(browser, server, role):
+def test_every_page_fits_a_360_px_phone(browser, server, login_first, role):
     urls, skipped = page_urls(server.app, server.values)
     assert len(urls) > 30 and "/api/v1/exports/entries.csv" in skipped
+    if role == "anonymous":
+        not_loaded = login_first
+    else:  # only pages behind the login can refuse an account
+        member = server.app.test_client()
+        login(member, EMAILS[role], PASSWORD)
+        not_loaded = error_pages_seen_before(member, login_first)
+        if role == "contributor":
+            assert "/editor/users" in not_loaded
+    urls = [url for url in urls if url not in not_loaded]
     overflowing, reached = [], []
     with page_maker(browser, server.url, height=740) as make:
         page = make(width=WIDTH, is_mobile=True, has_touch=True).page

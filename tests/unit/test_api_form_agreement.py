@@ -15,9 +15,11 @@ writes: those are the forms' alone and are not in this table. 401, 403 and 404 a
 count as "refused" (the API hides what a user may not see with a 404 and asks for a
 token with a 401, where pages say 403); the status is kept for the report.
 
-One database for the module; its accounts, tokens and logged-in browsers are made
-once, and each cell's writes are rolled back. AGREEMENT_TABLE=<file> appends each
-cell's outcomes to <file> as a Markdown table row.
+One database for the module; its accounts, tokens, logged-in browsers, their CSRF
+tokens and the table's entries (one per state and channel) are made once, and each
+cell's writes are rolled back: every cell starts from the entries as they were made
+(make_entry checks their version). AGREEMENT_TABLE=<file> appends each cell's
+outcomes to <file> as a Markdown table row.
 """
 
 from __future__ import annotations
@@ -55,12 +57,15 @@ def app(databases):
 
 @dataclass
 class World:
-    """The accounts of the table, committed once for the module: their API tokens, and a
-    browser session of each (logging in costs an argon2 check, a tenth of a second)."""
+    """The accounts of the table, committed once for the module: their API tokens, a
+    browser session of each (logging in costs an argon2 check, a tenth of a second) with
+    a CSRF token it got from a page it may open, and the entries the cells act on."""
 
     user_ids: dict[str, int]
     tokens: dict[str, str]
     browsers: dict[str, Any]
+    csrf: dict[str, str]
+    entries: dict[tuple[str, str], tuple[uuid.UUID, Any]]  # (id, as_made())
 
     def user(self, role: str) -> User:
         return db.session.get(User, self.user_ids[role])
@@ -78,12 +83,18 @@ def world(app, password_hash) -> World:
         db.session.commit()
         tokens = {role: create_token(user, "agreement")[0] for role, user in users.items()}
         ids = {role: user.id for role, user in users.items()}
+        entries = {}
+        for state, channels in ENTRIES.items():
+            for channel in channels:
+                entry = build_entry(users[AUTHOR], users[EDITOR], state, channel)
+                entries[state, channel] = (entry.id, as_made(entry))
         db.session.remove()
     browsers = {ANON: app.test_client()}
     for role, email in emails.items():
         browsers[role] = app.test_client()
         login(browsers[role], email)
-    return World(ids, tokens, browsers)
+    csrf = {role: any_token(client) for role, client in browsers.items()}
+    return World(ids, tokens, browsers, csrf, entries)
 
 
 @pytest.fixture
@@ -92,12 +103,32 @@ def cell(session, world) -> World:
     return world
 
 
+# The entries the cells act on, one per state and channel (a cell acts through the API on
+# one and through the form on its twin): made once, as they were when each cell made its own.
+ENTRIES = {state: ("api", "form", "links") if state != "deleted" else ("api", "form")
+           for state in STATES}
+
+
 def make_entry(world: World, state: str, channel: str) -> Entry:
+    """The module's entry in `state` for `channel`, as it was made: what an earlier cell
+    wrote to it was rolled back (checked)."""
+    entry_id, made = world.entries[state, channel]
+    entry = db.session.get(Entry, entry_id)
+    assert as_made(entry) == made, f"{state} {channel}: an earlier cell's write was kept"
+    return entry
+
+
+def as_made(entry: Entry) -> Any:
+    """What any write leaves a trace in: the version (every change of the entry moves it)
+    and the proposals."""
+    return entry.version, entry.deleted_at, proposals_state(entry.id)
+
+
+def build_entry(author: User, editor: User, state: str, channel: str) -> Entry:
     """An entry proposed by the author, then brought to `state` by the editor."""
-    editor = world.user(EDITOR)
     proposal = propose_entry({"name": f"Atelier {state} {channel}", "kind": "initiative",
                               "city": "Lille", "summary": "Au début"},
-                             author=Author(user=world.user(AUTHOR)), comment="Merci")
+                             author=Author(user=author), comment="Merci")
     entry = proposal.entry
     if state in ("published", "deleted"):
         accept(proposal, reviewer=editor, expected_version=entry.version)
@@ -176,10 +207,10 @@ def any_token(client) -> str:
     return csrf_token(client, "/login" if page.status_code == 200 else "/editor/")
 
 
-def browser_pairs(client, entry: Entry) -> list[tuple[str, str]]:
+def browser_pairs(world: World, role: str, entry: Entry) -> list[tuple[str, str]]:
     """What the entry form posts: the form as served, or (when the form is refused to this
     user) what the form would hold, with a token from a page the user may open."""
-    page = client.get(f"/editor/entries/{entry.id}/edit")
+    page = form_client(world, role).get(f"/editor/entries/{entry.id}/edit")
     if page.status_code == 200:
         return form_pairs(page.get_data(as_text=True), "entry-form")
     from app.editor.forms import entry_form_from_entry
@@ -187,7 +218,7 @@ def browser_pairs(client, entry: Entry) -> list[tuple[str, str]]:
     form = entry_form_from_entry(entry, snapshot(entry), None)
     pairs = [(k, v) for k, v in form.values.items() if k not in ("slug", "moderation")]
     pairs += [("tags", t) for t in form.tags]
-    return [*pairs, ("version", str(entry.version)), ("csrf_token", any_token(client))]
+    return [*pairs, ("version", str(entry.version)), ("csrf_token", world.csrf[role])]
 
 
 CHANGES: dict[str, Callable[[str], dict[str, str]]] = {
@@ -210,8 +241,8 @@ def api_change(app, world, role, entry, action) -> Outcome:
 
 def form_change(app, world, role, entry, action) -> Outcome:
     client = form_client(world, role)
-    pairs = browser_pairs(client, entry) if role != ANON else [
-        ("version", str(entry.version)), ("csrf_token", any_token(client))]
+    pairs = browser_pairs(world, role, entry) if role != ANON else [
+        ("version", str(entry.version)), ("csrf_token", world.csrf[role])]
     before = stored(entry.id)
     response = client.post(f"/editor/entries/{entry.id}/edit",
                            data=MultiDict(replaced(pairs, **CHANGES[action]("form"))))
@@ -235,7 +266,7 @@ def form_delete(app, world, role, entry, action) -> Outcome:
     before = stored(entry.id)
     response = client.post(f"/editor/entries/{entry.id}/delete",
                            data={"version": str(entry.version), "comment": "Doublon",
-                                 "csrf_token": any_token(client)})
+                                 "csrf_token": world.csrf[role]})
     change = effect(before, stored(entry.id))
     return Outcome(classify(response.status_code, change, success={303}),
                    response.status_code, change)
@@ -333,7 +364,7 @@ def form_create(app, world, role, action) -> Outcome:
     if page.status_code == 200:
         pairs = form_pairs(page.get_data(as_text=True), "entry-form")
     else:
-        pairs = [("csrf_token", any_token(client))]
+        pairs = [("csrf_token", world.csrf[role])]
     name = f"Nouveau lieu {action} form"
     extra = {k: v.format(channel="form") for k, v in CREATIONS[action].items()}
     response = client.post("/editor/entries/new",
