@@ -265,3 +265,24 @@ def test_filters_work_from_the_keyboard(make_page):
     other.page.goto(w.page.url.split("#")[0] + "#map=3/50.63/3.06")
     drawn(other.page)
     assert markers_shown(other.page) == expected
+
+
+def test_the_api_reference_pages_reach_nothing_outside(make_page):
+    """ReDoc draws its maker's logo once mounted, from their CDN: the vendored copy is
+    patched not to (static/vendor/README.md), or a visitor's browser would call a third
+    party and break the page's CSP."""
+    w = make_page()
+    # Note when ReDoc's logo image has come and gone (it drops it on a load error).
+    w.page.add_init_script("""
+        const logo = (n) => n.alt === 'redocly logo';
+        new MutationObserver((records) => {
+            for (const r of records) {
+                for (const n of r.addedNodes) if (logo(n)) window.logoAdded = n.src || 'none';
+                for (const n of r.removedNodes) if (logo(n)) window.logoGone = true;
+            }
+        }).observe(document, {childList: true, subtree: true});""")
+    w.page.goto("/api/redoc")
+    w.page.get_by_text("API docs by Redocly").wait_for()
+    w.page.wait_for_function("() => window.logoGone === true")
+    assert w.page.evaluate("window.logoAdded").startswith(("none", "http://127.0.0.1"))
+    assert not w.errors and not w.outside, (w.errors, w.outside)
