@@ -69,9 +69,11 @@ lint: install
 	$(PY) -m ruff check .
 
 # Test files are shared out whole between the workers (--dist loadfile): a module's
-# fixtures (a live server, a prepared database) are made once.
+# fixtures (a live server, a prepared database) are made once. In the order collected
+# (tests/conftest.py: longest first), not pytest-xdist's default of most tests first,
+# which sent the long files of few tests last and left one core idle at the end.
 test: test-deps database lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Benchmarks run on demand, never in `make test` (bench/README.md).
 bench: bench-map bench-open-data bench-exports bench-sync bench-dump

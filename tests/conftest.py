@@ -105,24 +105,35 @@ class DemoDatabases(ThrowawayDatabases):
 # workers first, so that the two end together (longest processing time first) instead
 # of one waiting while the other runs a long file it took last. Every other file keeps
 # its place after them. A file missing here only runs later; a wrong order only costs time.
+# `make test` passes --no-loadscope-reorder, or pytest-xdist would reorder by test count.
 LONGEST_FIRST = (
-    "tests/integration/test_production.py",
-    "tests/integration/test_browser.py",
     "tests/integration/test_editor_browser.py",
-    "tests/integration/test_phone_routes.py",
+    "tests/integration/test_browser.py",
     "tests/integration/test_schemathesis.py",
     "tests/integration/test_sync_push.py",
-    "tests/unit/test_api_form_agreement.py",
-    "tests/integration/test_database_outage.py",
-    "tests/integration/test_sync_pull.py",
+    "tests/integration/test_phone_routes.py",
     "tests/unit/test_jobs.py",
+    "tests/unit/test_map_pyramid.py",
+    "tests/unit/test_import_csv.py",
+    "tests/unit/test_api_form_agreement.py",
+    "tests/unit/test_access_policy.py",
+    "tests/unit/test_input_guard.py",
+    "tests/integration/test_production.py",
+    "tests/integration/test_sheet_live_browser.py",
     "tests/integration/test_sync_batch.py",
     "tests/integration/test_citizens_browser.py",
-    "tests/unit/test_exports.py",
-    "tests/unit/test_import_csv.py",
-    "tests/unit/test_map_pyramid.py",
-    "tests/integration/test_sheet_live_browser.py",
+    "tests/integration/test_sync_pull.py",
+    "tests/unit/test_import_process.py",
+    "tests/integration/test_database_outage.py",
+    "tests/unit/test_map_cells.py",
+    "tests/unit/test_data_state.py",
+    "tests/unit/test_import_limits.py",
     "tests/integration/test_import_kill.py",
+    "tests/integration/test_sync_identity.py",
+    "tests/unit/test_layers.py",
+    "tests/unit/test_exports.py",
+    "tests/unit/test_secret_key.py",
+    "tests/unit/test_mail.py",
 )
 
 
