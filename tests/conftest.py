@@ -31,6 +31,7 @@ from app.config import PROJECT_ROOT, to_sqlalchemy_url
 from app.extensions import db, limiter
 from app.localdb import ThrowawayDatabases, fingerprint, libpq_url, server_url  # noqa: F401 (re-exported)
 from tests.support.editor import ACCOUNTS, PASSWORD
+from tests.support.serving import serving
 
 # What a template is built from: a change to any of these builds a new one. The whole
 # app, since migrations and the demo load import from it (app.normalise, app.formats).
@@ -239,7 +240,7 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=serving(self.server), daemon=True)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()

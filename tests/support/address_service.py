@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from app.geocoding.client import search_key
+from tests.support.serving import serving
 
 ANSWERS = Path(__file__).resolve().parents[1] / "data" / "geocoding" / "ban-answers.json"
 RESULT_COLUMNS = ("latitude", "longitude", "result_label", "result_score", "result_type",
@@ -76,7 +77,7 @@ class AddressReplay:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=serving(self.server), daemon=True)
 
     def find(self, q: str) -> dict[str, Any] | None:
         key = search_key(q)

@@ -10,6 +10,7 @@ from typing import ClassVar
 from urllib.parse import parse_qs
 
 from tests.support.importer import DATA
+from tests.support.serving import serving
 
 RECORDED = DATA / "overpass-lille.json"
 FIXTURE = DATA / "lille-fixture.osm"
@@ -45,7 +46,7 @@ class OverpassReplay:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/interpreter"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=serving(self.server), daemon=True)
 
     def release(self) -> None:
         self.released.set()

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
 from tests.conftest import TEMPLATE_SOURCES, fingerprint, make_app
+from tests.support.serving import serving
 
 EDITOR = Author(label="test editor")
 
@@ -158,7 +159,7 @@ class Instance:
         self.gate.stopped.clear()
         self.server = make_server("127.0.0.1", self.port, self.gate, threaded=True)
         self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=serving(self.server), daemon=True)
         self.thread.start()
         return self
 

@@ -18,6 +18,7 @@ from app.models import Commune, CommuneLoad, Entry
 from app.services.entries import get_entry, save_entry
 from app.services.revisions import Author
 from tests import demo_data
+from tests.support.serving import serving
 
 EDITOR = Author(label="test editor")
 # The official codes (INSEE, COG) of the demo's communes and of a few others.
@@ -143,7 +144,7 @@ def registry():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=serving(server), daemon=True)
     thread.start()
     yield state, f"http://127.0.0.1:{server.server_port}/decoupage-administratif-6.0.0.tgz"
     server.shutdown()

@@ -17,6 +17,7 @@ from tests.conftest import make_app
 from tests.support.importer import DATA
 from tests.support.overpass import FlakyOverpass, fixture_objects
 from tests.support.processes import flask
+from tests.support.serving import serving
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_import_osm_from_overpass(cli_db):
     FlakyOverpass.answer = (DATA / "overpass-lille.json").read_bytes()
     FlakyOverpass.failures, FlakyOverpass.queries = 1, []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyOverpass)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=serving(server), daemon=True)
     thread.start()
     try:
         endpoint = f"http://127.0.0.1:{server.server_port}/api/interpreter"

@@ -31,6 +31,7 @@ from tests.demo_data import entries as demo_entries
 from tests.demo_data import haversine_m
 from tests.support.importer import DATA, entries_of, items_of, run_import, table_counts
 from tests.support.overpass import FIXTURE, FlakyOverpass, fixture_objects
+from tests.support.serving import serving
 
 NAMED = DATA / "mappings" / "osm-named.toml"
 
@@ -358,7 +359,7 @@ def overpass_server():
     FlakyOverpass.failures = 0
     FlakyOverpass.queries = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyOverpass)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=serving(server), daemon=True)
     thread.start()
     yield server, f"http://127.0.0.1:{server.server_port}/api/interpreter"
     server.shutdown()

@@ -30,6 +30,7 @@ from tests.support.editor import PASSWORD, login
 from tests.support.importer import MAPPING, write_csv
 from tests.support.overpass import OverpassReplay
 from tests.support.processes import Forked, cli, flask
+from tests.support.serving import serving
 
 SKIPPED_EXIT = 75  # EX_TEMPFAIL: another run holds the job's lock
 
@@ -182,7 +183,7 @@ def test_refresh_source_reads_a_csv_url_with_its_mapping(databases, jobs_env, tm
          "", ""]])
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  partial(SimpleHTTPRequestHandler, directory=str(served)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=serving(server), daemon=True).start()
     csv_url = f"http://127.0.0.1:{server.server_port}/lieux.csv"
     try:
         jobs_env(f'[jobs.tiers-lieux]\nkind = "refresh-source"\ncsv = "{csv_url}"\n'

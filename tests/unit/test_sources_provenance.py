@@ -24,6 +24,7 @@ from app.sources.registry import SourceError, add_source, change_source
 from app.sources.run import run_source, sample_source
 from tests.support.replay import SOURCES_DATA as DATA
 from tests.support.replay import Replay
+from tests.support.serving import serving
 
 AREA = "3.16,50.60,3.18,50.61"
 
@@ -31,7 +32,7 @@ AREA = "3.16,50.60,3.18,50.61"
 @pytest.fixture(scope="module")
 def peer() -> Iterator[Replay]:
     replay = Replay()
-    thread = threading.Thread(target=replay.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=serving(replay.server), daemon=True)
     thread.start()
     try:
         yield replay

@@ -37,6 +37,7 @@ from app.sync.pull import Puller
 from tests.support.editor import ACCOUNTS, csrf_token, login
 from tests.support.replay import SOURCES_DATA as DATA
 from tests.support.replay import Replay
+from tests.support.serving import serving
 from tests.support.sync import EDITOR, Instance
 
 CSV_HEAD = "id,nom,adresse,code_postal,ville,courriel,lat,lon\n"
@@ -63,7 +64,7 @@ def here(databases, password_hash) -> Iterator[Instance]:
 @pytest.fixture(scope="module")
 def peer() -> Iterator[Replay]:
     replay = Replay()
-    thread = threading.Thread(target=replay.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=serving(replay.server), daemon=True)
     thread.start()
     yield replay
     replay.server.shutdown()

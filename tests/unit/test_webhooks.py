@@ -30,6 +30,7 @@ from app.webhooks.subscribers import WebhookError, add_subscriber
 from tests.conftest import make_app
 from tests.support.editor import csrf_token, login
 from tests.support.processes import cli
+from tests.support.serving import serving
 
 WRITER = Author(label="webhook test")
 
@@ -57,7 +58,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=serving(self.server), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
