@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
@@ -72,3 +74,30 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
         context.close()
     for w in watched:
         assert not w.errors, w.errors
+
+
+class Logins:
+    """Logs pages in: through the login form the first time for an account, then by
+    giving a new context the cookies that login got (the same server-side session,
+    app/services/sessions.py). A test about something else than logging in skips the
+    login page and its post, about 1 s of Chromium's CPU each time."""
+
+    def __init__(self, passwords: dict[str, str]) -> None:
+        self.passwords = passwords  # email -> password
+        self.cookies: dict[str, list[Any]] = {}
+
+    def __call__(self, page: Page, email: str, then: str) -> None:
+        """Log `page` in as `email`, landing on the path `then` (the login's `next`)."""
+        if email in self.cookies:
+            page.context.add_cookies(self.cookies[email])
+            page.goto(then)
+            landed = urlsplit(page.url)
+            assert landed.path + (f"?{landed.query}" if landed.query else "") == then, \
+                (then, page.url)  # not sent to the login form: the session holds
+            return
+        page.goto(f"/login?next={quote(then)}")
+        page.fill("#email", email)
+        page.fill("#password", self.passwords[email])
+        page.click("form.stacked-form button[type=submit]")
+        page.wait_for_url(re.compile(re.escape(then) + "$"))
+        self.cookies[email] = page.context.cookies()
