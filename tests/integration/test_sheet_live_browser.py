@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Evaluation
 from app.services.entries import get_entry
-from tests.browser_support import AXE, Logins, page_maker
+from tests.browser_support import Logins, axe_serious, page_maker
 from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
@@ -56,14 +56,6 @@ def log_in(logins):
     def log_in(page: Page, who: str, then: str) -> None:
         logins(page, USERS[who], then)
     return log_in
-
-
-def axe_serious(page: Page) -> list:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def saved_sheet(server, **where) -> dict:
@@ -132,7 +124,7 @@ def test_two_editors_on_one_sheet_see_each_other_and_lose_nothing(make_page, ser
 
 def test_a_sheet_started_from_the_last_one_carries_its_values(make_page, server, log_in):
     last = saved_sheet(server)
-    page = make_page(bypass_csp=True).page  # axe is injected as a script tag
+    page = make_page(axe=True).page
     log_in(page, "anna", "/entries/la-coroutine")
     page.click("a.evaluate-link")
     page.click("#start-from-last")
