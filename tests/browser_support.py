@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
@@ -23,6 +25,16 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_serious(page: Page) -> list[tuple[str, str, list[Any]]]:
+    """axe-core's serious and critical violations on the page as it is now, in a page
+    made with `axe=True`. axe comes as an init script of the context, not a script tag
+    added to each page: no 500 kB sent over the driver's pipe and parsed again per page
+    (0.2 s of CPU a page), no CSP bypass."""
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 class Watched:
@@ -57,9 +69,14 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
     contexts: list[BrowserContext] = []
     watched: list[Watched] = []
 
-    def make(width: int = 1280, height: int = height, **options: Any) -> Watched:
+    def make(width: int = 1280, height: int = height, *, axe: bool = False,
+             **options: Any) -> Watched:
+        """A page in a new context; with `axe`, axe-core is in each of its documents
+        (for axe_serious), under the pages' own CSP."""
         context = browser.new_context(viewport={"width": width, "height": height},
                                       locale="fr-FR", base_url=base_url, **options)
+        if axe:
+            context.add_init_script(path=str(AXE))
         contexts.append(context)
         w = Watched(context.new_page())
         if accept_dialogs:
@@ -72,3 +89,30 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
         context.close()
     for w in watched:
         assert not w.errors, w.errors
+
+
+class Logins:
+    """Logs pages in: through the login form the first time for an account, then by
+    giving a new context the cookies that login got (the same server-side session,
+    app/services/sessions.py). A test about something else than logging in skips the
+    login page and its post, about 1 s of Chromium's CPU each time."""
+
+    def __init__(self, passwords: dict[str, str]) -> None:
+        self.passwords = passwords  # email -> password
+        self.cookies: dict[str, list[Any]] = {}
+
+    def __call__(self, page: Page, email: str, then: str) -> None:
+        """Log `page` in as `email`, landing on the path `then` (the login's `next`)."""
+        if email in self.cookies:
+            page.context.add_cookies(self.cookies[email])
+            page.goto(then)
+            landed = urlsplit(page.url)
+            assert landed.path + (f"?{landed.query}" if landed.query else "") == then, \
+                (then, page.url)  # not sent to the login form: the session holds
+            return
+        page.goto(f"/login?next={quote(then)}")
+        page.fill("#email", email)
+        page.fill("#password", self.passwords[email])
+        page.click("form.stacked-form button[type=submit]")
+        page.wait_for_url(re.compile(re.escape(then) + "$"))
+        self.cookies[email] = page.context.cookies()

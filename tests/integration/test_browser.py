@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 
 from app.query import EntryFilter, count_entries
 from tests import demo_data
-from tests.browser_support import AXE, page_maker
+from tests.browser_support import axe_serious, page_maker
 
 
 @pytest.fixture
@@ -231,15 +231,11 @@ def test_phones_at_360_px(make_page, path):
 @pytest.mark.parametrize("path", ["/", "/entries", "/entries/la-coroutine", "/entries/loomio",
                                   "/embed"])
 def test_axe_finds_no_serious_violation(make_page, path):
-    # axe is injected as a script tag: this context alone ignores the pages' CSP.
-    w = make_page(bypass_csp=True)
+    w = make_page(axe=True)
     w.page.goto(path)
     if path in ("/", "/embed"):
         drawn(w.page)
-    w.page.add_script_tag(path=str(AXE))
-    result = w.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    serious = axe_serious(w.page)
     assert not serious, serious
 
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Page
 
 from app.extensions import db
 from tests import demo_data
-from tests.browser_support import AXE, page_maker
+from tests.browser_support import axe_serious, page_maker
 from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
@@ -53,13 +53,6 @@ def log_in(page: Page) -> None:
     page.fill("#password", PASSWORD)
     page.click("form.stacked-form button[type=submit]")
     page.wait_for_url(re.compile(r"/editor/$"))
-
-
-def serious_violations(page: Page) -> list:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_the_popup_shows_the_summary_and_the_address(make_page):
@@ -137,7 +130,7 @@ def test_around_me_lists_by_distance_and_keeps_it_when_a_tag_is_picked(make_page
 
 
 def test_a_suggestion_10_m_from_la_coroutine_warns_as_it_is_typed(make_page):
-    w = make_page(bypass_csp=True)  # axe is injected as a script tag
+    w = make_page(axe=True)
     page = w.page
     page.goto("/suggest")
     lon = COROUTINE["lon"] + 10 / (111_320 * math.cos(math.radians(COROUTINE["lat"])))
@@ -146,30 +139,30 @@ def test_a_suggestion_10_m_from_la_coroutine_warns_as_it_is_typed(make_page):
     page.fill("#lon", f"{lon:.6f}")
     warning = page.wait_for_selector('#twins-warning:not([hidden]) a[data-slug="la-coroutine"]')
     assert "déjà sur la carte" in warning.inner_text() and "10\u00a0m" in warning.inner_text()
-    assert not serious_violations(page)
+    assert not axe_serious(page)
     # A warning, not a refusal: it is sent, and the thanks page says it again.
     page.click("form.stacked-form button[type=submit]")
     page.wait_for_selector("#twins-notice a[href='/entries/la-coroutine']")
 
 
 def test_a_citizens_report_reaches_the_editors_queue(make_page):
-    citizen = make_page(bypass_csp=True).page
+    citizen = make_page(axe=True).page
     citizen.goto("/entries/la-coroutine")
     citizen.click("text=Signaler une erreur")
     citizen.wait_for_selector("#report-form")
-    assert not serious_violations(citizen)
+    assert not axe_serious(citizen)
     citizen.check("#reason-moved")
     citizen.fill("#message", "Le collectif a déménagé rue Gambetta.")
     citizen.click("#report-form button[type=submit]")
     citizen.wait_for_url("**/entries/la-coroutine/report/thanks")
     assert citizen.inner_text("h1") == "Merci !"
 
-    editor = make_page(bypass_csp=True).page
+    editor = make_page(axe=True).page
     log_in(editor)
     editor.click(".editor-nav >> text=Signalements")
     item = editor.locator("#open-reports li", has_text="rue Gambetta")
     assert "La Coroutine" in item.inner_text() and "Il a déménagé" in item.inner_text()
-    assert not serious_violations(editor)
+    assert not axe_serious(editor)
     item.locator("input[name=note]").fill("Adresse corrigée")
     item.locator("button[type=submit]").click()
     editor.wait_for_selector(".flash")
@@ -179,8 +172,8 @@ def test_a_citizens_report_reaches_the_editors_queue(make_page):
 
 
 def test_the_directory_around_a_place_has_no_serious_axe_violation(make_page):
-    page = make_page(bypass_csp=True).page
+    page = make_page(axe=True).page
     page.goto(f"/entries?tag=coworking&near={HERE['longitude']},{HERE['latitude']}"
               "&radius=50000")
     assert page.locator(".entry-distance").count() >= 2
-    assert not serious_violations(page)
+    assert not axe_serious(page)

@@ -9,14 +9,13 @@ on A4. Debian's Chromium, driven by Playwright; nothing leaves the machine.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
 
 from app.extensions import db
 from app.services.entries import get_entry
-from tests.browser_support import AXE, page_maker
+from tests.browser_support import Logins, axe_serious, page_maker
 from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
@@ -49,14 +48,19 @@ def make_page(browser, server):
         yield make
 
 
-def log_in(page: Page, who: str, then: str = "/editor/") -> None:
-    """Log in through the form, landing on `then` (the login's `next`) rather than on
-    the dashboard first: one page load less for a test that starts elsewhere."""
-    page.goto(f"/login?next={quote(then)}")
-    page.fill("#email", USERS[who])
-    page.fill("#password", PASSWORD)
-    page.click("form.stacked-form button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(then) + "$"))
+@pytest.fixture(scope="module")
+def logins() -> Logins:
+    """One login through the form per account for the module; the others by its cookies."""
+    return Logins({email: PASSWORD for email in USERS.values()})
+
+
+@pytest.fixture
+def log_in(logins):
+    def log_in(page: Page, who: str, then: str = "/editor/") -> None:
+        """Log in, landing on `then` (the login's `next`) rather than on the dashboard
+        first: one page load less for a test that starts elsewhere."""
+        logins(page, USERS[who], then)
+    return log_in
 
 
 def entry_id(server, slug: str) -> str:
@@ -77,7 +81,7 @@ def entry_state(server, slug: str) -> dict:
 # -- an editor's day ----------------------------------------------------------------------------
 
 def test_an_editor_moves_the_marker_and_publishes_a_sheet_shown_on_the_public_page(
-        make_page, server):
+        make_page, server, log_in):
     before = entry_state(server, "mutualab")
     w = make_page()
     page = w.page
@@ -134,7 +138,8 @@ def test_an_editor_moves_the_marker_and_publishes_a_sheet_shown_on_the_public_pa
 
 # -- a contributor's proposal ---------------------------------------------------------------------
 
-def test_a_contributors_proposal_stays_invisible_until_an_editor_accepts_it(make_page, server):
+def test_a_contributors_proposal_stays_invisible_until_an_editor_accepts_it(
+        make_page, server, log_in):
     slug = "la-cofabrik"
     contributor = make_page().page
     log_in(contributor, "contributor", then=f"/editor/entries/{entry_id(server, slug)}/edit")
@@ -168,7 +173,8 @@ def entry_name(server, slug: str) -> str:
         return name
 
 
-def test_saving_an_unchanged_multi_line_description_writes_nothing(make_page, server):
+def test_saving_an_unchanged_multi_line_description_writes_nothing(
+        make_page, server, log_in):
     """Chromium sends a textarea's lines with CRLF: the same text, so no write at all."""
     from app.models import Revision
     from app.services.entries import save_entry
@@ -216,7 +222,7 @@ def sheet_url(server, slug: str) -> str:
 
 
 def test_two_editors_on_one_sheet_the_second_sees_the_conflict_with_their_text_kept(
-        make_page, server):
+        make_page, server, log_in):
     url = sheet_url(server, "la-coroutine")
     first, second = make_page().page, make_page().page
     # Without live sharing (static/js/sheet-live.js, tested in test_sheet_live_browser.py),
@@ -258,7 +264,7 @@ def test_two_editors_on_one_sheet_the_second_sees_the_conflict_with_their_text_k
                            ) == []
 
 
-def test_text_typed_in_a_new_sheet_survives_a_reload(make_page, server):
+def test_text_typed_in_a_new_sheet_survives_a_reload(make_page, server, log_in):
     page = make_page().page
     log_in(page, "editor", then=f"/editor/entries/{entry_id(server, 'mres')}/sheets/new")
     page.fill("#title", "Assemblée de juin")
@@ -291,7 +297,7 @@ def test_the_sheet_prints_on_one_a4_page(make_page, server):
     assert page.evaluate("document.documentElement.scrollWidth") <= 703
 
 
-def test_the_entry_form_helps_as_you_type(make_page, server):
+def test_the_entry_form_helps_as_you_type(make_page, server, log_in):
     page = make_page().page
     log_in(page, "editor", then=f"/editor/entries/{entry_id(server, 'mutualab')}/edit")
     page.wait_for_selector("#location-map[data-ready]")
@@ -307,10 +313,9 @@ def test_the_entry_form_helps_as_you_type(make_page, server):
     assert "la-coroutine" in options
 
 
-def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server):
+def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server, log_in):
     """Every kind of editors' page, for an admin (who reaches them all) in one session,
     and the two pages of visitors without an account."""
-    # axe is injected as a script tag: this context alone ignores the pages' CSP.
     entry = entry_id(server, "la-coroutine")
     admin_pages = [f"/editor/entries/{entry}/edit", sheet_url(server, "la-coroutine"),
                    f"/editor/entries/{entry}/history", "/editor/sheets", "/editor/keys",
@@ -318,24 +323,22 @@ def test_axe_finds_no_serious_violation_on_the_editors_pages(make_page, server):
                    "/editor/reports", "/editor/sources", "/editor/webhooks", "/editor/users",
                    f"/editor/entries/{entry}/links", "/editor/links"]
     found = {}
+    # One context: the visitor's pages, then the same browser logs in as the admin.
+    page = make_page(axe=True).page
     for role, paths in (("anonymous", ["/suggest", "/login"]), ("admin", admin_pages)):
-        page = make_page(bypass_csp=True).page
         for n, path in enumerate(paths):
             if role == "admin" and n == 0:
                 log_in(page, "admin", then=path)  # on the first page, not the dashboard
             else:
                 page.goto(path)
             assert page.url.split("?")[0].endswith(path), (path, page.url)  # not a redirect
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-                       for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            serious = axe_serious(page)
             if serious:
                 found[path] = serious
     assert not found, found
 
 
-def test_a_contributor_reads_the_refusal_reason_in_french(make_page, server):
+def test_a_contributor_reads_the_refusal_reason_in_french(make_page, server, log_in):
     """A refused proposal's reason reaches its author on "Mes contributions", in French
     words around the editor's own text."""
     from sqlalchemy import select

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Evaluation
 from app.services.entries import get_entry
-from tests.browser_support import AXE, page_maker
+from tests.browser_support import Logins, axe_serious, page_maker
 from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
@@ -45,20 +45,17 @@ def make_page(browser, server):
         yield make
 
 
-def log_in(page: Page, who: str, then: str) -> None:
-    page.goto(f"/login?next={then}")
-    page.fill("#email", USERS[who])
-    page.fill("#password", PASSWORD)
-    page.click("form.stacked-form button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(then) + "$"))
+@pytest.fixture(scope="module")
+def logins() -> Logins:
+    """One login through the form per account for the module; the others by its cookies."""
+    return Logins({email: PASSWORD for email in USERS.values()})
 
 
-def axe_serious(page: Page) -> list:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+@pytest.fixture
+def log_in(logins):
+    def log_in(page: Page, who: str, then: str) -> None:
+        logins(page, USERS[who], then)
+    return log_in
 
 
 def saved_sheet(server, **where) -> dict:
@@ -78,7 +75,7 @@ def saved_sheet(server, **where) -> dict:
         return out
 
 
-def test_two_editors_on_one_sheet_see_each_other_and_lose_nothing(make_page, server):
+def test_two_editors_on_one_sheet_see_each_other_and_lose_nothing(make_page, server, log_in):
     before = saved_sheet(server)
     url = f"/editor/sheets/{before['id']}/edit"
     anna, basile = make_page().page, make_page().page
@@ -125,9 +122,9 @@ def test_two_editors_on_one_sheet_see_each_other_and_lose_nothing(make_page, ser
     assert "Phrase de Basile." in after["sharing-stakes"]
 
 
-def test_a_sheet_started_from_the_last_one_carries_its_values(make_page, server):
+def test_a_sheet_started_from_the_last_one_carries_its_values(make_page, server, log_in):
     last = saved_sheet(server)
-    page = make_page(bypass_csp=True).page  # axe is injected as a script tag
+    page = make_page(axe=True).page
     log_in(page, "anna", "/entries/la-coroutine")
     page.click("a.evaluate-link")
     page.click("#start-from-last")
