@@ -55,6 +55,9 @@ WHERE s.deleted_at IS NULL AND s.state = 'published'
 
 
 BATCH_PATH = "/api/v1/entries/batch"
+# How often a serving loop looks for a shutdown: socketserver's 0.5 s default made each
+# stop wait half a second, idle (the wake-ups cost nothing measurable).
+SHUTDOWN_POLL = 0.02
 
 
 class Gate:
@@ -158,7 +161,8 @@ class Instance:
         self.gate.stopped.clear()
         self.server = make_server("127.0.0.1", self.port, self.gate, threaded=True)
         self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": SHUTDOWN_POLL}, daemon=True)
         self.thread.start()
         return self
 
