@@ -163,11 +163,32 @@ def test_the_batch_write_answers_each_item_and_refuses_above_its_limit(databases
         hub.stop()
 
 
-def test_a_batched_push_writes_what_an_entry_by_entry_push_writes(databases, lille):
-    batched = Instance(databases, "batch_c2", tags_only=True).start()
+class Pushed:
+    """A push of the module's Lille into a new target that takes batches: the target, the
+    push's result and Lille's rows when it was made."""
+
+    def __init__(self, databases, lille: Instance) -> None:
+        self.target = Instance(databases, "batch_c2", tags_only=True).start()
+        self.result = push(lille, self.target, token_for(self.target))
+        self.state, self.rows = lille.state(), rows(lille)
+
+
+@pytest.fixture(scope="module")
+def batched_push(databases, lille):
+    """One batched push of the whole Lille, for the two tests that look at it (one compares
+    it with an entry-by-entry push, one with the links it had to hold back)."""
+    pushed = Pushed(databases, lille)
+    yield pushed
+    pushed.target.stop()
+
+
+def test_a_batched_push_writes_what_an_entry_by_entry_push_writes(databases, lille,
+                                                                   batched_push):
+    batched = batched_push.target
     older = Instance(databases, "batch_c3", tags_only=True, batch=False).start()
     try:
-        results = [push(lille, target, token_for(target)) for target in (batched, older)]
+        assert lille.state() == batched_push.state  # the same Lille goes to both
+        results = [batched_push.result, push(lille, older, token_for(older))]
         for result in results:
             assert result.exit_code == 0, result.output
         summary = [next(line for line in r.output.splitlines() if line.startswith("created:"))
@@ -197,30 +218,24 @@ def test_a_batched_push_writes_what_an_entry_by_entry_push_writes(databases, lil
         assert push(lille, batched, token_for_again(batched)).exit_code == 0
         assert batched.gate.requests[before:] == []
     finally:
-        batched.stop()
         older.stop()
 
 
-def test_an_entry_linking_to_one_pushed_later_is_written_once_with_its_link(databases,
-                                                                         lille):
+def test_an_entry_linking_to_one_pushed_later_is_written_once_with_its_link(batched_push):
     """A fifth of the grown entries link to another, half of them to one later in the
     feed: each is held back until the end of the push and created then with its links
     (was: created without them, then updated to version 2)."""
-    target = Instance(databases, "batch_c5", tags_only=True).start()
-    try:
-        result = push(lille, target, token_for(target))
-        assert result.exit_code == 0, result.output
-        line = next(x for x in result.output.splitlines() if x.startswith("created:"))
-        counts = {k.strip(): int(v) for k, v in (p.split(":") for p in line.split(","))}
-        assert (counts["created"], counts["updated"], counts["refused"]) == (
-            len(lille.state()), 0, 0), line
-        assert target.sql("SELECT count(*) FROM entries WHERE version <> 1") == [(0,)]
-        assert target.sql("SELECT count(*) FROM revisions WHERE entity_type = 'entry' "
-                          "AND action <> 'create'") == [(0,)]
-        assert rows(target)["relations"] == rows(lille)["relations"]
-        assert len(rows(lille)["relations"]) >= GROWN // 5
-    finally:
-        target.stop()
+    target, result = batched_push.target, batched_push.result
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("created:"))
+    counts = {k.strip(): int(v) for k, v in (p.split(":") for p in line.split(","))}
+    assert (counts["created"], counts["updated"], counts["refused"]) == (
+        len(batched_push.state), 0, 0), line
+    assert target.sql("SELECT count(*) FROM entries WHERE version <> 1") == [(0,)]
+    assert target.sql("SELECT count(*) FROM revisions WHERE entity_type = 'entry' "
+                      "AND action <> 'create'") == [(0,)]
+    assert rows(target)["relations"] == batched_push.rows["relations"]
+    assert len(batched_push.rows["relations"]) >= GROWN // 5
 
 
 def latest(instance: Instance) -> dict[str, str]:

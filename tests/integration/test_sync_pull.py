@@ -9,22 +9,14 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from tests import demo_data
-from tests.support.sync import Instance
-
-
-@pytest.fixture
-def whole_lille(databases):
-    """The whole demo: for the test whose subject is the full mirror."""
-    instance = Instance(databases, "lille", demo=True).start()
-    yield instance
-    instance.stop()
+from tests.support.sync import SMALL_DEMO, Instance
 
 
 @pytest.fixture
 def lille(databases):
-    """The small demo (tests/support/sync.py SMALL_DEMO): for the tests whose subject does
-    not depend on the volume."""
+    """The small demo (tests/support/sync.py SMALL_DEMO): no test here depends on the
+    volume (the full mirror included: it fills every field the whole demo fills,
+    test_sync_push.py checks); test_sync_batch.py pulls a hundred entries in pages."""
     instance = Instance(databases, "lille_small", small=True).start()
     yield instance
     instance.stop()
@@ -46,11 +38,10 @@ def counts(output: str) -> dict[str, int]:
     return {k.strip(): int(v) for k, v in (part.split(":") for part in line.split(","))}
 
 
-def test_pull_mirrors_another_instance_and_follows_its_changes(whole_lille, hub):
-    lille = whole_lille
+def test_pull_mirrors_another_instance_and_follows_its_changes(lille, hub):
     result = pull(hub, lille)
     assert result.exit_code == 0, result.output
-    assert counts(result.output)["created"] == len(demo_data.entries())
+    assert counts(result.output)["created"] == len(SMALL_DEMO)
     assert hub.state() == lille.state()
     # Every entry records where it came from, with the remote's licence.
     sources = hub.sql("SELECT origin, external_id, entry_id::text, licence FROM sources")

@@ -10,21 +10,15 @@ import pytest
 
 from app.services.tokens import create_token
 from app.services.users import create_user
-from tests.support.sync import Instance
-
-
-@pytest.fixture
-def whole_lille(databases):
-    """The whole demo: for the test whose subject is the full mirror."""
-    instance = Instance(databases, "push_lille", demo=True)
-    yield instance
-    instance.stop()
+from tests import demo_data
+from tests.support.sync import SMALL_DEMO, Instance
 
 
 @pytest.fixture
 def lille(databases):
-    """The small demo (tests/support/sync.py SMALL_DEMO): for the tests whose subject does
-    not depend on the volume (an interrupted push, a refusal, a token, a wait)."""
+    """The small demo (tests/support/sync.py SMALL_DEMO): no test here depends on the
+    volume (the full mirror included: it fills every field the whole demo fills, checked
+    below); the batched push of a hundred entries is in test_sync_batch.py."""
     instance = Instance(databases, "push_lille_small", small=True)
     yield instance
     instance.stop()
@@ -58,8 +52,23 @@ def slug_id(instance: Instance, slug: str) -> str:
     return next(i for i, r in instance.state().items() if r["slug"] == slug)
 
 
-def test_push_then_pull_keep_the_hub_equal_to_lille(whole_lille, hub):
-    lille = whole_lille
+def test_small_demo_fills_what_the_demo_fills():
+    """What the mirror tests on the small demo say holds for the whole: every field, kind,
+    status and link type of the demo is in it, located entries and unlocated ones."""
+    entries = demo_data.entries()
+    small = [e for e in entries if e["slug"] in SMALL_DEMO]
+    assert len(small) == len(SMALL_DEMO)
+    for key in {k for e in entries for k in e}:
+        assert any(e.get(key) for e in small), key
+    for key in ("kind", "status"):
+        assert {e[key] for e in small} == {e[key] for e in entries}, key
+    assert {r["type"] for e in small for r in e.get("relations", [])
+            if r["target"] in SMALL_DEMO} == {
+        r["type"] for e in entries for r in e.get("relations", [])}
+    assert {"lon" in e for e in small} == {True, False}
+
+
+def test_push_then_pull_keep_the_hub_equal_to_lille(lille, hub):
     token = token_for(hub)
     result = push(lille, hub, token)
     assert result.exit_code == 0, result.output

@@ -218,11 +218,15 @@ class Instance:
 
 # The small demo: these entries, all their links (each target is among them) and the demo's
 # sheet (la-coroutine's), with the demo's whole tag vocabulary; the sync tests use by name
-# mutualab, la-coroutine, dokuwiki, ajonc and superquinquin-val-de-marque.
+# mutualab, la-coroutine, dokuwiki, ajonc and superquinquin-val-de-marque. Between them
+# they fill every field, kind, status and link type the whole demo does (el-cagette: the
+# opening hours; superquinquin-sur-deule: a planned one), so that a mirror of it says what
+# a mirror of the whole demo says (test_small_demo_fills_what_the_demo_fills).
 SMALL_DEMO = ("mutualab", "la-coroutine", "dokuwiki", "loomio", "makerspace-lille-makers",
               "lille-makers", "amap-mutualab", "mres", "repair-cafe-mres", "ajonc",
               "jardin-des-retrouvailles", "superquinquin", "superquinquin-val-de-marque",
-              "odoo", "wiki-des-communs", "mediawiki")
+              "odoo", "wiki-des-communs", "mediawiki", "el-cagette",
+              "superquinquin-sur-deule")
 
 
 def small_demo(databases: Any, label: str) -> str:
