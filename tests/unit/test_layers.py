@@ -9,6 +9,7 @@ every blueprint the application has, so that a reader of it sees them all.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,12 +68,13 @@ def imported_modules(path: Path) -> Iterator[str]:
                 yield full if is_module(full) else source
 
 
-def app_imports() -> Iterator[tuple[str, str]]:
-    for path in sorted(APP.rglob("*.py")):
-        importer = module_name(path)
-        for imported in set(imported_modules(path)):
-            if imported == "app" or imported.startswith("app."):
-                yield importer, imported
+@functools.cache
+def app_imports() -> tuple[tuple[str, str], ...]:
+    """Read once per run: three tests walk the same imports."""
+    return tuple((module_name(path), imported)
+                 for path in sorted(APP.rglob("*.py"))
+                 for imported in sorted(set(imported_modules(path)))
+                 if imported == "app" or imported.startswith("app."))
 
 
 def front_of(name: str) -> str | None:
