@@ -83,3 +83,11 @@ def exclusions_of(entry_id: uuid.UUID) -> list[SourceExclusion]:
     return list(db.session.scalars(select(SourceExclusion).where(
         SourceExclusion.entry_id == entry_id).order_by(SourceExclusion.created_at.desc(),
                                                         SourceExclusion.id.desc())))
+
+
+def entry_detached_from(origin: str, entry_id: uuid.UUID) -> bool:
+    """Whether an editor detached `origin` from the entry `entry_id` here: its sheets then
+    no longer follow that source either (a deletion there deletes nothing here)."""
+    return db.session.scalar(select(SourceExclusion.id).where(
+        SourceExclusion.origin == origin, SourceExclusion.entry_id == entry_id).limit(1)
+    ) is not None

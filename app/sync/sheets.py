@@ -37,6 +37,7 @@ from ..services.evaluations import (
 from ..services.link_reasons import link_reason
 from ..services.links import find_sheet, link, local_entry, record_sheet_source, sheet_twin
 from ..services.runs import Problem
+from ..services.source_detach import entry_detached_from
 from ..services.threeway import merge
 from .client import RemoteError, problem_detail
 
@@ -302,6 +303,11 @@ class SheetPuller:
             self._note("skipped", f"deleted or unpublished on {self.puller.name}, but the "
                        f"sheet here does not come from {self.puller.name}: kept", sheet_id,
                        "skipped", entry=sheet.entry.slug)
+            return
+        if entry_detached_from(self.origin, sheet.entry_id):
+            self._note("skipped", f"deleted or unpublished on {self.puller.name}, but an "
+                       f"editor detached its entry from {self.puller.name} here: kept",
+                       sheet_id, "skipped", entry=sheet.entry.slug)
             return
         attrs = dict(source.attributes or {})
         if attrs.get("local_version") != sheet.version:

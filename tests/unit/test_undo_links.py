@@ -195,6 +195,31 @@ def test_a_pulled_entry_detached_from_its_remote_is_not_pulled_again(here, there
     assert "Sources détachées" in html and remote_id in html
 
 
+def test_a_sheet_on_an_entry_detached_from_its_remote_is_not_deleted_by_it(here, there):
+    """Detaching stops the remote's deletions too: a sheet pulled with the entry stays
+    here when the remote deletes it after an editor detached the entry."""
+    from app.services.evaluations import delete_evaluation, save_evaluation
+    from app.services.source_detach import detach_source
+
+    remote_id = there.create({"kind": "initiative", "name": "Atelier vélo de Moulins"})
+    with there.context():
+        sheet = save_evaluation(db.session.get(Entry, uuid.UUID(remote_id)), None, {
+            "title": "Assemblée de Moulins", "held_on": "2026-11-12", "state": "published",
+            "answers": {}}, author=EDITOR, expected_version=None).evaluation
+        sheet_id = sheet.id
+    pull(here, there)
+    with here.context():
+        assert db.session.get(Evaluation, sheet_id).deleted_at is None
+        detach_source(db.session.get(Entry, uuid.UUID(remote_id)), "remote:fives")
+    with there.context():
+        sheet = db.session.get(Evaluation, sheet_id)
+        delete_evaluation(sheet, expected_version=sheet.version, author=EDITOR)
+    pull(here, there)
+    with here.context():
+        kept = db.session.get(Evaluation, sheet_id)
+        assert kept is not None and kept.deleted_at is None
+
+
 def test_a_detached_source_neither_feeds_nor_recreates_the_entry(here, peer):
     """A registered CSV source links its record to a twin already here; an editor
     detaches it; its next run (with a changed value) skips the record."""
