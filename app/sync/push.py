@@ -332,19 +332,11 @@ class Pusher:
         """One item's answer, read as `_put` reads a PUT's."""
         status, version = answer.get("status"), answer.get("version")
         document = answer.get("problem") if isinstance(answer.get("problem"), dict) else {}
-        if status == 201:
-            return Outcome("created", version, deferred=deferred)
-        if status == 200:
-            return Outcome("unchanged" if version == known else "updated", version,
-                           deferred=deferred)
         if status == 412:
             return self._reconcile_with(entry_id, body, document, version)
-        if status == 404 and known is not None:
-            return Outcome("refused", reason="not found on the target any more (withdrawn "
-                                             "there?)")
-        if status == 410:
-            return Outcome("refused", reason="deleted on the target: not re-created (restore "
-                                             "it there to receive it again)")
+        plain = _plain_outcome(status, version, known, deferred)
+        if plain is not None:
+            return plain
         params = document.get("invalid-params") or []
         detail = ("; ".join(f"{p.get('name')}: {p.get('reason')}" for p in params)
                   or str(document.get("detail") or document.get("title") or document))
@@ -442,20 +434,12 @@ class Pusher:
             deferred = True
         status = response.status_code
         self._fatal(response)
-        if status in (200, 201):
-            version = version_of(response)
-            if status == 201:
-                return Outcome("created", version, deferred=deferred)
-            return Outcome("unchanged" if version == known else "updated", version,
-                           deferred=deferred)
         if status == 412:
             return self._reconcile(entry_id, body, response)
-        if status == 404 and known is not None:
-            return Outcome("refused", reason="not found on the target any more (withdrawn "
-                                             "there?)")
-        if status == 410:
-            return Outcome("refused", reason="deleted on the target: not re-created (restore "
-                                             "it there to receive it again)")
+        plain = _plain_outcome(status, version_of(response) if status in (200, 201) else None,
+                               known, deferred)
+        if plain is not None:
+            return plain
         return Outcome("refused", reason=f"{status} {problem_detail(response)}")
 
     def _reconcile(self, entry_id: uuid.UUID, body: dict[str, Any],
@@ -544,6 +528,24 @@ def _json(response: requests.Response) -> dict[str, Any]:
         return {}
     return body if isinstance(body, dict) else {}
 
+
+
+def _plain_outcome(status: int | None, version: int | None, known: int | None,
+                   deferred: bool) -> Outcome | None:
+    """What a write's status says by itself, read the same for a PUT and a batch item;
+    None when the caller must look further (a 412, a refusal's details)."""
+    if status == 201:
+        return Outcome("created", version, deferred=deferred)
+    if status == 200:
+        return Outcome("unchanged" if version == known else "updated", version,
+                       deferred=deferred)
+    if status == 404 and known is not None:
+        return Outcome("refused", reason="not found on the target any more (withdrawn "
+                                         "there?)")
+    if status == 410:
+        return Outcome("refused", reason="deleted on the target: not re-created (restore "
+                                         "it there to receive it again)")
+    return None
 
 def _only_relation_targets(response: requests.Response) -> bool:
     try:
