@@ -1,28 +1,20 @@
-"""A source's credential, never stored in clear nor shown back: either sealed with the
-application's secret key ("fernet:<token>"), or the name of an environment variable
+"""A source's credential, never stored in clear nor shown back: either sealed
+(app/sealing.py) ("fernet:<token>"), or the name of an environment variable
 that holds it ("env:<NAME>"), read when a request needs it."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+from ..sealing import SealError, is_sealed, unseal
+from ..sealing import seal as seal_value
 
 ENV_PREFIX = "env:"
-SEALED_PREFIX = "fernet:"
+PURPOSE = b"atlas source credentials"
 
 
 class CredentialError(ValueError):
     """A credential that cannot be used; the message says why, never the secret."""
-
-
-def _fernet() -> Fernet:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    key = hashlib.sha256(b"atlas source credentials\0" + secret).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(given: str | None) -> str | None:
@@ -36,7 +28,7 @@ def seal(given: str | None) -> str | None:
         if not name.replace("_", "").isalnum():
             raise CredentialError("env:NAME names an environment variable: letters, digits, _")
         return given
-    return SEALED_PREFIX + _fernet().encrypt(given.encode()).decode()
+    return seal_value(given, PURPOSE)
 
 
 def reveal(stored: str | None) -> str | None:
@@ -49,10 +41,10 @@ def reveal(stored: str | None) -> str | None:
         if not value:
             raise CredentialError(f"the environment variable {name} is not set")
         return value
-    if stored.startswith(SEALED_PREFIX):
+    if is_sealed(stored):
         try:
-            return _fernet().decrypt(stored[len(SEALED_PREFIX):].encode()).decode()
-        except InvalidToken:
+            return unseal(stored, PURPOSE)
+        except SealError:
             raise CredentialError("the stored credential cannot be read with this "
                                   "SECRET_KEY (was the key changed?): enter it again") from None
     raise CredentialError("the stored credential has an unknown form")

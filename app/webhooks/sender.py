@@ -25,7 +25,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import WebhookAttempt, WebhookDelivery, WebhookSubscriber
+from ..sealing import SealError
 from .signature import signed_headers
+from .subscribers import signing_secret
 
 RETRY_BASE_S = 30
 MAX_DELAY_S = 6 * 3600
@@ -81,10 +83,16 @@ def send_one(now: datetime | None = None, only: uuid.UUID | None = None) -> str 
     attempt = WebhookAttempt(delivery_id=delivery.id, started_at=datetime.now(UTC))
     db.session.add(attempt)
     subscriber = delivery.subscriber
-    url, secret = subscriber.url, subscriber.secret
+    url = subscriber.url
+    try:
+        secret: str | None = signing_secret(subscriber)
+    except SealError as exc:
+        secret = None
+        unsealed = f"not sent: the subscriber's secret: {exc}; add the subscriber again"
     db.session.commit()  # the attempt is on record before the request leaves
 
-    status, error = _post(url, secret, delivery)
+    status, error = (_post(url, secret, delivery) if secret is not None
+                     else (None, unsealed[:ERROR_LENGTH]))
 
     attempt.finished_at = datetime.now(UTC)
     attempt.status_code, attempt.error = status, error

@@ -1,7 +1,8 @@
 """Webhook subscribers: who is told, about what, and whether they are listening.
 
 A subscriber is a URL (http or https only), a secret made here (shown once: it signs
-every request, so it is kept as is, never logged nor listed), the events it wants,
+every request, so it is kept sealed with the application's key (app/sealing.py), never
+logged nor listed), the events it wants,
 a filter in the query parameters every output takes (`kind=commons&tag=…&bbox=…`),
 and a switch: active or paused (by an admin, or after `pause_after` failures in a
 row). It hears of the changes made after its creation.
@@ -21,6 +22,10 @@ from ..models.webhook import WEBHOOK_EVENTS
 from ..query import ParameterError, parse_filter, unknown_tags
 from ..query.changes import end_cursor
 from ..query.filters import FILTER_PARAMETERS, EntryFilter
+from ..sealing import seal, unseal
+
+# The sealing key's purpose: a webhook secret never opens with a source credential's key.
+SECRET_PURPOSE = b"atlas webhook secrets"
 
 MAX_URL_LENGTH = 2000
 
@@ -85,13 +90,19 @@ def add_subscriber(url: str, events: list[str] | None = None, filter_query: str 
     if not 1 <= pause_after <= 1000:
         raise WebhookError("pause_after", "must be between 1 and 1000")
     secret = secrets.token_urlsafe(32)
-    subscriber = WebhookSubscriber(url=url, secret=secret, events=chosen,
+    subscriber = WebhookSubscriber(url=url, secret=seal(secret, SECRET_PURPOSE), events=chosen,
                                    filter_query=filter_query, pause_after=pause_after,
                                    active=True, consecutive_failures=0,
                                    feed_cursor=end_cursor().encode())
     db.session.add(subscriber)
     db.session.commit()
     return subscriber, secret
+
+
+def signing_secret(subscriber: WebhookSubscriber) -> str:
+    """The key that signs the subscriber's requests, unsealed for one request (SealError
+    when this SECRET_KEY cannot open it: the subscriber must be added again)."""
+    return unseal(subscriber.secret, SECRET_PURPOSE)
 
 
 def get_subscriber(subscriber_id: int) -> WebhookSubscriber:

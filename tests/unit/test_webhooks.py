@@ -22,11 +22,17 @@ from sqlalchemy import create_engine, func, select, text
 from app.config import to_sqlalchemy_url
 from app.extensions import db
 from app.models import JobRun, WebhookAttempt, WebhookDelivery, WebhookSubscriber
+from app.sealing import seal
 from app.services.entries import get_entry, update_entry
 from app.services.revisions import Author
 from app.webhooks.job import run
 from app.webhooks.sender import backoff
-from app.webhooks.subscribers import WebhookError, add_subscriber
+from app.webhooks.subscribers import (
+    SECRET_PURPOSE,
+    WebhookError,
+    add_subscriber,
+    signing_secret,
+)
 from tests.conftest import make_app
 from tests.support.editor import csrf_token, login
 from tests.support.processes import cli
@@ -115,6 +121,9 @@ def _deliveries(subscriber_id: int) -> list[WebhookDelivery]:
 def test_a_change_is_delivered_signed_and_retried_after_a_500(hooks):
     receiver = _receiver(hooks, [500])
     subscriber, secret = add_subscriber(receiver.url, filter_query="kind=third_place")
+    stored = db.session.scalar(text("SELECT secret FROM webhook_subscribers WHERE id = :i"),
+                               {"i": subscriber.id})
+    assert stored.startswith("fernet:") and secret not in stored  # sealed, not in clear
     _touch("la-coroutine", "Un résumé qui change.")
     _touch("mutualab", "Un autre résumé.")
 
@@ -174,6 +183,43 @@ def test_a_subscriber_failing_n_times_in_a_row_is_paused(hooks):
     run(now=datetime.now(UTC) + timedelta(hours=1))  # due again, but the subscriber is paused
     assert len(receiver.requests) == 2
     assert {d.state for d in _deliveries(subscriber.id)} == {"pending"}  # kept, not lost
+
+
+def test_a_secret_this_key_cannot_open_sends_nothing_and_says_why(hooks):
+    receiver = _receiver(hooks)
+    subscriber, _ = add_subscriber(receiver.url)
+    # Sealed under another SECRET_KEY (the key was changed since).
+    with make_app(hooks[0].config["SQLALCHEMY_DATABASE_URI"]).app_context() as other:
+        other.app.config["SECRET_KEY"] = "another-key"
+        foreign = seal("s3cret", SECRET_PURPOSE)
+    db.session.get(WebhookSubscriber, subscriber.id).secret = foreign
+    db.session.commit()
+    _touch("la-coroutine", "Jamais signé.")
+    run()
+    assert receiver.requests == []
+    (delivery,) = _deliveries(subscriber.id)
+    assert delivery.state == "pending" and "add the subscriber again" in delivery.last_error
+    assert "SECRET_KEY" in delivery.last_error and "s3cret" not in delivery.last_error
+
+
+def test_the_migration_seals_secrets_kept_in_clear_and_opens_them_back(databases):
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app(databases.at_revision("0026", "migration_0029"))
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO webhook_subscribers (url, secret, events, feed_cursor) VALUES "
+                "('https://example.org/hook', 'in-clear', '{entry.changed}', '')"))
+        upgrade()
+        sealed = db.session.scalar(text("SELECT secret FROM webhook_subscribers"))
+        assert sealed.startswith("fernet:") and "in-clear" not in sealed
+        assert signing_secret(db.session.scalar(select(WebhookSubscriber))) == "in-clear"
+        db.session.rollback()
+        downgrade(revision="0026")
+        assert db.session.scalar(text("SELECT secret FROM webhook_subscribers")) == "in-clear"
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_urls_other_than_http_are_refused(hooks):
