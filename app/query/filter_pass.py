@@ -52,7 +52,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..extensions import db
-from ..models import Entry, entry_tags, map_filter_chunks, map_filter_passes, map_filter_tags
+from ..models import (
+    Entry,
+    Tag,
+    entry_tags,
+    map_filter_chunks,
+    map_filter_passes,
+    map_filter_tags,
+)
 from ..models.vocab import ENTRY_KINDS
 from . import pyramid
 from .entries import conditions
@@ -178,23 +185,58 @@ def _store(conn, g: EntryFilter, pass_id: int, complement: bool) -> None:
     """Write the pass: the entries it counts (those `g` keeps or, for a complement, the
     public ones it leaves out: its conditions not true) read once into a temporary table,
     then their cells (`_chunks_of`) and their tags from it."""
-    where = ([*_public(), and_(*conditions(g)).is_not(sql_true())] if complement
-             else conditions(g))
-    # Each position read once (a PostGIS call each: most of the cost per entry).
-    rows = (select(Entry.id, func.ST_X(Entry.geom).label("x"),
-                   func.ST_Y(Entry.geom).label("y"), Entry.kind).where(*where)
-            .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}))
+    by_tag = _by_tag(g, complement)
+    if by_tag:  # the plans below, whatever the table's size and statistics
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+    rows = rows_select(g, complement).compile(
+        dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_ROWS.name} ON COMMIT DROP AS {rows}",
                          rows.params)
     conn.execute(_chunks_of(pass_id))
     r = _ROWS.c
     located = r.x.is_not(None)
+    if by_tag:  # each counted entry's tags by its key, not every entry's tags hashed
+        tags = (select(entry_tags.c.tag_id).where(entry_tags.c.entry_id == r.id)
+                .offset(0).lateral("own_tags"))
+        joined = _ROWS.join(tags, sql_true())
+    else:
+        tags = entry_tags
+        joined = _ROWS.join(entry_tags, entry_tags.c.entry_id == r.id)
     conn.execute(insert(map_filter_tags).from_select(
         ["pass_id", "tag_id", "kind", "located", "n"],
-        select(literal(pass_id), entry_tags.c.tag_id, r.kind, located,
+        select(literal(pass_id), tags.c.tag_id, r.kind, located,
                cast(func.count(), Integer))
-        .select_from(_ROWS.join(entry_tags, entry_tags.c.entry_id == r.id))
-        .group_by(entry_tags.c.tag_id, r.kind, located)))
+        .select_from(joined)
+        .group_by(tags.c.tag_id, r.kind, located)))
+
+
+def _by_tag(g: EntryFilter, complement: bool) -> bool:
+    """Whether the pass reads its entries from the tag's rows (see rows_select)."""
+    return bool(g.tags) and not complement
+
+
+def rows_select(g: EntryFilter, complement: bool):
+    """(id, x, y, kind) of the entries a pass counts. Each position read once (a PostGIS
+    call each: most of the cost per entry). A tag filter's entries are read from the
+    tag's rows: its index gives their ids, each entry is then read by its key (the
+    LATERAL … OFFSET 0 keeps that nested loop), so the pass reads the tag's entries only,
+    whatever the table's size: a hash join read every entry to keep one in ten (1.0-4.1 s
+    at 1,000,000, the tagged entries being spread through the table)."""
+    columns = (Entry.id, func.ST_X(Entry.geom).label("x"), func.ST_Y(Entry.geom).label("y"),
+               Entry.kind)
+    if complement:
+        return select(*columns).where(*_public(), and_(*conditions(g)).is_not(sql_true()))
+    if not _by_tag(g, complement):
+        return select(*columns).where(*conditions(g))
+    ids = (select(entry_tags.c.entry_id).join(Tag, Tag.id == entry_tags.c.tag_id)
+           .where(Tag.slug.in_(g.tags)))
+    if len(g.tags) > 1:  # an entry with two of them counts once
+        ids = ids.distinct()
+    tagged = ids.subquery("tagged")
+    one = (select(*columns)
+           .where(Entry.id == tagged.c.entry_id, *conditions(replace(g, tags=())))
+           .offset(0).lateral("entry"))
+    return select(*one.c).select_from(tagged.join(one, sql_true()))
 
 
 def _chunks_of(pass_id: int):
