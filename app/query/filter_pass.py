@@ -184,30 +184,25 @@ def _keeps_most(conn, g: EntryFilter) -> bool:
 def _store(conn, g: EntryFilter, pass_id: int, complement: bool) -> None:
     """Write the pass: the entries it counts (those `g` keeps or, for a complement, the
     public ones it leaves out: its conditions not true) read once into a temporary table,
-    then their cells (`_chunks_of`) and their tags from it."""
+    then their cells (`_chunks_of`) and, for a filter without a tag, their tags from it."""
     by_tag = _by_tag(g, complement)
-    if by_tag:  # the plans below, whatever the table's size and statistics
+    if by_tag:  # rows_select's plan, whatever the table's size and statistics
         conn.execute(text("SET LOCAL enable_seqscan = off"))
     rows = rows_select(g, complement).compile(
         dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_ROWS.name} ON COMMIT DROP AS {rows}",
                          rows.params)
     conn.execute(_chunks_of(pass_id))
+    if g.tags:  # the tag facet lifts the tag filter: nothing reads these (tag_totals)
+        return
     r = _ROWS.c
     located = r.x.is_not(None)
-    if by_tag:  # each counted entry's tags by its key, not every entry's tags hashed
-        tags = (select(entry_tags.c.tag_id).where(entry_tags.c.entry_id == r.id)
-                .offset(0).lateral("own_tags"))
-        joined = _ROWS.join(tags, sql_true())
-    else:
-        tags = entry_tags
-        joined = _ROWS.join(entry_tags, entry_tags.c.entry_id == r.id)
     conn.execute(insert(map_filter_tags).from_select(
         ["pass_id", "tag_id", "kind", "located", "n"],
-        select(literal(pass_id), tags.c.tag_id, r.kind, located,
+        select(literal(pass_id), entry_tags.c.tag_id, r.kind, located,
                cast(func.count(), Integer))
-        .select_from(joined)
-        .group_by(tags.c.tag_id, r.kind, located)))
+        .select_from(_ROWS.join(entry_tags, entry_tags.c.entry_id == r.id))
+        .group_by(entry_tags.c.tag_id, r.kind, located)))
 
 
 def _by_tag(g: EntryFilter, complement: bool) -> bool:
@@ -367,7 +362,9 @@ def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]] | None:
 def tag_totals(f: EntryFilter) -> dict[str, int] | None:
     """{tag slug: entries} under `f` (no tag filter: the tag facet lifts it), from the
     pass of `f` (for a complement, `tag_facets` less the entries left out); None when
-    there is no pass."""
+    there is no pass, or `f` has a tag filter (its pass keeps no tags: see _store)."""
+    if f.tags:
+        return None
     counts = pass_for(f)
     if counts is None:
         return None
