@@ -169,6 +169,8 @@ def _keeps_most(conn, g: EntryFilter) -> bool:
     the way; both give exact counts."""
     if g.moderation != EntryFilter().moderation or g.include_deleted:
         return False  # the pyramid holds the public entries only
+    if g.tags and not _tags_may_keep_most(conn, g.tags):
+        return False
     rows = conn.scalar(text("SELECT greatest(reltuples, 1) FROM pg_class"
                             " WHERE oid = 'entries'::regclass"))
     percent = min(100.0, max(0.5, 100.0 * SAMPLED_ROWS / float(rows)))
@@ -179,6 +181,19 @@ def _keeps_most(conn, g: EntryFilter) -> bool:
                func.count())
         .select_from(sampled).where(*(on_sample(c) for c in _public()))).one()
     return seen > 0 and kept * 2 > seen
+
+
+def _tags_may_keep_most(conn, tags: tuple[str, ...]) -> bool:
+    """False when the public entries with any of `tags` are at most half the public ones,
+    told by the tag facets and the pyramid (a few index reads: the tags' sum bounds their
+    union): then no sample is drawn (0.1-0.2 s at 1,000,000)."""
+    facets = union_all(*pyramid.tag_facet_rows(ENTRY_KINDS, None)).subquery()
+    tagged = (select(func.coalesce(func.sum(facets.c.n), 0))
+              .join(Tag, Tag.id == facets.c.tag_id).where(Tag.slug.in_(tags)))
+    public = pyramid.counted(0, -1, GRID - 1, -1, GRID - 1, ENTRY_KINDS)
+    total = select(func.coalesce(func.sum(public.c.n), 0)).scalar_subquery()
+    tagged_n, total_n = conn.execute(select(tagged.scalar_subquery(), total)).one()
+    return tagged_n * 2 > total_n
 
 
 def _store(conn, g: EntryFilter, pass_id: int, complement: bool) -> None:

@@ -524,9 +524,9 @@ RARE_TAGS = ("INSERT INTO tags (slug, label_fr, label_en) VALUES ('pyr-rare-a', 
 def test_a_tags_pass_reads_the_tags_rows_not_every_entry(app, sql, tags):
     """Whatever the table's size: the pass of a tag filter finds its entries by the tag's
     index and reads each by its key, no scan of `entries` (a hash join read every entry
-    for a tag on one in ten: 1.0-4.1 s at 1,000,000), and writes no tag facet (the facet
-    lifts the tag filter: nothing would read it). The statement the pass sent is
-    explained under its own settings."""
+    for a tag on one in ten: 1.0-4.1 s at 1,000,000), writes no tag facet (the facet
+    lifts the tag filter: nothing would read it), and samples no page to choose its way.
+    The statement the pass sent is explained under its own settings."""
     sql(RARE_TAGS)  # on a few entries (earlier tests may have put the demo's on most)
     with app.app_context():
         engine = db.engine
@@ -546,6 +546,8 @@ def test_a_tags_pass_reads_the_tags_rows_not_every_entry(app, sql, tags):
     assert {relation for _, relation, _ in read} == {"entries", "entry_tags"}, read
     assert all(bounded for _, _, bounded in read), read
     assert not [s for s in sent if "map_filter_tags" in s.sql]
+    # Whether it keeps most entries: the tag facets bound it (a few, here), no sample.
+    assert not [s for s in sent if "TABLESAMPLE" in s.sql]
 
 
 def test_a_filtered_view_reads_its_pass_not_the_entries(app):
