@@ -34,7 +34,8 @@ def _sort(has_text: bool, has_place: bool) -> str:
     return sort
 
 
-def _page() -> int:
+def page_number() -> int:
+    """The `page` argument (1 if absent), or ParameterError."""
     raw = request.args.get("page", "1")
     if not raw.isdigit() or int(raw) < 1:
         raise ParameterError("page", f"{raw!r} is not a page number (1, 2, …)")
@@ -43,7 +44,7 @@ def _page() -> int:
 
 def _listing(template_args: dict, args: MultiDict | None = None, **forced: object) -> str:
     f = request_filter(args, **forced)
-    sort, page = _sort(bool(f.text), f.near is not None), _page()
+    sort, page = _sort(bool(f.text), f.near is not None), page_number()
     total = count_entries(f)
     pages = max(1, math.ceil(total / PER_PAGE))
     if page > pages:

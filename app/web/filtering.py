@@ -53,7 +53,7 @@ def near_pairs(f: EntryFilter) -> list[tuple[str, str]]:
 class TagOption:
     slug: str
     label: str
-    count: int
+    count: int | None  # None: not counted here (the map's script fills it in)
     selected: bool
 
 
@@ -61,24 +61,29 @@ class TagOption:
 class FormState:
     """What the filter form shows: choices, their counts and what is selected."""
 
-    kinds: list[tuple[str, int, bool]]
+    kinds: list[tuple[str, int | None, bool]]
     tag_groups: list[tuple[str, list[TagOption]]]
     text: str
     query: str
     located: str = ""  # "true" / "false" when the list is restricted to entries with(out) a place
 
 
-def form_state(f: EntryFilter, facets: Facets, locale: str) -> FormState:
+def form_state(f: EntryFilter, facets: Facets | None, locale: str) -> FormState:
+    """The form of `f`; without `facets`, no counts (the map page's script shows them)."""
     tags = db.session.scalars(select(Tag)).all()
     groups: list[tuple[str, list[TagOption]]] = []
     order = {g: i for i, g in enumerate(TAG_GROUPS)}
+    tag_counts = None if facets is None else facets.tags
     for group in sorted({t.group for t in tags}, key=lambda g: (order.get(g, 99), g)):
         options = sorted(
-            (TagOption(t.slug, t.label(locale), facets.tags.get(t.slug, 0), t.slug in f.tags)
+            (TagOption(t.slug, t.label(locale),
+                       None if tag_counts is None else tag_counts.get(t.slug, 0),
+                       t.slug in f.tags)
              for t in tags if t.group == group),
             key=lambda o: folded(o.label))
         groups.append((group, options))
-    kinds = [(k, facets.kinds.get(k, 0), k in f.kinds) for k in ENTRY_KINDS]
+    kinds = [(k, None if facets is None else facets.kinds.get(k, 0), k in f.kinds)
+             for k in ENTRY_KINDS]
     located = "" if f.located is None else str(f.located).lower()
     return FormState(kinds=kinds, tag_groups=groups, text=f.text or "", query=filter_query(f),
                      located=located)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, render_template, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -12,10 +14,11 @@ from ..extensions import db
 from ..http.locale import locale_code
 from ..models import Entry
 from ..models.vocab import ENTRY_KINDS
-from ..query import search_entries
+from ..query import pyramid, search_entries
 from ..query.filters import MAX_RADIUS_M
 from . import bp
-from .filtering import form_state, request_filter
+from .directory import page_number
+from .filtering import filter_query, form_state, request_filter
 from .labels import KIND_COLOURS, KIND_LABELS
 from .per_state import map_count, map_facets, per_state
 
@@ -86,24 +89,54 @@ def map_config(mode: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-# Without JavaScript the map page lists this many entries, then links to the directory.
+# Without JavaScript the map page lists this many entries a page.
 NOSCRIPT_LIST = 20
 
 
 @bp.get("/")
 def index() -> str:
+    """The map. With JavaScript it asks for its counts itself (the markers file's totals
+    and facets, and the view's blocks): the page counts nothing the pyramid does not
+    hold, so it answers at once and the file's count starts with it. Without, its
+    `<noscript>` sends the visitor to `?page=1`: the same page with its form's counts and
+    the entries by name, a page of NOSCRIPT_LIST at a time."""
     f = request_filter()
+    config = map_config("full", addressSearchUrl=url_for("web.address_search"))
+    if "page" not in request.args:
+        facets = map_facets(f) if pyramid.serves(f) else None  # else map.js fills them in
+        form = form_state(f, facets, locale_code())
+        return render_template("web/map.html", form=form, map_config=config, listing=None,
+                               list_query=filter_query(f, located=form.located, page="1"))
+    page = page_number()
     form = form_state(f, map_facets(f), locale_code())
-    # Inside <noscript>: a browser with JavaScript never builds it into its page.
+    total = map_count(f)
+    pages = max(1, math.ceil(total / NOSCRIPT_LIST))
+    if page > pages:
+        abort(404)
     # The first by name cost a sort of every match (1.7 s at 1M): their ids are kept
     # per data state, the entries read by primary key.
-    ids = per_state(("noscript", f), lambda: [
-        e.id for e in search_entries(f, sort="name", limit=NOSCRIPT_LIST)])
-    listed = entries_in_order(ids)
-    return render_template("web/map.html", form=form, map_config=map_config(
-        "full", addressSearchUrl=url_for("web.address_search")),
-        noscript_entries=listed,
-        noscript_total=map_count(f))
+    ids = per_state(("noscript", f, page), lambda: [
+        e.id for e in search_entries(f, sort="name", limit=NOSCRIPT_LIST,
+                                     offset=(page - 1) * NOSCRIPT_LIST)])
+    return render_template(
+        "web/map.html", form=form, map_config=config,
+        listing=Listing(entries_in_order(ids), total, page, pages),
+        page_query=lambda p: filter_query(f, located=form.located, page=str(p)))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A page of the map's list for a visitor without JavaScript."""
+
+    entries: list[Entry]
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first entry."""
+        return (self.page - 1) * NOSCRIPT_LIST + 1
 
 
 def entries_in_order(ids: list) -> list[Entry]:
@@ -115,6 +148,6 @@ def entries_in_order(ids: list) -> list[Entry]:
 def embed() -> str:
     """The same map without the site around it, for a partner's iframe."""
     f = request_filter()
-    facets = map_facets(f)
-    return render_template("web/embed.html", query=form_state(f, facets, locale_code()).query,
+    # Its counts are map.js's to ask for (the markers file), as the map page's.
+    return render_template("web/embed.html", query=filter_query(f),
                            map_config=map_config("embed"))

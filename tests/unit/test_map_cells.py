@@ -1,6 +1,8 @@
 """The map's clusters by tile (app/web/map_cells.py) agree with the single file and app.query."""
 
 import math
+import re
+from html import unescape
 
 import orjson
 import pytest
@@ -155,7 +157,8 @@ def test_the_first_entries_by_name_are_read_in_index_order(app, session):
 
 
 def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, session):
-    """Facets, total and the no-script list are kept per data state (a scan each at 1M)."""
+    """The list without JavaScript: its facets, total and entries are kept per data state
+    (a scan each at 1M)."""
     from sqlalchemy import update
 
     from app.models import Entry
@@ -164,7 +167,7 @@ def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, s
         with app.app_context():
             engine = db.engine
         with statements_sent(engine) as seen:
-            response = client.get("/?kind=initiative")
+            response = client.get("/?kind=initiative&page=1")
         assert response.status_code == 200
         return response.get_data(as_text=True), len(seen)
 
@@ -180,6 +183,62 @@ def test_the_map_page_counts_once_per_data_state_and_sees_a_write(app, client, s
     session.commit()
     fresh, _ = page()
     assert "Aaa renommée" in fresh and "Aaa renommée" not in first
+
+
+@pytest.mark.parametrize("query", ["q=epicerie", "tag=grocery", "q=cafe&kind=third_place"])
+def test_the_map_page_counts_nothing_its_script_asks_for(app, client, query):
+    """With JavaScript the map page waits for no count of the filter and lists nothing: its
+    script shows the markers file's counts, whose pass starts at once (a tag's count and
+    the no-script list held the page 2-4 s at 1,000,000 entries). Its <noscript> sends a
+    visitor without JavaScript to the list (`page=1`)."""
+    with app.app_context():
+        engine = db.engine
+    app.extensions.pop("atlas_per_state", None)
+    with statements_sent(engine) as sent:
+        response = client.get(f"/?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    read = [s.sql for s in sent if "atlas_pass_rows" in s.sql or "@@" in s.sql
+            or "entry_tags" in s.sql or "ORDER BY atlas_unaccent" in s.sql]
+    assert not read, read
+    target = "/?" + query.replace("&", "&amp;") + "&amp;page=1"  # as HTML escapes it
+    assert f'<meta http-equiv="refresh" content="0; url={target}">' in html
+    assert f'href="{target}"' in html and 'class="entry-list"' not in html
+
+
+def listed_names(html: str) -> list[str]:
+    return re.findall(r'<h2 class="entry-card-title"><a href="[^"]+">([^<]+)</a>', html)
+
+
+@pytest.mark.parametrize("query", ["", "kind=third_place&"])
+def test_without_javascript_the_map_lists_its_entries_a_page_at_a_time(app, client, query):
+    """The map's list for a visitor without JavaScript: the entries of its filter by name,
+    20 a page, with the links between pages, as the directory orders them."""
+    from app.query import search_entries
+
+    f = parse_filter(MultiDict([p.split("=") for p in query.rstrip("&").split("&") if p]))
+    expected = [e.name for e in search_entries(f, sort="name")]
+    assert len(expected) > 20
+    seen: list[str] = []
+    page, pages = 1, -(-len(expected) // 20)
+    while True:
+        response = client.get(f"/?{query}page={page}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        names = listed_names(html)
+        assert 0 < len(names) <= 20
+        seen += [unescape(n) for n in names]
+        assert 'http-equiv="refresh"' not in html
+        link = "?" + query.replace("&", "&amp;") + "page={}"  # as HTML escapes it
+        assert (f'rel="next" href="{link.format(page + 1)}"' in html) == (page < pages)
+        assert (f'rel="prev" href="{link.format(page - 1)}"' in html) == (page > 1)
+        if page == pages:
+            break
+        page += 1
+    assert seen == expected
+    assert client.get(f"/?{query}page={pages + 1}").status_code == 404
+    bad = client.get(f"/?{query}page=zero")
+    assert bad.status_code == 400 and b"page" in bad.data
 
 
 @pytest.mark.parametrize("query", ["q=epicerie", "kind=third_place&q=cafe"])
@@ -214,9 +273,9 @@ def test_a_searched_files_totals_and_kinds_come_from_one_pass(app, client, query
 
 
 def test_a_searched_map_page_and_its_file_share_their_counts(app, client):
-    """The page's facets and no-script total and its file's totals come from the same
+    """The no-script list's facets and total and its file's totals come from the same
     passes, kept per data state: for a search, the filter's pass (kinds by place, tags)
-    and one scan (the no-script list), none more for the file."""
+    and one scan (the list), none more for the file."""
     with app.app_context():
         engine = db.engine
     saved = app.config["MAP_FILE_MAX_MARKERS"]
@@ -225,7 +284,7 @@ def test_a_searched_map_page_and_its_file_share_their_counts(app, client):
     app.extensions.pop("atlas_per_state", None)
     try:
         with statements_sent(engine) as sent:
-            page = client.get("/?q=epicerie")
+            page = client.get("/?q=epicerie&page=1")
             doc = get(client, "/map/markers.json?q=epicerie")
     finally:
         app.config["MAP_FILE_MAX_MARKERS"] = saved
