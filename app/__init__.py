@@ -19,7 +19,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
     from sqlalchemy.orm import configure_mappers
 
-    from .extensions import db, migrate
+    from .extensions import db
+    from .migrate import init_migrate
 
     app = Flask(
         __name__,
@@ -50,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    init_migrate(app, directory=str(PROJECT_ROOT / "migrations"))  # Alembic: on first use
     from .http.locale import init_locale
 
     init_locale(app)  # the page's language (Flask-Babel) and its template helpers

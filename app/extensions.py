@@ -1,10 +1,10 @@
-"""Flask extensions, created unbound so that create_app() can attach them."""
+"""Flask extensions, created unbound so that create_app() can attach them (Flask-Migrate
+is attached on first use: app/migrate.py)."""
 
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -25,7 +25,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 SEALED_PREFIX = "fernet:"
 
@@ -19,6 +22,8 @@ class SealError(ValueError):
 
 
 def _fernet(purpose: bytes) -> Fernet:
+    from cryptography.fernet import Fernet  # here, not at every start of the app (test_modes)
+
     secret = str(current_app.config["SECRET_KEY"]).encode()
     key = hashlib.sha256(purpose + b"\0" + secret).digest()
     return Fernet(base64.urlsafe_b64encode(key))
@@ -37,6 +42,8 @@ def unseal(stored: str, purpose: bytes) -> str:
     """The value `seal` stored; SealError when the key cannot open it."""
     if not is_sealed(stored):
         raise SealError("the stored value is not sealed")
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(purpose).decrypt(stored[len(SEALED_PREFIX):].encode()).decode()
     except InvalidToken:

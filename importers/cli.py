@@ -6,13 +6,15 @@ import codecs
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import AppGroup
-from tqdm import tqdm
 
 from .geo import Territory
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 import_cli = AppGroup("import", help="Import OpenStreetMap data and CSV files.")
 
@@ -40,7 +42,10 @@ _common_options = [
 
 def _bar(**kwargs: Any) -> tqdm:
     """A progress bar on stderr, without tqdm's monitor thread: with one thread only,
-    the reading process starts as a fork (importers.reader_process)."""
+    the reading process starts as a fork (importers.reader_process). tqdm is imported
+    here, not at every start of the app (test_modes)."""
+    from tqdm import tqdm
+
     tqdm.monitor_interval = 0
     return tqdm(file=sys.stderr, dynamic_ncols=True, **kwargs)
 
@@ -209,7 +214,7 @@ def _run(mapping: Any, items: Iterable[Any], location: str, bar: tqdm,
     if run_options.close_missing and not run_options.full:
         raise click.UsageError("--close-missing needs --full.")
     pipeline = Pipeline(mapping, run_options, progress=bar.update,
-                        notify=lambda message: tqdm.write(message, file=sys.stderr))
+                        notify=lambda message: bar.write(message, file=sys.stderr))
     try:
         result = pipeline.run(items)
         if bar.total is None:  # known now: what was read

@@ -8,11 +8,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from pyproj import Transformer
+from typing import TYPE_CHECKING
 
 from app.identity import LILLE_BBOX, places_file
 from app.territory import Territory, territory
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 # The Lille metropolitan area with a margin: (min lon, min lat, max lon, max lat).
 LILLE_AREA = LILLE_BBOX
@@ -59,6 +61,8 @@ def parse_wkt_point(text: str | None) -> tuple[float, float, int | None] | None:
 
 @cache
 def _transformer(crs: str) -> Transformer:
+    from pyproj import Transformer  # here, not at every start of the app (test_modes)
+
     return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 

@@ -10,11 +10,14 @@ description never competes with the page's own h1 and h2.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import nh3
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "strong", "em", "code", "pre", "blockquote",
@@ -35,6 +38,8 @@ def _shift_headings(state: StateCore) -> None:
 
 @cache
 def _renderer() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # at the first description, not at start (test_modes)
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
     md.core.ruler.push("shift_headings", _shift_headings)
     return md

@@ -14,11 +14,12 @@ import io
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..communes.names import ascii_lower
+
+if TYPE_CHECKING:
+    import requests
 
 Status = Literal["found", "low_score", "not_found", "unavailable"]
 # The answer's properties kept (GeoCodeJSON / the CSV's result_* columns).
@@ -90,6 +91,8 @@ class AddressService:
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.min_score = timeout, retries, min_score
         self.batch_rows, self.cache, self.pause = batch_rows, cache, pause
+        import requests  # here, not at every start of the app (test_modes)
+
         self.http = requests.Session()
         self.http.headers["User-Agent"] = "atlas-communs (geocoding)"
         self.requests_made = 0
@@ -105,6 +108,8 @@ class AddressService:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """The answer, after up to `retries` more tries; ServiceDown when none came."""
+        import requests
+
         url = f"{self.base_url}{path}"
         last = ""
         for attempt in range(self.retries + 1):

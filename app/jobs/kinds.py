@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from ..services.runs import summary
 from .config import Job
 
@@ -117,6 +115,8 @@ def _local_file(where: str, timeout: float) -> Iterator[Path]:
             raise JobFailed(f"csv: no file {path}")
         yield path
         return
+    import requests  # here, not at every start of the app (test_modes)
+
     with tempfile.TemporaryDirectory(prefix="atlas-job-") as folder:
         path = Path(folder) / "source.csv"
         try:

@@ -20,7 +20,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import select
 
 from ..extensions import db
@@ -55,6 +54,8 @@ def _due(now: datetime, only: uuid.UUID | None = None) -> WebhookDelivery | None
 
 def _post(url: str, secret: str, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
     """(status, error) of one request; nothing is sent to a URL that is not http(s)."""
+    import requests  # here, not at every start of the app (test_modes)
+
     if urlsplit(url).scheme not in ("http", "https"):
         return None, "refused: not an http(s) URL"
     body = delivery.body.encode()

@@ -1,13 +1,15 @@
 """The Flask commands, run as a user would run them: in a subprocess (the account
 lifecycle's many commands run in this process, through the same Click commands)."""
 
+import re
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import User
 from app.services.users import verify_password
+from tests.conftest import make_app
 from tests.support.processes import cli, flask, free_port
 
 ROOT = PROJECT_ROOT
@@ -52,6 +54,36 @@ def test_db_upgrade_with_an_unreachable_server_says_what_to_do():
     assert f"Cannot connect to PostgreSQL at 127.0.0.1:{port}/atlas" in result.stderr
     assert "DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_db_commands_load_flask_migrate_when_used(databases):
+    """`db` is listed with Flask-Migrate's own help before Flask-Migrate is imported, and
+    runs its commands on an app whose migration extension was never used (app/migrate.py)."""
+    from flask_migrate.cli import db as flask_migrate_db
+
+    from app.migrate import DB_GROUP_HELP
+
+    assert flask_migrate_db.help == DB_GROUP_HELP
+    fresh = make_app(databases.migrated("cli_db"))
+    assert re.search(r"^  db +Perform database migrations\.$", cli(fresh, "--help").stdout,
+                     re.MULTILINE)
+    assert "upgrade " in cli(fresh, "db", "--help").stdout  # Flask-Migrate's subcommands
+
+    def revision() -> str:
+        with fresh.app_context():
+            found = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+            db.session.remove()
+            db.engine.dispose()
+        return found
+
+    head = revision()
+    previous = f"{int(head) - 1:04d}"
+    down = cli(fresh, "db", "downgrade", previous)
+    assert down.returncode == 0, down.stderr
+    assert revision() == previous
+    up = cli(fresh, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert revision() == head
 
 
 def test_demo_load_from_the_command_line_is_idempotent(database_url):

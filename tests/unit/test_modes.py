@@ -3,6 +3,7 @@ Makefile's business (with the PostgreSQL major Debian ships), `make clean` keeps
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -39,18 +40,49 @@ def test_flask_help_starts_no_cluster(tmp_path):
     assert not (tmp_path / "pg").exists()
 
 
-def test_create_app_configures_the_mappers(tmp_path):
-    """In a fresh interpreter: after create_app() every mapper is configured, so no later
-    query does it lazily, where an interruption would leave it half done."""
+# Imported by create_app() only when a command needs them: each costs every start (a
+# gunicorn worker, a timer's job, any `atlas …` command) tens of milliseconds of CPU.
+DEFERRED_MODULES = (
+    "alembic", "flask_migrate", "mako", "pygments",  # migrations: `db …` and upgrade()
+    "requests", "urllib3",  # HTTP clients: geocoding, jobs, webhooks
+    "markdown_it",  # rendering a description
+    "cryptography",  # the credentials of registered sources
+    "pyproj", "tqdm",  # imports: Lambert-93 coordinates, the progress bar
+)
+
+FRESH_START = """
+import json, sys
+from app import create_app
+from app.extensions import db
+create_app()
+print(json.dumps({
+    "unconfigured": sorted(m.class_.__name__ for m in db.Model.registry.mappers
+                           if not m.configured),
+    "deferred": sorted(name for name in sys.argv[1:] if name in sys.modules),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_start() -> dict:
+    """What a fresh interpreter holds after create_app(): one interpreter start for the
+    tests below (the interpreter of this test run has imported everything long ago)."""
     env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
            "SECRET_KEY": "x"}
-    code = ("from app import create_app; from app.extensions import db; create_app(); "
-            "print(sorted(m.class_.__name__ for m in db.Model.registry.mappers "
-            "if not m.configured))")
-    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", FRESH_START, *DEFERRED_MODULES], env=env,
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_create_app_configures_the_mappers(fresh_start):
+    """After create_app() every mapper is configured, so no later query does it lazily,
+    where an interruption would leave it half done."""
+    assert fresh_start["unconfigured"] == []
+
+
+def test_create_app_imports_no_module_only_some_commands_need(fresh_start):
+    assert fresh_start["deferred"] == []
 
 
 def test_tests_need_a_running_server_and_start_none(monkeypatch, tmp_path):
