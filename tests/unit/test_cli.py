@@ -77,10 +77,9 @@ def test_db_commands_load_flask_migrate_when_used(databases):
         return found
 
     head = revision()
-    previous = f"{int(head) - 1:04d}"
-    down = cli(fresh, "db", "downgrade", previous)
+    down = cli(fresh, "db", "downgrade")  # by one revision
     assert down.returncode == 0, down.stderr
-    assert revision() == previous
+    assert revision() not in (head, None)
     up = cli(fresh, "db", "upgrade")
     assert up.returncode == 0, up.stderr
     assert revision() == head
