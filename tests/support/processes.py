@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import io
 import os
 import selectors
@@ -14,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from flask import Flask
+from flask.cli import FlaskGroup
 
 from app.config import PROJECT_ROOT
 
@@ -74,12 +78,14 @@ class Forked:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         self.returncode: int | None = None
+        group = _flask_group()  # made here, so that no child makes it again
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             if new_session:
                 os.setsid()
             os.close(stdin_w), os.close(out_r), os.close(err_r)
-            _run_flask_here(args, {**(env or {}), "DATABASE_URL": url}, stdin_r, out_w, err_w)
+            _run_flask_here(group, args, {**(env or {}), "DATABASE_URL": url}, stdin_r, out_w,
+                            err_w)
         os.close(stdin_r), os.close(out_w), os.close(err_w)
         with os.fdopen(stdin_w, "w", encoding="utf-8") as handle:
             handle.write(stdin)
@@ -133,8 +139,22 @@ class Forked:
         self.send_signal(signal.SIGKILL)
 
 
-def _run_flask_here(args: tuple[str, ...], env: dict[str, str], stdin: int, out: int,
-                    err: int) -> None:
+@functools.cache
+def _flask_group() -> FlaskGroup:
+    """Flask's command line as `python -m flask` makes it, with the commands of installed
+    packages (flask_limiter's) loaded once in this process, not imported by every child."""
+    from app import create_app
+
+    group = FlaskGroup(create_app=create_app)
+    group.get_command(click.Context(group), "run")  # loads the packages' commands first
+    return group
+
+
+def _run_flask_here(group: FlaskGroup, args: tuple[str, ...], env: dict[str, str], stdin: int,
+                    out: int, err: int) -> None:
+    # The objects inherited from the test process are never garbage: a collection that
+    # walked them all would touch (and so copy) every page shared with the parent.
+    gc.freeze()
     code = 1
     try:
         for fd, target in ((stdin, 0), (out, 1), (err, 2)):
@@ -150,13 +170,9 @@ def _run_flask_here(args: tuple[str, ...], env: dict[str, str], stdin: int, out:
                                       line_buffering=True)
         os.environ.update(env, FLASK_APP="app")
         os.chdir(ROOT)
-        from flask.cli import FlaskGroup
-
-        from app import create_app
         from app.extensions import db
 
         db.session = db._make_scoped_session({})  # not a test's, bound to its transaction
-        group = FlaskGroup(create_app=create_app)
         try:
             group.main(args=list(args), prog_name="flask")
         except SystemExit as stop:  # as the interpreter ends: a message is printed, status 1
