@@ -10,6 +10,7 @@ Overpass answer, a CSV over HTTP, another instance for a sync pull, SMTP).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import threading
@@ -19,6 +20,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select, text
 
 from app.extensions import db
@@ -62,9 +64,16 @@ def in_process(url: str, *args: str):
             db.engine.dispose()
 
 
+@functools.cache
+def _reader(url: str) -> Flask:
+    """One app per database for reading what the commands wrote: making one costs a tenth
+    of a second of CPU, and a test reads a dozen times (connections closed after each)."""
+    return make_app(url)
+
+
 def _runs(url: str, name: str | None = None) -> list[dict]:
     """job_runs, read with plain SQL in a connection of the test's own."""
-    app = make_app(url)
+    app = _reader(url)
     with app.app_context():
         sql = "SELECT * FROM job_runs" + (" WHERE name = :name" if name else "") + " ORDER BY id"
         rows = [dict(r._mapping) for r in db.session.execute(text(sql), {"name": name})]
@@ -161,7 +170,7 @@ def test_refresh_source_reimports_an_overpass_area(databases, jobs_env):
     assert f"({area.min_lat},{area.min_lon},{area.max_lat},{area.max_lon})" in overpass.queries[0]
     runs = _runs(url, "osm")
     assert [r["outcome"] for r in runs] == ["succeeded", "succeeded"]
-    app = make_app(url)
+    app = _reader(url)
     with app.app_context():
         imports = [db.session.get(ImportRun, r["import_run_id"]) for r in runs]
         assert [i.origin for i in imports] == ["osm", "osm"]
@@ -201,7 +210,7 @@ def test_refresh_source_reads_a_csv_url_with_its_mapping(databases, jobs_env, tm
     assert run["outcome"] == "succeeded" and "created: 2" in run["message"]
     [failed] = _runs(url, "missing")
     assert failed["outcome"] == "failed" and "HTTP 404" in failed["message"]
-    app = make_app(url)
+    app = _reader(url)
     with app.app_context():
         imported = db.session.get(ImportRun, run["import_run_id"])
         assert imported.location == csv_url and imported.created == 2
@@ -225,7 +234,7 @@ def test_sync_pull_job_follows_another_instance(databases, jobs_env):
             Entry.deleted_at.is_(None), Entry.moderation == "published"))
         db.session.remove()
         db.engine.dispose()
-    app = make_app(url)
+    app = _reader(url)
     with app.app_context():
         pulled = db.session.get(ImportRun, run["import_run_id"])
         assert pulled.origin == "remote:voisin" and pulled.created == published > 0
