@@ -40,33 +40,42 @@ def test_flask_help_starts_no_cluster(tmp_path):
     assert not (tmp_path / "pg").exists()
 
 
-# Imported by create_app() only when a command needs them: each costs every start (a
-# gunicorn worker, a timer's job, any `atlas …` command) tens of milliseconds of CPU.
+# Imported by create_app() and `atlas` only when a command needs them: each costs every
+# start (a gunicorn worker, a timer's job, any `atlas …` command) tens of milliseconds of CPU.
 DEFERRED_MODULES = (
     "alembic", "flask_migrate", "mako", "pygments",  # migrations: `db …` and upgrade()
     "requests", "urllib3",  # HTTP clients: geocoding, jobs, webhooks
     "markdown_it",  # rendering a description
     "cryptography",  # the credentials of registered sources
     "pyproj", "tqdm",  # imports: Lambert-93 coordinates, the progress bar
+    "flask_limiter.commands", "rich",  # `atlas limiter`, a package's command
 )
 
 FRESH_START = """
-import json, sys
+import contextlib, io, json, sys
 from app import create_app
 from app.extensions import db
 create_app()
+from app.console import cli  # `atlas users --help`: an app's command, found and run
+with contextlib.redirect_stdout(io.StringIO()) as shown:
+    cli.main(["users", "--help"], prog_name="atlas", standalone_mode=False)
+deferred = sorted(name for name in sys.argv[1:] if name in sys.modules)
+with contextlib.redirect_stdout(io.StringIO()) as package_help:  # a package's command
+    cli.main(["limiter", "--help"], prog_name="atlas", standalone_mode=False)
 print(json.dumps({
+    "atlas_help": shown.getvalue(),
+    "package_command_help": package_help.getvalue(),
     "unconfigured": sorted(m.class_.__name__ for m in db.Model.registry.mappers
                            if not m.configured),
-    "deferred": sorted(name for name in sys.argv[1:] if name in sys.modules),
+    "deferred": deferred,
 }))
 """
 
 
 @pytest.fixture(scope="module")
 def fresh_start() -> dict:
-    """What a fresh interpreter holds after create_app(): one interpreter start for the
-    tests below (the interpreter of this test run has imported everything long ago)."""
+    """What a fresh interpreter holds after create_app() and an `atlas` command: one
+    interpreter start for the tests below (this test run's has imported everything)."""
     env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
            "SECRET_KEY": "x"}
     result = subprocess.run([sys.executable, "-c", FRESH_START, *DEFERRED_MODULES], env=env,
@@ -82,7 +91,11 @@ def test_create_app_configures_the_mappers(fresh_start):
 
 
 def test_create_app_imports_no_module_only_some_commands_need(fresh_start):
+    """Nor does an `atlas` command of the app: the installed packages' commands are loaded
+    only for a name the app does not have."""
+    assert "Accounts of editors and administrators." in fresh_start["atlas_help"]
     assert fresh_start["deferred"] == []
+    assert "Flask-Limiter" in fresh_start["package_command_help"]  # still found, when named
 
 
 def test_tests_need_a_running_server_and_start_none(monkeypatch, tmp_path):
