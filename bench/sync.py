@@ -28,6 +28,7 @@ from bench.exports import grow, public_count  # noqa: E402
 from bench.harness import make_app, migrate, serve  # noqa: E402
 
 PROFILE: Path | None = None  # --profile DIR: cProfile of each command and each server
+STATEMENTS = 0  # --pg-statements N: the N costliest statements of each step
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -79,6 +80,40 @@ class CpuMeter:
                 f"PostgreSQL {self.postgres:.1f} s, load {os.getloadavg()[0]:.1f}")
 
 
+def statements_reset(url: str) -> None:
+    """Forget pg_stat_statements' counts (the cluster must preload it: see --help)."""
+    if STATEMENTS:
+        import psycopg2
+
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            cur.execute("SELECT pg_stat_statements_reset()")
+        conn.close()
+
+
+def statements_report(url: str, step: str) -> None:
+    """The costliest statements since the last reset, every database of the cluster
+    (triggers' statements included when pg_stat_statements.track = all)."""
+    if not STATEMENTS:
+        return
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT sum(total_exec_time + total_plan_time) FROM pg_stat_statements "
+                    "WHERE toplevel")
+        total = cur.fetchone()[0] or 0
+        cur.execute("SELECT total_exec_time + total_plan_time, calls, rows, toplevel, "
+                    "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()), "
+                    "regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+                    "ORDER BY 1 DESC LIMIT %s", (STATEMENTS,))
+        print(f"  PostgreSQL, {step}: top-level statements {total / 1000:.2f} s")
+        for ms, calls, rows, toplevel, here, query in cur.fetchall():
+            print(f"  {ms / 1000:7.2f} s {calls:7,} calls {rows:9,} rows "
+                  f"{'' if here else '[other db] '}{'' if toplevel else '(nested) '}"
+                  f"{query[:150]}")
+    conn.close()
+
+
 def flask(url: str, *args: str) -> tuple[float, str]:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app"}
     profiled = ([] if PROFILE is None else
@@ -101,7 +136,13 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=5000)
     parser.add_argument("--profile", type=Path, help="write cProfile files there: one per "
                         "command, one per request served (pstats merges them)")
+    parser.add_argument("--pg-statements", type=int, default=0, metavar="N",
+                        help="print the N costliest statements of each step from "
+                        "pg_stat_statements (the cluster must have it in "
+                        "shared_preload_libraries, pg_stat_statements.track = all)")
     args = parser.parse_args()
+    global STATEMENTS
+    STATEMENTS = args.pg_statements
     if args.profile is not None:
         global PROFILE
         PROFILE = args.profile.resolve()
@@ -139,18 +180,22 @@ def main() -> None:
                 (PROFILE / f"server-{name}").mkdir(exist_ok=True)
         with serve(a_app) as a_server:
             print(f"load average {os.getloadavg()[0]:.1f}")
+            statements_reset(b_url)
             with CpuMeter() as cpu:
                 seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
             print(f"pull A -> B: {seconds:.1f} s, {total / seconds:,.0f} entries/s "
                   f"({summary(output)}); {cpu}")
+            statements_report(b_url, "first pull")
             seconds, output = flask(b_url, "sync", "pull", "--from", a_server, "--name", "a")
             print(f"second pull: {seconds:.2f} s ({summary(output)})")
         with serve(c_app) as c_server:
+            statements_reset(c_url)
             with CpuMeter() as cpu:
                 seconds, output = flask(a_url, "sync", "push", "--to", c_server,
                                         "--token", token, "--as", "a")
             print(f"push A -> C: {seconds:.1f} s, {total / seconds:,.0f} entries/s "
                   f"({summary(output)}); {cpu}")
+            statements_report(c_url, "first push")
             seconds, output = flask(a_url, "sync", "push", "--to", c_server, "--token", token,
                                     "--as", "a")
             print(f"second push: {seconds:.2f} s ({summary(output)})")

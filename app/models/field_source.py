@@ -23,7 +23,7 @@ class EntryFieldSource(db.Model):
 
     entry_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     field: Mapped[str] = mapped_column(String(40), primary_key=True)
-    origin: Mapped[str | None] = mapped_column(String(80), index=True)
+    origin: Mapped[str | None] = mapped_column(String(80))
     user_id: Mapped[int | None] = mapped_column(Integer)
     value_hash: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

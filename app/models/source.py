@@ -46,4 +46,6 @@ class Source(db.Model):
         # The editors' list of recent links (app/editor/links.py).
         Index("ix_sources_linked", "first_seen_at",
               postgresql_where=text("linked_reason IS NOT NULL")),
+        # A pull's links waiting for their targets (app/sync/pull_batch.py).
+        Index("ix_sources_pending", "origin", postgresql_where=text("attributes ? 'pending'")),
     )
