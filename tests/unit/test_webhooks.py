@@ -205,7 +205,7 @@ def test_a_secret_this_key_cannot_open_sends_nothing_and_says_why(hooks):
 def test_the_migration_seals_secrets_kept_in_clear_and_opens_them_back(databases):
     from flask_migrate import downgrade, upgrade
 
-    app = make_app(databases.at_revision("0026", "migration_0029"))
+    app = make_app(databases.at_revision("0027", "migration_0028"))
     with app.app_context():
         with db.engine.begin() as conn:
             conn.execute(text(
@@ -216,7 +216,7 @@ def test_the_migration_seals_secrets_kept_in_clear_and_opens_them_back(databases
         assert sealed.startswith("fernet:") and "in-clear" not in sealed
         assert signing_secret(db.session.scalar(select(WebhookSubscriber))) == "in-clear"
         db.session.rollback()
-        downgrade(revision="0026")
+        downgrade(revision="0027")
         assert db.session.scalar(text("SELECT secret FROM webhook_subscribers")) == "in-clear"
         db.session.remove()
         db.engine.dispose()

@@ -3,15 +3,15 @@
 database (a backup, a dump handed to someone) no longer lets its holder sign requests
 as this atlas. Rows written before are sealed here; the downgrade opens them again.
 
-Revision ID: 0029
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029"
-down_revision = "0026"
+revision = "0028"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
