@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 # Debian's Chromium, never a downloaded one. The background-networking flags keep it from
 # calling home: this machine has no internet, and those calls would fail many at a time.
@@ -44,11 +45,79 @@ class Watched:
         self.page = page
         self.errors: list[str] = []
         self.outside: list[str] = []
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", lambda msg: self.errors.append(msg.text)
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
-        page.on("requestfailed", lambda req: self.outside.append(req.url)
-                if "127.0.0.1" not in req.url else None)
+        self._handlers: list[tuple[str, Callable[..., None]]] = [
+            ("pageerror", lambda exc: self.errors.append(str(exc))),
+            ("console", lambda msg: self.errors.append(msg.text)
+             if msg.type == "error" and "Content Security Policy" in msg.text else None),
+            ("requestfailed", lambda req: self.outside.append(req.url)
+             if "127.0.0.1" not in req.url else None),
+        ]
+        for event, handler in self._handlers:
+            page.on(event, handler)
+
+    def detach(self) -> None:
+        """Stop watching: the page goes on to another test (Tabs)."""
+        for event, handler in self._handlers:
+            self.page.remove_listener(event, handler)
+
+
+class Tabs:
+    """Pages kept open between the tests of a module, one context each, and handed out
+    again once reset. A new context and page costs Chromium a renderer process and a cold
+    HTTP and script cache, about a second of CPU, three times what loading a page into an
+    open tab costs; most browser tests open one or two pages.
+
+    A page is handed back to the same options only (size, axe, geolocation, …). The reset
+    (`give_back`) navigates to about:blank, then undoes what a test can leave behind in
+    it: cookies, every storage of the origin (localStorage, IndexedDB, Cache API, service
+    workers; not sessionStorage, which the site does not use), permissions but those the
+    context was made with, routes, emulated media, the viewport size. What it cannot undo,
+    a page's init script, a test removes itself (`with page.add_init_script(...)`).
+    The HTTP cache stays, as for a visitor who comes back."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.free: dict[str, list[Page]] = {}
+        self.contexts: list[BrowserContext] = []
+
+    def take(self, key: str, new: Callable[[], Page]) -> Page:
+        pages = self.free.get(key)
+        if pages:
+            return pages.pop()
+        page = new()
+        self.contexts.append(page.context)
+        return page
+
+    def give_back(self, key: str, page: Page, origin: str, viewport: dict[str, int],
+                  permissions: list[str]) -> None:
+        """Reset `page` for the next test with the same options; closed if it cannot be."""
+        try:
+            if page.is_closed():
+                raise RuntimeError("closed by its test")
+            page.unroute_all(behavior="ignoreErrors")
+            page.goto("about:blank")
+            page.emulate_media(media="null")
+            if page.viewport_size != viewport:
+                page.set_viewport_size(viewport)
+            context = page.context
+            cdp = context.new_cdp_session(page)
+            cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            cdp.detach()
+            context.clear_cookies()
+            context.clear_permissions()
+            if permissions:
+                context.grant_permissions(permissions)
+        except (PlaywrightError, RuntimeError):  # cannot be reset: not reused
+            self.contexts.remove(page.context)
+            page.context.close()
+            return
+        self.free.setdefault(key, []).append(page)
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+        self.free.clear()
 
 
 @contextmanager
@@ -63,30 +132,50 @@ def launched_chromium() -> Iterator[Browser]:
 
 @contextmanager
 def page_maker(browser: Browser, base_url: str, *, height: int = 800,
-               accept_dialogs: bool = False) -> Iterator[Callable[..., Watched]]:
+               accept_dialogs: bool = False,
+               tabs: Tabs | None = None) -> Iterator[Callable[..., Watched]]:
     """Open watched pages on `base_url` (French; this machine only: CHROMIUM_ARGS); on
-    exit, close them and fail the test if any page had a script error or a CSP refusal."""
+    exit, close them (or hand them back to `tabs`, reset) and fail the test if any page
+    had a script error or a CSP refusal."""
     contexts: list[BrowserContext] = []
+    taken: list[tuple[str, Page, dict[str, int], list[str]]] = []
     watched: list[Watched] = []
+
+    def new_page(viewport: dict[str, int], axe: bool, options: dict[str, Any]) -> Page:
+        context = browser.new_context(viewport=viewport, locale="fr-FR", base_url=base_url,
+                                      **options)
+        if axe:
+            context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        if accept_dialogs:
+            page.on("dialog", lambda dialog: dialog.accept())
+        return page
 
     def make(width: int = 1280, height: int = height, *, axe: bool = False,
              **options: Any) -> Watched:
-        """A page in a new context; with `axe`, axe-core is in each of its documents
-        (for axe_serious), under the pages' own CSP."""
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      locale="fr-FR", base_url=base_url, **options)
-        if axe:
-            context.add_init_script(path=str(AXE))
-        contexts.append(context)
-        w = Watched(context.new_page())
-        if accept_dialogs:
-            w.page.on("dialog", lambda dialog: dialog.accept())
+        """A page in a context of its own; with `axe`, axe-core is in each of its
+        documents (for axe_serious), under the pages' own CSP."""
+        viewport = {"width": width, "height": height}
+        if tabs is None:
+            page = new_page(viewport, axe, options)
+            contexts.append(page.context)
+        else:
+            key = repr((base_url, viewport, axe, accept_dialogs, sorted(options.items())))
+            page = tabs.take(key, lambda: new_page(viewport, axe, options))
+            taken.append((key, page, viewport, list(options.get("permissions", []))))
+        w = Watched(page)
         watched.append(w)
         return w
 
     yield make
+    for w in watched:
+        w.detach()
     for context in contexts:
         context.close()
+    if tabs is not None:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+        for key, page, viewport, permissions in taken:
+            tabs.give_back(key, page, origin, viewport, permissions)
     for w in watched:
         assert not w.errors, w.errors
 

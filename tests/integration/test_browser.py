@@ -19,8 +19,8 @@ from tests.browser_support import axe_serious, page_maker
 
 
 @pytest.fixture
-def make_page(browser, live_server):
-    with page_maker(browser, live_server.url) as make:
+def make_page(browser, live_server, tabs):
+    with page_maker(browser, live_server.url, tabs=tabs) as make:
         yield make
 
 
@@ -268,17 +268,18 @@ def test_the_api_reference_pages_reach_nothing_outside(make_page):
     patched not to (static/vendor/README.md), or a visitor's browser would call a third
     party and break the page's CSP."""
     w = make_page()
-    # Note when ReDoc's logo image has come and gone (it drops it on a load error).
-    w.page.add_init_script("""
-        const logo = (n) => n.alt === 'redocly logo';
-        new MutationObserver((records) => {
-            for (const r of records) {
-                for (const n of r.addedNodes) if (logo(n)) window.logoAdded = n.src || 'none';
-                for (const n of r.removedNodes) if (logo(n)) window.logoGone = true;
-            }
-        }).observe(document, {childList: true, subtree: true});""")
-    w.page.goto("/api/redoc")
-    w.page.get_by_text("API docs by Redocly").wait_for()
-    w.page.wait_for_function("() => window.logoGone === true")
-    assert w.page.evaluate("window.logoAdded").startswith(("none", "http://127.0.0.1"))
+    # Note when ReDoc's logo image has come and gone (it drops it on a load error); the
+    # script goes with the test (the page is handed on: tests.browser_support.Tabs).
+    with w.page.add_init_script("""
+            const logo = (n) => n.alt === 'redocly logo';
+            new MutationObserver((records) => {
+                for (const r of records) {
+                    for (const n of r.addedNodes) if (logo(n)) window.logoAdded = n.src || 'none';
+                    for (const n of r.removedNodes) if (logo(n)) window.logoGone = true;
+                }
+            }).observe(document, {childList: true, subtree: true});"""):
+        w.page.goto("/api/redoc")
+        w.page.get_by_text("API docs by Redocly").wait_for()
+        w.page.wait_for_function("() => window.logoGone === true")
+        assert w.page.evaluate("window.logoAdded").startswith(("none", "http://127.0.0.1"))
     assert not w.errors and not w.outside, (w.errors, w.outside)
