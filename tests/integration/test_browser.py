@@ -283,3 +283,33 @@ def test_the_api_reference_pages_reach_nothing_outside(make_page):
         w.page.wait_for_function("() => window.logoGone === true")
         assert w.page.evaluate("window.logoAdded").startswith(("none", "http://127.0.0.1"))
     assert not w.errors and not w.outside, (w.errors, w.outside)
+
+
+# -- the test tabs themselves --------------------------------------------------------------------
+
+def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, tabs):
+    """tests.browser_support.Tabs: the next test gets the same renderer, not the state."""
+    with page_maker(browser, live_server.url, tabs=tabs) as make:
+        before = make(width=500, height=400, permissions=["geolocation"]).page
+        before.goto("/entries")
+        before.evaluate("localStorage.setItem('left', 'behind')")
+        before.context.add_cookies([{"name": "left", "value": "behind",
+                                     "url": live_server.url}])
+        before.context.grant_permissions(["clipboard-read"])
+        before.route("**/static/**", lambda route: route.abort())
+        before.emulate_media(media="print")
+        before.set_viewport_size({"width": 300, "height": 300})
+    with page_maker(browser, live_server.url, tabs=tabs) as make:
+        after = make(width=500, height=400, permissions=["geolocation"]).page
+        assert after is before  # the same tab, so the same renderer process
+        after.goto("/entries")
+        assert after.context.cookies() == []
+        assert after.evaluate("localStorage.getItem('left')") is None
+        assert after.evaluate("matchMedia('print').matches") is False
+        assert after.viewport_size == {"width": 500, "height": 400}
+        assert after.evaluate("fetch('/static/css/atlas.css', {cache: 'no-store'})"
+                              ".then(r => r.status, () => 'refused')") == 200  # no route left
+        assert after.evaluate("navigator.permissions.query({name: 'geolocation'})"
+                              ".then(p => p.state)") == "granted"
+        assert after.evaluate("navigator.permissions.query({name: 'clipboard-read'})"
+                              ".then(p => p.state)") != "granted"

@@ -12,7 +12,8 @@ sleeps: each page is measured once its `load` event has fired (scripts run, styl
 applied). Pages that would only show a document measured already are not loaded again:
 for the visitor without an account, what sends them to the login form (measured at
 /login); for an account, an error page that is the same document as one before it (the
-403 page names only the role). The application is asked first, in the test process, without a browser.
+403 page names only the role). The application is asked first, in the test process,
+without a browser.
 """
 
 from __future__ import annotations
