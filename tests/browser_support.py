@@ -63,17 +63,17 @@ class Watched:
 
 class Tabs:
     """Pages kept open between the tests of a module, one context each, and handed out
-    again once reset. A new context and page costs Chromium a renderer process and a cold
-    HTTP and script cache, about a second of CPU, three times what loading a page into an
-    open tab costs; most browser tests open one or two pages.
+    again once reset. A new context and page costs Chromium a renderer process, about a
+    second of CPU, twice to three times what loading a page into an open tab costs; most
+    browser tests open one or two pages.
 
     A page is handed back to the same options only (size, axe, geolocation, …). The reset
     (`give_back`) navigates to about:blank, then undoes what a test can leave behind in
-    it: cookies, every storage of the origin (localStorage, IndexedDB, Cache API, service
-    workers; not sessionStorage, which the site does not use), permissions but those the
-    context was made with, routes, emulated media, the viewport size. What it cannot undo,
-    a page's init script, a test removes itself (`with page.add_init_script(...)`).
-    The HTTP cache stays, as for a visitor who comes back."""
+    it: cookies, the HTTP cache, every storage of the origin (localStorage, IndexedDB,
+    Cache API, service workers; not sessionStorage, which the site does not use),
+    permissions but those the context was made with, routes, emulated media, the viewport
+    size. What it cannot undo, a page's init script, a test removes itself
+    (`with page.add_init_script(...)`)."""
 
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
@@ -102,6 +102,7 @@ class Tabs:
             context = page.context
             cdp = context.new_cdp_session(page)
             cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            cdp.send("Network.clearBrowserCache")
             cdp.detach()
             context.clear_cookies()
             context.clear_permissions()
