@@ -287,12 +287,25 @@ def test_the_api_reference_pages_reach_nothing_outside(make_page):
 
 # -- the test tabs themselves --------------------------------------------------------------------
 
+OPENING = "/entries/la-coroutine/opening.json"  # kept a minute by browsers
+# The bytes that came over the network for a fetch of `url` (0 when from the HTTP cache),
+# from its resource timing entry, which comes after the body.
+FETCHED_SIZE = """async (url) => {
+    await (await fetch(url)).text();
+    return await new Promise(done => new PerformanceObserver((list, observer) => {
+        const entry = list.getEntries().find(e => e.name.endsWith(url));
+        if (entry) { observer.disconnect(); done(entry.transferSize); }
+    }).observe({type: 'resource', buffered: true}));
+}"""
+
+
 def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, tabs):
     """tests.browser_support.Tabs: the next test gets the same renderer, not the state."""
     with page_maker(browser, live_server.url, tabs=tabs) as make:
         before = make(width=500, height=400, permissions=["geolocation"]).page
         before.goto("/entries")
         before.evaluate("localStorage.setItem('left', 'behind')")
+        assert before.evaluate(f"fetch('{OPENING}').then(r => r.status)") == 200  # max-age
         before.context.add_cookies([{"name": "left", "value": "behind",
                                      "url": live_server.url}])
         before.context.grant_permissions(["clipboard-read"])
@@ -306,6 +319,7 @@ def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, 
         assert after.context.cookies() == []
         assert after.evaluate("localStorage.getItem('left')") is None
         assert after.evaluate("matchMedia('print').matches") is False
+        assert after.evaluate(FETCHED_SIZE, OPENING) > 0  # from the server, not the cache
         assert after.viewport_size == {"width": 500, "height": 400}
         assert after.evaluate("fetch('/static/css/atlas.css', {cache: 'no-store'})"
                               ".then(r => r.status, () => 'refused')") == 200  # no route left
