@@ -67,12 +67,13 @@ class Tabs:
     second of CPU, twice to three times what loading a page into an open tab costs; most
     browser tests open one or two pages.
 
-    A page is handed back to the same options only (size, axe, geolocation, …). The reset
-    (`give_back`) navigates to about:blank, then undoes what a test can leave behind in
-    it: cookies, the HTTP cache, every storage of the origin (localStorage, IndexedDB,
-    Cache API, service workers; not sessionStorage, which the site does not use),
-    permissions but those the context was made with, routes, emulated media, the viewport
-    size. What it cannot undo, a page's init script, a test removes itself
+    What can be set on an open page is set on it for each test (size, axe, geolocation,
+    permissions), so a page is kept apart only for what its context is made with
+    (phone emulation, scripts off…). The reset (`give_back`) navigates to about:blank,
+    then undoes what a test can leave behind: cookies, the HTTP cache, every storage of
+    the origin (localStorage, IndexedDB, Cache API, service workers; not sessionStorage,
+    which the site does not use), permissions, geolocation, axe, routes, emulated media.
+    What it cannot undo, a page's own init script, a test removes itself
     (`with page.add_init_script(...)`)."""
 
     def __init__(self, browser: Browser) -> None:
@@ -88,17 +89,17 @@ class Tabs:
         self.contexts.append(page.context)
         return page
 
-    def give_back(self, key: str, page: Page, origin: str, viewport: dict[str, int],
-                  permissions: list[str]) -> None:
-        """Reset `page` for the next test with the same options; closed if it cannot be."""
+    def give_back(self, key: str, page: Page, origin: str, undo: list[Any]) -> None:
+        """Reset `page` for the next test with the same key; closed if it cannot be.
+        `undo`: what the test was given on top of its context (init scripts)."""
         try:
             if page.is_closed():
                 raise RuntimeError("closed by its test")
             page.unroute_all(behavior="ignoreErrors")
             page.goto("about:blank")
+            for script in undo:
+                script.close()
             page.emulate_media(media="null")
-            if page.viewport_size != viewport:
-                page.set_viewport_size(viewport)
             context = page.context
             cdp = context.new_cdp_session(page)
             cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
@@ -106,8 +107,7 @@ class Tabs:
             cdp.detach()
             context.clear_cookies()
             context.clear_permissions()
-            if permissions:
-                context.grant_permissions(permissions)
+            context.set_geolocation(None)
         except (PlaywrightError, RuntimeError):  # cannot be reset: not reused
             self.contexts.remove(page.context)
             page.context.close()
@@ -139,7 +139,7 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
     exit, close them (or hand them back to `tabs`, reset) and fail the test if any page
     had a script error or a CSP refusal."""
     contexts: list[BrowserContext] = []
-    taken: list[tuple[str, Page, dict[str, int], list[str]]] = []
+    taken: list[tuple[str, Page, list[Any]]] = []
     watched: list[Watched] = []
 
     def new_page(viewport: dict[str, int], axe: bool, options: dict[str, Any]) -> Page:
@@ -160,10 +160,19 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
         if tabs is None:
             page = new_page(viewport, axe, options)
             contexts.append(page.context)
-        else:
-            key = repr((base_url, viewport, axe, accept_dialogs, sorted(options.items())))
-            page = tabs.take(key, lambda: new_page(viewport, axe, options))
-            taken.append((key, page, viewport, list(options.get("permissions", []))))
+        else:  # what an open page can be given is not part of the key
+            geolocation = options.pop("geolocation", None)
+            permissions = options.pop("permissions", None)
+            key = repr((base_url, accept_dialogs, sorted(options.items())))
+            page = tabs.take(key, lambda: new_page(viewport, False, options))
+            if page.viewport_size != viewport:
+                page.set_viewport_size(viewport)
+            if geolocation:
+                page.context.set_geolocation(geolocation)
+            if permissions:
+                page.context.grant_permissions(permissions)
+            undo = [page.context.add_init_script(path=str(AXE))] if axe else []
+            taken.append((key, page, undo))
         w = Watched(page)
         watched.append(w)
         return w
@@ -175,8 +184,8 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
         context.close()
     if tabs is not None:
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
-        for key, page, viewport, permissions in taken:
-            tabs.give_back(key, page, origin, viewport, permissions)
+        for key, page, undo in taken:
+            tabs.give_back(key, page, origin, undo)
     for w in watched:
         assert not w.errors, w.errors
 
