@@ -192,7 +192,7 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
 
 class Logins:
     """Logs pages in: through the login form the first time for an account, then by
-    giving a new context the cookies that login got (the same server-side session,
+    giving a later context the cookies that login got (the same server-side session,
     app/services/sessions.py). A test about something else than logging in skips the
     login page and its post, about 1 s of Chromium's CPU each time."""
 
