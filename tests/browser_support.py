@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 # Debian's Chromium, never a downloaded one. The background-networking flags keep it from
 # calling home: this machine has no internet, and those calls would fail many at a time.
@@ -44,11 +45,80 @@ class Watched:
         self.page = page
         self.errors: list[str] = []
         self.outside: list[str] = []
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", lambda msg: self.errors.append(msg.text)
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
-        page.on("requestfailed", lambda req: self.outside.append(req.url)
-                if "127.0.0.1" not in req.url else None)
+        self._handlers: list[tuple[str, Callable[..., None]]] = [
+            ("pageerror", lambda exc: self.errors.append(str(exc))),
+            ("console", lambda msg: self.errors.append(msg.text)
+             if msg.type == "error" and "Content Security Policy" in msg.text else None),
+            ("requestfailed", lambda req: self.outside.append(req.url)
+             if "127.0.0.1" not in req.url else None),
+        ]
+        for event, handler in self._handlers:
+            page.on(event, handler)
+
+    def detach(self) -> None:
+        """Stop watching: the page goes on to another test (Tabs)."""
+        for event, handler in self._handlers:
+            self.page.remove_listener(event, handler)
+
+
+class Tabs:
+    """Pages kept open between the tests of a module, one context each, and handed out
+    again once reset. A new context and page costs Chromium a renderer process, about a
+    second of CPU, twice to three times what loading a page into an open tab costs; most
+    browser tests open one or two pages.
+
+    What can be set on an open page is set on it for each test (size, axe, geolocation,
+    permissions), so a page is kept apart only for what its context is made with
+    (phone emulation, scripts off…). The reset (`give_back`) navigates to about:blank,
+    then undoes what a test can leave behind: cookies, the HTTP cache, every storage of
+    the origin (localStorage, IndexedDB, Cache API, service workers; not sessionStorage,
+    which the site does not use), permissions, geolocation, axe, routes, emulated media.
+    What it cannot undo, a page's own init script, a test removes itself
+    (`with page.add_init_script(...)`)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.free: dict[str, list[Page]] = {}
+        self.contexts: list[BrowserContext] = []
+
+    def take(self, key: str, new: Callable[[], Page]) -> Page:
+        pages = self.free.get(key)
+        if pages:
+            return pages.pop()
+        page = new()
+        self.contexts.append(page.context)
+        return page
+
+    def give_back(self, key: str, page: Page, origin: str, undo: list[Any]) -> None:
+        """Reset `page` for the next test with the same key; closed if it cannot be.
+        `undo`: what the test was given on top of its context (init scripts)."""
+        try:
+            if page.is_closed():
+                raise RuntimeError("closed by its test")
+            page.unroute_all(behavior="ignoreErrors")
+            page.goto("about:blank")
+            for script in undo:
+                script.close()
+            page.emulate_media(media="null")
+            context = page.context
+            cdp = context.new_cdp_session(page)
+            cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            cdp.send("Network.clearBrowserCache")
+            cdp.detach()
+            context.clear_cookies()
+            context.clear_permissions()
+            context.set_geolocation(None)
+        except (PlaywrightError, RuntimeError):  # cannot be reset: not reused
+            self.contexts.remove(page.context)
+            page.context.close()
+            return
+        self.free.setdefault(key, []).append(page)
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+        self.free.clear()
 
 
 @contextmanager
@@ -63,37 +133,66 @@ def launched_chromium() -> Iterator[Browser]:
 
 @contextmanager
 def page_maker(browser: Browser, base_url: str, *, height: int = 800,
-               accept_dialogs: bool = False) -> Iterator[Callable[..., Watched]]:
+               accept_dialogs: bool = False,
+               tabs: Tabs | None = None) -> Iterator[Callable[..., Watched]]:
     """Open watched pages on `base_url` (French; this machine only: CHROMIUM_ARGS); on
-    exit, close them and fail the test if any page had a script error or a CSP refusal."""
+    exit, close them (or hand them back to `tabs`, reset) and fail the test if any page
+    had a script error or a CSP refusal."""
     contexts: list[BrowserContext] = []
+    taken: list[tuple[str, Page, list[Any]]] = []
     watched: list[Watched] = []
+
+    def new_page(viewport: dict[str, int], axe: bool, options: dict[str, Any]) -> Page:
+        context = browser.new_context(viewport=viewport, locale="fr-FR", base_url=base_url,
+                                      **options)
+        if axe:
+            context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        if accept_dialogs:
+            page.on("dialog", lambda dialog: dialog.accept())
+        return page
 
     def make(width: int = 1280, height: int = height, *, axe: bool = False,
              **options: Any) -> Watched:
-        """A page in a new context; with `axe`, axe-core is in each of its documents
-        (for axe_serious), under the pages' own CSP."""
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      locale="fr-FR", base_url=base_url, **options)
-        if axe:
-            context.add_init_script(path=str(AXE))
-        contexts.append(context)
-        w = Watched(context.new_page())
-        if accept_dialogs:
-            w.page.on("dialog", lambda dialog: dialog.accept())
+        """A page in a context of its own; with `axe`, axe-core is in each of its
+        documents (for axe_serious), under the pages' own CSP."""
+        viewport = {"width": width, "height": height}
+        if tabs is None:
+            page = new_page(viewport, axe, options)
+            contexts.append(page.context)
+        else:  # what an open page can be given is not part of the key
+            geolocation = options.pop("geolocation", None)
+            permissions = options.pop("permissions", None)
+            key = repr((base_url, accept_dialogs, sorted(options.items())))
+            page = tabs.take(key, lambda: new_page(viewport, False, options))
+            if page.viewport_size != viewport:
+                page.set_viewport_size(viewport)
+            if geolocation:
+                page.context.set_geolocation(geolocation)
+            if permissions:
+                page.context.grant_permissions(permissions)
+            undo = [page.context.add_init_script(path=str(AXE))] if axe else []
+            taken.append((key, page, undo))
+        w = Watched(page)
         watched.append(w)
         return w
 
     yield make
+    for w in watched:
+        w.detach()
     for context in contexts:
         context.close()
+    if tabs is not None:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+        for key, page, undo in taken:
+            tabs.give_back(key, page, origin, undo)
     for w in watched:
         assert not w.errors, w.errors
 
 
 class Logins:
     """Logs pages in: through the login form the first time for an account, then by
-    giving a new context the cookies that login got (the same server-side session,
+    giving a later context the cookies that login got (the same server-side session,
     app/services/sessions.py). A test about something else than logging in skips the
     login page and its post, about 1 s of Chromium's CPU each time."""
 

@@ -305,9 +305,23 @@ def accounts(session, password_hash: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless Chromium for the whole run; each test opens its own contexts in it
-    (tests.browser_support.page_maker), so tests share no cookies or storage."""
+    """One headless Chromium for the whole run; tests open their pages in it
+    (tests.browser_support.page_maker), in contexts that share no cookies or storage
+    with another test's (reset between tests when kept open: `tabs`)."""
     from tests.browser_support import launched_chromium
 
     with launched_chromium() as chromium:
         yield chromium
+
+
+@pytest.fixture(scope="module")
+def tabs(browser):
+    """The module's open pages, handed from test to test once reset (tests.browser_support.
+    Tabs): no new renderer process and cold caches per test."""
+    from tests.browser_support import Tabs
+
+    pool = Tabs(browser)
+    try:
+        yield pool
+    finally:
+        pool.close()

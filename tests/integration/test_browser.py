@@ -19,8 +19,8 @@ from tests.browser_support import axe_serious, page_maker
 
 
 @pytest.fixture
-def make_page(browser, live_server):
-    with page_maker(browser, live_server.url) as make:
+def make_page(browser, live_server, tabs):
+    with page_maker(browser, live_server.url, tabs=tabs) as make:
         yield make
 
 
@@ -268,17 +268,62 @@ def test_the_api_reference_pages_reach_nothing_outside(make_page):
     patched not to (static/vendor/README.md), or a visitor's browser would call a third
     party and break the page's CSP."""
     w = make_page()
-    # Note when ReDoc's logo image has come and gone (it drops it on a load error).
-    w.page.add_init_script("""
-        const logo = (n) => n.alt === 'redocly logo';
-        new MutationObserver((records) => {
-            for (const r of records) {
-                for (const n of r.addedNodes) if (logo(n)) window.logoAdded = n.src || 'none';
-                for (const n of r.removedNodes) if (logo(n)) window.logoGone = true;
-            }
-        }).observe(document, {childList: true, subtree: true});""")
-    w.page.goto("/api/redoc")
-    w.page.get_by_text("API docs by Redocly").wait_for()
-    w.page.wait_for_function("() => window.logoGone === true")
-    assert w.page.evaluate("window.logoAdded").startswith(("none", "http://127.0.0.1"))
+    # Note when ReDoc's logo image has come and gone (it drops it on a load error); the
+    # script goes with the test (the page is handed on: tests.browser_support.Tabs).
+    with w.page.add_init_script("""
+            const logo = (n) => n.alt === 'redocly logo';
+            new MutationObserver((records) => {
+                for (const r of records) {
+                    for (const n of r.addedNodes) if (logo(n)) window.logoAdded = n.src || 'none';
+                    for (const n of r.removedNodes) if (logo(n)) window.logoGone = true;
+                }
+            }).observe(document, {childList: true, subtree: true});"""):
+        w.page.goto("/api/redoc")
+        w.page.get_by_text("API docs by Redocly").wait_for()
+        w.page.wait_for_function("() => window.logoGone === true")
+        assert w.page.evaluate("window.logoAdded").startswith(("none", "http://127.0.0.1"))
     assert not w.errors and not w.outside, (w.errors, w.outside)
+
+
+# -- the test tabs themselves --------------------------------------------------------------------
+
+OPENING = "/entries/la-coroutine/opening.json"  # kept a minute by browsers
+# The bytes that came over the network for a fetch of `url` (0 when from the HTTP cache),
+# from its resource timing entry, which comes after the body.
+FETCHED_SIZE = """async (url) => {
+    await (await fetch(url)).text();
+    return await new Promise(done => new PerformanceObserver((list, observer) => {
+        const entry = list.getEntries().find(e => e.name.endsWith(url));
+        if (entry) { observer.disconnect(); done(entry.transferSize); }
+    }).observe({type: 'resource', buffered: true}));
+}"""
+
+
+def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, tabs):
+    """tests.browser_support.Tabs: the next test gets the same renderer, not the state."""
+    with page_maker(browser, live_server.url, tabs=tabs) as make:
+        before = make(width=500, height=400, axe=True, permissions=["geolocation"],
+                      geolocation={"latitude": 50.6, "longitude": 3.1}).page
+        before.goto("/entries")
+        assert before.evaluate("typeof axe") == "object"
+        before.evaluate("localStorage.setItem('left', 'behind')")
+        assert before.evaluate(f"fetch('{OPENING}').then(r => r.status)") == 200  # max-age
+        before.context.add_cookies([{"name": "left", "value": "behind",
+                                     "url": live_server.url}])
+        before.route("**/static/**", lambda route: route.abort())
+        before.emulate_media(media="print")
+        before.set_viewport_size({"width": 300, "height": 300})
+    with page_maker(browser, live_server.url, tabs=tabs) as make:
+        after = make(width=600, height=500).page
+        assert after is before  # the same tab, so the same renderer process
+        after.goto("/entries")
+        assert after.context.cookies() == []
+        assert after.evaluate("localStorage.getItem('left')") is None
+        assert after.evaluate(FETCHED_SIZE, OPENING) > 0  # from the server, not the cache
+        assert after.evaluate("fetch('/static/css/atlas.css', {cache: 'no-store'})"
+                              ".then(r => r.status, () => 'refused')") == 200  # no route left
+        assert after.evaluate("matchMedia('print').matches") is False
+        assert after.viewport_size == {"width": 600, "height": 500}
+        assert after.evaluate("typeof axe") == "undefined"
+        assert after.evaluate("navigator.permissions.query({name: 'geolocation'})"
+                              ".then(p => p.state)") != "granted"

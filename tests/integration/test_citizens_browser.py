@@ -42,8 +42,8 @@ def server(databases):
 
 
 @pytest.fixture
-def make_page(browser, server):
-    with page_maker(browser, server.url) as make:
+def make_page(browser, server, tabs):
+    with page_maker(browser, server.url, tabs=tabs) as make:
         yield make
 
 

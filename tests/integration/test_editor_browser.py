@@ -43,8 +43,8 @@ def server(databases):
 
 
 @pytest.fixture
-def make_page(browser, server):
-    with page_maker(browser, server.url, height=900, accept_dialogs=True) as make:
+def make_page(browser, server, tabs):
+    with page_maker(browser, server.url, height=900, accept_dialogs=True, tabs=tabs) as make:
         yield make
 
 

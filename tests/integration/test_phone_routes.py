@@ -7,12 +7,13 @@ files, the static files) is listed in SKIPPED with why; a GET rule whose path
 parameters cannot be filled fails the test, so nothing is left out silently. A route
 added later that answers JSON, a stream or a file is passed over when it answers.
 
-One browser context per role, one tab reused for all its pages, no sleeps: each page
-is measured once its `load` event has fired (scripts run, styles applied). Pages that
-would only show a document measured already are not loaded again: for the visitor
-without an account, what sends them to the login form (measured at /login); for an
-account, an error page that is the same document as one before it (the 403 page names
-only the role). The application is asked first, in the test process, without a browser.
+One tab for all the pages of a role (handed on to the next role once reset), no
+sleeps: each page is measured once its `load` event has fired (scripts run, styles
+applied). Pages that would only show a document measured already are not loaded again:
+for the visitor without an account, what sends them to the login form (measured at
+/login); for an account, an error page that is the same document as one before it (the
+403 page names only the role). The application is asked first, in the test process,
+without a browser.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ def log_in(page: Page, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_fits_a_360_px_phone(browser, server, login_first, role):
+def test_every_page_fits_a_360_px_phone(browser, tabs, server, login_first, role):
     urls, skipped = page_urls(server.app, server.values)
     assert len(urls) > 30 and "/api/v1/exports/entries.csv" in skipped
     if role == "anonymous":
@@ -233,7 +234,7 @@ def test_every_page_fits_a_360_px_phone(browser, server, login_first, role):
             assert "/editor/users" in not_loaded
     urls = [url for url in urls if url not in not_loaded]
     overflowing, reached = [], []
-    with page_maker(browser, server.url, height=740) as make:
+    with page_maker(browser, server.url, height=740, tabs=tabs) as make:
         page = make(width=WIDTH, is_mobile=True, has_touch=True).page
         if role != "anonymous":
             log_in(page, role)

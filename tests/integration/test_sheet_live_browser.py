@@ -40,8 +40,8 @@ def server(databases):
 
 
 @pytest.fixture
-def make_page(browser, server):
-    with page_maker(browser, server.url, height=900) as make:
+def make_page(browser, server, tabs):
+    with page_maker(browser, server.url, height=900, tabs=tabs) as make:
         yield make
 
 
