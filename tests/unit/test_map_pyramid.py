@@ -281,7 +281,7 @@ def entries_rows_read(app, url: str) -> tuple[int, dict]:
                   and "pg_current_snapshot" not in s.sql]
     read = 0
     with connect(app) as conn, conn.cursor() as cur:
-        cur.execute("SET enable_sort = off")  # as the scan path runs
+        cur.execute("SET enable_sort = off; SET jit = off")  # as the scan path runs
         for statement, parameters in statements:
             cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
             read += rows_of(cur.fetchone()[0][0]["Plan"], "entries")
