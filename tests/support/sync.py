@@ -23,7 +23,7 @@ from app import entry_fields
 from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
-from tests.conftest import TEMPLATE_SOURCES, fingerprint, make_app
+from tests.conftest import make_app, template_key
 from tests.support.serving import serving
 
 EDITOR = Author(label="test editor")
@@ -239,7 +239,7 @@ def copy_of(databases: Any, label: str, build: Callable[[str], None], extra: str
     """A new database copied from the template `build(url)` makes: built once, kept in the
     cluster between runs under a key of its source (and `extra`) and of TEMPLATE_SOURCES,
     as tests/conftest.py does for the demo."""
-    key = fingerprint(*TEMPLATE_SOURCES, extra=inspect.getsource(build) + extra)
+    key = template_key(inspect.getsource(build) + extra)
     name = build.__name__.strip("_")[:24]
     return databases.create(label, template=databases.template(name, key, build))
 
