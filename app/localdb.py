@@ -415,6 +415,9 @@ class ThrowawayDatabases:
         self.url = url or server_url()
         self.created: list[str] = []
         self._copy_strategy: str | None = None
+        # Templates found or built by this object: not looked up again (their name holds
+        # their fingerprint, and only a newer build of the same label drops one).
+        self._templates: set[str] = set()
 
     def _admin(self):
         import psycopg2
@@ -432,10 +435,15 @@ class ThrowawayDatabases:
                 # Names are ours, not input.
                 copy = f' TEMPLATE "{template}" STRATEGY {self._strategy(cur)}' if template else ""
                 cur.execute(f'CREATE DATABASE "{name}"{copy}')
+                self.created.append(name)
+                self._created(cur, name)
         finally:
             conn.close()
-        self.created.append(name)
         return libpq_url(self.url, name)
+
+    def _created(self, cur, name: str) -> None:
+        """What a subclass does to each new database, on the same admin connection (a new
+        connection costs a backend start and a SCRAM exchange on both sides)."""
 
     def _strategy(self, cur) -> str:
         """How to copy a template. FILE_COPY copies the files after a checkpoint; WAL_LOG
@@ -459,6 +467,8 @@ class ThrowawayDatabases:
         one would make every copy fail).
         """
         name = f"atlas_tpl_{label}_{fingerprint[:16]}"
+        if name in self._templates:
+            return name
         conn = self._admin()
         try:
             with conn.cursor() as cur:
@@ -468,6 +478,7 @@ class ThrowawayDatabases:
                     self._build_template(cur, label, name, build)
         finally:
             conn.close()  # releases the advisory lock
+        self._templates.add(name)
         return name
 
     def _build_template(self, cur, label: str, name: str, build: Callable[[str], None]) -> None:

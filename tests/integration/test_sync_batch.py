@@ -9,6 +9,7 @@ by row: entries, versions, revisions, sources and their baselines, field holders
 
 from __future__ import annotations
 
+import inspect
 import uuid
 
 import pytest
@@ -20,6 +21,7 @@ from app.services.users import create_user
 from app.sync.client import Remote
 from app.sync.pull import Puller, SyncFailed
 from bench.exports import grow
+from tests.conftest import make_app
 from tests.support.statements import statements_sent
 from tests.support.sync import Instance
 
@@ -44,13 +46,25 @@ def rows(instance: Instance) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def lille(databases):
-    instance = Instance(databases, "batch_lille", demo=True)
-    with instance.context():
-        grow(db.engine.url.render_as_string(hide_password=False).replace(
-            "postgresql+psycopg2://", "postgresql://"), 1, GROWN)
+    instance = Instance(databases, "batch_lille", built_by=_demo_grown,
+                        extra=inspect.getsource(grow) + str(GROWN))
     instance.start()
     yield instance
     instance.stop()
+
+
+def _demo_grown(url: str) -> None:
+    """The demo and GROWN synthetic entries: a template built once, not grown per run."""
+    from flask_migrate import upgrade
+
+    from app.demo import load_demo
+
+    with make_app(url).app_context():
+        upgrade()
+        load_demo()
+        db.session.remove()
+        db.engine.dispose()
+    grow(url, 1, GROWN)
 
 
 def pull(target: Instance, source: Instance, **options) -> tuple[dict, list]:

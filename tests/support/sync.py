@@ -23,7 +23,7 @@ from app import entry_fields
 from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
-from tests.conftest import TEMPLATE_SOURCES, fingerprint, make_app
+from tests.conftest import make_app, template_key
 from tests.support.serving import serving
 
 EDITOR = Author(label="test editor")
@@ -119,21 +119,20 @@ class Gate:
 
 class Instance:
     """`demo`: the whole demo; `small`: SMALL_DEMO only (for tests whose subject does not
-    depend on the volume); `built_by`: a copy of a template that function builds; else an
+    depend on the volume); `built_by`: a copy of a template that function builds (`extra`:
+    more of what it is built from, as copy_of takes); else an
     empty migrated database (`tags_only`: the demo's tags)."""
 
     def __init__(self, databases: Any, label: str, *, demo: bool = False, small: bool = False,
                  tags_only: bool = False, batch: bool = True,
-                 built_by: Callable[[str], None] | None = None, **config: Any) -> None:
+                 built_by: Callable[[str], None] | None = None, extra: str = "",
+                 **config: Any) -> None:
+        built_by = _migrate_and_load_demo_tags if tags_only else built_by
         url = (databases.demo(label) if demo else small_demo(databases, label) if small
-               else copy_of(databases, label, built_by) if built_by
+               else copy_of(databases, label, built_by, extra) if built_by
                else databases.migrated(label))
         self.app = make_app(url)
         self.app.config.update(config)
-        if tags_only:
-            with self.app.app_context():
-                load_demo_tags()
-                db.session.remove()
         self.gate = Gate(self.app)
         self.gate.batch = batch
         self.port = 0
@@ -239,7 +238,7 @@ def copy_of(databases: Any, label: str, build: Callable[[str], None], extra: str
     """A new database copied from the template `build(url)` makes: built once, kept in the
     cluster between runs under a key of its source (and `extra`) and of TEMPLATE_SOURCES,
     as tests/conftest.py does for the demo."""
-    key = fingerprint(*TEMPLATE_SOURCES, extra=inspect.getsource(build) + extra)
+    key = template_key(inspect.getsource(build) + extra)
     name = build.__name__.strip("_")[:24]
     return databases.create(label, template=databases.template(name, key, build))
 
@@ -260,6 +259,17 @@ def _migrate_and_load_small_demo(url: str) -> None:
         upgrade()
         patch.setattr(app.demo, "read_demo", lambda *args, **kwargs: data)
         app.demo.load_demo()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _migrate_and_load_demo_tags(url: str) -> None:
+    """A migrated database with the demo's tags only: the template of `tags_only`."""
+    from flask_migrate import upgrade
+
+    with make_app(url).app_context():
+        upgrade()
+        load_demo_tags()
         db.session.remove()
         db.engine.dispose()
 

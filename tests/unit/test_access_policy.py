@@ -26,7 +26,8 @@ from app.services.proposals import accept, propose_entry
 from app.services.revisions import Author
 from app.services.tokens import create_token
 from app.services.users import create_user
-from tests.support.editor import PASSWORD, login
+from tests.conftest import make_app
+from tests.support.editor import ACCOUNTS, PASSWORD, login
 
 ANON, OWNER, OTHER, EDITOR, ADMIN = "anonymous", "owner", "other", "editor", "admin"
 ROLES = (ANON, OWNER, OTHER, EDITOR, ADMIN)
@@ -60,8 +61,41 @@ class Thing:
     sheet_id: str | None = None
 
 
+@pytest.fixture(scope="module")
+def app(databases):
+    """One database for this module (a copy of the demo template): its accounts and the
+    table's objects are committed once (they were made again for each of the 17 tests),
+    and each test's writes are rolled back (the conftest's `session`)."""
+    return make_app(databases.demo("policy"))
+
+
+@pytest.fixture(scope="module")
+def made(app, password_hash) -> tuple[dict[str, Thing], dict[str, int]]:
+    """The objects of the table and the ids of the accounts, committed once."""
+    with app.app_context():
+        users = {role: User(email=account.email, name=role.title(), role=account.role,
+                            password_hash=password_hash)
+                 for role, account in ACCOUNTS.items()}
+        db.session.add_all(users.values())
+        db.session.commit()
+        things = make_world(users)
+        ids = {role: user.id for role, user in users.items()}
+        db.session.remove()
+    return things, ids
+
+
 @pytest.fixture
-def world(session, accounts) -> dict[str, Thing]:
+def accounts(session, made) -> dict[str, User]:
+    """One account per role (tests.support.editor.ACCOUNTS), in the test's session."""
+    return {role: session.get(User, user_id) for role, user_id in made[1].items()}
+
+
+@pytest.fixture
+def world(session, made) -> dict[str, Thing]:
+    return made[0]
+
+
+def make_world(accounts: dict[str, User]) -> dict[str, Thing]:
     other = create_user(OTHER_EMAIL, PASSWORD, "contributor", name="Dominique")
     editor = Author(user=accounts["editor"])
     things: dict[str, Thing] = {}

@@ -87,6 +87,38 @@ def test_a_session_cookie_does_not_authorise_api_writes(client, accounts):
     assert client.post("/api/v1/entries", json=NEW).status_code == 401
 
 
+def test_a_token_records_its_last_use_to_the_minute_without_a_write_per_request(
+        client, tokens, session):
+    """A script's requests read their token; its last use is written when it is a minute
+    old, not at each request (was: an UPDATE and a commit per request, and parallel
+    requests of one token waiting for each other on its row)."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import ApiToken
+    from tests.support.statements import statements_sent
+
+    def last_used() -> datetime | None:
+        session.expire_all()
+        return session.scalar(select(ApiToken.last_used_at).where(ApiToken.name == "editor script"))
+
+    headers = auth(tokens["editor"], **{"If-Match": '"v1"'})
+    assert last_used() is None
+    assert client.delete("/api/v1/entries/mutualab", headers=headers).status_code == 412
+    first = last_used()
+    assert first is not None  # a token never used is marked at its first use
+    with statements_sent(db.engine) as sent:
+        for _ in range(3):
+            assert client.delete("/api/v1/entries/mutualab", headers=headers).status_code == 412
+    assert last_used() == first
+    assert not [s for s in sent if "UPDATE api_tokens" in s.sql]
+    # A minute later, the next request moves it.
+    session.execute(db.update(ApiToken).where(ApiToken.name == "editor script")
+                    .values(last_used_at=first - timedelta(seconds=61)))
+    assert client.delete("/api/v1/entries/mutualab", headers=headers).status_code == 412
+    assert last_used() > first - timedelta(seconds=1)
+    assert last_used() <= datetime.now(UTC)
+
+
 def test_contributors_may_not_delete(client, tokens):
     entry = get_entry("mutualab")
     response = client.delete("/api/v1/entries/mutualab",

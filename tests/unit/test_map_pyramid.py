@@ -32,11 +32,39 @@ LILLE = "ST_SetSRID(ST_MakePoint(3.07, 50.63), 4326)"
 
 @pytest.fixture(scope="module")
 def app(databases):
-    return fresh_app(databases, "pyramid")
+    app = fresh_app(databases, "pyramid")
+    yield app
+    if app in READERS:
+        READERS.pop(app).close()
 
 
 def connect(app):
+    """A connection of its own (a transaction that another one must not see)."""
     return raw_connection(app)
+
+
+# One connection in autocommit per app for the helpers below and `sql`, each statement
+# committed at once as on a connection of its own: a new connection per call (hundreds in
+# this file) cost more PostgreSQL CPU (backend start, authentication) than the counts.
+READERS: dict = {}
+
+
+def reader(app):
+    if app not in READERS:
+        READERS[app] = raw_connection(app)
+        READERS[app].autocommit = True
+    return READERS[app]
+
+
+@pytest.fixture
+def sql(app):
+    """The conftest's `sql` (each statement committed on its own), on the reader."""
+
+    def run(statement: str, *params) -> None:
+        with reader(app).cursor() as cur:
+            cur.execute(statement, params)
+
+    return run
 
 
 def direct(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
@@ -70,7 +98,7 @@ def direct(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
 
 def counted(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
     """The same from the pyramid: folded cells plus the changes not folded yet."""
-    with connect(app) as conn, conn.cursor() as cur:
+    with reader(app).cursor() as cur:
         cur.execute("""
             SELECT z, gx, gy, kind, sum(n), sum(sx), sum(sy) FROM (
                 SELECT z, gx, gy, kind, n, sx, sy FROM map_cells
@@ -80,7 +108,6 @@ def counted(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
             GROUP BY z, gx, gy, kind HAVING sum(n) <> 0 OR sum(sx) <> 0 OR sum(sy) <> 0""",
                     {"base": BASE})
         rows = cur.fetchall()
-    conn.close()
     out: dict[int, dict] = {z: {} for z in range(BASE + 1)}
     for z, gx, gy, kind, n, sx, sy in rows:
         out[z][(gx, gy, kind)] = (int(n), int(sx), int(sy))
@@ -89,18 +116,16 @@ def counted(app) -> dict[int, dict[tuple, tuple[int, int, int]]]:
 
 def pending(app) -> int:
     """The changes not folded in yet."""
-    with connect(app) as conn, conn.cursor() as cur:
+    with reader(app).cursor() as cur:
         cur.execute("SELECT count(*) FROM map_cell_changes")
         found = cur.fetchone()[0]
-    conn.close()
     return found
 
 
 def compact(app) -> int:
-    with connect(app) as conn, conn.cursor() as cur:
+    with reader(app).cursor() as cur:
         cur.execute("SELECT atlas_map_cells_compact() + atlas_tag_facets_compact()")
         folded = cur.fetchone()[0]
-    conn.close()
     return folded
 
 
@@ -281,7 +306,7 @@ def entries_rows_read(app, url: str) -> tuple[int, dict]:
                   and "pg_current_snapshot" not in s.sql]
     read = 0
     with connect(app) as conn, conn.cursor() as cur:
-        cur.execute("SET enable_sort = off")  # as the scan path runs
+        cur.execute("SET enable_sort = off; SET jit = off")  # as the scan path runs
         for statement, parameters in statements:
             cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
             read += rows_of(cur.fetchone()[0][0]["Plan"], "entries")
@@ -336,10 +361,9 @@ TAG = ("INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries
 
 def blocked(app) -> bool:
     """Whether a statement of another connection waits for a lock."""
-    with connect(app) as probe, probe.cursor() as cur:
+    with reader(app).cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
         waiting = cur.fetchone()[0] > 0
-    probe.close()
     return waiting
 
 
@@ -584,10 +608,9 @@ def test_concurrent_requests_share_one_pass(app, sql):
     for t in threads:
         t.join(30)
     assert len(ids) == 4 and len(set(ids)) == 1 and ids[0] is not None
-    with connect(app) as conn, conn.cursor() as cur:
+    with reader(app).cursor() as cur:
         cur.execute("SELECT count(*) FROM map_filter_passes WHERE id = %s", (ids[0].id,))
         assert cur.fetchone()[0] == 1
-    conn.close()
 
 
 def test_passes_are_bounded_and_those_of_another_state_dropped(app, sql, monkeypatch):
@@ -602,12 +625,11 @@ def test_passes_are_bounded_and_those_of_another_state_dropped(app, sql, monkeyp
         for word in ("atelier", "jardin", "cafe", "epicerie"):
             made.append(filter_pass.pass_for(EntryFilter(text=word)).id)
         db.session.remove()
-    with connect(app) as conn, conn.cursor() as cur:
+    with reader(app).cursor() as cur:
         cur.execute("SELECT id FROM map_filter_passes ORDER BY id")
         kept = [row[0] for row in cur.fetchall()]
         cur.execute("SELECT count(*) FROM map_filter_chunks WHERE pass_id <> ALL(%s)", (kept,))
         orphans = cur.fetchone()[0]
-    conn.close()
     assert old not in kept and kept == made[-2:] and orphans == 0
 
 
