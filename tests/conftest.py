@@ -86,7 +86,7 @@ def _migrate(url: str, revision: str = "head") -> None:
         db.engine.dispose()
 
 
-def _migrate_and_load_demo(url: str) -> None:
+def migrate_and_load_demo(url: str) -> None:
     from flask_migrate import upgrade
 
     from app.demo import load_demo
@@ -123,7 +123,7 @@ class DemoDatabases(ThrowawayDatabases):
 
     def demo(self, label: str = "test") -> str:
         """A new database migrated to head and loaded with the Lille demo data."""
-        return self._copy(label, "demo", _migrate_and_load_demo)
+        return self._copy(label, "demo", migrate_and_load_demo)
 
 
 # The files that take longest (seconds of a run on two cores, most first): sent to the

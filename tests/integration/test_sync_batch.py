@@ -21,7 +21,7 @@ from app.services.users import create_user
 from app.sync.client import Remote
 from app.sync.pull import Puller, SyncFailed
 from bench.exports import grow
-from tests.conftest import make_app
+from tests.conftest import migrate_and_load_demo
 from tests.support.statements import statements_sent
 from tests.support.sync import Instance
 
@@ -55,15 +55,7 @@ def lille(databases):
 
 def _demo_grown(url: str) -> None:
     """The demo and GROWN synthetic entries: a template built once, not grown per run."""
-    from flask_migrate import upgrade
-
-    from app.demo import load_demo
-
-    with make_app(url).app_context():
-        upgrade()
-        load_demo()
-        db.session.remove()
-        db.engine.dispose()
+    migrate_and_load_demo(url)
     grow(url, 1, GROWN)
 
 

@@ -471,15 +471,15 @@ def test_a_filtered_pass_equals_the_entries_after(app, sql, write):
     assert not set(before) & set(after)  # the data state moved: every pass counted again
 
 
-def test_a_late_commit_is_in_the_filtered_pass_when_it_shows(app, sql):
-    f = EntryFilter(text="epicerie")
+def assert_a_late_commit_shows(app, f: EntryFilter, late_write, early_write) -> None:
+    """`f`'s pass counts what a direct count does while a transaction that began earlier
+    (`late_write`, on its own connection) is running and after it commits (one more entry),
+    an entry written meanwhile (`early_write`) included."""
     late = connect(app)
     try:
         with late.cursor() as cur:
-            cur.execute(ENTRY.format(geom=LILLE).replace("'Pyramide'", "'Épicerie tardive'"),
-                        ("pyr-late-epicerie", "published"))
-        sql(ENTRY.format(geom=LILLE).replace("'Pyramide'", "'Épicerie pressée'"),
-            "pyr-early-epicerie", "published")
+            late_write(cur)
+        early_write()
         running = assert_pass_agrees(app, f)
         with app.app_context():
             total = sum(a for a, _ in filter_pass.kind_totals(f).values())
@@ -492,6 +492,16 @@ def test_a_late_commit_is_in_the_filtered_pass_when_it_shows(app, sql):
             db.session.remove()
     finally:
         late.close()
+
+
+def test_a_late_commit_is_in_the_filtered_pass_when_it_shows(app, sql):
+    def late(cur) -> None:
+        cur.execute(ENTRY.format(geom=LILLE).replace("'Pyramide'", "'Épicerie tardive'"),
+                    ("pyr-late-epicerie", "published"))
+
+    assert_a_late_commit_shows(app, EntryFilter(text="epicerie"), late, lambda: sql(
+        ENTRY.format(geom=LILLE).replace("'Pyramide'", "'Épicerie pressée'"),
+        "pyr-early-epicerie", "published"))
 
 
 TAGGED_LATE = ("INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries e,"
@@ -500,29 +510,16 @@ TAGGED_LATE = ("INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM
 
 @pytest.mark.parametrize("tags", [("grocery",), ("grocery", "repair")])
 def test_a_late_commit_is_in_a_tags_pass_when_it_shows(app, sql, tags):
-    """A tag's pass, read from the tag's rows, counts what a direct count does, before and
-    after a transaction that began earlier commits (an entry with both tags counts once)."""
-    f = EntryFilter(tags=tags)
+    """A tag's pass, read from the tag's rows (an entry with both tags counts once)."""
     slug = "pyr-late-" + "-".join(tags)
-    late = connect(app)
-    try:
-        with late.cursor() as cur:
-            cur.execute(ENTRY.format(geom=LILLE), (slug, "published"))
-            cur.execute(TAGGED_LATE, (slug,))
-        sql(ENTRY.format(geom=LILLE) + "; " + TAGGED_LATE, slug + "-early", "published",
-            slug + "-early")
-        running = assert_pass_agrees(app, f)
-        with app.app_context():
-            total = sum(a for a, _ in filter_pass.kind_totals(f).values())
-            db.session.remove()
-        late.commit()
-        shown = assert_pass_agrees(app, f)
-        assert shown != running
-        with app.app_context():
-            assert sum(a for a, _ in filter_pass.kind_totals(f).values()) == total + 1
-            db.session.remove()
-    finally:
-        late.close()
+
+    def late(cur) -> None:
+        cur.execute(ENTRY.format(geom=LILLE), (slug, "published"))
+        cur.execute(TAGGED_LATE, (slug,))
+
+    assert_a_late_commit_shows(app, EntryFilter(tags=tags), late, lambda: sql(
+        ENTRY.format(geom=LILLE) + "; " + TAGGED_LATE, slug + "-early", "published",
+        slug + "-early"))
 
 
 def scans_of(plan: dict, relations: tuple[str, ...]) -> list[tuple[str, str, bool]]:
