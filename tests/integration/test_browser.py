@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 
 from app.query import EntryFilter, count_entries
 from tests import demo_data
-from tests.browser_support import axe_serious, page_maker
+from tests.browser_support import axe_serious, page_maker, playwright_disabled_features
 
 
 @pytest.fixture
@@ -327,3 +327,20 @@ def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, 
         assert after.evaluate("typeof axe") == "undefined"
         assert after.evaluate("navigator.permissions.query({name: 'geolocation'})"
                               ".then(p => p.state)") != "granted"
+
+
+def test_the_test_browser_keeps_playwrights_disabled_features(browser):
+    """Chromium reads only the last --disable-features: the one that turns RenderDocument
+    off for the tests (browser_support.chromium_args_for_tests) must still carry
+    Playwright's own list, read from its driver (a new driver may move it)."""
+    page = browser.new_page()
+    try:
+        page.goto("chrome://version")
+        line = page.inner_text("#command_line")
+    finally:
+        page.close()
+    last = [arg for arg in line.split() if arg.startswith("--disable-features=")][-1]
+    features = set(last.split("=", 1)[1].split(","))
+    playwrights = set(playwright_disabled_features())
+    assert len(playwrights) >= 5 and {"PaintHolding", "HttpsUpgrades"} <= playwrights
+    assert playwrights | {"RenderDocument"} <= features
