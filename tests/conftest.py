@@ -101,8 +101,10 @@ def migrate_and_load_demo(url: str) -> None:
 class DemoDatabases(ThrowawayDatabases):
     """Throwaway databases, plus ready copies of the migrated and the demo templates."""
 
-    def _copy(self, label: str, template: str, build: Callable[[str], None],
-              extra: str = "") -> str:
+    def from_template(self, label: str, template: str, build: Callable[[str], None],
+                      extra: str = "") -> str:
+        """A new database copied from the template `build(url)` makes, built once and kept
+        in the cluster under a key of the build's source, `extra` and TEMPLATE_SOURCES."""
         key = template_key(inspect.getsource(build) + extra)
         return self.create(label, template=self.template(template, key, build))
 
@@ -113,17 +115,17 @@ class DemoDatabases(ThrowawayDatabases):
 
     def migrated(self, label: str = "test") -> str:
         """A new database migrated to head, with no entries; returns its libpq URL."""
-        return self._copy(label, "migrated", _migrate)
+        return self.from_template(label, "migrated", _migrate)
 
     def at_revision(self, revision: str, label: str = "test") -> str:
         """A new database migrated up to `revision` only, with no entries: where a test of
         a later migration starts (the earlier ones then cost nothing on a warm checkout)."""
-        return self._copy(label, f"rev{revision}",
+        return self.from_template(label, f"rev{revision}",
                           lambda url: _migrate(url, revision), extra=revision)
 
     def demo(self, label: str = "test") -> str:
         """A new database migrated to head and loaded with the Lille demo data."""
-        return self._copy(label, "demo", migrate_and_load_demo)
+        return self.from_template(label, "demo", migrate_and_load_demo)
 
 
 # The files that take longest (seconds of a run on two cores, most first): sent to the

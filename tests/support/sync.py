@@ -7,7 +7,6 @@ read its state with plain SQL, independently of the sync code under test.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from app import entry_fields
 from app.extensions import db
 from app.services.entries import delete_entry, find_entry, save_entry
 from app.services.revisions import Author
-from tests.conftest import make_app, template_key
+from tests.conftest import make_app
 from tests.support.serving import serving
 
 EDITOR = Author(label="test editor")
@@ -238,9 +237,7 @@ def copy_of(databases: Any, label: str, build: Callable[[str], None], extra: str
     """A new database copied from the template `build(url)` makes: built once, kept in the
     cluster between runs under a key of its source (and `extra`) and of TEMPLATE_SOURCES,
     as tests/conftest.py does for the demo."""
-    key = template_key(inspect.getsource(build) + extra)
-    name = build.__name__.strip("_")[:24]
-    return databases.create(label, template=databases.template(name, key, build))
+    return databases.from_template(label, build.__name__.strip("_")[:24], build, extra)
 
 
 def _migrate_and_load_small_demo(url: str) -> None:
