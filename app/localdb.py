@@ -88,6 +88,9 @@ def debian_packages(major: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class Cluster:
     root: Path = DEFAULT_ROOT
+    # Server settings given at each start, over the machine's defaults (shared_buffers
+    # below): the tests' own clusters (tests/support/cluster.py) trade safety for speed.
+    settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def data_dir(self) -> Path:
@@ -189,8 +192,9 @@ class Cluster:
         port = self._kept_port()
         # A Unix socket path is limited to ~107 bytes; use none when ours is too long.
         sockets = str(self.socket_dir) if len(str(self.socket_dir)) < 90 else ""
+        settings = {"shared_buffers": f"{shared_buffers_mb()}MB", **dict(self.settings)}
         options = (f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{sockets}'"
-                   f" -c shared_buffers={shared_buffers_mb()}MB")
+                   + "".join(f" -c {name}={value}" for name, value in settings.items()))
         if self.log_file.exists():
             _give_to_owner(self.log_file)
         else:

@@ -1,9 +1,11 @@
 """The project's own cluster: created, started, reachable with PostGIS, stopped; the
 templates test databases are copied from."""
 
+import os
 import shutil
 import socket
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -17,12 +19,20 @@ from app.localdb import (
     fingerprint,
     libpq_url,
 )
-from tests.support.cluster import time_wait_sockets, without_waiting_on_the_disk
+from tests.support.cluster import (
+    TEST_SETTINGS,
+    in_memory_home,
+    start_worker_cluster,
+    throwaway_home,
+    time_wait_sockets,
+    without_waiting_on_the_disk,
+    worker_cluster,
+)
 
 
 def test_a_fresh_cluster_starts_serves_postgis_and_stops():
     ensure_packages()
-    cluster = Cluster(PROJECT_ROOT / "var" / f"test-cluster-{uuid.uuid4().hex[:8]}")
+    cluster = Cluster(throwaway_home() / f"test-cluster-{uuid.uuid4().hex[:8]}")
     try:
         url = cluster.ensure()
         assert cluster.is_running()
@@ -43,9 +53,69 @@ def test_a_fresh_cluster_starts_serves_postgis_and_stops():
         assert not cluster.is_running()
         # A second ensure() restarts the same cluster with the same password.
         assert cluster.ensure().split("@")[0] == url.split("@")[0]
+        assert _setting(url, "autovacuum") == "on"
+        # Settings of a Cluster are given at each start; the project's cluster has none.
+        cluster.stop()
+        Cluster(cluster.root, settings=(("autovacuum", "off"),)).ensure()
+        assert _setting(url, "autovacuum") == "off"
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def _setting(url: str, name: str) -> str:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SHOW {name}")  # our names
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _filesystem(path: str) -> str:
+    """The type of the filesystem `path` is on (the longest mount point above it)."""
+    best, kind = "", ""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        mount, fstype = line.split()[1:3]
+        if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) > len(best):
+            best, kind = mount, fstype
+    return kind
+
+
+def test_a_workers_cluster_is_in_memory_when_there_is_room_with_the_test_settings():
+    """A test worker's cluster is in the in-memory home (on tmpfs) when the machine has
+    one with room, else under var/; it runs with TEST_SETTINGS (fsync off, a small buffer
+    pool, no autovacuum…)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    was_running = worker_cluster(worker).is_running()
+    cluster, url = start_worker_cluster(worker)
+    try:
+        data = _setting(url, "data_directory")
+        home = in_memory_home()
+        if home is not None:
+            assert data == str(home / f"pg-{worker}" / "data")
+            assert _filesystem(data) == "tmpfs"
+        else:
+            assert data == str(PROJECT_ROOT / "var" / f"pg-{worker}" / "data")
+        for name, value in TEST_SETTINGS:
+            assert _setting(url, name) == value, name
+    finally:
+        if not was_running:
+            cluster.stop()
+
+
+def test_the_in_memory_home_needs_a_writable_tmpfs_with_room_and_is_then_kept(tmp_path):
+    """The clusters go to /dev/shm only with room there and in memory; once a home is
+    there it is kept (its templates), and after a reboot emptied it, made again."""
+    assert in_memory_home(tmp_path / "absent", room=1) is None
+    assert in_memory_home(tmp_path, room=2**62) is None
+    home = in_memory_home(tmp_path, room=1)
+    assert home is not None and home.parent == tmp_path and not home.exists()
+    home.mkdir()
+    assert in_memory_home(tmp_path, room=2**62) == home
+    home.rmdir()  # a reboot
+    assert in_memory_home(tmp_path, room=2**62) is None
 
 
 def _copies_without_a_flush_only_where_the_server_does_not_fsync(url: str) -> None:
