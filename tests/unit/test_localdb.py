@@ -6,6 +6,7 @@ import shutil
 import socket
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
 import pytest
@@ -100,6 +101,16 @@ def test_a_workers_cluster_is_in_memory_when_there_is_room_with_the_test_setting
             assert data == str(PROJECT_ROOT / "var" / f"pg-{worker}" / "data")
         for name, value in TEST_SETTINGS:
             assert _setting(url, name) == value, name
+        # Logins need the password still, checked at one SCRAM iteration.
+        conn = psycopg2.connect(url)
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = current_user")
+            assert cur.fetchone()[0].startswith("SCRAM-SHA-256$1:")
+        conn.close()
+        wrong = url.replace(quote(cluster.password(), safe=""), "not-the-password")
+        assert wrong != url
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(wrong)
     finally:
         if not was_running:
             cluster.stop()
