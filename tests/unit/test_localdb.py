@@ -290,3 +290,23 @@ def test_the_local_cluster_sizes_its_shared_buffers_to_the_machine(own_cluster):
                     "WHERE name = 'shared_buffers'")
         assert cur.fetchone()[0] == expected
     conn.close()
+
+
+def test_copies_are_made_on_one_kept_connection_which_a_restart_does_not_break(own_cluster):
+    """A login per copy cost a backend start on both sides: create() keeps its admin
+    connection, makes a new one when the server was restarted, and drop_all closes it."""
+    pool = ThrowawayDatabases(own_cluster.url())
+    try:
+        pool.create("kept")
+        backend = pool._creating.get_backend_pid()
+        pool.create("kept", template=pool.created[0])
+        assert pool._creating.get_backend_pid() == backend
+        own_cluster.stop()
+        own_cluster.start()
+        copy = pool.create("kept", template=pool.created[0])
+        assert pool._creating.get_backend_pid() != backend
+        psycopg2.connect(copy).close()
+    finally:
+        pool.drop_all()
+    assert pool._creating is None
+    assert _names(pool, "atlas\\_kept\\_%") == set()
