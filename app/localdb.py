@@ -523,12 +523,15 @@ class ThrowawayDatabases:
                 print(f"Old template {old} kept: {exc}", file=sys.stderr)
 
     def drop_all(self) -> None:
-        """Drop every database created here, all at once: PostgreSQL 15 makes each DROP
-        DATABASE wait for a checkpoint, and drops under way together share one (20 drops:
-        0.6 s at once, 17 s eight at a time, on a loaded machine)."""
-        from concurrent.futures import ThreadPoolExecutor
-
+        """Drop every database created here (and close create()'s connection)."""
         self._close_creating()
+        self.drop(list(self.created))
+
+    def drop(self, names: list[str]) -> None:
+        """Drop `names`, made here, all at once: PostgreSQL 15 makes each DROP DATABASE
+        wait for a checkpoint, and drops under way together share one (20 drops: 0.6 s at
+        once, 17 s eight at a time, on a loaded machine)."""
+        from concurrent.futures import ThreadPoolExecutor
 
         def drop(name: str) -> None:
             conn = self._admin()
@@ -538,9 +541,10 @@ class ThrowawayDatabases:
             finally:
                 conn.close()
 
-        with ThreadPoolExecutor(max_workers=max(1, min(32, len(self.created)))) as pool:
-            list(pool.map(drop, self.created))
-        self.created.clear()
+        if names:
+            with ThreadPoolExecutor(max_workers=min(32, len(names))) as pool:
+                list(pool.map(drop, names))
+        self.created = [name for name in self.created if name not in names]
 
     def __enter__(self) -> ThrowawayDatabases:
         return self

@@ -101,6 +101,14 @@ def migrate_and_load_demo(url: str) -> None:
 class DemoDatabases(ThrowawayDatabases):
     """Throwaway databases, plus ready copies of the migrated and the demo templates."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: set[str] = set()  # the session's own: not dropped with a module's
+
+    def drop_made_since(self, mark: int) -> None:
+        """Drop the databases made since there were `mark` of them, but the kept ones."""
+        self.drop([name for name in self.created[mark:] if name not in self.kept])
+
     def from_template(self, label: str, template: str, build: Callable[[str], None],
                       extra: str = "") -> str:
         """A new database copied from the template `build(url)` makes, built once and kept
@@ -188,16 +196,38 @@ def _server_of_this_worker() -> Iterator[None]:
         cluster.stop()
 
 
+# The session's DemoDatabases once made: a module's databases are dropped at its end.
+_SESSION_DATABASES: list[DemoDatabases] = []
+
+
 @pytest.fixture(scope="session")
 def databases() -> Iterator[DemoDatabases]:
     with DemoDatabases() as pool:
-        yield pool
+        _SESSION_DATABASES.append(pool)
+        try:
+            yield pool
+        finally:
+            _SESSION_DATABASES.remove(pool)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _databases_of_the_module() -> Iterator[None]:
+    """The databases a test module made (its copies) are dropped when it ends, but the
+    session's: a run makes about 180, ~3 GB kept until its end otherwise, in memory where
+    the test clusters are on tmpfs (tests/support/cluster.py), else written to the disk.
+    Set up before the module's own fixtures, so torn down after them."""
+    mark = len(_SESSION_DATABASES[-1].created) if _SESSION_DATABASES else 0
+    yield
+    if _SESSION_DATABASES:  # the last made: a session run inside a test (pytester) has its own
+        _SESSION_DATABASES[-1].drop_made_since(mark)
 
 
 @pytest.fixture(scope="session")
 def database_url(databases: DemoDatabases) -> str:
     """The session's database, migrated to head and loaded with the Lille demo data."""
-    return databases.demo("session")
+    url = databases.demo("session")
+    databases.kept.add(databases.created[-1])
+    return url
 
 
 @pytest.fixture(autouse=True)
