@@ -3,15 +3,16 @@
 The server is TEST_DATABASE_URL's or DATABASE_URL's when set (a role that may
 CREATE DATABASE), else the project's own local cluster under var/ (started if
 needed): see app.localdb.server_url. Each test session creates its own databases
-and drops them at the end. Migrating and loading the demo takes seconds; copying a
-database that has it takes a fraction of one, so tests get copies of templates
-(`databases.demo()`, `databases.migrated()`) built once and kept in the cluster
+and drops them at its module's end, or the session's. Migrating and loading the demo
+takes seconds; copying a database that has it takes a fraction of one, so tests get
+copies of templates (`databases.demo()`, `databases.migrated()`) built once and kept in the cluster
 between runs, under a name that hashes what they are built from (TEMPLATE_SOURCES):
 a warm checkout builds nothing, a changed migration or demo file builds anew.
 
 Under pytest-xdist (`make test` runs two workers), each worker without
-TEST_DATABASE_URL or DATABASE_URL has a cluster of its own, var/pg-gw0…
-(tests/support/cluster.py says why), with its own templates.
+TEST_DATABASE_URL or DATABASE_URL has a cluster of its own, pg-gw0… in memory
+(/dev/shm) or under var/ (tests/support/cluster.py says why and where), with its own
+templates. A test module's databases are dropped when it ends.
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def _b64(raw: bytes) -> str:
 
 
 class ThrowawayCluster:
-    """A cluster under var/ (as the existing localdb test makes), removed by close()."""
+    """A cluster in the throwaway home (in memory, else var/), removed by close()."""
 
     def __init__(self) -> None:
         ensure_packages()
