@@ -17,8 +17,8 @@ servers) may land. Each worker looks from a port of its own, below that range.
 
 These clusters live in memory (/dev/shm, a tmpfs) when the machine has one with room,
 else under var/: a run copies and drops about 180 databases of ~18 MB, gigabytes of
-files that need never reach a disk, and a copy on tmpfs takes a third of the kernel
-time it takes on ext4. A reboot empties /dev/shm: the next run makes the clusters and
+files that need never reach a disk, and a copy on tmpfs takes a half to a fifth of the
+kernel time it takes on ext4. A reboot empties /dev/shm: the next run makes the clusters and
 their templates again, as on a fresh clone. Their settings (TEST_SETTINGS) are given at
 each start, never to the project's own cluster.
 """
@@ -51,16 +51,17 @@ OWN_PORTS = 25432
 LOCK_FILE = PROJECT_ROOT / "var" / ".test-clusters.lock"
 SHM = Path("/dev/shm")
 # Free room on the tmpfs, and memory available, below which the clusters stay under var/:
-# a worker's cluster holds ~1.2 GB at the end of a run (its copies are dropped then).
+# a worker's cluster holds 200-550 MB during a run (a module's copies are dropped at its
+# end, tests/conftest.py).
 SHM_ROOM = 2 * 2**30
+# What a test cluster's login costs the client (PostgreSQL's default is 4096).
+SCRAM_ITERATIONS = 1
 # What a test cluster trades for speed: nothing is flushed to the disk (test data need not
 # survive a crash); a small buffer pool, since every copy's checkpoint and every DROP
 # DATABASE walks all of it; no autovacuum, which forks a worker per database and
 # minute for databases that live minutes, and whose ANALYZE would change the plans and
 # hold the change feed's horizon back in the middle of a test; WAL only for crash
 # recovery (no replication) and no background writer, the copies' checkpoints write.
-# What a test cluster's login costs the client (PostgreSQL's default is 4096).
-SCRAM_ITERATIONS = 1
 TEST_SETTINGS = (
     ("fsync", "off"), ("synchronous_commit", "off"), ("full_page_writes", "off"),
     ("shared_buffers", "128MB"), ("autovacuum", "off"),
