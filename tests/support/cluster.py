@@ -50,6 +50,7 @@ OWN_PORTS = 25432
 # fresh clone) would otherwise both take the first free port, and one fail to start.
 LOCK_FILE = PROJECT_ROOT / "var" / ".test-clusters.lock"
 SHM = Path("/dev/shm")
+CHECKOUT_MARK = "checkout"  # in a home: the path of the checkout it serves
 # Free room on the tmpfs, and memory available, below which the clusters stay under var/:
 # a worker's cluster holds 200-550 MB during a run (a module's copies are dropped at its
 # end, tests/conftest.py).
@@ -158,17 +159,48 @@ def throwaway_home() -> Path:
 
 def _ready(home: Path | None) -> Path | None:
     """`home` made if missing, open to the server's user (`postgres` when we are root)
-    whatever the umask."""
+    whatever the umask, and naming its checkout (for `forget_orphans`)."""
     if home is not None:
         home.mkdir(exist_ok=True)
         home.chmod(0o755)
+        mark = home / CHECKOUT_MARK
+        if not mark.exists():
+            mark.write_text(str(PROJECT_ROOT))
     return home
+
+
+def forget_orphans(shm: Path = SHM) -> list[Path]:
+    """Remove the in-memory homes whose checkout is gone (a deleted clone's): tmpfs is
+    memory, which nothing else would give back before a reboot. A home whose cluster
+    still runs, or that names no checkout, is left alone. The homes removed."""
+    removed = []
+    for home in sorted(shm.glob("atlas-*")) if shm.is_dir() else ():
+        try:
+            checkout = Path((home / CHECKOUT_MARK).read_text().strip())
+        except OSError:
+            continue
+        if (checkout / "pyproject.toml").exists() or any(
+                _running(pid_file) for pid_file in home.glob("*/data/postmaster.pid")):
+            continue
+        shutil.rmtree(home, ignore_errors=True)
+        removed.append(home)
+    return removed
+
+
+def _running(pid_file: Path) -> bool:
+    """Whether the postmaster of `pid_file` is alive."""
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
 
 
 def start_worker_cluster(worker: str) -> tuple[Cluster, str]:
     """Worker `worker`'s cluster, made if need be and started; and its database URL."""
     cluster = worker_cluster(worker)
     with _one_at_a_time():
+        forget_orphans()
         url = cluster.ensure()
     with_quick_logins(url, cluster.password())
     return cluster, url

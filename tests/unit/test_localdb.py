@@ -21,7 +21,9 @@ from app.localdb import (
     libpq_url,
 )
 from tests.support.cluster import (
+    CHECKOUT_MARK,
     TEST_SETTINGS,
+    forget_orphans,
     in_memory_home,
     start_worker_cluster,
     throwaway_home,
@@ -127,6 +129,31 @@ def test_the_in_memory_home_needs_a_writable_tmpfs_with_room_and_is_then_kept(tm
     assert in_memory_home(tmp_path, room=2**62) == home
     home.rmdir()  # a reboot
     assert in_memory_home(tmp_path, room=2**62) is None
+
+
+def test_a_deleted_checkouts_home_in_memory_is_given_back(tmp_path):
+    """A clone deleted after its run leaves its clusters in /dev/shm, which is memory:
+    the next run of any checkout removes that home, but never one whose checkout is there,
+    whose cluster runs, or that names no checkout."""
+    def home(name: str, checkout: Path | None, pid: int | None = None) -> Path:
+        folder = tmp_path / "shm" / name
+        (folder / "pg-gw0" / "data").mkdir(parents=True)
+        if checkout is not None:
+            (folder / CHECKOUT_MARK).write_text(str(checkout))
+        if pid is not None:
+            (folder / "pg-gw0" / "data" / "postmaster.pid").write_text(f"{pid}\n/x\n")
+        return folder
+
+    alive = tmp_path / "clone"
+    alive.mkdir()
+    (alive / "pyproject.toml").write_text("")
+    gone = tmp_path / "deleted-clone"
+    orphan = home("atlas-orphan", gone)
+    kept = [home("atlas-live", alive), home("atlas-running", gone, pid=os.getpid()),
+            home("atlas-unnamed", None)]
+    assert forget_orphans(tmp_path / "shm") == [orphan]
+    assert not orphan.exists() and all(k.is_dir() for k in kept)
+    assert forget_orphans(tmp_path / "absent") == []
 
 
 def _copies_without_a_flush_only_where_the_server_does_not_fsync(url: str) -> None:
