@@ -30,15 +30,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
 from sqlalchemy import select
 
 from app.extensions import db
 from tests import demo_data
-from tests.browser_support import page_maker
-from tests.conftest import LiveServer
+from tests.browser_support import page_maker, post_login
 from tests.support.api import fresh_app
-from tests.support.editor import TOKEN_RE, login
+from tests.support.editor import login
 
 PASSWORD = "a password for the phone test"
 ROLES = ("anonymous", "contributor", "editor", "admin")
@@ -79,15 +77,14 @@ def skip_reason(endpoint: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def server(databases):
+def server(databases, browser_origin):
     app = fresh_app(databases, "phone_routes")
     # Static files kept by the browser between pages, as the deployment's nginx lets it.
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     with app.app_context():
         values = make_world()
         db.session.remove()
-    with LiveServer(app) as live:
-        live.app = app
+    with browser_origin.serve(app) as live:
         live.values = values
         yield live
     with app.app_context():
@@ -222,17 +219,6 @@ def login_first(server) -> list[str]:
     return found
 
 
-def log_in(page: Page, role: str) -> None:
-    """Log the page's context in by the login form's POST (its cookies are the page's):
-    the login page itself is measured for the visitor."""
-    request = page.context.request
-    token = TOKEN_RE.search(request.get("/login").text())
-    assert token, "no CSRF token on /login"
-    response = request.post("/login", max_redirects=0, form={
-        "csrf_token": token.group(1), "email": EMAILS[role], "password": PASSWORD})
-    assert response.status == 303, response.status
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_fits_a_360_px_phone(browser, tabs, server, login_first, measured, role):
     urls, skipped = page_urls(server.app, server.values)
@@ -247,7 +233,7 @@ def test_every_page_fits_a_360_px_phone(browser, tabs, server, login_first, meas
     with page_maker(browser, server.url, height=740, tabs=tabs) as make:
         page = make(width=WIDTH, is_mobile=True, has_touch=True).page
         if role != "anonymous":
-            log_in(page, role)
+            post_login(page, EMAILS[role], PASSWORD)  # the form is measured for the visitor
         for url in urls:  # the visitor's documents are not an account's (the header)
             key = None if role == "anonymous" else document_key(member, url)
             if key in measured:  # the same document, measured already
