@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 # Debian's Chromium, never a downloaded one. The background-networking flags keep it from
@@ -62,10 +62,11 @@ class Watched:
 
 
 class Tabs:
-    """Pages kept open between the tests of a module, one context each, and handed out
-    again once reset. A new context and page costs Chromium a renderer process, about a
-    second of CPU, twice to three times what loading a page into an open tab costs; most
-    browser tests open one or two pages.
+    """Pages kept open between the browser tests of a run, one context each, and handed
+    out again once reset. A new context and page costs Chromium a renderer process, about
+    a second of CPU, twice to three times what loading a page into an open tab costs; most
+    browser tests open one or two pages. A context is made with its base URL, so modules
+    share them by serving their apps on one origin (`browser_origin` in tests/conftest.py).
 
     What can be set on an open page is set on it for each test (size, axe, geolocation,
     permissions), so a page is kept apart only for what its context is made with
@@ -169,16 +170,17 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
     contexts: list[BrowserContext] = []
     taken: list[tuple[str, Page, list[Any]]] = []
     watched: list[Watched] = []
+    dialogs: list[Page] = []
+
+    def accept(dialog: Dialog) -> None:
+        dialog.accept()
 
     def new_page(viewport: dict[str, int], axe: bool, options: dict[str, Any]) -> Page:
         context = browser.new_context(viewport=viewport, locale="fr-FR", base_url=base_url,
                                       **options)
         if axe:
             context.add_init_script(path=str(AXE))
-        page = context.new_page()
-        if accept_dialogs:
-            page.on("dialog", lambda dialog: dialog.accept())
-        return page
+        return context.new_page()
 
     def make(width: int = 1280, height: int = height, *, axe: bool = False,
              **options: Any) -> Watched:
@@ -191,7 +193,7 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
         else:  # what an open page can be given is not part of the key
             geolocation = options.pop("geolocation", None)
             permissions = options.pop("permissions", None)
-            key = repr((base_url, accept_dialogs, sorted(options.items())))
+            key = repr((base_url, sorted(options.items())))
             page = tabs.take(key, lambda: new_page(viewport, False, options))
             if page.viewport_size != viewport:
                 page.set_viewport_size(viewport)
@@ -201,6 +203,9 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
                 page.context.grant_permissions(permissions)
             undo = [page.context.add_init_script(path=str(AXE))] if axe else []
             taken.append((key, page, undo))
+        if accept_dialogs:  # not a Watched handler: dialogs wait for one, errors do not
+            page.on("dialog", accept)
+            dialogs.append(page)
         w = Watched(page)
         watched.append(w)
         return w
@@ -208,6 +213,8 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
     yield make
     for w in watched:
         w.detach()
+    for page in dialogs:
+        page.remove_listener("dialog", accept)
     for context in contexts:
         context.close()
     if tabs is not None:
@@ -218,28 +225,37 @@ def page_maker(browser: Browser, base_url: str, *, height: int = 800,
         assert not w.errors, w.errors
 
 
+def post_login(page: Page, email: str, password: str) -> None:
+    """Log `page`'s context in by the login form's POST, with the form's CSRF token, from
+    the context's own requests (they share its cookies): no page is loaded."""
+    request = page.context.request
+    token = re.search(r'name="csrf_token" value="([^"]+)"', request.get("/login").text())
+    assert token, "no CSRF token on /login"
+    response = request.post("/login", max_redirects=0, form={
+        "csrf_token": token.group(1), "email": email, "password": password})
+    assert response.status == 303, (email, response.status)
+
+
 class Logins:
-    """Logs pages in: through the login form the first time for an account, then by
-    giving a later context the cookies that login got (the same server-side session,
-    app/services/sessions.py). A test about something else than logging in skips the
-    login page and its post, about 1 s of Chromium's CPU each time."""
+    """Logs pages in: by the login form's POST (with its CSRF token) from the page's
+    context the first time for an account, then by giving a later context the cookies
+    that login got (the same server-side session, app/services/sessions.py). A test about
+    something else than logging in loads neither the login page nor its post's landing
+    page, about 1 s of Chromium's CPU each time; the form itself is used in a browser by
+    tests/integration/test_citizens_browser.py."""
 
     def __init__(self, passwords: dict[str, str]) -> None:
         self.passwords = passwords  # email -> password
         self.cookies: dict[str, list[Any]] = {}
 
     def __call__(self, page: Page, email: str, then: str) -> None:
-        """Log `page` in as `email`, landing on the path `then` (the login's `next`)."""
+        """Log `page` in as `email`, then load the path `then`."""
         if email in self.cookies:
             page.context.add_cookies(self.cookies[email])
-            page.goto(then)
-            landed = urlsplit(page.url)
-            assert landed.path + (f"?{landed.query}" if landed.query else "") == then, \
-                (then, page.url)  # not sent to the login form: the session holds
-            return
-        page.goto(f"/login?next={quote(then)}")
-        page.fill("#email", email)
-        page.fill("#password", self.passwords[email])
-        page.click("form.stacked-form button[type=submit]")
-        page.wait_for_url(re.compile(re.escape(then) + "$"))
-        self.cookies[email] = page.context.cookies()
+        else:
+            post_login(page, email, self.passwords[email])
+            self.cookies[email] = page.context.cookies()
+        page.goto(then)
+        landed = urlsplit(page.url)
+        assert landed.path + (f"?{landed.query}" if landed.query else "") == then, \
+            (then, page.url)  # not sent to the login form: the session holds

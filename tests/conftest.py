@@ -22,6 +22,8 @@ import inspect
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -308,6 +310,45 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+class OneOrigin:
+    """The WSGI app of the browser tests' one server: it hands each request to the app a
+    module serves now (`serve`). Every browser test of a run then has the same origin,
+    so the open tabs (`tabs`), whose contexts are made with a base URL, go from module to
+    module instead of each module opening its own (a renderer process each, 0.5 s of CPU)."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+        self.url = ""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        app = self.app
+        if app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no application served now"]
+        return app(environ, start_response)
+
+    @contextmanager
+    def serve(self, app: Flask) -> Iterator[SimpleNamespace]:
+        """Serve `app` at `self.url` until the block ends; yields its `url` and `app`
+        (a module adds what else its tests read)."""
+        assert self.app is None, "another module's app is served"
+        self.app = app
+        try:
+            yield SimpleNamespace(url=self.url, app=app)
+        finally:
+            self.app = None
+
+
+@pytest.fixture(scope="session")
+def browser_origin() -> Iterator[OneOrigin]:
+    """The one server of the browser tests (OneOrigin); a module serves its app on it:
+    `with browser_origin.serve(app) as server:`."""
+    origin = OneOrigin()
+    with LiveServer(origin) as live:  # type: ignore[arg-type]
+        origin.url = live.url
+        yield origin
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[LiveServer]:
     """The demo database served over HTTP, for clients no one here wrote (browsers, GDAL).
@@ -371,10 +412,11 @@ def browser():
         yield chromium
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tabs(browser):
-    """The module's open pages, handed from test to test once reset (tests.browser_support.
-    Tabs): no new renderer process and cold caches per test."""
+    """The run's open pages, handed from test to test once reset (tests.browser_support.
+    Tabs): no new renderer process per test, nor per module (all serve on one origin:
+    `browser_origin`)."""
     from tests.browser_support import Tabs
 
     pool = Tabs(browser)

@@ -18,9 +18,16 @@ from tests import demo_data
 from tests.browser_support import axe_serious, page_maker, playwright_disabled_features
 
 
+@pytest.fixture(scope="module")
+def server(app, browser_origin):
+    """The session's demo app, on the browser tests' one origin (its open tabs)."""
+    with browser_origin.serve(app) as served:
+        yield served
+
+
 @pytest.fixture
-def make_page(browser, live_server, tabs):
-    with page_maker(browser, live_server.url, tabs=tabs) as make:
+def make_page(browser, server, tabs):
+    with page_maker(browser, server.url, tabs=tabs) as make:
         yield make
 
 
@@ -299,9 +306,9 @@ FETCHED_SIZE = """async (url) => {
 }"""
 
 
-def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, tabs):
+def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, server, tabs):
     """tests.browser_support.Tabs: the next test gets the same renderer, not the state."""
-    with page_maker(browser, live_server.url, tabs=tabs) as make:
+    with page_maker(browser, server.url, tabs=tabs) as make:
         before = make(width=500, height=400, axe=True, permissions=["geolocation"],
                       geolocation={"latitude": 50.6, "longitude": 3.1}).page
         before.goto("/entries")
@@ -309,11 +316,11 @@ def test_a_tab_handed_on_keeps_nothing_of_the_test_before(browser, live_server, 
         before.evaluate("localStorage.setItem('left', 'behind')")
         assert before.evaluate(f"fetch('{OPENING}').then(r => r.status)") == 200  # max-age
         before.context.add_cookies([{"name": "left", "value": "behind",
-                                     "url": live_server.url}])
+                                     "url": server.url}])
         before.route("**/static/**", lambda route: route.abort())
         before.emulate_media(media="print")
         before.set_viewport_size({"width": 300, "height": 300})
-    with page_maker(browser, live_server.url, tabs=tabs) as make:
+    with page_maker(browser, server.url, tabs=tabs) as make:
         after = make(width=600, height=500).page
         assert after is before  # the same tab, so the same renderer process
         after.goto("/entries")

@@ -17,7 +17,6 @@ from playwright.sync_api import Page
 from app.extensions import db
 from tests import demo_data
 from tests.browser_support import axe_serious, page_maker
-from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
 PASSWORD = "a password for the citizens' browser"
@@ -28,14 +27,14 @@ HERE = {"latitude": 50.6313, "longitude": 3.0593}
 
 
 @pytest.fixture(scope="module")
-def server(databases):
+def server(databases, browser_origin):
     app = fresh_app(databases, "citizens_browser")
     with app.app_context():
         from app.services.users import create_user
 
         create_user(EDITOR, PASSWORD, "editor", name="Edith")
         db.session.remove()
-    with LiveServer(app) as live:
+    with browser_origin.serve(app) as live:
         yield live
     with app.app_context():
         db.engine.dispose()

@@ -16,7 +16,6 @@ from playwright.sync_api import Page
 from app.extensions import db
 from app.services.entries import get_entry
 from tests.browser_support import Logins, axe_serious, page_maker
-from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
 PASSWORD = "a password for the browser"
@@ -26,7 +25,7 @@ KEYS = ("governance", "financing", "contribution", "sharing", "legal", "partners
 
 
 @pytest.fixture(scope="module")
-def server(databases):
+def server(databases, browser_origin):
     app = fresh_app(databases, "editors_browser")
     with app.app_context():
         from app.services.users import create_user
@@ -35,8 +34,7 @@ def server(databases):
             create_user(email, PASSWORD, {"contributor": "contributor", "admin": "admin"}.get(
                 name, "editor"), name=name.title())
         db.session.remove()
-    with LiveServer(app) as live:
-        live.app = app
+    with browser_origin.serve(app) as live:
         yield live
     with app.app_context():
         db.engine.dispose()

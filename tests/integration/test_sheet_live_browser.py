@@ -16,7 +16,6 @@ from app.extensions import db
 from app.models import Evaluation
 from app.services.entries import get_entry
 from tests.browser_support import Logins, axe_serious, page_maker
-from tests.conftest import LiveServer
 from tests.support.api import fresh_app
 
 PASSWORD = "a password for the browser"
@@ -24,7 +23,7 @@ USERS = {"anna": "anna@example.org", "basile": "basile@example.org"}
 
 
 @pytest.fixture(scope="module")
-def server(databases):
+def server(databases, browser_origin):
     app = fresh_app(databases, "sheet_live_browser")
     with app.app_context():
         from app.services.users import create_user
@@ -32,8 +31,7 @@ def server(databases):
         for name, email in USERS.items():
             create_user(email, PASSWORD, "editor", name=name.title())
         db.session.remove()
-    with LiveServer(app) as live:
-        live.app = app
+    with browser_origin.serve(app) as live:
         yield live
     with app.app_context():
         db.engine.dispose()
