@@ -14,6 +14,13 @@ table, every entry before any link): what a mirror's first push is made of. Plai
 updates (If-Match on an entry an editor may replace) are written together by
 `update_entries` (app/api/batch_updates.py). Every other item runs
 exactly as its single PUT would (app/api/writes.py `_write`), committed on its own.
+
+Concurrent batches (a push keeps two in flight) are validated at the same time, but
+what must see the other batch's entries — the look-ups of known ids, sources, twins,
+link targets and slugs, then the write — runs under one transaction-level advisory
+lock (WRITE_LOCK), as do the single PUTs of the batch's other items: each batch is
+written as if it came alone after the one before it, so a twin split across two
+batches is linked, never created twice.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from marshmallow import fields
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from ..communes.index import commune_index
 from ..extensions import db
@@ -54,6 +61,8 @@ BATCH_LIMIT = 1_000
 GROWTH = 0.25
 _ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = 'entries'::regclass")
 _ANALYZE = text("ANALYZE entries, sources, identity_links")
+# Held from a batch's first look-up to its commit (and by each single PUT it runs).
+WRITE_LOCK = "atlas:entry-batch"
 _TAKEN_SLUGS = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
 
 
@@ -153,6 +162,7 @@ def _one(item: Any) -> dict[str, Any]:
     with current_app.test_request_context(f"/api/v1/entries/{key}", method="PUT",
                                           json=item.get("entry"), headers=headers,
                                           base_url=request.host_url):
+        serialise_writes()
         response = handled(_write)(str(key), partial=False)
     return _outcome(key, response)
 
@@ -190,6 +200,9 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
         candidates[index] = (key, {k: v for k, v in body.items() if k != "id"}, source)
     if not candidates:
         return {}
+    # Validated before the lock (the body alone decides), while another batch writes.
+    checked = {index: _validated(body) for index, (_, body, _) in candidates.items()}
+    serialise_writes()
     # The batch queries (twins of hundreds of candidates) are costed above
     # jit_above_cost but run in milliseconds: compiling them cost more (as an import's).
     db.session.execute(text("SET LOCAL jit = off"))
@@ -203,7 +216,20 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
     # Once for the whole batch (a comprehension's condition runs per item).
     twins = _twins(plain)
     plain = {i: c for i, c in plain.items() if i not in twins}
-    return _create(plain, items)
+    return _create(plain, items, checked)
+
+
+def serialise_writes() -> None:
+    """Wait for any other batch's look-ups and write to commit: from here to this
+    transaction's end, this one sees every entry the other wrote."""
+    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(WRITE_LOCK))))
+
+
+def _validated(body: dict[str, Any]) -> CleanEntry | WriteValidationError:
+    try:
+        return validate_entry(body)
+    except WriteValidationError as exc:
+        return exc
 
 
 def _source(raw: Any) -> SourceRef | None:
@@ -234,11 +260,12 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
 
 
 def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
-            items: list[Any]) -> dict[int, dict[str, Any]]:
-    """Validate each (its own 422), then create the valid ones in one go. A link to
-    another creation of the batch, before or after it, is made in that go (every entry
-    is written before any link) when that creation is valid; else the item gets the
-    single PUT's 422 naming the target. A refusal of the whole batch by the database (a
+            items: list[Any], validated: dict[int, CleanEntry | WriteValidationError]
+            ) -> dict[int, dict[str, Any]]:
+    """Create the valid ones in one go (`validated`: each item checked before the lock;
+    a refusal is its own 422). A link to another creation of the batch, before or after
+    it, is made in that go (every entry is written before any link) when that creation
+    is valid; else the item gets the single PUT's 422 naming the target. A refusal of the whole batch by the database (a
     race) leaves them all to `_one`."""
     targets = _targets({str(r.get("target")) for _, body, _ in plain.values()
                         for r in body.get("relations") or [] if isinstance(r, dict)})
@@ -258,7 +285,9 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
     checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]], dict[int, int]]] = {}
     for index, (key, body, _) in plain.items():
         try:
-            loaded = validate_entry(body)
+            loaded = validated[index]
+            if isinstance(loaded, WriteValidationError):
+                raise loaded
             clean = dict(loaded.data)
             check_tags(clean.get("tags") or [], tags)
             relations = clean.pop("relations", None) or []
