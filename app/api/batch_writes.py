@@ -265,8 +265,8 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
     """Create the valid ones in one go (`validated`: each item checked before the lock;
     a refusal is its own 422). A link to another creation of the batch, before or after
     it, is made in that go (every entry is written before any link) when that creation
-    is valid; else the item gets the single PUT's 422 naming the target. A refusal of the whole batch by the database (a
-    race) leaves them all to `_one`."""
+    is valid; else the item gets the single PUT's 422 naming the target. A refusal of
+    the whole batch by the database (a race) leaves them all to `_one`."""
     targets = _targets({str(r.get("target")) for _, body, _ in plain.values()
                         for r in body.get("relations") or [] if isinstance(r, dict)})
     slugs = sorted({body["slug"] for _, body, _ in plain.values()
@@ -283,7 +283,7 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             first.setdefault(str(as_uuid(item["id"])), position)
     batch = {str(key): index for index, (key, _, _) in plain.items()}
     checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]], dict[int, int]]] = {}
-    for index, (key, body, _) in plain.items():
+    for index, (key, _, _) in plain.items():
         try:
             loaded = validated[index]
             if isinstance(loaded, WriteValidationError):
