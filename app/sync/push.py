@@ -23,7 +23,10 @@ entry (422, a conflict) gets a report line and the push goes on; the refused
 entries are tried again at the next push. A link to an entry the target does not
 have yet is sent once that entry has been: through the batch write, the entry is held
 back and created at the end of the push with its links (one write); one by one, it
-is created without them and updated at the end.
+is created without them and updated at the end. Through the batch write, two batch
+requests are in flight at once (the target validates one while it writes the other);
+pages are settled in their order, and the cursor passes a page only once every answer
+of its batches came back.
 
 The published sheets follow the entries, from our sheets' feed
 (app/sync/sheet_push.py).
