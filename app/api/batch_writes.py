@@ -200,8 +200,13 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
         candidates[index] = (key, {k: v for k, v in body.items() if k != "id"}, source)
     if not candidates:
         return {}
-    # Validated before the lock (the body alone decides), while another batch writes.
+    # Validated and rendered before the lock (the body alone decides), while another
+    # batch writes; rendered again under it only where a link resolves otherwise.
     checked = {index: _validated(body) for index, (_, body, _) in candidates.items()}
+    communes = commune_index()
+    rendered = {index: _rendered(candidates[index], loaded, communes)
+                for index, loaded in checked.items()
+                if not isinstance(loaded, WriteValidationError)}
     serialise_writes()
     # The batch queries (twins of hundreds of candidates) are costed above
     # jit_above_cost but run in milliseconds: compiling them cost more (as an import's).
@@ -216,7 +221,7 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
     # Once for the whole batch (a comprehension's condition runs per item).
     twins = _twins(plain)
     plain = {i: c for i, c in plain.items() if i not in twins}
-    return _create(plain, items, checked)
+    return _create(plain, items, checked, rendered)
 
 
 def serialise_writes() -> None:
@@ -230,6 +235,31 @@ def _validated(body: dict[str, Any]) -> CleanEntry | WriteValidationError:
         return validate_entry(body)
     except WriteValidationError as exc:
         return exc
+
+
+Rendering = tuple[list[dict[str, str]], NewEntry | WriteValidationError]
+
+
+def _rendered(candidate: tuple[uuid.UUID, dict[str, Any], SourceRef], loaded: CleanEntry,
+              communes: Any) -> Rendering | None:
+    """The creation rendered with each link's target taken as named (the usual case: an
+    entry here by its own id, or a creation of the batch), and those links; None when
+    a target is not a UUID."""
+    key, _, source = candidate
+    clean = dict(loaded.data)
+    relations = clean.pop("relations", None) or []
+    targets = [as_uuid(r["target"]) for r in relations]
+    if any(t is None for t in targets):
+        return None
+    guess = [{"type": r["type"], "target": str(t)} for r, t in zip(relations, targets,
+                                                                   strict=True)]
+    try:
+        plan: NewEntry | WriteValidationError = new_entry(
+            CleanEntry(clean, loaded.slug_base), source, entry_id=key, relations=guess,
+            fill_codes=True, communes=communes)
+    except WriteValidationError as exc:
+        plan = exc
+    return guess, plan
 
 
 def _source(raw: Any) -> SourceRef | None:
@@ -260,13 +290,14 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
 
 
 def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
-            items: list[Any], validated: dict[int, CleanEntry | WriteValidationError]
-            ) -> dict[int, dict[str, Any]]:
-    """Create the valid ones in one go (`validated`: each item checked before the lock;
-    a refusal is its own 422). A link to another creation of the batch, before or after
-    it, is made in that go (every entry is written before any link) when that creation
-    is valid; else the item gets the single PUT's 422 naming the target. A refusal of
-    the whole batch by the database (a race) leaves them all to `_one`."""
+            items: list[Any], validated: dict[int, CleanEntry | WriteValidationError],
+            rendered: dict[int, Rendering | None]) -> dict[int, dict[str, Any]]:
+    """Create the valid ones in one go (`validated`: each item checked before the lock,
+    a refusal its own 422; `rendered`: as `_rendered` made them). A link to another
+    creation of the batch, before or after it, is made in that go (every entry is
+    written before any link) when that creation is valid; else the item gets the single
+    PUT's 422 naming the target. A refusal of the whole batch by the database (a race)
+    leaves them all to `_one`."""
     targets = _targets({str(r.get("target")) for _, body, _ in plain.values()
                         for r in body.get("relations") or [] if isinstance(r, dict)})
     slugs = sorted({body["slug"] for _, body, _ in plain.values()
@@ -276,7 +307,6 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
                        for t in (body.get("tags") if isinstance(body.get("tags"), list)
                                  else [])})
     outcomes: dict[int, dict[str, Any]] = {}
-    communes = commune_index()
     first: dict[str, int] = {}  # each id's first place in the batch
     for position, item in enumerate(items):
         if isinstance(item, dict) and as_uuid(item.get("id")) is not None:
@@ -310,7 +340,7 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             checked[index] = (loaded, clean, resolved, waits)
         except WriteValidationError as exc:
             outcomes[index] = _outcome(key, invalid(exc.messages))
-    plans = _plans(plain, checked, outcomes, taken, communes)
+    plans = _plans(plain, checked, outcomes, taken, rendered)
     if not plans:
         return outcomes
     try:
@@ -340,7 +370,7 @@ def _plans(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
            checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]],
                                     dict[int, int]]],
            outcomes: dict[int, dict[str, Any]], taken: set[str],
-           communes: Any) -> dict[int, NewEntry]:
+           rendered: dict[int, Rendering | None]) -> dict[int, NewEntry]:
     """The checked items rendered for create_entries, in the batch's order. An item
     whose link needs a creation of the batch that is refused is refused in turn (the
     single PUT's 422 naming that target), until what is left holds together."""
@@ -364,9 +394,15 @@ def _plans(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             try:
                 if clean.get("slug") in used:
                     raise WriteValidationError({"slug": [SLUG_TAKEN]})
-                plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
-                                         entry_id=key, relations=resolved, fill_codes=True,
-                                         communes=communes)
+                ready = rendered.get(index)
+                if ready is not None and ready[0] == resolved:
+                    if isinstance(ready[1], WriteValidationError):
+                        raise ready[1]
+                    plans[index] = ready[1]
+                else:
+                    plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
+                                             entry_id=key, relations=resolved,
+                                             fill_codes=True, communes=commune_index())
             except WriteValidationError as exc:
                 outcomes[index] = _outcome(key, invalid(exc.messages))
                 del alive[index]
