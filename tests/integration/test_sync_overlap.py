@@ -8,6 +8,7 @@ batch is sent meanwhile, then the lock is let go."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -109,11 +110,24 @@ def test_a_push_keeps_two_batches_in_flight_and_resumes_after_a_stop(databases,
     try:
         token = token_for(hub)
         total = len(lille.state())
-        batches = lambda gate: gate.count("POST", BATCH_PATH)  # noqa: E731
-        # The hub goes away after its fifth batch request (the first of the third page),
-        # the sixth being sent at the same time.
-        first_probe = 1  # the empty batch asking whether the target has the batch write
-        hub.stop_when(lambda gate: batches(gate) >= first_probe + 5)
+        # The first two batch requests with items wait for each other (5 s at most): both
+        # are in flight at once only if the pusher sends the second before the first's
+        # answer came back.
+        meet, inner, met = threading.Barrier(2), hub.gate.app, []
+
+        def paired(environ, start_response):
+            if (environ["REQUEST_METHOD"], environ.get("PATH_INFO")) == ("POST", BATCH_PATH) \
+                    and int(environ.get("CONTENT_LENGTH") or 0) > 20 and len(met) < 2:
+                met.append(1)
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    meet.wait(timeout=5)
+            return inner(environ, start_response)
+
+        hub.gate.app = paired
+        # After its fifth batch request (the first of the third page; the sixth is sent at
+        # the same time), the hub answers 503 to everything: the push stops there.
+        hub.gate.stop_when = lambda gate: gate.count("POST", BATCH_PATH) >= 1 + 5
+        hub.gate.on_stop = lambda: setattr(hub.gate, "fail_next", 1_000)
         result = push(lille, hub, token, "--retries", "0")
         assert result.exit_code != 0
         assert "resume" in result.output
@@ -121,10 +135,10 @@ def test_a_push_keeps_two_batches_in_flight_and_resumes_after_a_stop(databases,
         there = hub.sql("SELECT count(*) FROM entries")[0][0]
         assert 0 < there < total
         with lille.context():
-            cursor_entries = db.session.execute(text(
+            acknowledged = db.session.execute(text(
                 "SELECT count(*) FROM sync_pushed WHERE state = 'sent'")).scalar()
-        assert cursor_entries <= there  # acknowledged only what came back
-        hub.start()
+        assert acknowledged <= there  # only what came back
+        hub.gate.fail_next = 0
         result = push(lille, hub, token)
         assert result.exit_code == 0, result.output
         assert "refused: 0" in result.output and "conflicts: 0" in result.output
