@@ -14,6 +14,13 @@ table, every entry before any link): what a mirror's first push is made of. Plai
 updates (If-Match on an entry an editor may replace) are written together by
 `update_entries` (app/api/batch_updates.py). Every other item runs
 exactly as its single PUT would (app/api/writes.py `_write`), committed on its own.
+
+Concurrent batches (a push keeps two in flight) are validated at the same time, but
+what must see the other batch's entries — the look-ups of known ids, sources, twins,
+link targets and slugs, then the write — runs under one transaction-level advisory
+lock (WRITE_LOCK), as do the single PUTs of the batch's other items: each batch is
+written as if it came alone after the one before it, so a twin split across two
+batches is linked, never created twice.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from marshmallow import fields
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from ..communes.index import commune_index
 from ..extensions import db
@@ -54,6 +61,8 @@ BATCH_LIMIT = 1_000
 GROWTH = 0.25
 _ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = 'entries'::regclass")
 _ANALYZE = text("ANALYZE entries, sources, identity_links")
+# Held from a batch's first look-up to its commit (and by each single PUT it runs).
+WRITE_LOCK = "atlas:entry-batch"
 _TAKEN_SLUGS = text("SELECT slug FROM entries WHERE slug = ANY(CAST(:slugs AS text[]))")
 
 
@@ -153,6 +162,7 @@ def _one(item: Any) -> dict[str, Any]:
     with current_app.test_request_context(f"/api/v1/entries/{key}", method="PUT",
                                           json=item.get("entry"), headers=headers,
                                           base_url=request.host_url):
+        serialise_writes()
         response = handled(_write)(str(key), partial=False)
     return _outcome(key, response)
 
@@ -190,6 +200,14 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
         candidates[index] = (key, {k: v for k, v in body.items() if k != "id"}, source)
     if not candidates:
         return {}
+    # Validated and rendered before the lock (the body alone decides), while another
+    # batch writes; rendered again under it only where a link resolves otherwise.
+    checked = {index: _validated(body) for index, (_, body, _) in candidates.items()}
+    communes = commune_index()
+    rendered = {index: _rendered(candidates[index], loaded, communes)
+                for index, loaded in checked.items()
+                if not isinstance(loaded, WriteValidationError)}
+    serialise_writes()
     # The batch queries (twins of hundreds of candidates) are costed above
     # jit_above_cost but run in milliseconds: compiling them cost more (as an import's).
     db.session.execute(text("SET LOCAL jit = off"))
@@ -203,7 +221,45 @@ def _plain_creations(items: list[Any], answered: list[Any]) -> dict[int, dict[st
     # Once for the whole batch (a comprehension's condition runs per item).
     twins = _twins(plain)
     plain = {i: c for i, c in plain.items() if i not in twins}
-    return _create(plain, items)
+    return _create(plain, items, checked, rendered)
+
+
+def serialise_writes() -> None:
+    """Wait for any other batch's look-ups and write to commit: from here to this
+    transaction's end, this one sees every entry the other wrote."""
+    db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(WRITE_LOCK))))
+
+
+def _validated(body: dict[str, Any]) -> CleanEntry | WriteValidationError:
+    try:
+        return validate_entry(body)
+    except WriteValidationError as exc:
+        return exc
+
+
+Rendering = tuple[list[dict[str, str]], NewEntry | WriteValidationError]
+
+
+def _rendered(candidate: tuple[uuid.UUID, dict[str, Any], SourceRef], loaded: CleanEntry,
+              communes: Any) -> Rendering | None:
+    """The creation rendered with each link's target taken as named (the usual case: an
+    entry here by its own id, or a creation of the batch), and those links; None when
+    a target is not a UUID."""
+    key, _, source = candidate
+    clean = dict(loaded.data)
+    relations = clean.pop("relations", None) or []
+    targets = [as_uuid(r["target"]) for r in relations]
+    if any(t is None for t in targets):
+        return None
+    guess = [{"type": r["type"], "target": str(t)} for r, t in zip(relations, targets,
+                                                                   strict=True)]
+    try:
+        plan: NewEntry | WriteValidationError = new_entry(
+            CleanEntry(clean, loaded.slug_base), source, entry_id=key, relations=guess,
+            fill_codes=True, communes=communes)
+    except WriteValidationError as exc:
+        plan = exc
+    return guess, plan
 
 
 def _source(raw: Any) -> SourceRef | None:
@@ -234,12 +290,14 @@ def _twins(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]]) -> set
 
 
 def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
-            items: list[Any]) -> dict[int, dict[str, Any]]:
-    """Validate each (its own 422), then create the valid ones in one go. A link to
-    another creation of the batch, before or after it, is made in that go (every entry
-    is written before any link) when that creation is valid; else the item gets the
-    single PUT's 422 naming the target. A refusal of the whole batch by the database (a
-    race) leaves them all to `_one`."""
+            items: list[Any], validated: dict[int, CleanEntry | WriteValidationError],
+            rendered: dict[int, Rendering | None]) -> dict[int, dict[str, Any]]:
+    """Create the valid ones in one go (`validated`: each item checked before the lock,
+    a refusal its own 422; `rendered`: as `_rendered` made them). A link to another
+    creation of the batch, before or after it, is made in that go (every entry is
+    written before any link) when that creation is valid; else the item gets the single
+    PUT's 422 naming the target. A refusal of the whole batch by the database (a race)
+    leaves them all to `_one`."""
     targets = _targets({str(r.get("target")) for _, body, _ in plain.values()
                         for r in body.get("relations") or [] if isinstance(r, dict)})
     slugs = sorted({body["slug"] for _, body, _ in plain.values()
@@ -249,16 +307,17 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
                        for t in (body.get("tags") if isinstance(body.get("tags"), list)
                                  else [])})
     outcomes: dict[int, dict[str, Any]] = {}
-    communes = commune_index()
     first: dict[str, int] = {}  # each id's first place in the batch
     for position, item in enumerate(items):
         if isinstance(item, dict) and as_uuid(item.get("id")) is not None:
             first.setdefault(str(as_uuid(item["id"])), position)
     batch = {str(key): index for index, (key, _, _) in plain.items()}
     checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]], dict[int, int]]] = {}
-    for index, (key, body, _) in plain.items():
+    for index, (key, _, _) in plain.items():
         try:
-            loaded = validate_entry(body)
+            loaded = validated[index]
+            if isinstance(loaded, WriteValidationError):
+                raise loaded
             clean = dict(loaded.data)
             check_tags(clean.get("tags") or [], tags)
             relations = clean.pop("relations", None) or []
@@ -281,7 +340,7 @@ def _create(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             checked[index] = (loaded, clean, resolved, waits)
         except WriteValidationError as exc:
             outcomes[index] = _outcome(key, invalid(exc.messages))
-    plans = _plans(plain, checked, outcomes, taken, communes)
+    plans = _plans(plain, checked, outcomes, taken, rendered)
     if not plans:
         return outcomes
     try:
@@ -311,7 +370,7 @@ def _plans(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
            checked: dict[int, tuple[Any, dict[str, Any], list[dict[str, Any]],
                                     dict[int, int]]],
            outcomes: dict[int, dict[str, Any]], taken: set[str],
-           communes: Any) -> dict[int, NewEntry]:
+           rendered: dict[int, Rendering | None]) -> dict[int, NewEntry]:
     """The checked items rendered for create_entries, in the batch's order. An item
     whose link needs a creation of the batch that is refused is refused in turn (the
     single PUT's 422 naming that target), until what is left holds together."""
@@ -335,9 +394,15 @@ def _plans(plain: dict[int, tuple[uuid.UUID, dict[str, Any], SourceRef]],
             try:
                 if clean.get("slug") in used:
                     raise WriteValidationError({"slug": [SLUG_TAKEN]})
-                plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
-                                         entry_id=key, relations=resolved, fill_codes=True,
-                                         communes=communes)
+                ready = rendered.get(index)
+                if ready is not None and ready[0] == resolved:
+                    if isinstance(ready[1], WriteValidationError):
+                        raise ready[1]
+                    plans[index] = ready[1]
+                else:
+                    plans[index] = new_entry(CleanEntry(clean, loaded.slug_base), source,
+                                             entry_id=key, relations=resolved,
+                                             fill_codes=True, communes=commune_index())
             except WriteValidationError as exc:
                 outcomes[index] = _outcome(key, invalid(exc.messages))
                 del alive[index]

@@ -8,6 +8,7 @@ breaks no translation.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from string import Formatter
 from typing import Any
 
@@ -24,8 +25,7 @@ class ErrorMessage(str):
     params: dict[str, Any]
 
     def __new__(cls, code: str, template: str, **params: Any) -> ErrorMessage:
-        names = {name.split(".")[0].split("[")[0]
-                 for _, name, _, _ in Formatter().parse(template) if name}
+        names = _names(template)
         kept = {k: v for k, v in params.items() if k in names}
         text = template.format(**kept) if names and names <= kept.keys() else template
         self = super().__new__(cls, text)
@@ -86,3 +86,11 @@ def _flat(message: Any) -> str:
     if isinstance(message, dict):
         return "; ".join(f"{k}: {_flat(v)}" for k, v in message.items())
     return str(message)
+
+
+@lru_cache(maxsize=1024)
+def _names(template: str) -> frozenset[str]:
+    """The names a template fills in, parsed once per template: marshmallow's URL
+    validator formats its message on every value it checks, valid ones included."""
+    return frozenset(name.split(".")[0].split("[")[0]
+                     for _, name, _, _ in Formatter().parse(template) if name)

@@ -10,6 +10,7 @@ keeps its cursor, so the next run resumes.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -31,18 +32,34 @@ class Remote:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
-        self.session = requests.Session()
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
-                      backoff_factor=backoff, backoff_max=60,
-                      status_forcelist=RETRY_STATUSES, allowed_methods=None,
-                      respect_retry_after_header=True, raise_on_status=False)
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.headers["Accept"] = "application/json"
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        self._token = token
+        self._retry = Retry(total=retries, connect=retries, read=retries, status=retries,
+                            other=0, backoff_factor=backoff, backoff_max=60,
+                            status_forcelist=RETRY_STATUSES, allowed_methods=None,
+                            respect_retry_after_header=True, raise_on_status=False)
+        # One requests session per thread (a push sends from two): sessions are not
+        # documented as thread-safe.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (its own connection pool, retries and headers)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=self._retry)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept"] = "application/json"
+            if self._token:
+                session.headers["Authorization"] = f"Bearer {self._token}"
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
@@ -70,7 +87,10 @@ class Remote:
             raise RemoteError(f"GET {self.url(path)}: the answer is not JSON") from None
 
     def close(self) -> None:
-        self.session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
 
 def problem_detail(response: requests.Response) -> str:

@@ -23,7 +23,10 @@ entry (422, a conflict) gets a report line and the push goes on; the refused
 entries are tried again at the next push. A link to an entry the target does not
 have yet is sent once that entry has been: through the batch write, the entry is held
 back and created at the end of the push with its links (one write); one by one, it
-is created without them and updated at the end.
+is created without them and updated at the end. Through the batch write, two batch
+requests are in flight at once (the target validates one while it writes the other);
+pages are settled in their order, and the cursor passes a page only once every answer
+of its batches came back.
 
 The published sheets follow the entries, from our sheets' feed
 (app/sync/sheet_push.py).
@@ -33,9 +36,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +68,8 @@ ETAG_RE = re.compile(r'^(?:W/)?"v(\d+)"$')
 RELATION_TARGET = re.compile(r"^relations\.\d+\.target$")
 BODY_FIELDS = (*C.SCALARS, "lon", "lat", "tags")
 COUNTS = ("created", "updated", "unchanged", "deleted", "refused", "conflicts")
+# Batch requests in flight at once: the target validates one while it writes the other.
+IN_FLIGHT = 2
 
 
 class PushFailed(RuntimeError):
@@ -76,6 +82,23 @@ class Outcome:
     version: int | None = None
     reason: str | None = None
     deferred: bool = False  # sent, but some links wait for their targets
+
+
+@dataclass
+class _Page:
+    """A page of our feed on its way: what it sends, in batch requests (`parts`), and
+    `answers`, each a call that returns the answer of its part once it came back."""
+
+    changes: list[dict[str, Any]]
+    cursor: Cursor | None
+    postpone: bool
+    direct: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, Outcome | None]] = \
+        field(default_factory=list)
+    sending: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, dict[str, Any],
+                        int | None]] = field(default_factory=list)
+    parts: list[list[tuple[uuid.UUID, dict[str, Any], int | None]]] = \
+        field(default_factory=list)
+    answers: list[Callable[[], requests.Response]] = field(default_factory=list)
 
 
 @dataclass
@@ -123,17 +146,33 @@ class Pusher:
             self.batch: bool | None = None  # asked when there is something to send
             self._retry_refused()
             start = decode_cursor(self.state.cursor) if self.state.cursor else None
-            # Each page of our feed read while the one before is sent (app/sync/ahead.py).
-            for rows in ahead(lambda: self._feed(start), "push-reader"):
-                one_by_one = rows
-                if rows and self._batching():
-                    self._push_page([change for change, _, _ in rows],
-                                    Cursor(FEED_SORT, rows[-1][1:]), postpone=True)
-                    self.progress(len(rows))
-                    one_by_one = []
-                for change, xid, entry_id in one_by_one:
-                    self._push(change, Cursor(FEED_SORT, (xid, entry_id)))
-                    self.progress(1)
+            with ThreadPoolExecutor(max_workers=IN_FLIGHT,
+                                    thread_name_prefix="push-sender") as senders:
+                flight: deque[_Page] = deque()
+                try:
+                    # Each page of our feed read while the one before is sent
+                    # (app/sync/ahead.py); its batch requests sent while the page before
+                    # is settled.
+                    for rows in ahead(lambda: self._feed(start), "push-reader"):
+                        if rows and self._batching():
+                            page = self._prepare([change for change, _, _ in rows],
+                                                 Cursor(FEED_SORT, rows[-1][1:]),
+                                                 postpone=True)
+                            page.answers = [senders.submit(self._post_batch, part).result
+                                            for part in page.parts]
+                            flight.append(page)
+                            while len(flight) > 1:
+                                self._settle(flight.popleft())
+                            continue
+                        while flight:
+                            self._settle(flight.popleft())
+                        for change, xid, entry_id in rows:
+                            self._push(change, Cursor(FEED_SORT, (xid, entry_id)))
+                            self.progress(1)
+                    while flight:
+                        self._settle(flight.popleft())
+                finally:
+                    senders.shutdown(wait=True, cancel_futures=True)
             self._send_held_back()
             from .sheet_push import SheetPusher
 
@@ -236,31 +275,46 @@ class Pusher:
         refused only for links to entries the target does not have yet is held back
         (ledger: waiting for its links) and sent once, links included, at the end of the
         push (`_send_held_back`), rather than now without them and again later."""
-        sending: list[tuple[dict[str, Any], uuid.UUID, PushedEntry | None, dict[str, Any],
-                            int | None]] = []
+        self._settle(self._prepare(changes, cursor, postpone=postpone))
+
+    def _prepare(self, changes: list[dict[str, Any]], cursor: Cursor | None, *,
+                 postpone: bool = False) -> _Page:
+        """What a page sends: its ledger rows and pulled baselines read in two queries,
+        its upserts cut into batch requests (`_settle` sends them unless `run` has)."""
+        page = _Page(changes, cursor, postpone)
         ids = [uuid.UUID(change["id"]) for change in changes]
-        # The page's ledger rows and pulled baselines in two queries, not two per entry.
         ledgers = {row.entry_id: row for row in db.session.scalars(select(PushedEntry).where(
             PushedEntry.state_id == self.state.id, PushedEntry.entry_id.in_(ids)))}
         pulled = self._pulled_baselines(ids)
         for change, entry_id in zip(changes, ids, strict=True):
             ledger = ledgers.get(entry_id)
             if change["op"] != "upsert":
-                self._finish(change, entry_id, ledger, self._delete(entry_id, ledger))
+                page.direct.append((change, entry_id, ledger, None))
                 continue
             echoed = self._pulled_from_target(entry_id, change["entry"],
                                               pulled.get(entry_id, {}))
             if echoed is not None:
-                self._finish(change, entry_id, ledger, Outcome("unchanged", echoed))
+                page.direct.append((change, entry_id, ledger, Outcome("unchanged", echoed)))
                 continue
             body = body_of(change["entry"], change.get("relations") or [])
-            sending.append((change, entry_id, ledger, body,
-                            ledger.remote_version if ledger is not None else None))
-        for start in range(0, len(sending), BATCH):
-            part = sending[start:start + BATCH]
-            outcomes = self._put_many([(entry_id, dict(body), known)
-                                       for _, entry_id, _, body, known in part],
-                                      postpone=postpone)
+            page.sending.append((change, entry_id, ledger, body,
+                                 ledger.remote_version if ledger is not None else None))
+        page.parts = [[(entry_id, dict(body), known)
+                       for _, entry_id, _, body, known in page.sending[start:start + BATCH]]
+                      for start in range(0, len(page.sending), BATCH)]
+        return page
+
+    def _settle(self, page: _Page) -> None:
+        """A page's outcomes, in its order, then the cursor past it, committed together:
+        the cursor only passes batches whose answers all came back."""
+        for change, entry_id, ledger, outcome in page.direct:
+            self._finish(change, entry_id, ledger,
+                         outcome if outcome is not None else self._delete(entry_id, ledger))
+        for number, items in enumerate(page.parts):
+            response = (page.answers[number]() if page.answers
+                        else self._post_batch(items))
+            outcomes = self._read_batch(items, response, postpone=page.postpone)
+            part = page.sending[number * BATCH:(number + 1) * BATCH]
             for (change, entry_id, ledger, body, _), outcome in zip(part, outcomes,
                                                                     strict=True):
                 if outcome.action == "retry":  # as _upsert: from the version it has
@@ -269,26 +323,39 @@ class Pusher:
                         outcome = Outcome("conflicts", reason="the target keeps changing; "
                                                               "try again")
                 self._finish(change, entry_id, ledger, outcome)
-        if cursor is not None:
-            self.state.cursor = cursor.encode()
+        if page.cursor is not None:
+            self.state.cursor = page.cursor.encode()
         db.session.commit()
+        if page.cursor is not None:
+            self.progress(len(page.changes))
 
-    def _put_many(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]],
-                  deferred: list[bool] | None = None, postpone: bool = False
-                  ) -> list[Outcome]:
-        """One batch request (app/api/batch_writes.py): each item as `_put` sends it, each
-        answer read as `_put` reads its own. Items refused only for links to entries the
-        target does not have yet go again in a second request, as `_put` would have sent
-        them one after the other: without those links (deferred), but with them when the
-        missing targets are items sent before them in that request; with `postpone`,
-        they are not sent again but held back (see `_push_page`)."""
+    def _post_batch(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]]
+                    ) -> requests.Response:
+        """One batch request (app/api/batch_writes.py), each item as `_put` sends it.
+        Touches no database: run from the sending threads too."""
         payload = {"items": [
             {"id": str(entry_id), "source": f"remote:{self.as_name} {entry_id}",
              "entry": body, **({"if_match": f'"v{known}"'} if known is not None
                                else {"if_none_match": "*"})}
             for entry_id, body, known in items]}
-        response = self.remote.request("POST", BATCH_PATH, data=orjson.dumps(payload),
-                                       headers={"Content-Type": "application/json"})
+        return self.remote.request("POST", BATCH_PATH, data=orjson.dumps(payload),
+                                   headers={"Content-Type": "application/json"})
+
+    def _put_many(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]],
+                  deferred: list[bool] | None = None, postpone: bool = False
+                  ) -> list[Outcome]:
+        """`_post_batch`, then its answer read (`_read_batch`)."""
+        return self._read_batch(items, self._post_batch(items), deferred, postpone)
+
+    def _read_batch(self, items: list[tuple[uuid.UUID, dict[str, Any], int | None]],
+                    response: requests.Response, deferred: list[bool] | None = None,
+                    postpone: bool = False) -> list[Outcome]:
+        """A batch request's answers, each read as `_put` reads its own. Items refused
+        only for links to entries the target does not have yet go again in a second
+        request, as `_put` would have sent them one after the other: without those links
+        (deferred), but with them when the missing targets are items sent before them in
+        that request; with `postpone`, they are not sent again but held back (see
+        `_push_page`)."""
         self._fatal(response)
         answers = _json(response).get("items")
         if response.status_code != 200 or not isinstance(answers, list) \

@@ -74,6 +74,7 @@ class Gate:
         self.stopped = threading.Event()
         # False: answer the batch write as an instance older than it does (405).
         self.batch = True
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once
 
     def writes(self) -> list[tuple[str, str]]:
         """The write requests (a batch write refused as by an older instance wrote
@@ -105,7 +106,14 @@ class Gate:
             start_response("405 METHOD NOT ALLOWED", [("Content-Type", "text/html"),
                                                       ("Allow", "GET, PUT, PATCH, DELETE")])
             return [b"Method Not Allowed"]
-        answer = self.app(environ, start_response)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            answer = self.app(environ, start_response)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         with self.lock:
             if self.stop_when is not None and self.on_stop and self.stop_when(self):
                 stop, self.on_stop = self.on_stop, None

@@ -186,3 +186,31 @@ def test_a_batch_looks_up_its_sources_as_two_arrays_not_a_list_of_pairs(client, 
     by_arrays = {sql.split(" FROM ")[1].split()[0] for sql in selects
                  if "unnest(CAST(%(origins)s AS text[])" in sql}
     assert by_arrays == {"sources", "source_exclusions"}, selects
+
+
+def test_a_link_to_an_alias_is_made_to_the_entry_it_names_here(client, editor):
+    """Creations are rendered before the write lock with each link's target as named;
+    one named by an alias of a local entry is rendered again with that entry's id (its
+    revision's snapshot and its link both name the local entry)."""
+    from app.services.link_reasons import link_reason
+    from app.services.links import link
+
+    first = creations(1)
+    assert client.post(URL, json={"items": first}, headers=editor).status_code == 200
+    local, alias = first[0]["id"], str(uuid.uuid4())
+    link("entry", uuid.UUID(alias), uuid.UUID(local), origin="remote:elsewhere",
+         reason=link_reason("known_entry", id=alias))
+    db.session.commit()
+    item = {**creations(2)[1], "source": "remote:batchalias 1"}
+    item["entry"]["relations"] = [{"type": "uses", "target": alias}]
+    with statements_sent(db.engine) as sent:
+        answers = client.post(URL, json={"items": [item]},
+                              headers=editor).get_json()["items"]
+    assert [a["status"] for a in answers] == [201]
+    # Created set-based, not left to the single PUT (its ORM insert, a rollback before).
+    assert not [s for s in sent if s.sql.lstrip().startswith("INSERT INTO entries")]
+    links = client.get(f"/api/v1/entries/{item['id']}/relations").get_json()["items"]
+    assert [(i["direction"], i["entry"]["id"]) for i in links] == [("out", local)]
+    snapshot = db.session.scalar(select(Revision.snapshot).where(
+        Revision.entity_id == uuid.UUID(item["id"])))
+    assert [r["target"] for r in snapshot["relations"]] == [local]
