@@ -149,6 +149,7 @@ LONGEST_FIRST = (
     "tests/integration/test_browser.py",
     "tests/integration/test_schemathesis.py",
     "tests/integration/test_sync_push.py",
+    "tests/integration/test_sync_overlap.py",
     "tests/integration/test_phone_routes.py",
     "tests/unit/test_jobs.py",
     "tests/unit/test_map_pyramid.py",
