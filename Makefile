@@ -60,7 +60,7 @@ run: demo
 	@echo "Serving Atlas des communs on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	$(WITH_DB) ATLAS_DEMO_DATA=$(if $(filter 0,$(DEMO)),0,1) \
 		$(VENV)/bin/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
-		--access-logfile - 'app:create_app()'
+		--access-logfile - 'app.wsgi:app'
 
 # Chromium and GDAL, driven by the browser and OGC API tests; nginx and systemd-analyze
 # for the production test (tests/integration/test_production.py).

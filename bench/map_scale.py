@@ -170,7 +170,7 @@ def gunicorn(env: dict[str, str], threads: int = 4,
     kind = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", *kind,
                "--bind", f"127.0.0.1:{port}", "--timeout", "600",
-               "--log-level", "critical", "app:create_app()"]
+               "--log-level", "critical", "app.wsgi:app"]
     process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd,
                                start_new_session=True)
     try:

@@ -264,7 +264,7 @@ def main() -> None:
         sql = feed_sql(url)
         copy_out = Path(tmp) / "copy.txt"
         results["copy"] = best_of(3, lambda: copy_feed(url, sql, copy_out))
-        with gunicorn(python, "app:create_app()", env) as base:
+        with gunicorn(python, "app.wsgi:app", env) as base:
             feed_url = f"{base}/api/v1/entries.geojson"
             timings, body = [], b""
             for _ in range(3):
@@ -293,7 +293,7 @@ def main() -> None:
             cursor = Cursor("id", (deep_id,)).encode()
             items = f"/ogc/collections/entries/items?limit={PAGE}"
             cold_env = {**env, "ATLAS_RESPONSE_CACHE_MB": "0"}
-            with gunicorn(python, "app:create_app()", cold_env) as cold:
+            with gunicorn(python, "app.wsgi:app", cold_env) as cold:
                 # Cold: every answer built from the stored features (no response cache).
                 urls = {"ours cold, first page": f"{cold}{items}",
                         "ours cold, page at 90%": f"{cold}{items}&cursor={cursor}",

@@ -62,7 +62,7 @@ def main() -> None:
             entry_id, slug = cur.fetchone()
         conn.close()
         env = {"DATABASE_URL": url, "SECRET_KEY": "bench", "ATLAS_RESPONSE_CACHE_MB": "0"}
-        with gunicorn(python, "app:create_app()", env) as base:
+        with gunicorn(python, "app.wsgi:app", env) as base:
             urls = {"OGC items page of 1,000": f"{base}/ogc/collections/entries/items?limit=1000",
                     "OGC single item": f"{base}/ogc/collections/entries/items/{entry_id}",
                     "API single entry": f"{base}/api/v1/entries/{slug}",
