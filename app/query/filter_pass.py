@@ -77,7 +77,7 @@ STEP = 2
 STORED = tuple(range(BASE_ZOOM, -1, -STEP))
 KEPT = 8  # passes kept, the newest (up to ~30 MB each for a search keeping 1,000,000)
 GRACE = 60  # seconds a pass is kept whatever its state: a request may be reading it
-SAMPLED_ROWS = 20_000  # rows sampled to tell whether a filter keeps most entries
+SAMPLED_ROWS = 5_000  # rows sampled to tell whether a filter keeps most entries
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
 # The entries a pass counts, while it is written (a temporary table, dropped at commit).
