@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    and_,
     cast,
     func,
     literal,
@@ -63,12 +64,16 @@ def bbox_condition(bbox: tuple[float, float, float, float]) -> ColumnElement[boo
 
 
 def text_condition(text: str) -> ColumnElement[bool]:
-    """French full text, accent- and case-blind, or a trigram match on the name for typos."""
-    typo = unaccent_lower(text).op("<%")(unaccent_lower(Entry.name))
-    tsq = prefix_tsquery(text)
-    if tsq is None:
-        return typo
-    return or_(Entry.search_vector.op("@@")(tsq), typo)
+    """French full text, accent- and case-blind, or a trigram match on the name for typos,
+    word by word: every word of the query close to a word of the name. The whole query
+    close to the name let one word carry it ("repair cafe fives" found every repair
+    café, and at 1,000,000 entries "épicerie fives" rechecked 112,500 names in 1.4-5.5 s)."""
+    name = unaccent_lower(Entry.name)
+    words = WORD_RE.findall(text)
+    if not words:
+        return unaccent_lower(text).op("<%")(name)
+    typo = and_(*(unaccent_lower(word).op("<%")(name) for word in words))
+    return or_(Entry.search_vector.op("@@")(prefix_tsquery(text)), typo)
 
 
 def conditions(f: EntryFilter) -> list[ColumnElement[bool]]:
