@@ -64,7 +64,9 @@ TAGGED = ("INSERT INTO tags (slug, label_fr, label_en)"
           " INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries e, tags t"
           " WHERE t.slug = 'jardin-banc' AND hashtext(e.slug) % 10 = 0 ON CONFLICT DO NOTHING;"
           " SELECT atlas_tag_facets_compact(), atlas_map_cells_compact()")
-SEARCH = ("/map/cells/6/32/22.json?q=epicerie", "/map/blocks/6/8/5.json?q=epicerie")
+# A word on one entry in ten; two words on one in eighty ("Épicerie de Fives").
+SEARCH = ("/map/cells/6/32/22.json?q=epicerie", "/map/blocks/6/8/5.json?q=epicerie",
+          "/map/blocks/6/8/5.json?q=epicerie+fives")
 # A filter that keeps every entry ("banc" is in every synthetic summary): the pyramid
 # does not hold it, so the counts and the densest tile (Lille's, zoom 6) scan.
 BROAD = ("/map/markers.json?q=banc", "/map/cells/6/32/21.json?q=banc",
