@@ -42,6 +42,21 @@ def page_number() -> int:
     return int(raw)
 
 
+def page_links(page: int, pages: int) -> list[int | None]:
+    """The page numbers to link (None: an ellipsis): the first two, the last two and two
+    on each side of `page`. A handful whatever `pages` is (the template looped over all
+    of them: 800 kB of blank lines at 50,000 pages)."""
+    near = (1, 2, *range(page - 2, page + 3), pages - 1, pages)
+    links: list[int | None] = []
+    last = 0
+    for p in sorted({p for p in near if 1 <= p <= pages}):
+        if p > last + 1:
+            links.append(None)
+        links.append(p)
+        last = p
+    return links
+
+
 def _listing(template_args: dict, args: MultiDict | None = None, **forced: object) -> str:
     f = request_filter(args, **forced)
     sort, page = _sort(bool(f.text), f.near is not None), page_number()
@@ -57,6 +72,7 @@ def _listing(template_args: dict, args: MultiDict | None = None, **forced: objec
     metres = distances_from(f.near, [e.id for e in entries]) if f.near else {}
     return render_template(
         "web/directory.html", entries=entries, total=total, page=page, pages=pages,
+        page_links=page_links(page, pages),
         first=(page - 1) * PER_PAGE + 1, sort=sort, sorts=sorts, form=form,
         place=place, distances=metres,
         page_query=lambda p: filter_query(f, located=form.located, **dict(place),
