@@ -102,19 +102,23 @@ class Pass:
 
 def pass_for(f: EntryFilter) -> Pass | None:
     """The pass of `f` under the current data state, counted now if there is none yet;
-    None if the database refuses to store it."""
+    None if the database refuses to store it, or if the count, in a connection of its
+    own, saw another state than this session (a commit in between, or this session's
+    own write not committed yet): the caller then counts in its own snapshot."""
     g = lifted(f)
-    key = pass_key(data_state().token, g)
+    token = data_state().token
+    key = pass_key(token, g)
     passes = map_filter_passes.c
     found = db.session.execute(select(passes.id, passes.complement, passes.state)
                                .where(passes.key == key)).first()
     if found is not None:
         return Pass(*found)
     try:
-        return _count(g, key)
+        counted = _count(g, key)
     except DBAPIError as error:
         log.warning("filtered map counts not stored: %s", error.orig)
         return None
+    return counted if counted is not None and counted.state == token else None
 
 
 def _count(g: EntryFilter, key: str) -> Pass | None:

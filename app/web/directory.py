@@ -11,11 +11,12 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..http.locale import locale_code
 from ..models import Tag
-from ..query import ParameterError, count_entries, facet_counts, search_entries
+from ..query import ParameterError, search_entries
 from ..query.entries import distances_from
 from . import bp
 from .filtering import filter_query, form_state, near_pairs, request_filter
 from .labels import SORT_LABELS
+from .per_state import map_count, map_facets
 
 PER_PAGE = 20
 SORTS = ("name", "-updated", "relevance", "distance")
@@ -60,12 +61,12 @@ def page_links(page: int, pages: int) -> list[int | None]:
 def _listing(template_args: dict, args: MultiDict | None = None, **forced: object) -> str:
     f = request_filter(args, **forced)
     sort, page = _sort(bool(f.text), f.near is not None), page_number()
-    total = count_entries(f)
+    total = map_count(f)  # the total and facets: counted once per data state, as the map's
     pages = max(1, math.ceil(total / PER_PAGE))
     if page > pages:
         abort(404)
     entries = search_entries(f, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    form = form_state(f, facet_counts(f), locale_code())
+    form = form_state(f, map_facets(f), locale_code())
     sorts = [(s, SORT_LABELS[s]) for s in SORTS
              if (s != "relevance" or f.text) and (s != "distance" or f.near)]
     place = near_pairs(f)
