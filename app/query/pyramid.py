@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 BASE_ZOOM = 12  # as migration 0023
 GRID = 4  # cells a tile side, as app/web/map_cells.py and migration 0023
 PILE = 5000  # changes past which a reader folds them in (atlas_map_cells_compact)
+# The same for the tag pyramid: a tag's block reads its own changes by index and the facets
+# sum a few thousand rows, while folding costs some 50 ms per 1,000 changes (seven zooms;
+# 5,000 entries given three tags each log 15,000): left to the `map-counts` job longer.
+TAG_PILE = 20_000
 FOLD = 50_000  # changes folded in at most by one reader: a huge statement's over several
 EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then checked
 
@@ -70,11 +74,11 @@ def compact_if_piled() -> int:
     transaction of its own, so a reader's session is left alone); the number folded. A
     database that refuses the write (a read-only standby) is left to its primary."""
     folded = 0
-    for changes, compact in ((map_cell_changes, func.atlas_map_cells_compact),
-                             (tag_cell_changes, func.atlas_tag_cells_compact)):
+    for changes, compact, pile in ((map_cell_changes, func.atlas_map_cells_compact, PILE),
+                                   (tag_cell_changes, func.atlas_tag_cells_compact, TAG_PILE)):
         piled = db.session.scalar(select(func.count()).select_from(
-            select(true()).select_from(changes).limit(PILE + 1).subquery()))
-        if piled <= PILE:
+            select(true()).select_from(changes).limit(pile + 1).subquery()))
+        if piled <= pile:
             continue
         try:
             with db.engine.connect() as conn:

@@ -314,3 +314,32 @@ def test_an_unknown_tag_has_no_counts(app):
         assert pyramid.tile_cells(f, 0, 0, 0) == []
         assert count_entries(f) == 0
         db.session.remove()
+
+
+def test_a_reader_folds_the_tag_changes_past_their_own_pile(app, monkeypatch):
+    """Readers fold the tag pyramid's changes past TAG_PILE (higher than the map's PILE:
+    a block reads its tag's changes by index), the oldest first, FOLD at most."""
+    compact(app)
+    run(app, "INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries e,"
+             " tags t WHERE e.geom IS NOT NULL ON CONFLICT DO NOTHING")
+    run(app, "UPDATE entries SET geom = ST_Translate(geom, 0.01, 0) WHERE slug = (SELECT"
+             " min(slug) FROM entries WHERE geom IS NOT NULL)")
+
+    def piled() -> int:
+        return run(app, "SELECT count(*) FROM tag_cell_changes")[0][0]
+
+    before = piled()
+    assert before >= 2
+    client = app.test_client()
+    monkeypatch.setattr(pyramid, "TAG_PILE", before)
+    assert client.get("/map/markers.json?kind=commons").status_code == 200
+    assert piled() == before  # not past the pile: nothing folded
+    monkeypatch.setattr(pyramid, "TAG_PILE", before - 1)
+    monkeypatch.setattr(pyramid, "FOLD", 1)
+    assert client.get("/map/markers.json?kind=initiative").status_code == 200
+    assert piled() == before - 1
+    monkeypatch.setattr(pyramid, "TAG_PILE", 0)
+    monkeypatch.setattr(pyramid, "FOLD", 50_000)
+    assert client.get("/map/markers.json?kind=third_place").status_code == 200
+    assert piled() == 0
+    assert_agrees(app)
