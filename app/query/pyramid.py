@@ -155,7 +155,7 @@ def tile_cells(f: EntryFilter, z: int, x: int, y: int, span: int = 1,
     kinds = f.kinds or ENTRY_KINDS
     side = GRID << z
     u = (source or source_for(f))(z, x * GRID, (x + span) * GRID - 1, y * GRID,
-                             (y + span) * GRID - 1, kinds)
+                                  (y + span) * GRID - 1, kinds)
     n = func.sum(u.c.n)
     cells = (select(u.c.gx, u.c.gy, n.label("n"), func.sum(u.c.sx).label("sx"),
                     func.sum(u.c.sy).label("sy"),
