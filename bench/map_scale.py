@@ -63,7 +63,7 @@ TAGGED = ("INSERT INTO tags (slug, label_fr, label_en)"
           " SELECT set_config('atlas.defer_features', 'on', true);"  # features unread here
           " INSERT INTO entry_tags (entry_id, tag_id) SELECT e.id, t.id FROM entries e, tags t"
           " WHERE t.slug = 'jardin-banc' AND hashtext(e.slug) % 10 = 0 ON CONFLICT DO NOTHING;"
-          " SELECT atlas_tag_facets_compact(), atlas_map_cells_compact()")
+          " SELECT atlas_tag_cells_compact(), atlas_map_cells_compact()")
 # A word on one entry in ten; two words on one in eighty ("Épicerie de Fives").
 SEARCH = ("/map/cells/6/32/22.json?q=epicerie", "/map/blocks/6/8/5.json?q=epicerie",
           "/map/blocks/6/8/5.json?q=epicerie+fives")
@@ -121,7 +121,7 @@ def ensure_database(n: int, drop: bool) -> str:
         cur.execute("SELECT setseed(0.42)")
         cur.execute(INSERT.text.replace(":n", str(int(n))))
         # One statement of a million rows: its counts folded in now, not by a visitor.
-        cur.execute("SELECT atlas_map_cells_compact(), atlas_tag_facets_compact()")
+        cur.execute("SELECT atlas_map_cells_compact(), atlas_tag_cells_compact()")
         cur.execute("CREATE TABLE bench_done ()")
     c = psycopg2.connect(url)
     c.autocommit = True

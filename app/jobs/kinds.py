@@ -206,7 +206,7 @@ def sources(job: Job) -> Done:
 
 
 def map_counts(job: Job) -> Done:
-    """Fold every change of the map's count pyramid and tag facets in, and drop the
+    """Fold every change of the map's count and tag pyramids in, and drop the
     filtered map's passes of past data states: readers fold the changes only past
     pyramid.PILE (5,000), paying for it in their answer; a run every minute keeps the
     pile, and the time each read spends adding it, small under steady writes."""

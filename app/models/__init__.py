@@ -17,8 +17,8 @@ from .map_cell import (
     map_filter_chunks,
     map_filter_passes,
     map_filter_tags,
-    tag_facet_changes,
-    tag_facets,
+    tag_cell_changes,
+    tag_cells,
 )
 from .proposal import Proposal
 from .registered_source import RegisteredSource
@@ -72,6 +72,6 @@ __all__ = [
     "map_filter_chunks",
     "map_filter_passes",
     "map_filter_tags",
-    "tag_facet_changes",
-    "tag_facets",
+    "tag_cell_changes",
+    "tag_cells",
 ]

@@ -1,9 +1,10 @@
-"""Counts kept by PostgreSQL (migration 0023): public entries per map cell and kind (the
-map's count pyramid), and per tag, kind and place or not (the tag facets).
+"""Counts kept by PostgreSQL: public entries per map cell and kind (the map's count
+pyramid, migration 0023), and the same per tag (the tag pyramid, migration 0029, whose
+zoom 0 gives the tag facets).
 
 Written only by PostgreSQL: the statement triggers on `entries` (and `entry_tags`)
 append to the `*_changes` tables, `atlas_map_cells_compact()` and
-`atlas_tag_facets_compact()` fold those in. Read by app/query/pyramid.py.
+`atlas_tag_cells_compact()` fold those in. Read by app/query/pyramid.py.
 
 The filtered map's passes (migration 0025, UNLOGGED): the counts of one filter under one
 data state, per chunk of 16 × 16 cells of each zoom; written and read by
@@ -58,23 +59,32 @@ map_cell_changes = Table(
     Index("ix_map_cell_changes_cell", "gx", "gy"),
 )
 
-tag_facets = Table(
-    "tag_facets",
+tag_cells = Table(
+    "tag_cells",
     db.metadata,
+    Column("z", SmallInteger, primary_key=True),  # pyramid.TAG_ZOOMS only
     Column("tag_id", Integer, primary_key=True),
+    Column("gx", Integer, primary_key=True),
+    Column("gy", Integer, primary_key=True),
     Column("kind", Text, primary_key=True),
-    Column("located", Boolean, primary_key=True),
     Column("n", Integer, nullable=False),
+    Column("sx", BigInteger, nullable=False),
+    Column("sy", BigInteger, nullable=False),
+    Index("ix_tag_cells_empty", "z", postgresql_where="n = 0"),
 )
 
-tag_facet_changes = Table(
-    "tag_facet_changes",
+tag_cell_changes = Table(
+    "tag_cell_changes",
     db.metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("tag_id", Integer, nullable=False),
+    Column("gx", Integer, nullable=False),  # at pyramid.BASE_ZOOM; -1: without a place
+    Column("gy", Integer, nullable=False),
     Column("kind", Text, nullable=False),
-    Column("located", Boolean, nullable=False),
     Column("n", Integer, nullable=False),
+    Column("sx", BigInteger, nullable=False),
+    Column("sy", BigInteger, nullable=False),
+    Index("ix_tag_cell_changes_cell", "tag_id", "gx", "gy"),
 )
 
 map_filter_passes = Table(

@@ -169,7 +169,7 @@ def distances_from(near: Near, ids: Sequence[Any]) -> dict[Any, float]:
 def count_entries(f: EntryFilter) -> int:
     from . import pyramid  # it builds on this module
 
-    if pyramid.serves(f):  # what the public sees, by kind at most: counted already
+    if pyramid.serves(f):  # what the public sees (by kind, place, one tag): counted
         return pyramid.count(f)
     stmt = select(func.count()).select_from(Entry).where(*conditions(f))
     return db.session.scalar(stmt) or 0

@@ -29,7 +29,7 @@ class Facets:
 
 def kind_counts(f: EntryFilter) -> dict[str, int]:
     """Entries per kind under `f` with its kind filter lifted."""
-    if pyramid.serves(f):  # what the public sees: counted already, whatever the size
+    if pyramid.serves(f):  # counted already (pyramid.source_for), whatever the size
         totals = pyramid.kind_totals(replace(f, kinds=()))
         counts = {kind: located if f.located else without if f.located is False
                   else located + without for kind, (located, without) in totals.items()}

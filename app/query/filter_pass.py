@@ -1,17 +1,18 @@
 """The filtered map's counts: one pass per (filter, data state), kept for every block.
 
-The count pyramid (app/query/pyramid.py) holds what the public sees, by kind; a filter
-it cannot hold (a tag, the French search…) had each block of the map group its matching
-entries: at 1,000,000 entries, 1.0-1.8 s for France's densest block under a search that
-keeps them all, paid again on every pan and zoom. Here the first request of a filtered
-view counts the matching entries once, per cell of zoom BASE_ZOOM and kind, rolls them up
-to every other zoom and stores them (migration 0025) in chunks of 16 × 16 cells (a block
-of 4 × 4 tiles); every block of that view, at any zoom, then reads a row or four and
-goes through the pyramid's own statement (`pyramid.tile_cells`, with this as its
-source), so both give the same figures. A filter that keeps most public entries (a
-search for a common word) counts those it leaves out instead, fewer to group, which
-readers take away from the pyramid's counts (integers: exact). A sample of the table
-only picks which of the two; the counts are exact either way, never sampled or capped.
+The count pyramid (app/query/pyramid.py) holds what the public sees, by kind, place and
+one tag; a filter it cannot hold (two tags, the French search…) had each block of the
+map group its matching entries: at 1,000,000 entries, 1.0-1.8 s for France's densest
+block under a search that keeps them all, paid again on every pan and zoom. Here the
+first request of a filtered view counts the matching entries once, per cell of zoom
+BASE_ZOOM and kind, rolls them up to every other zoom and stores them (migration 0025)
+in chunks of 16 × 16 cells (a block of 4 × 4 tiles); every block of that view, at any
+zoom, then reads a row or four and goes through the pyramid's own statement
+(`pyramid.tile_cells`, with this as its source), so both give the same figures. A filter
+that keeps most public entries (a search for a common word) counts those it leaves out
+instead, fewer to group, which readers take away from the pyramid's counts (integers:
+exact). A sample of the table only picks which of the two; the counts are exact either
+way, never sampled or capped.
 
 Kept per data state: the key is a hash of the data state and the filter (its kind and
 place lifted: one pass serves every kind and the totals), so a write, or a late commit,
@@ -380,7 +381,7 @@ def kind_totals(f: EntryFilter) -> dict[str, tuple[int, int]] | None:
 
 def tag_totals(f: EntryFilter) -> dict[str, int] | None:
     """{tag slug: entries} under `f` (no tag filter: the tag facet lifts it), from the
-    pass of `f` (for a complement, `tag_facets` less the entries left out); None when
+    pass of `f` (for a complement, the tag facets less the entries left out); None when
     there is no pass, or `f` has a tag filter (its pass keeps no tags: see _store)."""
     if f.tags:
         return None

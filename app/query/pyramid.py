@@ -1,13 +1,14 @@
-"""The count pyramid (migration 0023): public entries per map cell, zoom 0 to BASE_ZOOM,
-and per tag (the tag facets).
+"""The count pyramid (migration 0023): public entries per map cell, zoom 0 to BASE_ZOOM;
+and the tag pyramid (migration 0029): the same per tag, whose zoom 0 is the tag facets.
 
-The unfiltered map (or filtered by kind only) reads its clusters, totals and kind
-counts here instead of grouping up to a million entries. `map_cells` holds every zoom
-as of the last compaction; `map_cell_changes` the zoom-BASE_ZOOM changes written since
-by the triggers on `entries`; each read adds both in one statement, so it sees one
-snapshot, the same as the entries'. What the public may see is the triggers' rule:
-published and not deleted (app/services/policy.py `public_entry`), which is also
-`EntryFilter()`'s, hence `serves`.
+The unfiltered map (or filtered by kind, place, or one tag) reads its clusters, totals
+and kind counts here instead of grouping up to a million entries. `map_cells` holds
+every zoom as of the last compaction, `tag_cells` every TAG_ZOOMS one; the `*_changes`
+tables the zoom-BASE_ZOOM changes written since by the triggers on `entries` and
+`entry_tags`; each read adds both in one statement, so it sees one snapshot, the same
+as the entries'. What the public may see is the triggers' rule: published and not
+deleted (app/services/policy.py `public_entry`), which is also `EntryFilter()`'s, hence
+`source_for`, the one rule that says which filters are read here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select, Subquery
 
 from ..extensions import db
-from ..models import Entry, Tag, map_cell_changes, map_cells, tag_facet_changes, tag_facets
+from ..models import Entry, Tag, map_cell_changes, map_cells, tag_cell_changes, tag_cells
 from ..models.vocab import ENTRY_KINDS
 from .entries import conditions
 from .filters import EntryFilter
@@ -32,8 +33,15 @@ log = logging.getLogger(__name__)
 BASE_ZOOM = 12  # as migration 0023
 GRID = 4  # cells a tile side, as app/web/map_cells.py and migration 0023
 PILE = 5000  # changes past which a reader folds them in (atlas_map_cells_compact)
+# The same for the tag pyramid: a tag's block reads its own changes by index and the facets
+# sum a few thousand rows, while folding costs some 50 ms per 1,000 changes (seven zooms;
+# 5,000 entries given three tags each log 15,000): left to the `map-counts` job longer.
+TAG_PILE = 20_000
 FOLD = 50_000  # changes folded in at most by one reader: a huge statement's over several
 EDGE = 1e-6  # degrees around a cell's box, for floating point; the cell is then checked
+
+# The zooms `tag_cells` stores (migration 0029): a zoom between reads the one above.
+TAG_ZOOMS = tuple(range(0, BASE_ZOOM + 1, 2))
 
 _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
 
@@ -42,9 +50,23 @@ _COLUMNS = ("gx", "gy", "kind", "n", "sx", "sy")
 Source = Callable[[int, int, int, int, int, tuple[str, ...]], Subquery]
 
 
+def source_for(f: EntryFilter) -> Source | None:
+    """The counts that answer `f` without grouping any entry, or None (a filtered pass
+    then, app/query/filter_pass.py): for what the public sees, restricted by kind and
+    place at most, the count pyramid; for that and exactly one tag, the tag pyramid."""
+    if replace(f, kinds=(), located=None, tags=()) != EntryFilter():
+        return None
+    if not f.tags:
+        return counted
+    if len(f.tags) == 1:
+        return tag_source(f.tags[0])
+    return None
+
+
 def serves(f: EntryFilter) -> bool:
-    """Whether the pyramid answers `f`: what the public sees, restricted by kind at most."""
-    return replace(f, kinds=(), located=None) == EntryFilter()
+    """Whether the pyramids answer `f` (`source_for`): tile_cells, kind_totals and count
+    then read them by themselves."""
+    return source_for(f) is not None
 
 
 def compact_if_piled() -> int:
@@ -52,11 +74,11 @@ def compact_if_piled() -> int:
     transaction of its own, so a reader's session is left alone); the number folded. A
     database that refuses the write (a read-only standby) is left to its primary."""
     folded = 0
-    for changes, compact in ((map_cell_changes, func.atlas_map_cells_compact),
-                             (tag_facet_changes, func.atlas_tag_facets_compact)):
+    for changes, compact, pile in ((map_cell_changes, func.atlas_map_cells_compact, PILE),
+                                   (tag_cell_changes, func.atlas_tag_cells_compact, TAG_PILE)):
         piled = db.session.scalar(select(func.count()).select_from(
-            select(true()).select_from(changes).limit(PILE + 1).subquery()))
-        if piled <= PILE:
+            select(true()).select_from(changes).limit(pile + 1).subquery()))
+        if piled <= pile:
             continue
         try:
             with db.engine.connect() as conn:
@@ -71,7 +93,7 @@ def compact_all() -> int:
     """Fold every committed change in (FOLD at a time, each in a transaction of its own);
     the number folded. For the `map-counts` job: readers then rarely have any to fold."""
     folded = 0
-    for compact in (func.atlas_map_cells_compact, func.atlas_tag_facets_compact):
+    for compact in (func.atlas_map_cells_compact, func.atlas_tag_cells_compact):
         while True:
             with db.engine.connect() as conn:
                 done = int(conn.scalar(select(compact(FOLD))) or 0)
@@ -97,16 +119,43 @@ def counted(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]) 
     return union_all(folded, pending).subquery()
 
 
+def tag_source(slug: str) -> Source:
+    """The reader of the tag pyramid for the tag `slug` (none: no rows), as `counted`:
+    zoom z from the stored zoom at or above it (a zoom between: four times the cells a
+    side, each shifted to its cell of zoom z; the caller sums them per cell)."""
+    tag = select(Tag.id).where(Tag.slug == slug).scalar_subquery()
+
+    def tagged(z: int, x0: int, x1: int, y0: int, y1: int, kinds: tuple[str, ...]) -> Subquery:
+        stored = next(s for s in TAG_ZOOMS if s >= z)
+        up = stored - z
+        t = tag_cells.c
+        folded = (select(t.gx.op(">>")(up).label("gx"), t.gy.op(">>")(up).label("gy"),
+                         t.kind, t.n, t.sx, t.sy)
+                  .where(t.z == stored, t.tag_id == tag, t.kind.in_(kinds),
+                         t.gx.between(x0 << up, ((x1 + 1) << up) - 1),
+                         t.gy.between(y0 << up, ((y1 + 1) << up) - 1)))
+        shift = BASE_ZOOM - z
+        ch = tag_cell_changes.c
+        pending = (select(ch.gx.op(">>")(shift).label("gx"),
+                          ch.gy.op(">>")(shift).label("gy"), ch.kind, ch.n, ch.sx, ch.sy)
+                   .where(ch.tag_id == tag, ch.kind.in_(kinds),
+                          ch.gx.between(x0 << shift, ((x1 + 1) << shift) - 1),
+                          ch.gy.between(y0 << shift, ((y1 + 1) << shift) - 1)))
+        return union_all(folded, pending).subquery()
+
+    return tagged
+
+
 def tile_cells(f: EntryFilter, z: int, x: int, y: int, span: int = 1,
                source: Source | None = None) -> list[tuple]:
     """The non-empty cells of tile z/x/y (z ≤ BASE_ZOOM), or of the span × span tiles from
-    it, under a filter the pyramid serves (or that `source` counted: a filtered pass,
+    it, under a filter the pyramids serve (or that `source` counted: a filtered pass,
     app/query/filter_pass.py): (gx, gy, count, mean lon, mean lat, count per kind…, and
     for a cell of one entry its slug, kind index, lon, lat, name)."""
     kinds = f.kinds or ENTRY_KINDS
     side = GRID << z
-    u = (source or counted)(z, x * GRID, (x + span) * GRID - 1, y * GRID,
-                             (y + span) * GRID - 1, kinds)
+    u = (source or source_for(f))(z, x * GRID, (x + span) * GRID - 1, y * GRID,
+                                  (y + span) * GRID - 1, kinds)
     n = func.sum(u.c.n)
     cells = (select(u.c.gx, u.c.gy, n.label("n"), func.sum(u.c.sx).label("sx"),
                     func.sum(u.c.sy).label("sy"),
@@ -150,7 +199,7 @@ def _rounded(expr):
 def kind_totals(f: EntryFilter, source: Source | None = None) -> dict[str, tuple[int, int]]:
     """{kind: (located, without a place)} of the entries `f` gives, for `serves(f)` (or
     from `source`, as tile_cells)."""
-    u = (source or counted)(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
+    u = (source or source_for(f))(0, -1, GRID - 1, -1, GRID - 1, f.kinds or ENTRY_KINDS)
     unlocated = u.c.gx < 0
     stmt = (select(u.c.kind, func.sum(u.c.n).filter(~unlocated),
                    func.sum(u.c.n).filter(unlocated))
@@ -171,18 +220,22 @@ def count(f: EntryFilter) -> int:
 
 
 def tag_totals(f: EntryFilter) -> dict[str, int]:
-    """{tag slug: entries} of the entries `f` gives, for `serves(f)` (tags with none absent):
-    the tag facets, from `tag_facets` and the changes not folded yet (one statement)."""
+    """{tag slug: entries} of the entries `f` gives, for `serves(f)` and no tag filter
+    (tags with none absent): the tag facets, zoom 0 of the tag pyramid and the changes
+    not folded yet (one statement)."""
     return sum_by_tag(tag_facet_rows(f.kinds or ENTRY_KINDS, f.located))
 
 
 def tag_facet_rows(kinds, located: bool | None) -> list[Select]:
-    """(tag_id, n) of the tag facets of `kinds` (and `located`): folded and not yet."""
+    """(tag_id, n) of the tag facets of `kinds` (and `located`: a cell, not (-1, -1)):
+    zoom 0 of `tag_cells` and the changes not folded yet."""
+    folded = select(tag_cells.c.tag_id, tag_cells.c.n).where(tag_cells.c.z == 0)
     parts = []
-    for t in (tag_facets, tag_facet_changes):
-        part = select(t.c.tag_id, t.c.n).where(t.c.kind.in_(kinds))
+    for part, t in ((folded, tag_cells), (select(tag_cell_changes.c.tag_id,
+                                                 tag_cell_changes.c.n), tag_cell_changes)):
+        part = part.where(t.c.kind.in_(kinds))
         if located is not None:
-            part = part.where(t.c.located == located)
+            part = part.where(t.c.gx >= 0 if located else t.c.gx < 0)
         parts.append(part)
     return parts
 

@@ -15,9 +15,10 @@ kind for its pie. Past MAX_CELL_ZOOM every entry is a marker. The cells are thos
 of one grid over the world at each zoom, so an entry on a tile's edge is counted in
 one tile only and the counts of the tiles covering a view add up to the entries in it.
 
-What the public sees, unfiltered or by kind, is not grouped here up to zoom 12: the
-count pyramid (app/query/pyramid.py, migration 0023) holds it per cell already, so a
-tile reads its 16 cells whatever the number of entries; any other filter reads the
+What the public sees, unfiltered, by kind or by one tag, is not grouped here up to
+zoom 12: the count pyramid (app/query/pyramid.py, migration 0023) and its tag pyramid
+(0029) hold it per cell already, so a tile reads its 16 cells whatever the number of
+entries (`pyramid.source_for` says which filters); any other filter reads the
 counts of its pass (app/query/filter_pass.py, migration 0025: the matching entries
 counted once per filter and data state, for every zoom and block). All paths give the
 same figures (the cell and mean functions of migration 0023); the entries are grouped

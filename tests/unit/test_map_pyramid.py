@@ -124,7 +124,7 @@ def pending(app) -> int:
 
 def compact(app) -> int:
     with reader(app).cursor() as cur:
-        cur.execute("SELECT atlas_map_cells_compact() + atlas_tag_facets_compact()")
+        cur.execute("SELECT atlas_map_cells_compact() + atlas_tag_cells_compact()")
         folded = cur.fetchone()[0]
     return folded
 
