@@ -105,8 +105,12 @@ def pass_for(f: EntryFilter) -> Pass | None:
     """The pass of `f` under the current data state, counted now if there is none yet;
     None if the database refuses to store it, or if the count, in a connection of its
     own, saw another state than this session (a commit in between, or this session's
-    own write not committed yet): the caller then counts in its own snapshot."""
+    own write not committed yet): the caller then counts in its own snapshot. Also None
+    for a filter bound to a place (`near`, `bbox`: the directory around a visitor): its
+    matches are few and its pass nobody else's, written and never read again."""
     g = lifted(f)
+    if g.near is not None or g.bbox is not None:
+        return None
     token = data_state().token
     key = pass_key(token, g)
     passes = map_filter_passes.c

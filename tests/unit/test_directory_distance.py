@@ -35,3 +35,34 @@ def test_distance_without_a_place_is_a_clear_error(client):
     response = client.get("/entries", query_string={"sort": "distance"})
     assert response.status_code == 400
     assert "sort" in response.get_data(as_text=True)
+
+
+def test_a_place_bound_list_stores_no_count_for_others(app, client):
+    """A list around a visitor's own place (or box) is counted in its request: its count is
+    nobody else's, so it is never stored as a filtered map pass (one written per visitor
+    and point, never read again)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import map_filter_passes
+    from app.query import EntryFilter, Near, count_entries
+
+    def passes():
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(map_filter_passes))
+
+    before = passes()
+    near = f"{ORIGIN['lon'] + 0.0003},{ORIGIN['lat']}"
+    html = client.get("/entries", query_string={"near": near, "radius": "2000",
+                                                "q": "cafe"}).get_data(as_text=True)
+    with app.app_context():
+        expected = count_entries(EntryFilter(
+            text="cafe", near=Near(ORIGIN["lon"] + 0.0003, ORIGIN["lat"], 2000)))
+    assert expected and f"{expected} fiche" in html
+    assert passes() == before
+    html = client.get("/entries", query_string={"bbox": "3.0,50.6,3.1,50.7",
+                                                "q": "cafe"}).get_data(as_text=True)
+    with app.app_context():
+        expected = count_entries(EntryFilter(text="cafe", bbox=(3.0, 50.6, 3.1, 50.7)))
+    assert expected and f"{expected} fiche" in html
+    assert passes() == before
